@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfigModule, JobProcessorConfig, JobProcessorEnv } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { DomainCoreModule, JobsModule } from '@app/domain';
+import { HealthController } from '@app/health';
+import { MessagingModule } from '@app/messaging';
+import { StorageModule } from '@app/storage';
+import { JobsConsumer } from './jobs.consumer';
+
+/** Runs processing jobs of the configured types. */
+@Module({})
+export class AppModule {
+  static forRoot(config: JobProcessorConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(JobProcessorEnv, config),
+        DatabaseModule.forRoot(config.database.url),
+        MessagingModule.forRoot(config.amqp),
+        StorageModule.forRoot(config.s3),
+        DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        JobsModule.forRoot({ leaseMs: config.leaseMs, consumedTypes: config.jobTypes }),
+      ],
+      controllers: [JobsConsumer, HealthController],
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { DomainCoreModule, UploadsModule } from '@app/domain';
+import { MessagingModule } from '@app/messaging';
+import { StorageModule } from '@app/storage';
+import { HttpErrorFilter } from './errors/http-error.filter';
+import { GatewayHealthController } from './health.controller';
+import { AuthGuard } from './identity/auth.guard';
+import { TokenVerifier } from './identity/token-verifier';
+import { UploadsController } from './uploads/uploads.controller';
+
+/** The public HTTP API. */
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(GatewayEnv, config),
+        DatabaseModule.forRoot(config.database.url),
+        MessagingModule.forRoot(config.amqp),
+        StorageModule.forRoot(config.s3),
+        DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
+      ],
+      controllers: [UploadsController, GatewayHealthController],
+      providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { CreatedUpload, ProcessingJob, UploadDetails, UploadSession } from '@app/domain';
+
+/** The public JSON of a session (never the token hash, never the job plan's internals). */
+export function presentSession(s: UploadSession) {
+  return {
+    id: s.id,
+    groupId: s.groupId,
+    userId: s.userId,
+    bucket: s.bucket,
+    objectKey: s.objectKey,
+    uploadId: s.uploadId,
+    status: s.status,
+    filename: s.filename,
+    contentType: s.contentType,
+    size: s.size,
+    checksumSha256: s.checksumSha256,
+    etag: s.etag,
+    error: s.error,
+    errorMessage: s.errorMessage,
+    metadata: s.metadata,
+    totalParts: s.totalParts,
+    completedParts: s.completedParts,
+    uploadedAt: s.uploadedAt,
+    expiresAt: s.expiresAt,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
+export function presentJob(j: ProcessingJob) {
+  return {
+    id: j.id,
+    sessionId: j.sessionId,
+    type: j.type,
+    status: j.status,
+    priority: j.priority,
+    required: j.required,
+    config: j.config,
+    result: j.result,
+    error: j.error,
+    attempts: j.attempts,
+    maxAttempts: j.maxAttempts,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    runAfter: j.runAfter,
+  };
+}
+
+export function presentCreated(c: CreatedUpload) {
+  return {
+    ...presentSession(c.session),
+    jobs: c.session.jobPlan.map((j) => ({ type: j.type, priority: j.priority, maxAttempts: j.maxAttempts, required: j.required })),
+    upload: c.upload,
+    ...(c.uploadToken ? { uploadToken: c.uploadToken } : {}),
+  };
+}
+
+export function presentDetails(d: UploadDetails) {
+  return { ...presentSession(d.session), parts: d.parts, jobs: d.jobs.map(presentJob) };
+}

@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync, ValidateIf } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  return value;
+};
+const urlOpts = { require_tld: false, require_protocol: true };
+
+/** Settings every app needs. Each app extends it with its own. */
+export class BaseEnv {
+  @IsIn(['development', 'production', 'test']) NODE_ENV: string = 'development';
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL: string = 'info';
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' }) DATABASE_URL!: string;
+  @Matches(/^amqps?:\/\/.+/, { message: 'AMQP_URL must be an amqp:// URL' }) AMQP_URL!: string;
+  @IsString() @Matches(/^[\w.:-]+$/) STORAGE_EVENTS_EXCHANGE: string = 'storage.events';
+  @IsString() @Matches(/^[\w.:-]+$/) DOMAIN_EVENTS_EXCHANGE: string = 'uploads.events';
+
+  @IsUrl(urlOpts) S3_ENDPOINT!: string;
+  @IsOptional() @IsUrl(urlOpts) S3_PUBLIC_ENDPOINT?: string;
+  @IsString() S3_REGION: string = 'us-east-1';
+  @IsString() S3_ACCESS_KEY!: string;
+  @IsString() S3_SECRET_KEY!: string;
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' }) S3_BUCKET!: string;
+  @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE: boolean = true;
+
+  /** Seconds a graceful shutdown may take before the process exits anyway. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS: number = 25;
+}
+
+export class GatewayEnv extends BaseEnv {
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) GATEWAY_PORT: number = 3000;
+  @Transform(toInt) @IsInt() @Min(10) @Max(7 * 24 * 3600) PRESIGNED_URL_TTL_SECONDS: number = 900;
+  @Transform(toInt) @IsInt() @Min(60) UPLOAD_EXPIRY_SECONDS: number = 86400;
+  @Transform(toInt) @IsInt() @Min(1) MAX_FILE_SIZE_BYTES: number = 5 * 1024 ** 3;
+  @Transform(toInt) @IsInt() @Min(5 * 1024 ** 2) MULTIPART_THRESHOLD_BYTES: number = 100 * 1024 ** 2;
+  @Transform(toInt) @IsInt() @Min(5 * 1024 ** 2) @Max(5 * 1024 ** 3) DEFAULT_PART_SIZE_BYTES: number = 8 * 1024 ** 2;
+  @Matches(/^\s*([\w.+-]+|\*)\/([\w.+-]+|\*)\s*(,\s*([\w.+-]+|\*)\/([\w.+-]+|\*)\s*)*$/, {
+    message: 'ALLOWED_CONTENT_TYPES must be a comma-separated list of type/subtype patterns (wildcards allowed)',
+  })
+  ALLOWED_CONTENT_TYPES: string = '*/*';
+  @Transform(toBool) @IsBoolean() ANONYMOUS_UPLOADS: boolean = false;
+  @ValidateIf((env: GatewayEnv) => !env.ANONYMOUS_UPLOADS && !env.JWKS_URL)
+  @IsString({ message: 'JWT_SECRET or JWKS_URL is required when ANONYMOUS_UPLOADS is off' })
+  @Matches(/^.{16,}$/, { message: 'JWT_SECRET must be at least 16 characters' })
+  JWT_SECRET?: string;
+  @IsOptional() @IsUrl(urlOpts) JWKS_URL?: string;
+  /** When set, tokens must carry this `iss`. */
+  @IsOptional() @IsString() JWT_ISSUER?: string;
+  /** When set, tokens must carry this `aud`. */
+  @IsOptional() @IsString() JWT_AUDIENCE?: string;
+  /** Largest JSON body the API accepts. */
+  @IsOptional() @Matches(/^\d+(b|kb|mb)$/i, { message: 'HTTP_BODY_LIMIT must look like 1mb or 512kb' }) HTTP_BODY_LIMIT: string = '1mb';
+  @Matches(/^\s*[^=;]+=[A-Z_]+(,[A-Z_]+)*\s*(;\s*[^=;]+=[A-Z_]+(,[A-Z_]+)*\s*)*$/, {
+    message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
+  })
+  DEFAULT_JOBS: string = '*/*=VALIDATION';
+}
+
+export class StorageEventsEnv extends BaseEnv {
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) STORAGE_EVENTS_PORT: number = 3001;
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) STORAGE_EVENTS_PREFETCH: number = 32;
+}
+
+export class JobProcessorEnv extends BaseEnv {
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) JOB_PROCESSOR_PORT: number = 3002;
+  @Matches(/^\s*(\*|[A-Z_]+(\s*,\s*[A-Z_]+)*)\s*$/, { message: 'JOB_TYPES must be * or a comma-separated list of job types' })
+  JOB_TYPES: string = '*';
+  @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
+  /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
+  @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
+}
+
+/** Validates the environment against an env class; throws one error naming every bad variable. */
+export function validateEnv<T extends object>(cls: new () => T, raw: Record<string, string | undefined>): T {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const env = plainToInstance(cls, present, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

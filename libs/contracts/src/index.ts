@@ -1,0 +1,3 @@
+export * from './statuses';
+export * from './topology';
+export * from './messages';

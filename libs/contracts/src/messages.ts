@@ -1,0 +1,99 @@
+import { FileStatus, GroupStatus, JobStatus, JobType } from './statuses';
+
+/**
+ * Message contracts, typed once for producers and consumers.
+ * WARNING: routed by name and consumed by other services; a breaking change needs a new version.
+ */
+
+/** Routing keys of domain events on the domain events exchange (`uploads.events`). */
+export const DomainEventType = Object.freeze({
+  SessionUploaded: 'session.uploaded',
+  SessionProcessing: 'session.processing',
+  SessionCompleted: 'session.completed',
+  SessionFailed: 'session.failed',
+  SessionDeleted: 'session.deleted',
+  GroupCompleted: 'group.completed',
+  GroupFailed: 'group.failed',
+  GroupCancelled: 'group.cancelled',
+  JobCompleted: 'job.completed',
+  JobFailed: 'job.failed',
+} as const);
+export type DomainEventType = (typeof DomainEventType)[keyof typeof DomainEventType];
+
+export interface SessionEventDataV1 {
+  sessionId: string;
+  groupId: string | null;
+  userId: string | null;
+  objectKey: string;
+  bucket: string;
+  status: FileStatus;
+  filename: string;
+  contentType: string;
+  size: number;
+  error?: string | null;
+  errorMessage?: string | null;
+}
+
+export interface GroupEventDataV1 {
+  groupId: string;
+  userId: string | null;
+  status: GroupStatus;
+  totalFiles: number;
+  completedFiles: number;
+  failedFiles: number;
+  sessions: { sessionId: string; objectKey: string; status: FileStatus }[];
+}
+
+export interface JobEventDataV1 {
+  jobId: string;
+  sessionId: string;
+  groupId: string | null;
+  userId: string | null;
+  objectKey: string;
+  type: JobType;
+  status: JobStatus;
+  attempts: number;
+  result?: Record<string, unknown> | null;
+  error?: string | null;
+}
+
+interface EnvelopeV1<T extends DomainEventType, D> {
+  id: string;
+  type: T;
+  occurredAt: string;
+  version: 1;
+  correlationId?: string;
+  data: D;
+}
+
+export type SessionEventType =
+  | typeof DomainEventType.SessionUploaded
+  | typeof DomainEventType.SessionProcessing
+  | typeof DomainEventType.SessionCompleted
+  | typeof DomainEventType.SessionFailed
+  | typeof DomainEventType.SessionDeleted;
+export type GroupEventType = typeof DomainEventType.GroupCompleted | typeof DomainEventType.GroupFailed | typeof DomainEventType.GroupCancelled;
+export type JobEventType = typeof DomainEventType.JobCompleted | typeof DomainEventType.JobFailed;
+
+export type SessionEventV1 = EnvelopeV1<SessionEventType, SessionEventDataV1>;
+export type GroupEventV1 = EnvelopeV1<GroupEventType, GroupEventDataV1>;
+export type JobEventV1 = EnvelopeV1<JobEventType, JobEventDataV1>;
+
+/** Every domain event we publish. */
+export type DomainEventV1 = SessionEventV1 | GroupEventV1 | JobEventV1;
+
+/** Body of a message on a job queue: which job to run. Everything else is read from Postgres. */
+export interface RunJobV1 {
+  version: 1;
+  jobId: string;
+  sessionId: string;
+  type: JobType;
+  correlationId?: string;
+}
+
+/** Patterns consumers register with `@EventPattern` (one per kind of inbound message). */
+export const MessagePattern = Object.freeze({
+  StorageNotification: 'storage.notification',
+  RunJob: 'job.run',
+} as const);
+export type MessagePattern = (typeof MessagePattern)[keyof typeof MessagePattern];

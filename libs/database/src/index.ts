@@ -1,0 +1,4 @@
+export * from './orm-config';
+export * from './database.module';
+export * from './migrate';
+export * from './transient-errors';

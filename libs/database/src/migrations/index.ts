@@ -1,0 +1,5 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261128011619 } from './Migration20261128011619';
+
+/** Every migration, in order. Add new ones at the end. */
+export const MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261128011619', class: Migration20261128011619 }];

@@ -1,0 +1,18 @@
+import { ConnectionException } from '@mikro-orm/core';
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
+
+/**
+ * Whether an error means the database is unreachable (down, restarting, out of connections) rather than
+ * that the request was wrong. Such failures are retried by consumers and answered 503 by the gateway.
+ */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  if (e instanceof ConnectionException) return true;
+  if (typeof e !== 'object' || e === null) return false;
+  const err = e as { code?: unknown; message?: unknown; cause?: unknown };
+  if (typeof err.code === 'string' && TRANSIENT_CODES.has(err.code)) return true;
+  if (typeof err.message === 'string' && /Connection terminated|connect ECONNREFUSED|Knex: Timeout acquiring a connection|terminating connection/i.test(err.message)) {
+    return true;
+  }
+  return err.cause !== undefined && err.cause !== e && isDatabaseUnavailable(err.cause);
+}

@@ -1,0 +1,15 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { GroupProgress } from './group/group-progress';
+import { LifecycleWriter } from './lifecycle/lifecycle-writer';
+import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';
+import { UnitOfWork } from './outbox/unit-of-work';
+
+/** The services every app shares: the status writer, the outbox, transactions, group progress. */
+@Global()
+@Module({})
+export class DomainCoreModule {
+  static forRoot(settings: OutboxSettings): DynamicModule {
+    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress];
+    return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, ...providers], exports: providers };
+  }
+}

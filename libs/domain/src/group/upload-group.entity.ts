@@ -1,0 +1,52 @@
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { GroupStatus } from '@app/contracts';
+import { User } from '../user/user.entity';
+
+/** Several upload sessions forming one logical upload. Counters are only ever changed by atomic SQL. */
+@Entity({ tableName: 'upload_group' })
+@Index({ properties: ['userId', 'createdAt', 'id'] })
+export class UploadGroup {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'text' })
+  name: string;
+
+  @Property({ type: 'text', nullable: true })
+  description: string | null = null;
+
+  @ManyToOne(() => User, { mapToPk: true, nullable: true, fieldName: 'user_id', deleteRule: 'set null' })
+  userId: string | null = null;
+
+  @Enum({ items: () => GroupStatus })
+  status: GroupStatus = GroupStatus.PENDING;
+
+  @Property({ type: 'integer' })
+  totalFiles: number;
+
+  @Property({ type: 'integer' })
+  completedFiles: number = 0;
+
+  @Property({ type: 'integer' })
+  failedFiles: number = 0;
+
+  /** SHA-256 of the anonymous caller's upload token; null for owned groups. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  uploadTokenHash: string | null = null;
+
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null }) {
+    if (!props.name) throw new Error('UploadGroup.name is required');
+    if (!Number.isInteger(props.totalFiles) || props.totalFiles < 1) throw new Error('UploadGroup.totalFiles must be a positive integer');
+    this.name = props.name;
+    this.totalFiles = props.totalFiles;
+    this.userId = props.userId ?? null;
+    this.description = props.description ?? null;
+  }
+}

@@ -1,0 +1,137 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DomainEventType, FileStatus, JobStatus, RunJobV1 } from '@app/contracts';
+import { GroupProgress } from '../../group/group-progress';
+import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
+import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
+import { Outbox } from '../../outbox/outbox';
+import { UnitOfWork } from '../../outbox/unit-of-work';
+import { UploadSession } from '../../upload/upload-session.entity';
+import { JobFailure } from '../handlers/job-handler';
+import { JobHandlerRegistry } from '../handlers/job-handler-registry';
+import { decideSessionOutcome, retryDelayMs } from '../plan/outcomes';
+import { ProcessingJob } from '../processing-job.entity';
+
+export interface JobRunSettings {
+  leaseMs: number;
+}
+export const JOB_RUN_SETTINGS = Symbol('JobRunSettings');
+
+export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
+
+type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled'> };
+type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; failure: JobFailure };
+
+/**
+ * Runs one job message: claim the job (PENDING → RUNNING with a lease), run its handler outside any
+ * transaction, then record the outcome and settle the session in one transaction. Every delivery may
+ * repeat: a job that is final or running under a live lease is left alone.
+ */
+@Injectable()
+export class RunJobUseCase {
+  private readonly logger = new Logger(RunJobUseCase.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly uow: UnitOfWork,
+    private readonly lifecycle: LifecycleWriter,
+    private readonly outbox: Outbox,
+    private readonly groups: GroupProgress,
+    private readonly handlers: JobHandlerRegistry,
+    @Inject(JOB_RUN_SETTINGS) private readonly settings: JobRunSettings,
+  ) {}
+
+  async execute(message: RunJobV1): Promise<JobRunOutcome> {
+    const claim = await this.claim(message.jobId);
+    if (claim.kind !== 'claimed') return claim.kind;
+    const { job, session } = claim;
+    const handler = this.handlers.get(job.type);
+    if (!handler) throw new Error(`No handler for job type ${job.type}`);
+
+    const abort = new AbortController();
+    const renewal = setInterval(() => {
+      this.em
+        .fork()
+        .transactional((em) => this.lifecycle.renewJobLease(em, job.id, this.settings.leaseMs))
+        .then((held) => held || abort.abort(new Error('job cancelled or lease lost')))
+        .catch((e: unknown) => this.logger.warn({ msg: 'lease renewal failed', jobId: job.id, err: String(e) }));
+    }, Math.max(1000, this.settings.leaseMs / 3));
+
+    let attempt: Attempt;
+    const started = Date.now();
+    try {
+      attempt = { ok: true, result: await handler.run({ job, session, signal: abort.signal }) };
+    } catch (e) {
+      attempt = { ok: false, failure: e instanceof JobFailure ? e : new JobFailure(e instanceof Error ? e.message : String(e), false) };
+    } finally {
+      clearInterval(renewal);
+    }
+    const outcome = await this.finish(job, attempt);
+    this.logger.log({ msg: 'job finished', jobId: job.id, type: job.type, sessionId: session.id, outcome, attempt: job.attempts, ms: Date.now() - started });
+    return outcome;
+  }
+
+  private claim(jobId: string): Promise<Claim> {
+    return this.uow.run(async (em): Promise<Claim> => {
+      const job = await em.findOne(ProcessingJob, jobId);
+      if (!job) return { kind: 'gone' };
+      if (FINAL_JOB_STATUSES.includes(job.status)) return { kind: 'duplicate' };
+      const claimed =
+        job.status === JobStatus.RUNNING
+          ? job.lockedUntil !== null && job.lockedUntil.getTime() < Date.now() && (await this.lifecycle.takeOverJob(em, job.id, this.settings.leaseMs))
+          : await this.lifecycle.claimJob(em, job.id, this.settings.leaseMs);
+      if (!claimed) return { kind: job.status === JobStatus.RUNNING ? 'running-elsewhere' : 'duplicate' };
+
+      const session = await em.findOneOrFail(UploadSession, job.sessionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (session.status === FileStatus.FAILED || session.status === FileStatus.DELETED) {
+        await this.lifecycle.cancelJob(em, job.id, `session is ${session.status}`);
+        return { kind: 'cancelled' };
+      }
+      if (await this.lifecycle.markProcessing(em, session.id)) {
+        await em.refresh(session);
+        this.outbox.sessionEvent(em, DomainEventType.SessionProcessing, session);
+      }
+      return { kind: 'claimed', job: await em.findOneOrFail(ProcessingJob, job.id, { refresh: true }), session };
+    });
+  }
+
+  private finish(job: ProcessingJob, attempt: Attempt): Promise<JobRunOutcome> {
+    return this.uow.run(async (em): Promise<JobRunOutcome> => {
+      // One settler per session at a time: concurrent jobs of a session see each other's outcome.
+      const session = await em.findOneOrFail(UploadSession, job.sessionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      let outcome: JobRunOutcome;
+      if (attempt.ok) {
+        if (!(await this.lifecycle.completeJob(em, job.id, attempt.result))) return 'cancelled';
+        outcome = 'completed';
+      } else if (attempt.failure.permanent || job.attempts >= job.maxAttempts) {
+        if (!(await this.lifecycle.failJob(em, job.id, attempt.failure.message, attempt.failure.result))) return 'cancelled';
+        outcome = 'failed';
+      } else {
+        const delay = retryDelayMs(job.attempts);
+        if (!(await this.lifecycle.retryJob(em, job.id, attempt.failure.message, new Date(Date.now() + delay)))) return 'cancelled';
+        this.outbox.runJob(em, job, delay);
+        return 'retry-scheduled';
+      }
+      const done = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
+      this.outbox.jobEvent(em, outcome === 'completed' ? DomainEventType.JobCompleted : DomainEventType.JobFailed, done, session);
+      await this.settleSession(em, session);
+      return outcome;
+    });
+  }
+
+  /** What follows the session's jobs: COMPLETED, FAILED, or nothing yet. */
+  private async settleSession(em: EntityManager, session: UploadSession): Promise<void> {
+    const jobs = await em.find(ProcessingJob, { sessionId: session.id }, { refresh: true });
+    const decision = decideSessionOutcome(jobs);
+    if (decision.kind === 'wait') return;
+    const moved =
+      decision.kind === 'complete'
+        ? await this.lifecycle.markCompleted(em, session.id)
+        : await this.lifecycle.markFailed(em, session.id, `${decision.failedJobType}_FAILED`, decision.error);
+    if (!moved) return;
+    await em.refresh(session);
+    this.outbox.sessionEvent(em, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed, session);
+    await this.groups.sessionFinished(em, session, decision.kind === 'complete' ? FileStatus.COMPLETED : FileStatus.FAILED);
+  }
+}

@@ -1,0 +1,122 @@
+import { EntityData, raw } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { FileStatus, GroupStatus, JobStatus } from '@app/contracts';
+import { UploadGroup } from '../group/upload-group.entity';
+import { ProcessingJob } from '../job/processing-job.entity';
+import { UploadSession } from '../upload/upload-session.entity';
+import { canTransition, FILE_STATUS_TRANSITIONS, TransitionTable, GROUP_STATUS_TRANSITIONS, JOB_STATUS_TRANSITIONS, sourcesOf } from './transitions';
+
+function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?: readonly S[]): S[] {
+  const allowed = sourcesOf(table, to);
+  if (!from) return allowed;
+  const illegal = from.filter((f) => !canTransition(table, f, to));
+  if (illegal.length > 0) throw new Error(`Illegal transition ${illegal.join('|')} → ${to}`);
+  return [...from];
+}
+
+/**
+ * The one writer of statuses. Every verb checks its lifecycle table and persists as a compare-and-set
+ * (`UPDATE … WHERE id = ? AND status IN (allowed sources)`). It returns false when the row was not in an
+ * allowed status: the caller lost a race or the change already happened, and must re-read, never overwrite.
+ */
+@Injectable()
+export class LifecycleWriter {
+  // ---- UploadSession (FileStatus)
+
+  markUploading(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.UPLOADING, {}, [FileStatus.PENDING_UPLOAD]);
+  }
+
+  markUploaded(em: EntityManager, id: string, facts: { etag: string | null }): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.UPLOADED, { etag: facts.etag, uploadedAt: new Date() });
+  }
+
+  markProcessing(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.PROCESSING);
+  }
+
+  markCompleted(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.COMPLETED);
+  }
+
+  markFailed(em: EntityManager, id: string, error: string, errorMessage: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.FAILED, { error, errorMessage });
+  }
+
+  markDeleted(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.DELETED);
+  }
+
+  private async moveSession(em: EntityManager, id: string, to: FileStatus, patch: EntityData<UploadSession> = {}, from?: FileStatus[]): Promise<boolean> {
+    const sources = preconditions<FileStatus>(FILE_STATUS_TRANSITIONS, to, from);
+    const n = await em.nativeUpdate(
+      UploadSession,
+      { id, status: { $in: sources } },
+      { ...patch, status: to, updatedAt: new Date(), version: raw('version + 1') },
+    );
+    return n === 1;
+  }
+
+  // ---- ProcessingJob (JobStatus)
+
+  /** PENDING → RUNNING for this processor, counting the attempt and taking a lease. */
+  claimJob(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.PENDING }, JobStatus.RUNNING, {
+      attempts: raw('attempts + 1'),
+      startedAt: new Date(),
+      lockedUntil: new Date(Date.now() + leaseMs),
+      runAfter: null,
+    });
+  }
+
+  /** RUNNING → RUNNING for a job whose processor died (lease expired): a new attempt. */
+  takeOverJob(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING, lockedUntil: { $lt: new Date() } }, JobStatus.RUNNING, {
+      attempts: raw('attempts + 1'),
+      startedAt: new Date(),
+      lockedUntil: new Date(Date.now() + leaseMs),
+    });
+  }
+
+  /** Extends the lease of a job this processor is running; false if it is no longer RUNNING (e.g. cancelled). */
+  async renewJobLease(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
+    const n = await em.nativeUpdate(ProcessingJob, { id, status: JobStatus.RUNNING }, { lockedUntil: new Date(Date.now() + leaseMs) });
+    return n === 1;
+  }
+
+  completeJob(em: EntityManager, id: string, result: Record<string, unknown>): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.COMPLETED, { result, error: null, finishedAt: new Date(), lockedUntil: null });
+  }
+
+  failJob(em: EntityManager, id: string, error: string, result: Record<string, unknown> | null = null): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.FAILED, { error, result, finishedAt: new Date(), lockedUntil: null });
+  }
+
+  /** RUNNING → PENDING: a retry, to run again at `runAfter`. */
+  retryJob(em: EntityManager, id: string, error: string, runAfter: Date): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, { error, runAfter, lockedUntil: null });
+  }
+
+  /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease. */
+  async cancelJob(em: EntityManager, id: string, error: string): Promise<boolean> {
+    for (const from of [JobStatus.PENDING, JobStatus.RUNNING]) {
+      if (await this.moveJob(em, { id, status: from }, JobStatus.CANCELLED, { error, finishedAt: new Date(), lockedUntil: null })) return true;
+    }
+    return false;
+  }
+
+  private async moveJob(em: EntityManager, where: Record<string, unknown> & { status: JobStatus }, to: JobStatus, patch: EntityData<ProcessingJob>): Promise<boolean> {
+    preconditions<JobStatus>(JOB_STATUS_TRANSITIONS, to, [where.status]);
+    const n = await em.nativeUpdate(ProcessingJob, where, { ...patch, status: to, updatedAt: new Date() });
+    return n === 1;
+  }
+
+  // ---- UploadGroup (GroupStatus)
+
+  async moveGroup(em: EntityManager, id: string, to: GroupStatus, from?: GroupStatus[]): Promise<boolean> {
+    const sources = preconditions<GroupStatus>(GROUP_STATUS_TRANSITIONS, to, from);
+    const n = await em.nativeUpdate(UploadGroup, { id, status: { $in: sources } }, { status: to, updatedAt: new Date() });
+    return n === 1;
+  }
+}

@@ -1,0 +1,40 @@
+import { DomainError } from '../errors/domain-error';
+
+/** Keyset pagination over (createdAt desc, id desc): the cursor is the last item's position, opaque to clients. */
+export interface Position {
+  createdAt: Date;
+  id: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export function encodeCursor(p: Position): string {
+  return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Position {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const createdAt = new Date(t);
+    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
+    return { createdAt, id };
+  } catch {
+    throw DomainError.invalid([{ field: 'cursor', message: 'must be a cursor returned by a previous page' }]);
+  }
+}
+
+/** The `where` that continues after a position, for MikroORM. */
+export function after(p: Position | null): object {
+  if (!p) return {};
+  return { $or: [{ createdAt: { $lt: p.createdAt } }, { createdAt: p.createdAt, id: { $lt: p.id } }] };
+}
+
+/** Fetch limit+1 rows, return limit and a cursor when there is more. */
+export function toPage<T extends Position>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

@@ -1,0 +1,113 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsEnum,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+import { JobType } from '@app/contracts';
+import { JobRequest } from '../../job/plan/plan-jobs';
+
+export const MIN_PART_SIZE = 5 * 1024 ** 2;
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+export const MAX_PARTS = 10_000;
+const MAX_METADATA_ENTRIES = 20;
+const MAX_METADATA_BYTES = 2048;
+
+/** A string → string map S3 can carry as user metadata: token-like keys, printable ASCII values, small in total. */
+function IsS3Metadata(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isS3Metadata',
+      target: object.constructor,
+      propertyName,
+      options: {
+        message: `must map up to ${MAX_METADATA_ENTRIES} keys of [a-z0-9-_] to printable ASCII strings, ${MAX_METADATA_BYTES} bytes in all`,
+        ...options,
+      },
+      validator: {
+        validate(value: unknown) {
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+          const entries = Object.entries(value as Record<string, unknown>);
+          if (entries.length > MAX_METADATA_ENTRIES) return false;
+          let bytes = 0;
+          for (const [k, v] of entries) {
+            if (!/^[a-z0-9_-]{1,64}$/.test(k) || typeof v !== 'string' || !/^[\x20-\x7e]*$/.test(v)) return false;
+            bytes += k.length + v.length;
+          }
+          return bytes <= MAX_METADATA_BYTES;
+        },
+      },
+    });
+}
+
+export class JobRequestDto implements JobRequest {
+  @IsEnum(JobType)
+  type!: JobType;
+
+  @IsOptional() @IsInt() @Min(1) @Max(10)
+  priority?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(20)
+  maxAttempts?: number;
+
+  @IsOptional() @IsBoolean()
+  required?: boolean;
+
+  @IsOptional() @IsObject()
+  config?: Record<string, unknown>;
+}
+
+/** Body of POST /v1/uploads (the seed's `generateFileUploadUrl`). Validates its own shape; limits from config are checked by the use case. */
+export class GenerateFileUploadUrlCommand {
+  @IsString()
+  @Length(1, 255)
+  // No control characters, no path separators.
+  @Matches(/^[^\x00-\x1f\x7f/\\]+$/, { message: 'filename must not contain control characters or path separators' })
+  filename!: string;
+
+  @IsString()
+  @MaxLength(255)
+  @Matches(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, { message: 'contentType must look like type/subtype' })
+  contentType!: string;
+
+  @IsInt()
+  @Min(1)
+  size!: number;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'checksumSha256 must be a base64 SHA-256 digest (44 characters)' })
+  checksumSha256?: string;
+
+  @IsOptional() @IsUUID()
+  groupId?: string;
+
+  @IsOptional() @IsBoolean()
+  multipart?: boolean;
+
+  @IsOptional() @IsInt() @Min(MIN_PART_SIZE) @Max(MAX_PART_SIZE)
+  partSize?: number;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => JobRequestDto)
+  jobs?: JobRequestDto[];
+
+  @IsOptional() @IsS3Metadata()
+  metadata?: Record<string, string>;
+}

@@ -1,0 +1,16 @@
+import { DefaultJobsRule } from '../job/plan/plan-jobs';
+
+/** The configured rules uploads obey (from the gateway's config). */
+export interface UploadPolicy {
+  presignedUrlTtlSeconds: number;
+  uploadExpirySeconds: number;
+  maxFileSize: number;
+  multipartThreshold: number;
+  defaultPartSize: number;
+  /** type/subtype patterns; `image/*` and `*\/*` wildcards. */
+  allowedContentTypes: string[];
+  defaultJobs: DefaultJobsRule[];
+  anonymousUploads: boolean;
+}
+
+export const UPLOAD_POLICY = Symbol('UploadPolicy');

@@ -1,0 +1,122 @@
+import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { FileStatus } from '@app/contracts';
+import { UploadGroup } from '../group/upload-group.entity';
+import { JobSpec } from '../job/plan/job-spec';
+import { User } from '../user/user.entity';
+
+/** The lifecycle of one file, from the pre-signed URL to its processed state. One session, one object. */
+@Entity({ tableName: 'upload_session' })
+@Index({ properties: ['userId', 'createdAt', 'id'] })
+@Index({ properties: ['groupId'] })
+@Index({ properties: ['status', 'expiresAt'] })
+export class UploadSession {
+  @PrimaryKey({ type: 'uuid' })
+  id: string;
+
+  @ManyToOne(() => UploadGroup, { mapToPk: true, nullable: true, fieldName: 'group_id', deleteRule: 'set null' })
+  groupId: string | null = null;
+
+  @ManyToOne(() => User, { mapToPk: true, nullable: true, fieldName: 'user_id', deleteRule: 'set null' })
+  userId: string | null = null;
+
+  @Property({ type: 'text' })
+  bucket: string;
+
+  /** Made by the server from the session id and a sanitized file name; never taken from the client. */
+  @Property({ type: 'text', unique: true })
+  objectKey: string;
+
+  /** The store's multipart upload id; null for single-PUT uploads. */
+  @Property({ type: 'text', nullable: true })
+  uploadId: string | null = null;
+
+  @Enum({ items: () => FileStatus })
+  status: FileStatus = FileStatus.PENDING_UPLOAD;
+
+  @Property({ type: 'text' })
+  filename: string;
+
+  @Property({ type: 'text' })
+  contentType: string;
+
+  /** Declared size in bytes. */
+  @Property({ type: new BigIntType('number') })
+  size: number;
+
+  /** Declared by the client (base64); verified by the VALIDATION job. */
+  @Property({ type: 'text', nullable: true })
+  checksumSha256: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  etag: string | null = null;
+
+  /** Machine-readable reason of a FAILED session (SIZE_MISMATCH, VALIDATION_FAILED, ABORTED, EXPIRED, ...). */
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  errorMessage: string | null = null;
+
+  @Property({ type: 'jsonb' })
+  metadata: Record<string, string> = {};
+
+  /** The jobs to create once the file is uploaded (decided at creation by planJobs). */
+  @Property({ type: 'jsonb' })
+  jobPlan: JobSpec[] = [];
+
+  @Property({ type: 'integer' })
+  totalParts: number = 0;
+
+  @Property({ type: 'integer' })
+  completedParts: number = 0;
+
+  /** SHA-256 of the anonymous caller's upload token; null for owned sessions. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  uploadTokenHash: string | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  uploadedAt: Date | null = null;
+
+  /** After this instant an upload that has not arrived is abandoned (EXPIRED). */
+  @Property({ type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  @Property({ version: true, type: 'integer' })
+  version: number = 1;
+
+  constructor(props: {
+    id: string;
+    bucket: string;
+    objectKey: string;
+    filename: string;
+    contentType: string;
+    size: number;
+    expiresAt: Date;
+    userId?: string | null;
+    groupId?: string | null;
+    checksumSha256?: string | null;
+    metadata?: Record<string, string>;
+    jobPlan: JobSpec[];
+  }) {
+    if (!Number.isSafeInteger(props.size) || props.size < 1) throw new Error('UploadSession.size must be a positive integer');
+    if (!props.objectKey.includes(props.id)) throw new Error('UploadSession.objectKey must contain the session id');
+    this.id = props.id;
+    this.bucket = props.bucket;
+    this.objectKey = props.objectKey;
+    this.filename = props.filename;
+    this.contentType = props.contentType;
+    this.size = props.size;
+    this.expiresAt = props.expiresAt;
+    this.userId = props.userId ?? null;
+    this.groupId = props.groupId ?? null;
+    this.checksumSha256 = props.checksumSha256 ?? null;
+    this.metadata = props.metadata ?? {};
+    this.jobPlan = props.jobPlan;
+  }
+}

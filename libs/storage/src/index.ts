@@ -1,0 +1,2 @@
+export * from './s3-object-storage';
+export * from './storage.module';
