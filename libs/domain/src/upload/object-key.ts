@@ -16,12 +16,13 @@ const KEY_PATTERN = new RegExp(`^${UPLOADS_PREFIX}(${UUID})/`);
 export function sanitizeFilename(name: string): string {
   let safe = name
     .normalize('NFC')
-    .replace(/[^\p{L}\p{M}\p{N} ._()-]/gu, '_')
     .replace(/\s+/g, ' ')
     .replace(/\.{2,}/g, '_')
+    .replace(/[^\p{L}\p{M}\p{N} ._()-]/gu, '_')
+    .replace(/_{2,}/g, '_')
     .replace(/^[\s.]+|[\s.]+$/g, '');
   while (Buffer.byteLength(safe) > MAX_NAME_BYTES) safe = Array.from(safe).slice(0, -1).join('');
-  return safe || 'file';
+  return /^[\s._]*$/.test(safe) ? 'file' : safe;
 }
 
 export function buildObjectKey(sessionId: string, filename: string): string {
