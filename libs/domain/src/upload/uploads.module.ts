@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
+import { GetDownloadUrlUseCase } from './get-download-url/get-download-url.usecase';
 import { GetUploadUseCase } from './get-upload/get-upload.usecase';
 import { ListUploadsUseCase } from './list-uploads/list-uploads.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
@@ -9,7 +10,7 @@ import { UserDirectory } from '../user/user-directory';
 @Module({})
 export class UploadsModule {
   static forRoot(policy: UploadPolicy): DynamicModule {
-    const useCases = [GenerateFileUploadUrlUseCase, GetUploadUseCase, ListUploadsUseCase, UserDirectory];
+    const useCases = [GenerateFileUploadUrlUseCase, GetUploadUseCase, GetDownloadUrlUseCase, ListUploadsUseCase, UserDirectory];
     return { module: UploadsModule, providers: [{ provide: UPLOAD_POLICY, useValue: policy }, ...useCases], exports: useCases };
   }
 }
