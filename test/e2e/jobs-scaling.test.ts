@@ -8,6 +8,12 @@ import { PORT_BASE, testEnv } from '../support/test-env';
 
 jest.setTimeout(90_000);
 
+/** Consumers subscribe just after an app reports ready (and go on its exit): wait for the expected picture. */
+async function expectConsumers(expected: Record<string, number>): Promise<void> {
+  const seen = await waitFor(consumersPerQueue, (c) => JSON.stringify(c) === JSON.stringify(expected), { timeoutMs: 10_000 }).catch(() => consumersPerQueue());
+  expect(seen).toEqual(expected);
+}
+
 async function consumersPerQueue(): Promise<Record<string, number>> {
   const conn = await amqp.connect(testEnv().AMQP_URL);
   const ch = await conn.createChannel();
@@ -33,12 +39,12 @@ describe('processors per job type (e2e)', () => {
     apps.push(validation);
     const images = await startApp('job-processor', { JOB_TYPES: 'METADATA,THUMBNAIL' }, { port: PORT_BASE + 4 });
     apps.push(images);
-    expect(await consumersPerQueue()).toEqual({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 1, 'jobs.thumbnail': 1 });
+    await expectConsumers({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 1, 'jobs.thumbnail': 1 });
 
     // With the image processor stopped, VALIDATION completes and THUMBNAIL waits in its queue for a processor of its type.
     await stopApp(images);
     apps.splice(apps.indexOf(images), 1);
-    expect(await consumersPerQueue()).toEqual({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 0, 'jobs.thumbnail': 0 });
+    await expectConsumers({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 0, 'jobs.thumbnail': 0 });
     const bytes = pngBytes(300, 200);
     const created = await createUpload(anUpload(bytes).named('a.png').ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL' }] }));
     expect(await sendBytes(created, bytes)).toBe(200);
