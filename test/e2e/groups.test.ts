@@ -9,7 +9,7 @@ import { anUpload, pngBytes, textBytes } from '../support/builders';
 import { Caller } from '../support/flows';
 import { api, jwtFor, putToUrl } from '../support/http';
 import { sleep, waitFor } from '../support/poll';
-import { NS, PORT_BASE, ROOT, testEnv } from '../support/test-env';
+import { NS, PORT_BASE, ROOT, testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(300_000);
 
@@ -81,15 +81,7 @@ describe('upload groups (e2e)', () => {
   const appEnv = { JOB_TYPES: 'VALIDATION', MAX_FILES_PER_GROUP: String(MAX_FILES), JOB_CONCURRENCY: '8' };
   let system: System;
   let events: Capture;
-  const s3 = createS3Client({
-    endpoint: env.S3_ENDPOINT,
-    publicEndpoint: env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    accessKeyId: env.S3_ACCESS_KEY,
-    secretAccessKey: env.S3_SECRET_KEY,
-    bucket: env.S3_BUCKET,
-    forcePathStyle: true,
-  });
+  const s3 = createS3Client(testS3Settings());
 
   const groupEvents = (groupId: string, type?: string) =>
     events.messages.filter((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === groupId && (!type || m.routingKey === type));

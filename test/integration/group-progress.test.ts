@@ -16,7 +16,7 @@ import {
   UploadSession,
 } from '@app/domain';
 import { S3ObjectStorage } from '@app/storage';
-import { testEnv } from '../support/test-env';
+import { testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(60_000);
 
@@ -152,15 +152,7 @@ describe('group progress under concurrency (integration)', () => {
   it('a cancel racing with finishing files: CANCELLED, every file counted once, one group.cancelled and no other group event', async () => {
     const n = 40;
     const { group, ids } = await processingGroup(n);
-    const storage = new S3ObjectStorage({
-      endpoint: env.S3_ENDPOINT,
-      publicEndpoint: env.S3_ENDPOINT,
-      region: env.S3_REGION,
-      accessKeyId: env.S3_ACCESS_KEY,
-      secretAccessKey: env.S3_SECRET_KEY,
-      bucket: env.S3_BUCKET,
-      forcePathStyle: true,
-    });
+    const storage = new S3ObjectStorage(testS3Settings());
     const cancelOnce = async () => {
       const em = orm.em.fork();
       await new CancelUploadGroupUseCase(em, new UnitOfWork(em, { kick: () => undefined }), lifecycle, outbox, progress, storage).execute(ADMIN, group.id);
