@@ -1,4 +1,4 @@
-import { CreatedUpload, ProcessingJob, thumbnailOf, UploadDetails, UploadSession } from '@app/domain';
+import { CreatedUpload, ProcessingJob, thumbnailOf, UploadDetails, UploadParts, UploadSession } from '@app/domain';
 
 /** The public JSON of a session (never the token hash, never the job plan's internals). */
 export function presentSession(s: UploadSession) {
@@ -67,5 +67,17 @@ export function presentDetails(d: UploadDetails) {
     jobs: d.jobs.map(presentJob),
     // Fetch it with GET /v1/uploads/:id/download?variant=thumbnail.
     thumbnail: thumbnail && { key: thumbnail.key, size: thumbnail.size, width: thumbnail.width, height: thumbnail.height, contentType: thumbnail.contentType },
+  };
+}
+
+export function presentParts(p: UploadParts) {
+  return {
+    sessionId: p.session.id,
+    uploadId: p.session.uploadId,
+    status: p.session.status,
+    totalParts: p.session.totalParts,
+    completedParts: p.session.completedParts,
+    parts: p.parts.map((x) => ({ partNumber: x.partNumber, etag: x.etag, size: x.size, lastModified: x.lastModified })),
+    missingPartNumbers: p.missingPartNumbers,
   };
 }
