@@ -5,6 +5,8 @@ import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
+import { S3CompanionController } from './companion/s3-companion.controller';
+import { DemoController } from './demo/demo.controller';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
@@ -25,7 +27,7 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
       ],
-      controllers: [UploadsController, GatewayHealthController],
+      controllers: [UploadsController, S3CompanionController, DemoController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }
