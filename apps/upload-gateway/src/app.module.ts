@@ -8,6 +8,7 @@ import { StorageModule } from '@app/storage';
 import { S3CompanionController } from './companion/s3-companion.controller';
 import { DemoController } from './demo/demo.controller';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
@@ -27,7 +28,7 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
       ],
-      controllers: [UploadsController, S3CompanionController, DemoController, GatewayHealthController],
+      controllers: [UploadsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }
