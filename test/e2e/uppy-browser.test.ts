@@ -152,6 +152,8 @@ describe('Uppy (e2e)', () => {
 
     it('uploads three files through Uppy, one of them multipart; all three sessions reach COMPLETED', async () => {
       const page = await browser.newPage();
+      // Generous: CI machines are small and shared.
+      page.setDefaultTimeout(90_000);
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(e.message));
       await page.goto(`${GATEWAY_URL}/demo`);
