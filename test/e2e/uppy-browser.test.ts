@@ -155,9 +155,15 @@ describe('Uppy (e2e)', () => {
       // Generous: CI machines are small and shared.
       page.setDefaultTimeout(90_000);
       const pageErrors: string[] = [];
+      const consoleLines: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(e.message));
-      await page.goto(`${GATEWAY_URL}/demo`);
-      await page.waitForSelector('.uppy-Dashboard-AddFiles');
+      page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+      page.on('requestfailed', (r) => consoleLines.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+      const loaded = await page.goto(`${GATEWAY_URL}/demo`);
+      expect(loaded?.status()).toBe(200);
+      await page.waitForSelector('.uppy-Dashboard-AddFiles').catch((e: Error) => {
+        throw new Error(`the Dashboard did not appear: ${e.message}\npage errors: ${pageErrors.join('; ')}\nconsole: ${consoleLines.join('\n')}`);
+      });
       const files = [
         { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the demo page\n') },
         { name: 'dot.png', mimeType: 'image/png', buffer: pngBytes(32, 32) },

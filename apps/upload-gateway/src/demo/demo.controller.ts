@@ -50,6 +50,7 @@ export class DemoController {
       res.status(404).json({ statusCode: 404, error: 'Not Found', message: 'the demo page is not built: npm run build' });
       return;
     }
-    res.type(type).sendFile(path);
+    // With `root`, only the file name is checked for dot-segments: the app may run from a hidden folder.
+    res.type(type).sendFile(file, { root: DEMO_DIR });
   }
 }
