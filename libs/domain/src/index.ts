@@ -36,3 +36,8 @@ export * from './job/plan/plan-jobs';
 export * from './job/plan/outcomes';
 export * from './job/handlers/job-handler';
 export * from './job/run-job/run-job.usecase';
+export * from './job/settle-session/session-settlement';
+export * from './reconcile/reconcile.module';
+export * from './reconcile/reconciler';
+export * from './reconcile/reconcile-uploads/reconcile-uploads.usecase';
+export * from './reconcile/reconcile-jobs/reconcile-jobs.usecase';

@@ -15,7 +15,7 @@ export class JobsModule {
       module: JobsModule,
       providers: [
         ...HANDLERS,
-        { provide: JOB_RUN_SETTINGS, useValue: { leaseMs: settings.leaseMs } },
+        { provide: JOB_RUN_SETTINGS, useValue: { leaseMs: settings.leaseMs, releaseAfterMs: settings.releaseAfterMs } },
         { provide: JobHandlerRegistry, inject: HANDLERS, useFactory: (...handlers: JobHandler[]) => new JobHandlerRegistry(handlers, settings.consumedTypes) },
         RunJobUseCase,
       ],

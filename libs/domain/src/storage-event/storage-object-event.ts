@@ -3,7 +3,8 @@ export interface StorageObjectEvent {
   kind: 'created' | 'removed';
   /** The store's own name of the event, e.g. ObjectCreated:Put. */
   eventName: string;
-  source: 'minio' | 'aws' | 'ceph';
+  /** 'reconciler' when synthesized from a HEAD of the object by the reconciler. */
+  source: 'minio' | 'aws' | 'ceph' | 'reconciler';
   bucket: string;
   /** Decoded object key. */
   key: string;

@@ -1,8 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus, JobStatus, RunJobV1 } from '@app/contracts';
-import { GroupProgress } from '../../group/group-progress';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
 import { Outbox } from '../../outbox/outbox';
@@ -10,17 +9,20 @@ import { UnitOfWork } from '../../outbox/unit-of-work';
 import { UploadSession } from '../../upload/upload-session.entity';
 import { JobFailure } from '../handlers/job-handler';
 import { JobHandlerRegistry } from '../handlers/job-handler-registry';
-import { decideSessionOutcome, retryDelayMs } from '../plan/outcomes';
+import { retryDelayMs } from '../plan/outcomes';
+import { SessionSettlement } from '../settle-session/session-settlement';
 import { ProcessingJob } from '../processing-job.entity';
 
 export interface JobRunSettings {
   leaseMs: number;
+  /** After SIGTERM, how long running jobs may go on before they are stopped and released to others. */
+  releaseAfterMs: number;
 }
 export const JOB_RUN_SETTINGS = Symbol('JobRunSettings');
 
-export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
+export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'released' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
 
-type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled'> };
+type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled' | 'released'> };
 type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; failure: JobFailure };
 
 /**
@@ -28,16 +30,20 @@ type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; fail
  * transaction, then record the outcome and settle the session in one transaction. Every delivery may
  * repeat: a job that is final or running under a live lease is left alone.
  */
+/** The abort reason of a job stopped because its process shuts down: released, not failed. */
+class ShuttingDown extends Error {}
+
 @Injectable()
-export class RunJobUseCase {
+export class RunJobUseCase implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RunJobUseCase.name);
+  private readonly running = new Set<AbortController>();
 
   constructor(
     private readonly em: EntityManager,
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly settlement: SessionSettlement,
     private readonly handlers: JobHandlerRegistry,
     @Inject(JOB_RUN_SETTINGS) private readonly settings: JobRunSettings,
   ) {}
@@ -50,6 +56,7 @@ export class RunJobUseCase {
     if (!handler) throw new Error(`No handler for job type ${job.type}`);
 
     const abort = new AbortController();
+    this.running.add(abort);
     const renewal = setInterval(() => {
       this.em
         .fork()
@@ -66,10 +73,30 @@ export class RunJobUseCase {
       attempt = { ok: false, failure: e instanceof JobFailure ? e : new JobFailure(e instanceof Error ? e.message : String(e), false) };
     } finally {
       clearInterval(renewal);
+      this.running.delete(abort);
     }
-    const outcome = await this.finish(job, attempt);
+    const outcome = abort.signal.reason instanceof ShuttingDown ? await this.release(job) : await this.finish(job, attempt);
     this.logger.log({ msg: 'job finished', jobId: job.id, type: job.type, sessionId: session.id, outcome, attempt: job.attempts, ms: Date.now() - started });
     return outcome;
+  }
+
+  /**
+   * SIGTERM: jobs still running after `releaseAfterMs` are stopped and given back (PENDING, attempt not
+   * counted, message re-queued through the outbox) so that another processor takes them at once instead
+   * of waiting for the lease to expire. The consumer stops taking messages meanwhile (AmqpServer.close).
+   */
+  beforeApplicationShutdown(): void {
+    setTimeout(() => {
+      for (const abort of this.running) abort.abort(new ShuttingDown('process shutting down'));
+    }, this.settings.releaseAfterMs).unref();
+  }
+
+  private release(job: ProcessingJob): Promise<JobRunOutcome> {
+    return this.uow.run(async (em): Promise<JobRunOutcome> => {
+      if (!(await this.lifecycle.releaseJob(em, job.id))) return 'cancelled';
+      this.outbox.runJob(em, job);
+      return 'released';
+    });
   }
 
   private claim(jobId: string): Promise<Claim> {
@@ -115,23 +142,8 @@ export class RunJobUseCase {
       }
       const done = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
       this.outbox.jobEvent(em, outcome === 'completed' ? DomainEventType.JobCompleted : DomainEventType.JobFailed, done, session);
-      await this.settleSession(em, session);
+      await this.settlement.settle(em, session);
       return outcome;
     });
-  }
-
-  /** What follows the session's jobs: COMPLETED, FAILED, or nothing yet. */
-  private async settleSession(em: EntityManager, session: UploadSession): Promise<void> {
-    const jobs = await em.find(ProcessingJob, { sessionId: session.id }, { refresh: true });
-    const decision = decideSessionOutcome(jobs);
-    if (decision.kind === 'wait') return;
-    const moved =
-      decision.kind === 'complete'
-        ? await this.lifecycle.markCompleted(em, session.id)
-        : await this.lifecycle.markFailed(em, session.id, `${decision.failedJobType}_FAILED`, decision.error);
-    if (!moved) return;
-    await em.refresh(session);
-    this.outbox.sessionEvent(em, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed, session);
-    await this.groups.sessionFinished(em, session, decision.kind === 'complete' ? FileStatus.COMPLETED : FileStatus.FAILED);
   }
 }
