@@ -66,12 +66,16 @@ full_page_writes = off
 max_connections = 200
 CONF
   fi
-  tcp_open 127.0.0.1 "$PG_PORT" || pg_start
-  # --- RabbitMQ
-  tcp_open 127.0.0.1 "$AMQP_PORT" || rabbit_start
-  # --- Ceph RGW (its own cluster: own dir, monitor and RGW ports, 1 GiB memstore)
+  # The three start side by side (RabbitMQ and Ceph take most of the time).
+  local pids=()
+  tcp_open 127.0.0.1 "$PG_PORT" || { pg_start & pids+=($!); }
+  tcp_open 127.0.0.1 "$AMQP_PORT" || { rabbit_start & pids+=($!); }
+  # Ceph RGW: its own cluster (own dir, monitor and RGW ports, 1 GiB memstore)
   CEPH_DIR=$DIR/ceph RGW_PORT=$RGW CEPH_MON_PORT=$MON CEPH_MEMSTORE_BYTES=${FAULTS_MEMSTORE_BYTES:-1073741824} \
-    bash "$REPO_ROOT/scripts/ceph-rgw-up.sh" >&2
+    bash "$REPO_ROOT/scripts/ceph-rgw-up.sh" >"$DIR/ceph-up.log" 2>&1 & pids+=($!)
+  local failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [ "$failed" = 0 ] || die "private infrastructure did not start (see $DIR, $DIR/ceph-up.log)"
   echo "faults infra up in $DIR: postgres 127.0.0.1:$PG_PORT, rabbitmq $NODE 127.0.0.1:$AMQP_PORT, rgw 127.0.0.1:$RGW"
 }
 
