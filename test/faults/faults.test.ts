@@ -35,7 +35,7 @@ describe('faults', () => {
   const apps = new Map<AppName, RunningApp>();
   const ledger = new EventLedger();
 
-  const start = async (name: AppName, env: Record<string, string> = {}) => apps.set(name, await startApp(name, { ...APP_ENV, ...env }));
+  const start = async (name: AppName, env: Record<string, string> = {}) => apps.set(name, await startApp(name, { ...APP_ENV, ...env }, { readyTimeoutMs: 90_000 }));
   const pids = () => NAMES.map((n) => apps.get(n)!.process.pid);
   /**
    * SIGTERM and wait: 'graceful' when the app closed and exited by itself (Nest re-raises the signal once
@@ -146,7 +146,7 @@ describe('faults', () => {
   });
 
   it('every storage notification delivered twice and shuffled (removals first): same final states and event counts as a clean run; job message replays change nothing', async () => {
-    // The reconciler off, so that only notifications move sessions; the RGW topic re-pointed to a tap.
+    // The reconciler off, so that only notifications move sessions; the bucket's notifications sent to a tap.
     const t = Date.now();
     const stopped = await stopGracefully('storage-events');
     report(`storage-events SIGTERM → ${stopped} in ${Date.now() - t} ms`);
@@ -159,7 +159,13 @@ describe('faults', () => {
       await ch.assertExchange(TAP, 'topic', { durable: true });
       await ch.assertQueue(TAP, { durable: true });
       await ch.bindQueue(TAP, TAP, '#');
-      provisionStore({ STORAGE_EVENTS_EXCHANGE: TAP });
+      // A topic of its own, on an endpoint spelled differently: RGW keeps one AMQP connection per endpoint,
+      // bound to one exchange ("exchange mismatch" otherwise). The bucket's notification is restored below.
+      provisionStore({
+        STORAGE_EVENTS_EXCHANGE: TAP,
+        STORAGE_EVENTS_TOPIC: `${testEnv().STORAGE_EVENTS_TOPIC}-tap`,
+        AMQP_URL: testEnv().AMQP_URL.replace('127.0.0.1', 'localhost'),
+      });
       const uploads = await new LoadDriver().run(100, { perSecond: 50, tag: 'dup' });
       await waitFor(() => queueDepth(TAP), (n) => n >= uploads.length, { timeoutMs: 30_000, what: 'every notification on the tap' });
       const originals: { routingKey: string; body: any }[] = [];
