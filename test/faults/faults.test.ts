@@ -66,6 +66,7 @@ describe('faults', () => {
         `jobs retried after a crash: ${attemptsAbove1}; sessions whose events differ from a clean run: ${off.length}; events delivered twice (same id): ${redelivered}` +
         (load ? `; client: ${JSON.stringify(load.figures)}` : ''),
     );
+    expect(load?.errors ?? []).toEqual([]);
     expect(byStatus).toEqual({ COMPLETED: ids.length });
     expect(duplicateJobs).toBe(0);
     expect(off.map((id) => ({ id, events: events.get(id) }))).toEqual([]);

@@ -20,6 +20,8 @@ export interface LoadFigures {
   putRetries: number;
   slowestApiMs: number;
   elapsedMs: number;
+  /** Uploads the client gave up on, with why (a 5xx other than 502/503, a refused PUT, 90 s of retries). */
+  failed: number;
 }
 
 const RETRY_DEADLINE_MS = 90_000;
@@ -29,7 +31,8 @@ const RETRY_DEADLINE_MS = 90_000;
  * connection errors (app killed), 502/503 (dependency down; honouring Retry-After, at most 1 s) and store errors.
  */
 export class LoadDriver {
-  readonly figures: LoadFigures = { created: 0, apiRetries: 0, unavailable503: 0, retryAfterMissing: 0, connectionErrors: 0, putRetries: 0, slowestApiMs: 0, elapsedMs: 0 };
+  readonly figures: LoadFigures = { created: 0, apiRetries: 0, unavailable503: 0, retryAfterMissing: 0, connectionErrors: 0, putRetries: 0, slowestApiMs: 0, elapsedMs: 0, failed: 0 };
+  readonly errors: string[] = [];
 
   /** `count` uploads started at `perSecond`, at most `concurrency` at once; resolves when every PUT succeeded. */
   async run(count: number, opts: { perSecond: number; concurrency?: number; tag: string }): Promise<TrackedUpload[]> {
@@ -41,7 +44,13 @@ export class LoadDriver {
       const due = started + (i * 1000) / opts.perSecond;
       if (due > Date.now()) await sleep(due - Date.now());
       while (running.size >= limit) await Promise.race(running);
-      const p = this.one(`${opts.tag}-${i}`).then((u) => void out.push(u));
+      const p = this.one(`${opts.tag}-${i}`).then(
+        (u) => void out.push(u),
+        (e: unknown) => {
+          this.figures.failed++;
+          this.errors.push(e instanceof Error ? e.message : String(e));
+        },
+      );
       running.add(p);
       void p.finally(() => running.delete(p));
     }
