@@ -44,7 +44,9 @@ rabbit_start() {
 }
 rabbit_stop() {
   rabbit_env
-  rabbitmqctl -n "$NODE" -q stop "$DIR/rabbit/rabbit.pid" >/dev/null 2>&1 || true
+  # Only a node that runs: `rabbitmqctl stop PIDFILE` waits for a pid file that never comes otherwise.
+  [ -s "$DIR/rabbit/rabbit.pid" ] || return 0
+  timeout 90 rabbitmqctl -n "$NODE" -q stop "$DIR/rabbit/rabbit.pid" >/dev/null 2>&1 || true
 }
 pg_start() { as_pg "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/pg.log" -w -t 60 start >/dev/null; }
 pg_stop() { [ -f "$DIR/pg/data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -m "${1:-fast}" -w -t 30 stop >/dev/null || true; }
