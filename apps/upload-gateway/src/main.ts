@@ -1,8 +1,31 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
+import helmet from 'helmet';
+import { GatewayConfig, gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
 import { AppModule } from './app.module';
+
+/**
+ * HTTP hygiene, all in one place: security headers, CORS from CORS_ORIGINS, which client address to
+ * believe, and the body size limit. (Per-caller rate limits are a global guard: RateLimitGuard.)
+ */
+function harden(app: NestExpressApplication, config: GatewayConfig): void {
+  app.disable('x-powered-by');
+  // A JSON API: no inline anything, not framed, no referrer leaks of pre-signed URLs.
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' }, referrerPolicy: { policy: 'no-referrer' } }));
+  const origins = config.http.corsOrigins;
+  if (origins.length > 0) {
+    app.enableCors({
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'Location', 'X-Request-Id'],
+      maxAge: 600,
+    });
+  }
+  app.set('trust proxy', config.http.trustedProxies);
+  app.useBodyParser('json', { limit: config.bodyLimit });
+}
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, gatewayConfig);
@@ -10,8 +33,7 @@ async function bootstrap(): Promise<void> {
     logger: jsonLogger(config.logLevel, 'upload-gateway'),
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: config.bodyLimit });
-  app.disable('x-powered-by');
+  harden(app, config);
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');

@@ -13,6 +13,7 @@ export * from './ports/outbox-trigger.port';
 export * from './pagination/cursor';
 export * from './user/user.entity';
 export * from './user/user-directory';
+export * from './user/storage-quota';
 export * from './group/upload-group.entity';
 export * from './group/group-progress';
 export * from './upload/upload-session.entity';

@@ -13,6 +13,8 @@ export function httpStatusOf(code: DomainErrorCode): number {
       return HttpStatus.BAD_REQUEST;
     case DomainErrorCode.UNAUTHENTICATED:
       return HttpStatus.UNAUTHORIZED;
+    case DomainErrorCode.QUOTA_EXCEEDED:
+      return HttpStatus.PAYLOAD_TOO_LARGE;
     case DomainErrorCode.SESSION_NOT_FOUND:
     case DomainErrorCode.GROUP_NOT_FOUND:
     case DomainErrorCode.JOB_NOT_FOUND:

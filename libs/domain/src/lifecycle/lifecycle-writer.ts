@@ -5,6 +5,7 @@ import { FileStatus, GroupStatus, JobStatus } from '@app/contracts';
 import { UploadGroup } from '../group/upload-group.entity';
 import { ProcessingJob } from '../job/processing-job.entity';
 import { UploadSession } from '../upload/upload-session.entity';
+import { releaseQuota } from '../user/storage-quota';
 import { canTransition, FILE_STATUS_TRANSITIONS, TransitionTable, GROUP_STATUS_TRANSITIONS, JOB_STATUS_TRANSITIONS, sourcesOf } from './transitions';
 
 function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?: readonly S[]): S[] {
@@ -40,12 +41,18 @@ export class LifecycleWriter {
     return this.moveSession(em, id, FileStatus.COMPLETED);
   }
 
-  markFailed(em: EntityManager, id: string, error: string, errorMessage: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.FAILED, { error, errorMessage });
+  /** Also gives the session's bytes back to its owner's storage quota, in the caller's transaction. */
+  async markFailed(em: EntityManager, id: string, error: string, errorMessage: string): Promise<boolean> {
+    const moved = await this.moveSession(em, id, FileStatus.FAILED, { error, errorMessage });
+    if (moved) await releaseQuota(em, id);
+    return moved;
   }
 
-  markDeleted(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.DELETED);
+  /** Also gives the session's bytes back to its owner's storage quota (once: a FAILED session already did). */
+  async markDeleted(em: EntityManager, id: string): Promise<boolean> {
+    const moved = await this.moveSession(em, id, FileStatus.DELETED);
+    if (moved) await releaseQuota(em, id);
+    return moved;
   }
 
   private async moveSession(em: EntityManager, id: string, to: FileStatus, patch: EntityData<UploadSession> = {}, from?: FileStatus[]): Promise<boolean> {

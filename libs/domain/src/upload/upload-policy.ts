@@ -11,6 +11,8 @@ export interface UploadPolicy {
   allowedContentTypes: string[];
   defaultJobs: DefaultJobsRule[];
   anonymousUploads: boolean;
+  /** Bytes per user (StorageQuota); 0 = unlimited. */
+  userQuotaBytes: number;
 }
 
 export const UPLOAD_POLICY = Symbol('UploadPolicy');

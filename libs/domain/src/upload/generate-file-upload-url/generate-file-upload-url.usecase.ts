@@ -12,6 +12,7 @@ import { buildObjectKey } from '../object-key';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
+import { StorageQuota } from '../../user/storage-quota';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
 
 export interface CreatedUpload {
@@ -31,6 +32,7 @@ export class GenerateFileUploadUrlUseCase {
     private readonly em: EntityManager,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    private readonly quota: StorageQuota,
   ) {}
 
   async execute(actor: Actor, input: unknown): Promise<CreatedUpload> {
@@ -67,7 +69,11 @@ export class GenerateFileUploadUrlUseCase {
       contentLength: session.size,
       expiresInSeconds: this.policy.presignedUrlTtlSeconds,
     });
-    await this.em.persistAndFlush(session);
+    // The quota reservation and the session commit together: a failed insert gives the bytes back.
+    await this.em.transactional(async (em) => {
+      await this.quota.reserve(em, session);
+      em.persist(session);
+    });
     return {
       session,
       upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() },

@@ -1,0 +1,63 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError, DomainErrorCode } from '../errors/domain-error';
+import { UPLOAD_POLICY, UploadPolicy } from '../upload/upload-policy';
+import type { UploadSession } from '../upload/upload-session.entity';
+
+/**
+ * The per-user storage quota (USER_QUOTA_BYTES), kept on the User row with atomic SQL so concurrent
+ * creations cannot overshoot it. A session reserves its declared size when it is created, in the
+ * transaction that inserts it; it gives the bytes back once, when it becomes FAILED or DELETED
+ * (`releaseQuota`, called by LifecycleWriter in the transaction of that status change).
+ * Usage is counted even when the quota is unlimited, so turning a quota on later starts from the truth.
+ * Anonymous sessions hold no quota: anonymous uploads are bounded by the size limit and the per-IP rate limit.
+ */
+@Injectable()
+export class StorageQuota {
+  constructor(@Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy) {}
+
+  /** Charges a new (not yet flushed) session to its owner, or throws QUOTA_EXCEEDED. Call inside the creating transaction. */
+  async reserve(em: EntityManager, session: UploadSession): Promise<void> {
+    if (session.userId === null) return;
+    const limit = this.policy.userQuotaBytes;
+    if (limit > 0 && session.size > limit) throw this.exceeded(session.size, null, limit);
+    // Upsert: the User row normally exists (AuthGuard), but the reservation must not depend on that.
+    const rows: unknown[] = await em.execute(
+      `insert into app_user (id, created_at, reserved_bytes) values (?, now(), ?)
+       on conflict (id) do update set reserved_bytes = app_user.reserved_bytes + excluded.reserved_bytes
+       where ? = 0 or app_user.reserved_bytes + excluded.reserved_bytes <= ?
+       returning reserved_bytes`,
+      [session.userId, session.size, limit, limit],
+    );
+    if (rows.length === 0) {
+      const [held] = await em.execute<{ reserved_bytes: string }[]>('select reserved_bytes from app_user where id = ?', [session.userId]);
+      throw this.exceeded(session.size, held ? Number(held.reserved_bytes) : null, limit);
+    }
+    session.quotaBytes = session.size;
+  }
+
+  private exceeded(size: number, held: number | null, limit: number): DomainError {
+    const usage = held === null ? '' : `; ${held} of them are held by your unfinished and stored uploads`;
+    return new DomainError(DomainErrorCode.QUOTA_EXCEEDED, `storage quota exceeded: this upload needs ${size} bytes and your quota is ${limit} bytes${usage}`, [
+      { field: 'size', message: `exceeds the remaining storage quota (quota ${limit} bytes)` },
+    ]);
+  }
+}
+
+/**
+ * Gives a session's reserved bytes back to its owner, at most once (the session's `quota_bytes` goes to 0
+ * in the same statement). LifecycleWriter calls it when a session becomes FAILED or DELETED, in the same
+ * transaction; a second call, or a FAILED → DELETED move, releases nothing.
+ */
+export async function releaseQuota(em: EntityManager, sessionId: string): Promise<void> {
+  await em.execute(
+    `with released as (
+       update upload_session s set quota_bytes = 0
+       from (select id, user_id, quota_bytes from upload_session where id = ? for update) old
+       where s.id = old.id and old.quota_bytes > 0
+       returning old.user_id, old.quota_bytes
+     )
+     update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - r.quota_bytes) from released r where u.id = r.user_id`,
+    [sessionId],
+  );
+}
