@@ -63,7 +63,7 @@ export class GatewayEnv extends BaseEnv {
   /** The window of both rate limits. Callers are counted by user id, anonymous ones by client IP. */
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RATE_LIMIT_WINDOW_SECONDS: number = 60;
   /** Browser origins allowed by CORS (comma-separated, or *); empty = no CORS headers at all. */
-  @IsOptional() @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  @ValidateIf((env: GatewayEnv) => env.CORS_ORIGINS !== '') @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
   CORS_ORIGINS: string = '';
   /** Express `trust proxy`: how many proxies in front set X-Forwarded-For (0 = use the socket address). Decides the IP that anonymous rate limits count. */
   @Transform(toInt) @IsInt() @Min(0) @Max(10) HTTP_TRUSTED_PROXIES: number = 0;
