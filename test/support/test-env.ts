@@ -37,6 +37,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     STORAGE_EVENTS_PORT: String(PORT_BASE + 1),
     JOB_PROCESSOR_PORT: String(PORT_BASE + 2),
     SHUTDOWN_TIMEOUT_SECONDS: '10',
+    // Tests make many requests from one address; the rate-limit tests turn limits on explicitly.
+    RATE_LIMIT_WRITES: '0',
+    RATE_LIMIT_REQUESTS: '0',
     ...overrides,
   };
 }
