@@ -1,8 +1,9 @@
+import { EventArgs, EventSubscriber } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../errors/domain-error';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload/upload-policy';
-import type { UploadSession } from '../upload/upload-session.entity';
+import { UploadSession } from '../upload/upload-session.entity';
 
 /**
  * The per-user storage quota (USER_QUOTA_BYTES), kept on the User row with atomic SQL so concurrent
@@ -11,12 +12,36 @@ import type { UploadSession } from '../upload/upload-session.entity';
  * (`releaseQuota`, called by LifecycleWriter in the transaction of that status change).
  * Usage is counted even when the quota is unlimited, so turning a quota on later starts from the truth.
  * Anonymous sessions hold no quota: anonymous uploads are bounded by the size limit and the per-IP rate limit.
+ *
+ * The reservation is not something a use case can forget: this is a MikroORM subscriber, and every insert
+ * of an UploadSession in an app that loads UploadsModule (the gateway) runs `reserve` inside the flush's
+ * transaction — POST /v1/uploads, groups with files, Uppy's routes, and whatever creates sessions later.
+ * QUOTA_EXCEEDED thrown there rolls the whole flush back.
  */
 @Injectable()
-export class StorageQuota {
-  constructor(@Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy) {}
+export class StorageQuota implements EventSubscriber<UploadSession> {
+  /** Event managers that already charge sessions: a second provider instance must not charge them twice. */
+  private static readonly wired = new WeakSet<object>();
 
-  /** Charges a new (not yet flushed) session to its owner, or throws QUOTA_EXCEEDED. Call inside the creating transaction. */
+  constructor(
+    @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    em: EntityManager,
+  ) {
+    const events = em.getEventManager();
+    if (StorageQuota.wired.has(events)) return;
+    StorageQuota.wired.add(events);
+    events.registerSubscriber(this);
+  }
+
+  getSubscribedEntities() {
+    return [UploadSession];
+  }
+
+  async beforeCreate(args: EventArgs<UploadSession>): Promise<void> {
+    await this.reserve(args.em as EntityManager, args.entity);
+  }
+
+  /** Charges a new session to its owner, or throws QUOTA_EXCEEDED. Runs inside the transaction that inserts it. */
   async reserve(em: EntityManager, session: UploadSession): Promise<void> {
     if (session.userId === null) return;
     const limit = this.policy.userQuotaBytes;

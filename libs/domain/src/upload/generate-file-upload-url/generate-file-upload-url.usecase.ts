@@ -12,7 +12,6 @@ import { buildObjectKey } from '../object-key';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
-import { StorageQuota } from '../../user/storage-quota';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
 
 export interface CreatedUpload {
@@ -32,7 +31,6 @@ export class GenerateFileUploadUrlUseCase {
     private readonly em: EntityManager,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
-    private readonly quota: StorageQuota,
   ) {}
 
   async execute(actor: Actor, input: unknown): Promise<CreatedUpload> {
@@ -69,11 +67,8 @@ export class GenerateFileUploadUrlUseCase {
       contentLength: session.size,
       expiresInSeconds: this.policy.presignedUrlTtlSeconds,
     });
-    // The quota reservation and the session commit together: a failed insert gives the bytes back.
-    await this.em.transactional(async (em) => {
-      await this.quota.reserve(em, session);
-      em.persist(session);
-    });
+    // The flush reserves the owner's storage quota in the same transaction (StorageQuota), or fails QUOTA_EXCEEDED.
+    await this.em.persistAndFlush(session);
     return {
       session,
       upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() },
