@@ -7,6 +7,7 @@ import { DomainCoreModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
@@ -28,7 +29,7 @@ export class AppModule {
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
       ],
-      controllers: [UploadsController, GatewayHealthController],
+      controllers: [UploadsController, GroupsController, GatewayHealthController],
       providers: [
         TokenVerifier,
         // Global guards run in this order: identity first, then the rate limit counts the caller it established.

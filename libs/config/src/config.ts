@@ -21,6 +21,7 @@ export interface UploadRules {
   defaultJobs: { pattern: string; jobs: JobType[] }[];
   /** 0 = unlimited. */
   userQuotaBytes: number;
+  maxFilesPerGroup: number;
 }
 
 export interface GatewayConfig extends CommonConfig {
@@ -100,6 +101,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
       defaultJobs: parseDefaultJobs(env.DEFAULT_JOBS),
       userQuotaBytes: env.USER_QUOTA_BYTES,
+      maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
     },
     auth: {
       anonymousUploads: env.ANONYMOUS_UPLOADS,

@@ -13,6 +13,8 @@ export interface UploadPolicy {
   anonymousUploads: boolean;
   /** Bytes per user (StorageQuota); 0 = unlimited. */
   userQuotaBytes: number;
+  /** Most files (totalFiles) one upload group may have. */
+  maxFilesPerGroup: number;
 }
 
 export const UPLOAD_POLICY = Symbol('UploadPolicy');
