@@ -19,7 +19,7 @@ jest.setTimeout(240_000);
  * 404 for every caller, owner included) are skipped and listed.
  */
 
-type FixtureKind = 'session' | 'uploaded' | 'job' | 'group' | 'uppy';
+type FixtureKind = 'session' | 'multipart' | 'uploaded' | 'job' | 'group' | 'uppy';
 
 /** What a row may use of one owner's resources (built per row, so a destructive row spoils nothing else). */
 interface Fixture {
@@ -50,10 +50,11 @@ const q = (f: Fixture) => `key=${encodeURIComponent(f.uppy.key)}`;
 // prettier-ignore
 const ROUTES: Row[] = [
   { route: 'GET /v1/uploads/:id',                       needs: 'session',  method: 'GET',    path: (f) => `/v1/uploads/${f.sessionId}`, ok: [200] },
-  { route: 'POST /v1/uploads/:id/parts',                needs: 'session',  method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/parts`, body: () => ({ partNumbers: [1] }), ok: [200, 201, 400, 409] },
-  { route: 'GET /v1/uploads/:id/parts',                 needs: 'session',  method: 'GET',    path: (f) => `/v1/uploads/${f.sessionId}/parts`, ok: [200, 409] },
-  { route: 'POST /v1/uploads/:id/complete',             needs: 'session',  method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/complete`, body: () => ({}), ok: [200, 201, 409] },
-  { route: 'POST /v1/uploads/:id/abort',                needs: 'session',  method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/abort`, body: () => ({}), ok: [200, 201, 204, 409] },
+  { route: 'POST /v1/uploads/:id/parts',                needs: 'multipart', method: 'POST',  path: (f) => `/v1/uploads/${f.sessionId}/parts`, body: () => ({ partNumbers: [1] }), ok: [200, 201] },
+  { route: 'GET /v1/uploads/:id/parts',                 needs: 'multipart', method: 'GET',   path: (f) => `/v1/uploads/${f.sessionId}/parts`, ok: [200] },
+  { route: 'POST /v1/uploads/:id/complete',             needs: 'multipart', method: 'POST',  path: (f) => `/v1/uploads/${f.sessionId}/complete`, body: () => ({}), ok: [200, 201, 409] },
+  { route: 'POST /v1/uploads/:id/abort',                needs: 'multipart', method: 'POST',  path: (f) => `/v1/uploads/${f.sessionId}/abort`, body: () => ({}), ok: [200, 201, 204] },
+  { route: 'POST /v1/uploads/:id/abort (single PUT)',   needs: 'session',  method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/abort`, body: () => ({}), ok: [200, 201, 204, 409] },
   { route: 'DELETE /v1/uploads/:id',                    needs: 'uploaded', method: 'DELETE', path: (f) => `/v1/uploads/${f.sessionId}`, ok: [200, 202, 204, 409] },
   { route: 'GET /v1/uploads/:id/download',              needs: 'uploaded', method: 'GET',    path: (f) => `/v1/uploads/${f.sessionId}/download`, ok: [200, 302, 409] },
   { route: 'GET /v1/uploads/:id/jobs',                  needs: 'uploaded', method: 'GET',    path: (f) => `/v1/uploads/${f.sessionId}/jobs`, ok: [200] },
@@ -118,6 +119,13 @@ async function fixture(needs: FixtureKind, owner: Owner): Promise<Fixture & { ca
     if (res.status !== 201) throw new Error(`fixture session: ${res.status} ${JSON.stringify(res.body)}`);
     adopt(res.body);
     Object.assign(f, { sessionId: res.body.id, objectKey: res.body.objectKey });
+  }
+  if (needs === 'multipart') {
+    const res = await api('POST', '/v1/uploads', { body: { filename: `${marker}.bin`, contentType: 'application/octet-stream', size: 12 * 1024 * 1024, multipart: true }, token: f.caller.token });
+    if (res.status !== 201) throw new Error(`fixture multipart session: ${res.status} ${JSON.stringify(res.body)}`);
+    adopt(res.body);
+    Object.assign(f, { sessionId: res.body.id, objectKey: res.body.objectKey });
+    f.secrets.push(res.body.upload.uploadId);
   }
   if (needs === 'uploaded' || needs === 'job') {
     const created = await api('POST', '/v1/uploads', { body: anUpload(textBytes()).named(`${marker}.txt`).build(), token: f.caller.token });
