@@ -4,7 +4,15 @@ const moduleNameMapper = {
   '^@app/(domain|contracts|messaging|storage|config|database|health)$': '<rootDir>/libs/$1/src',
   '^@app/(domain|contracts|messaging|storage|config|database|health)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
-const base = { transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
+// jose (under jwks-rsa) ships ESM only; Node requires it natively, Jest needs it compiled to CommonJS.
+const swcEsm = ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const base = {
+  transform: { '^.+\\.ts$': swc, '/node_modules/jose/.+\\.js$': swcEsm },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  moduleNameMapper,
+  testEnvironment: 'node',
+  rootDir: __dirname,
+};
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },

@@ -61,9 +61,20 @@ describe('walking skeleton (e2e)', () => {
     const bytes = textBytes('exactly this text');
     const created = await createUpload(anUpload(bytes));
     expect(await sendBytes(created, Buffer.concat([bytes, Buffer.from('more')]))).toBe(403);
+    expect(await sendBytes(created, bytes.subarray(0, bytes.length - 1))).toBe(403);
+    expect(await sendBytes(created, Buffer.alloc(0))).toBe(403);
     expect(await sendBytes(created, bytes, { 'Content-Type': 'application/pdf' })).toBe(403);
+    expect(await sendBytes(created, bytes, { 'Content-Type': 'text/plain; charset=utf-8' })).toBe(403);
+    // No Content-Type at all (fetch sends none for a Buffer body).
+    expect(await sendBytes(created, bytes, {})).toBe(403);
+    // Nor can the URL be pointed at another key: the path is signed.
+    const other = created.body.upload.url.replace(encodeURIComponent(created.id), '00000000-0000-4000-8000-000000000000');
+    expect((await fetch(other, { method: 'PUT', body: bytes, headers: created.body.upload.headers })).status).toBe(403);
     await sleep(500);
     expect((await getUpload(created.id, created.caller)).status).toBe('PENDING_UPLOAD');
+    // The signed request itself still works.
+    expect(await sendBytes(created, bytes)).toBe(200);
+    expect((await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
   });
 
   it('a PNG declared as application/pdf ends FAILED with a clear error', async () => {

@@ -43,6 +43,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SHUTDOWN_TIMEOUT_SECONDS: '10',
     // Tests name the jobs they want; the developer defaults of .env.example plan more than VALIDATION.
     DEFAULT_JOBS: '*/*=VALIDATION',
+    // Tests make many requests from one address; the rate-limit tests turn limits on explicitly.
+    RATE_LIMIT_WRITES: '0',
+    RATE_LIMIT_REQUESTS: '0',
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
@@ -13,6 +14,7 @@ import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
+import { RateLimitGuard, rateLimitOptions } from './rate-limit/rate-limit.guard';
 import { UploadsController } from './uploads/uploads.controller';
 
 /** The public HTTP API. */
@@ -29,9 +31,16 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
+        ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
       ],
       controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController],
-      providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+      providers: [
+        TokenVerifier,
+        // Global guards run in this order: identity first, then the rate limit counts the caller it established.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
     };
   }
 }

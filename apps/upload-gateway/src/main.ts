@@ -1,8 +1,35 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
+import helmet from 'helmet';
+import { GatewayConfig, gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
 import { AppModule } from './app.module';
+
+/**
+ * HTTP hygiene, all in one place: security headers, CORS from CORS_ORIGINS, which client address to
+ * believe, and the body size limit. (Per-caller rate limits are a global guard: RateLimitGuard.)
+ */
+function harden(app: NestExpressApplication, config: GatewayConfig): void {
+  app.disable('x-powered-by');
+  // A JSON API: no inline anything, not framed, no referrer leaks of pre-signed URLs.
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' }, referrerPolicy: { policy: 'no-referrer' } }));
+  const origins = config.http.corsOrigins;
+  if (origins.length > 0) {
+    // Browsers (Uppy, pages on another origin) call the API directly. A list of origins also lets the
+    // upload-token cookie through; '*' cannot, by the CORS rules. ETag: multipart from a browser needs it.
+    const any = origins.includes('*');
+    app.enableCors({
+      origin: any ? '*' : origins,
+      credentials: !any,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token', 'X-Request-Id'],
+      exposedHeaders: ['ETag', 'Retry-After', 'Location', 'X-Request-Id'],
+      maxAge: 600,
+    });
+  }
+  app.set('trust proxy', config.http.trustedProxies);
+  app.useBodyParser('json', { limit: config.bodyLimit });
+}
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, gatewayConfig);
@@ -10,18 +37,7 @@ async function bootstrap(): Promise<void> {
     logger: jsonLogger(config.logLevel, 'upload-gateway'),
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: config.bodyLimit });
-  app.disable('x-powered-by');
-  // Browsers (Uppy, the demo page on another origin) call the API directly. A list of origins also lets
-  // cookies through; '*' cannot, by the CORS rules.
-  app.enableCors({
-    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
-    credentials: config.corsOrigins !== '*',
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token'],
-    exposedHeaders: ['ETag', 'Location', 'Retry-After'],
-    maxAge: 3600,
-  });
+  harden(app, config);
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');

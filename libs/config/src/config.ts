@@ -19,6 +19,8 @@ export interface UploadRules {
   defaultPartSize: number;
   allowedContentTypes: string[];
   defaultJobs: { pattern: string; jobs: JobType[] }[];
+  /** 0 = unlimited. */
+  userQuotaBytes: number;
   maxFilesPerGroup: number;
 }
 
@@ -27,8 +29,13 @@ export interface GatewayConfig extends CommonConfig {
   uploads: UploadRules;
   auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
   bodyLimit: string;
-  /** '*' or the allowed origins. */
-  corsOrigins: '*' | string[];
+  http: {
+    /** Empty: CORS off. `['*']`: any origin. */
+    corsOrigins: string[];
+    trustedProxies: number;
+    /** Per caller per window; 0 = off. */
+    rateLimit: { writes: number; requests: number; windowSeconds: number };
+  };
 }
 
 export interface StorageEventsConfig extends CommonConfig {
@@ -97,6 +104,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       defaultPartSize: env.DEFAULT_PART_SIZE_BYTES,
       allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
       defaultJobs: parseDefaultJobs(env.DEFAULT_JOBS),
+      userQuotaBytes: env.USER_QUOTA_BYTES,
       maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
     },
     auth: {
@@ -107,7 +115,11 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       jwtAudience: env.JWT_AUDIENCE || undefined,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
-    corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    http: {
+      corsOrigins: env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+      trustedProxies: env.HTTP_TRUSTED_PROXIES,
+      rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
+    },
   };
 }
 

@@ -56,15 +56,25 @@ export class GatewayEnv extends BaseEnv {
   @IsOptional() @IsString() JWT_ISSUER?: string;
   /** When set, tokens must carry this `aud`. */
   @IsOptional() @IsString() JWT_AUDIENCE?: string;
+  /** Bytes each user may hold in sessions that are not FAILED or DELETED (declared sizes); 0 = unlimited. Anonymous sessions are not counted. */
+  @Transform(toInt) @IsInt() @Min(0) USER_QUOTA_BYTES: number = 0;
+  /** Requests that create or change something (every non-GET route, and GETs marked as creating), per caller per window; 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_WRITES: number = 120;
+  /** Requests of any kind per caller per window; 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_REQUESTS: number = 1200;
+  /** The window of both rate limits. Callers are counted by user id, anonymous ones by client IP. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400) RATE_LIMIT_WINDOW_SECONDS: number = 60;
+  /** Browser origins allowed by CORS (comma-separated, or *); empty = no CORS headers at all. */
+  @ValidateIf((env: GatewayEnv) => env.CORS_ORIGINS !== '') @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  CORS_ORIGINS: string = '';
+  /** Express `trust proxy`: how many proxies in front set X-Forwarded-For (0 = use the socket address). Decides the IP that anonymous rate limits count. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10) HTTP_TRUSTED_PROXIES: number = 0;
   /** Largest JSON body the API accepts. */
   @IsOptional() @Matches(/^\d+(b|kb|mb)$/i, { message: 'HTTP_BODY_LIMIT must look like 1mb or 512kb' }) HTTP_BODY_LIMIT: string = '1mb';
   @Matches(/^\s*[^=;]+=[A-Z_]+(,[A-Z_]+)*\s*(;\s*[^=;]+=[A-Z_]+(,[A-Z_]+)*\s*)*$/, {
     message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
   })
   DEFAULT_JOBS: string = '*/*=VALIDATION';
-  /** Origins browsers may call the API from (comma-separated), or * for any. Also the bucket's CORS rule (scripts/provision-store.mjs). */
-  @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
-  CORS_ORIGINS: string = '*';
 }
 
 export class StorageEventsEnv extends BaseEnv {

@@ -30,3 +30,15 @@ export function installShutdownDeadline(ms: number): void {
     });
   }
 }
+
+/**
+ * Masks what must never reach a log: bearer tokens and other JWTs, pre-signed URL signatures and
+ * credentials, upload tokens in headers. For text that may quote a request or an error from the store.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]')
+    .replace(/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted-jwt]')
+    .replace(/([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&\s"']+/gi, '$1[redacted]')
+    .replace(/(x-upload-token["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi, '$1[redacted]');
+}

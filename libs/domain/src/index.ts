@@ -14,6 +14,7 @@ export * from './pagination/cursor';
 export * from './pagination/page.query';
 export * from './user/user.entity';
 export * from './user/user-directory';
+export * from './user/storage-quota';
 export * from './group/upload-group.entity';
 export * from './group/group-progress';
 export * from './group/group-access';

@@ -17,6 +17,7 @@ export function toMessageDisposition(e: unknown): Error {
     case DomainErrorCode.CONTENT_TYPE_NOT_ALLOWED:
     case DomainErrorCode.FILE_TOO_LARGE:
     case DomainErrorCode.UNAUTHENTICATED:
+    case DomainErrorCode.QUOTA_EXCEEDED:
     case DomainErrorCode.SESSION_NOT_FOUND:
     case DomainErrorCode.GROUP_NOT_FOUND:
     case DomainErrorCode.JOB_NOT_FOUND:

@@ -14,6 +14,7 @@ import {
   UploadPolicy,
 } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
+import { CreatesResources } from '../rate-limit/rate-limit.guard';
 
 const KEY_MESSAGE = 'the object key must be passed as a query parameter, e.g. "?key=abc.jpg"';
 const PART_NUMBER = /^[1-9]\d{0,4}$/;
@@ -60,6 +61,8 @@ export class S3CompanionController {
 
   /** One-request upload: a POST-policy form. Query: filename, type, metadata[...]. */
   @Get('params')
+  // Creates a session although it is a GET: counted as a write by the rate limit.
+  @CreatesResources()
   async params(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>) {
     const started = await this.startCompanionUpload.execute(actor, { filename: query.filename, type: query.type, metadata: metadataOf(query) }, 'SINGLE');
     if (started.strategy !== 'SINGLE') throw new Error('expected a single upload');

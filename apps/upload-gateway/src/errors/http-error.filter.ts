@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { redactSecrets } from '@app/config';
 import { isDatabaseUnavailable } from '@app/database';
 import { assertNever, DomainError, DomainErrorCode } from '@app/domain';
 
@@ -13,6 +14,8 @@ export function httpStatusOf(code: DomainErrorCode): number {
       return HttpStatus.BAD_REQUEST;
     case DomainErrorCode.UNAUTHENTICATED:
       return HttpStatus.UNAUTHORIZED;
+    case DomainErrorCode.QUOTA_EXCEEDED:
+      return HttpStatus.PAYLOAD_TOO_LARGE;
     case DomainErrorCode.SESSION_NOT_FOUND:
     case DomainErrorCode.GROUP_NOT_FOUND:
     case DomainErrorCode.JOB_NOT_FOUND:
@@ -76,7 +79,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.setHeader('Retry-After', '5');
       return { statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable; retry shortly' };
     }
-    this.logger.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    this.logger.error(redactSecrets(e instanceof Error ? (e.stack ?? e.message) : String(e)));
     return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
   }
 }

@@ -4,9 +4,9 @@ import type { Request } from 'express';
 import { Actor, DomainError, DomainErrorCode, UserDirectory } from '@app/domain';
 import { TokenVerifier } from './token-verifier';
 
-const PUBLIC = 'isPublicRoute';
+export const IS_PUBLIC = 'isPublicRoute';
 /** Marks a route that needs no identity at all (health, docs). Every other route gets an Actor. */
-export const Public = () => SetMetadata(PUBLIC, true);
+export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 type WithActor = Request & { actor?: Actor };
 
@@ -23,7 +23,7 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
     const req = ctx.switchToHttp().getRequest<WithActor>();
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {

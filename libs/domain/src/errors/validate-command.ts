@@ -10,6 +10,21 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
+/** Deepest nesting of objects and arrays any command accepts (deeper input would exhaust the transformer's stack). */
+export const MAX_INPUT_DEPTH = 16;
+
+/** The path of the first value nested deeper than `max`, or null. Iterative: the input may be arbitrarily deep. */
+function tooDeep(input: unknown, max: number): string | null {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value: input, depth: 0, path: '' }];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) return path;
+    for (const [k, v] of Object.entries(value)) stack.push({ value: v, depth: depth + 1, path: path ? (Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`) : k });
+  }
+  return null;
+}
+
 /**
  * Builds a command from untrusted input and validates it; unknown fields and wrong types are refused
  * (no implicit conversion: "12" is not a number). Throws INVALID_INPUT naming every offending field.
@@ -18,6 +33,8 @@ export function validateCommand<T extends object>(cls: new () => T, input: unkno
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw DomainError.invalid([{ field: 'body', message: 'must be a JSON object' }]);
   }
+  const deep = tooDeep(input, MAX_INPUT_DEPTH);
+  if (deep !== null) throw DomainError.invalid([{ field: deep.split(/[.[]/)[0], message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
   const command = plainToInstance(cls, input, { enableImplicitConversion: false, exposeDefaultValues: true });
   const errors = validateSync(command, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length > 0) throw DomainError.invalid(flatten(errors));

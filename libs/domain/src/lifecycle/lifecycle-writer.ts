@@ -6,6 +6,7 @@ import { UploadGroup } from '../group/upload-group.entity';
 import { ProcessingJob } from '../job/processing-job.entity';
 import { FilePart } from '../upload/file-part.entity';
 import { UploadSession } from '../upload/upload-session.entity';
+import { releaseQuota } from '../user/storage-quota';
 import {
   canTransition,
   FILE_STATUS_TRANSITIONS,
@@ -23,6 +24,9 @@ function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?
   if (illegal.length > 0) throw new Error(`Illegal transition ${illegal.join('|')} → ${to}`);
   return [...from];
 }
+
+/** A session in one of these holds no storage quota: entering one gives the bytes back, in the same transaction, once. */
+const RELEASES_QUOTA: ReadonlySet<FileStatus> = new Set([FileStatus.FAILED, FileStatus.DELETED]);
 
 /**
  * The one writer of statuses. Every verb checks its lifecycle table and persists as a compare-and-set
@@ -70,6 +74,7 @@ export class LifecycleWriter {
       { id, status: { $in: sources } },
       { ...patch, status: to, updatedAt: new Date(), version: raw('version + 1') },
     );
+    if (n === 1 && RELEASES_QUOTA.has(to)) await releaseQuota(em, id);
     return n === 1;
   }
 

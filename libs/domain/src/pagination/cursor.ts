@@ -19,7 +19,9 @@ export function decodeCursor(cursor: string): Position {
   try {
     const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const createdAt = new Date(t);
-    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
+    // Only instants a row can have: Postgres refuses years JavaScript accepts (e.g. -200000 or +275760).
+    const year = createdAt.getUTCFullYear();
+    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime()) || year < 1970 || year > 9999) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw DomainError.invalid([{ field: 'cursor', message: 'must be a cursor returned by a previous page' }]);

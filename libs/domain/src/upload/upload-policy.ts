@@ -11,6 +11,8 @@ export interface UploadPolicy {
   allowedContentTypes: string[];
   defaultJobs: DefaultJobsRule[];
   anonymousUploads: boolean;
+  /** Bytes per user (StorageQuota); 0 = unlimited. */
+  userQuotaBytes: number;
   /** Most files (totalFiles) one upload group may have. */
   maxFilesPerGroup: number;
 }

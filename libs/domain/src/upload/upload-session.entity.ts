@@ -76,6 +76,10 @@ export class UploadSession {
   @Property({ type: 'jsonb' })
   jobPlan: JobSpec[] = [];
 
+  /** Bytes this session holds in its owner's `reservedBytes`; set at creation, 0 once released (FAILED/DELETED). */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  quotaBytes: number = 0;
+
   @Property({ type: 'integer' })
   totalParts: number = 0;
 

@@ -18,6 +18,7 @@ import { MultipartParts } from './multipart/multipart-parts';
 import { SignUploadPartsUseCase } from './sign-upload-parts/sign-upload-parts.usecase';
 import { StartCompanionUploadUseCase } from './start-companion-upload/start-companion-upload.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
+import { StorageQuota } from '../user/storage-quota';
 
 /** Use cases of the public upload API: sessions, parts, groups. */
 @Module({})
@@ -35,6 +36,7 @@ export class UploadsModule {
       DeleteUploadUseCase,
       StartCompanionUploadUseCase,
       UserDirectory,
+      StorageQuota,
       CreateUploadGroupUseCase,
       GetUploadGroupUseCase,
       ListUploadGroupsUseCase,

@@ -1,0 +1,118 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { GatewayConfig } from '@app/config';
+import { DomainError, DomainErrorCode } from '@app/domain';
+import { claims, JwksServer, keyPairs, signJwt } from '../../../../test/support/jwks';
+import { TokenVerifier } from './token-verifier';
+
+const SECRET = 'unit-secret-0123456789abcdef';
+const ISS = 'https://id.example.test/';
+const AUD = 'uploads-api';
+const keys = keyPairs();
+const hs = { alg: 'HS256' as const, secret: SECRET };
+const now = () => Math.floor(Date.now() / 1000);
+
+function verifier(auth: Partial<GatewayConfig['auth']>): TokenVerifier {
+  return new TokenVerifier({ auth: { anonymousUploads: false, ...auth } } as GatewayConfig);
+}
+
+async function rejection(v: TokenVerifier, token: string): Promise<string> {
+  const e = await v.verify(token).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof DomainError)) throw new Error(`expected a DomainError, got ${e === null ? 'acceptance' : String(e)}`);
+  expect(e.code).toBe(DomainErrorCode.UNAUTHENTICATED);
+  return e.message;
+}
+
+describe('TokenVerifier', () => {
+  let jwks: JwksServer;
+  let both: TokenVerifier;
+  const valid = (extra: Record<string, unknown> = {}) => claims('alice', { iss: ISS, aud: AUD, ...extra });
+
+  beforeAll(async () => {
+    jwks = await JwksServer.start([keys.rs256, keys.es256]);
+    both = verifier({ jwtSecret: SECRET, jwksUrl: jwks.url, jwtIssuer: ISS, jwtAudience: AUD });
+  });
+  afterAll(() => jwks.close());
+
+  it.each([
+    ['HS256 with the shared secret', () => signJwt(valid(), hs)],
+    ['RS256 from the JWKS', () => signJwt(valid(), keys.rs256)],
+    ['ES256 from the JWKS', () => signJwt(valid(), keys.es256)],
+  ])('accepts %s', async (_, token) => {
+    expect(await both.verify(token())).toEqual({ userId: 'alice', isAdmin: false, uploadToken: null });
+  });
+
+  it('grants admin to roles: ["admin"] only', async () => {
+    expect((await both.verify(signJwt(valid({ roles: ['admin'] }), keys.es256))).isAdmin).toBe(true);
+    expect((await both.verify(signJwt(valid({ roles: 'admin' }), keys.es256))).isAdmin).toBe(false);
+    expect((await both.verify(signJwt(valid({ role: 'admin' }), hs))).isAdmin).toBe(false);
+  });
+
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const otherEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const tamper = (token: string) => {
+    const [h, , s] = token.split('.');
+    return `${h}.${Buffer.from(JSON.stringify(valid({ sub: 'mallory', roles: ['admin'] }))).toString('base64url')}.${s}`;
+  };
+
+  it.each<[string, () => string, RegExp]>([
+    ['an expired token', () => signJwt(valid({ exp: now() - 10 }), hs), /jwt expired/],
+    ['an expired RS256 token', () => signJwt(valid({ exp: now() - 10 }), keys.rs256), /jwt expired/],
+    ['a token not valid yet (nbf)', () => signJwt(valid({ nbf: now() + 600 }), hs), /jwt not active/],
+    ['a tampered HS256 payload', () => tamper(signJwt(valid(), hs)), /invalid signature/],
+    ['a tampered RS256 payload', () => tamper(signJwt(valid(), keys.rs256)), /invalid signature/],
+    ['a tampered ES256 payload', () => tamper(signJwt(valid(), keys.es256)), /invalid signature/],
+    ['HS256 signed with another secret', () => signJwt(valid(), { alg: 'HS256', secret: 'another-secret-0123456789' }), /invalid signature/],
+    ['RS256 signed by another key under a known kid', () => signJwt(valid(), { alg: 'RS256', privateKey: other.privateKey, kid: 'rsa-1' }), /invalid signature/],
+    ['ES256 signed by another key under a known kid', () => signJwt(valid(), { alg: 'ES256', privateKey: otherEc.privateKey, kid: 'ec-1' }), /invalid signature/],
+    ['RS256 with a kid the JWKS does not have', () => signJwt(valid(), { alg: 'RS256', privateKey: other.privateKey, kid: 'unknown' }), /./],
+    ['alg: none without a signature', () => signJwt(valid(), { alg: 'none' }), /./],
+    ['alg: none with a copied signature', () => `${signJwt(valid(), { alg: 'none' })}${signJwt(valid(), hs).split('.')[2]}`, /./],
+    ['alg: HS256 signed with the RSA public key (algorithm confusion)', () => signJwt(valid(), { alg: 'HS256', secret: keys.rs256.publicKey.export({ type: 'spki', format: 'pem' }).toString(), kid: 'rsa-1' }), /invalid signature/],
+    ['an RS256 header on an ES256 signature', () => signJwt(valid(), keys.es256, { alg: 'RS256', kid: 'ec-1' }), /./],
+    ['HS512 (not accepted)', () => signJwt(valid(), hs, { alg: 'HS512' }), /invalid algorithm|not accepted/],
+    ['the wrong issuer', () => signJwt(valid({ iss: 'https://evil.example/' }), hs), /jwt issuer invalid/],
+    ['no issuer', () => signJwt(claims('alice', { aud: AUD }), hs), /jwt issuer invalid/],
+    ['the wrong audience', () => signJwt(valid({ aud: 'another-api' }), keys.rs256), /jwt audience invalid/],
+    ['no audience', () => signJwt(claims('alice', { iss: ISS }), hs), /jwt audience invalid/],
+    ['no sub', () => signJwt({ iss: ISS, aud: AUD, exp: now() + 60 }, hs), /sub/],
+    ['an empty sub', () => signJwt(valid({ sub: '' }), hs), /sub/],
+    ['a numeric sub', () => signJwt(valid({ sub: 42 }), hs), /sub/],
+    ['garbage in the three segments', () => 'abc.def.ghi', /./],
+  ])('rejects %s', async (_, token, why) => {
+    expect(await rejection(both, token())).toMatch(why);
+  });
+
+  it('with only a JWKS configured, refuses HS256 tokens (even "signed" with the public key)', async () => {
+    const jwksOnly = verifier({ jwksUrl: jwks.url });
+    expect((await jwksOnly.verify(signJwt(claims('bob'), keys.rs256))).userId).toBe('bob');
+    await rejection(jwksOnly, signJwt(claims('bob'), { alg: 'HS256', secret: keys.rs256.publicKey.export({ type: 'spki', format: 'pem' }).toString() }));
+  });
+
+  it('with only a secret configured, refuses RS256 and ES256 tokens', async () => {
+    const secretOnly = verifier({ jwtSecret: SECRET });
+    expect((await secretOnly.verify(signJwt(claims('bob'), hs))).userId).toBe('bob');
+    await rejection(secretOnly, signJwt(claims('bob'), keys.rs256));
+    await rejection(secretOnly, signJwt(claims('bob'), keys.es256));
+  });
+
+  it('without iss/aud configured, does not require them', async () => {
+    expect((await verifier({ jwtSecret: SECRET }).verify(signJwt({ sub: 'carol' }, hs))).userId).toBe('carol');
+  });
+
+  it('an unreachable JWKS is a 401, not a crash', async () => {
+    const dead = verifier({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json' });
+    await rejection(dead, signJwt(claims('bob'), keys.rs256));
+  });
+
+  it('a server with neither secret nor JWKS accepts no token', async () => {
+    expect(await rejection(verifier({}), signJwt(claims('bob'), hs))).toMatch(/accepts no bearer tokens/);
+  });
+
+  it('never echoes the token in its error', async () => {
+    const token = signJwt(valid({ exp: now() - 10 }), hs);
+    expect(await rejection(both, token)).not.toContain(token.split('.')[2]);
+  });
+});

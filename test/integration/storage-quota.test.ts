@@ -1,0 +1,93 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { FileStatus } from '@app/contracts';
+import { ormConfig } from '@app/database';
+import { DomainError, DomainErrorCode, LifecycleWriter, StorageQuota, UploadPolicy, UploadSession } from '@app/domain';
+import { testEnv } from '../support/test-env';
+
+jest.setTimeout(60_000);
+
+const MiB = 1024 * 1024;
+
+/**
+ * The quota against real Postgres: reservations race on one User row without overshooting, and a session
+ * gives its bytes back exactly once however its FAILED/DELETED transitions race or repeat.
+ */
+describe('storage quota (integration, Postgres)', () => {
+  let orm: MikroORM;
+  const lifecycle = new LifecycleWriter();
+  const policy = { userQuotaBytes: 10 * MiB } as UploadPolicy;
+
+  beforeAll(async () => {
+    orm = await MikroORM.init(ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }));
+    // Registers itself as the subscriber that charges every inserted session.
+    new StorageQuota(policy, orm.em);
+  });
+  afterAll(() => orm?.close());
+
+  const held = async (userId: string): Promise<number> => {
+    const [row] = await orm.em.fork().execute<{ reserved_bytes: string }[]>('select reserved_bytes from app_user where id = ?', [userId]);
+    return Number(row?.reserved_bytes ?? 0);
+  };
+
+  function session(userId: string | null, size: number): UploadSession {
+    const id = randomUUID();
+    return new UploadSession({ id, bucket: 'b', objectKey: `uploads/${id}/f`, filename: 'f', contentType: 'text/plain', size, expiresAt: new Date(Date.now() + 60_000), userId, jobPlan: [] });
+  }
+
+  async function insert(s: UploadSession): Promise<'ok' | 'over'> {
+    try {
+      await orm.em.fork().persistAndFlush(s);
+      return 'ok';
+    } catch (e) {
+      if (e instanceof DomainError && e.code === DomainErrorCode.QUOTA_EXCEEDED) return 'over';
+      throw e;
+    }
+  }
+
+  it('20 concurrent inserts of 1 MiB for one user: exactly 10 fit, the rest roll back', async () => {
+    const user = `race-${randomUUID()}`;
+    const sessions = Array.from({ length: 20 }, () => session(user, MiB));
+    const results = await Promise.all(sessions.map(insert));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(10);
+    expect(await held(user)).toBe(10 * MiB);
+    const stored = await orm.em.fork().count(UploadSession, { userId: user });
+    expect(stored).toBe(10);
+  });
+
+  it('a session gives its bytes back once: racing markFailed/markDeleted, repeats and FAILED → DELETED release nothing more', async () => {
+    const user = `release-${randomUUID()}`;
+    const a = session(user, 3 * MiB);
+    const b = session(user, 2 * MiB);
+    expect(await insert(a)).toBe('ok');
+    expect(await insert(b)).toBe('ok');
+    expect(await held(user)).toBe(5 * MiB);
+
+    const moves = await Promise.all([
+      ...Array.from({ length: 5 }, () => orm.em.fork().transactional((em) => lifecycle.markFailed(em, a.id, 'TEST', 'race'))),
+      ...Array.from({ length: 5 }, () => orm.em.fork().transactional((em) => lifecycle.markDeleted(em, a.id))),
+    ]);
+    // FAILED then DELETED is legal, so up to two moves win; the bytes come back once.
+    expect(moves.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    expect(await held(user)).toBe(2 * MiB);
+    await orm.em.fork().transactional((em) => lifecycle.markDeleted(em, a.id));
+    expect(await held(user)).toBe(2 * MiB);
+
+    // A rolled-back status change gives nothing back.
+    await orm.em
+      .fork()
+      .transactional(async (em) => {
+        await lifecycle.markFailed(em, b.id, 'TEST', 'then rollback');
+        throw new Error('rollback');
+      })
+      .catch(() => undefined);
+    expect(await held(user)).toBe(2 * MiB);
+    expect((await orm.em.fork().findOneOrFail(UploadSession, b.id)).status).toBe(FileStatus.PENDING_UPLOAD);
+  });
+
+  it('anonymous sessions hold nothing', async () => {
+    const s = session(null, 20 * MiB);
+    expect(await insert(s)).toBe('ok');
+    expect((await orm.em.fork().findOneOrFail(UploadSession, s.id)).quotaBytes).toBe(0);
+  });
+});
