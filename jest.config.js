@@ -1,8 +1,8 @@
 /** Three tiers: unit (pure logic, next to the code), integration (real Postgres, RabbitMQ, S3), e2e (the apps as processes). */
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }];
 const moduleNameMapper = {
-  '^@app/(domain|contracts|messaging|storage|config|database|health)$': '<rootDir>/libs/$1/src',
-  '^@app/(domain|contracts|messaging|storage|config|database|health)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@app/(domain|contracts|messaging|storage|config|database|health|observability)$': '<rootDir>/libs/$1/src',
+  '^@app/(domain|contracts|messaging|storage|config|database|health|observability)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const base = { transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
 module.exports = {

@@ -3,10 +3,12 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, UploadsModule } from '@app/domain';
+import { HealthModule } from '@app/health';
 import { MessagingModule } from '@app/messaging';
+import { ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
-import { GatewayHealthController } from './health.controller';
+import { GatewayHealthController, GatewayMetricsController } from './operations.controllers';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { UploadsController } from './uploads/uploads.controller';
@@ -19,13 +21,15 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(GatewayEnv, config),
+        ObservabilityModule.forRoot({ app: 'upload-gateway', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),
+        HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
       ],
-      controllers: [UploadsController, GatewayHealthController],
+      controllers: [UploadsController, GatewayHealthController, GatewayMetricsController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

@@ -1,17 +1,19 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
+import { Logger } from 'nestjs-pino';
+import { gatewayConfig, GatewayEnv, installShutdownDeadline, loadConfigOrExit } from '@app/config';
+import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
+import { GATEWAY_OPENAPI } from './openapi/gateway-openapi';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, gatewayConfig);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: jsonLogger(config.logLevel, 'upload-gateway'),
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.disable('x-powered-by');
+  serveOpenApi(app, GATEWAY_OPENAPI);
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');

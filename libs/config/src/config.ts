@@ -31,6 +31,8 @@ export interface GatewayConfig extends CommonConfig {
 export interface StorageEventsConfig extends CommonConfig {
   port: number;
   prefetch: number;
+  /** Token of the notification webhook; null disables it. */
+  webhookToken: string | null;
 }
 
 export interface JobProcessorConfig extends CommonConfig {
@@ -103,7 +105,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
 }
 
 export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig {
-  return { ...common(env), port: env.STORAGE_EVENTS_PORT, prefetch: env.STORAGE_EVENTS_PREFETCH };
+  return { ...common(env), port: env.STORAGE_EVENTS_PORT, prefetch: env.STORAGE_EVENTS_PREFETCH, webhookToken: env.STORAGE_WEBHOOK_TOKEN || null };
 }
 
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
