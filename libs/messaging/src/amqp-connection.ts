@@ -30,7 +30,7 @@ export class AmqpConnection implements OnApplicationShutdown {
 
   /** A confirm channel whose setup declares the topology first, then runs `setup`. */
   channel(name: string, setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper {
-    return this.manager.createChannel({
+    const wrapper = this.manager.createChannel({
       name,
       json: false,
       publishTimeout: 10_000,
@@ -39,6 +39,10 @@ export class AmqpConnection implements OnApplicationShutdown {
         await setup(ch);
       },
     });
+    // A setup cut short (the connection closing at shutdown, a broker error) is emitted as 'error'; without
+    // a listener that would kill the process. The manager retries the setup on the next connection.
+    wrapper.on('error', (err: Error) => this.logger.warn(`channel ${name}: ${err.message}`));
+    return wrapper;
   }
 
   /** Resolves once the broker has confirmed the message. */
