@@ -8,6 +8,7 @@ import { MessagingModule } from '@app/messaging';
 import { ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController, GatewayMetricsController } from './operations.controllers';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
@@ -29,7 +30,7 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
       ],
-      controllers: [UploadsController, GatewayHealthController, GatewayMetricsController],
+      controllers: [UploadsController, GroupsController, GatewayHealthController, GatewayMetricsController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

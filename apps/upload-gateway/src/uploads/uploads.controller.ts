@@ -1,11 +1,34 @@
-import { Body, Controller, Get, HttpCode, Logger, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FileStatus } from '@app/contracts';
-import { Actor, GenerateFileUploadUrlUseCase, GetUploadUseCase, ListUploadsUseCase } from '@app/domain';
+import {
+  AbortUploadUseCase,
+  Actor,
+  CompleteUploadUseCase,
+  DeleteUploadUseCase,
+  GenerateFileUploadUrlUseCase,
+  GetUploadUseCase,
+  ListUploadPartsUseCase,
+  ListUploadsUseCase,
+  SignUploadPartsUseCase,
+} from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
-import { presentCreated, presentDetails, presentSession } from './upload.presenter';
-import { CreateUploadBody, CreatedUploadView, UploadDetailsView, UploadPageView } from './uploads.dto';
+import { presentCreated, presentDetails, presentParts, presentSession } from './upload.presenter';
+import {
+  AbortUploadBody,
+  CompleteUploadBody,
+  CreateUploadBody,
+  CreatedUploadView,
+  SignedPartsView,
+  SignPartsBody,
+  UploadDetailsView,
+  UploadPageView,
+  UploadPartsView,
+  UploadSessionView,
+} from './uploads.dto';
+
+const UploadId = () => ApiParam({ name: 'id', format: 'uuid', description: 'upload session id' });
 
 @ApiTags('uploads')
 @ApiBearerAuth()
@@ -19,6 +42,11 @@ export class UploadsController {
     private readonly generateFileUploadUrl: GenerateFileUploadUrlUseCase,
     private readonly getUpload: GetUploadUseCase,
     private readonly listUploads: ListUploadsUseCase,
+    private readonly signUploadParts: SignUploadPartsUseCase,
+    private readonly listUploadParts: ListUploadPartsUseCase,
+    private readonly completeUpload: CompleteUploadUseCase,
+    private readonly abortUpload: AbortUploadUseCase,
+    private readonly deleteUpload: DeleteUploadUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -27,7 +55,7 @@ export class UploadsController {
   @ApiOperation({ operationId: 'generateFileUploadUrl', summary: 'Create an upload session and get pre-signed upload instructions' })
   @ApiBody({ type: CreateUploadBody })
   @ApiCreatedResponse({ type: CreatedUploadView, description: 'the session (PENDING_UPLOAD) with `upload` instructions' })
-  @ApiErrors(400)
+  @ApiErrors(400, 404)
   async create(@CurrentActor() actor: Actor, @Body() body: unknown) {
     const created = await this.generateFileUploadUrl.execute(actor, body);
     // Links this request's correlation id to the upload's own (its session id) in the logs.
@@ -50,10 +78,68 @@ export class UploadsController {
 
   @Get(':id')
   @ApiOperation({ operationId: 'getUpload', summary: 'One upload session with its parts summary and its jobs' })
-  @ApiParam({ name: 'id', format: 'uuid' })
+  @UploadId()
   @ApiOkResponse({ type: UploadDetailsView })
   @ApiErrors(404)
   async get(@CurrentActor() actor: Actor, @Param('id') id: string) {
     return presentDetails(await this.getUpload.execute(actor, id));
+  }
+
+  /** Fresh part URLs for `{ partNumbers }` (resume after a reload, expired URLs). */
+  @Post(':id/parts')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'signUploadParts', summary: 'Fresh pre-signed part URLs (resume, expired URLs)' })
+  @UploadId()
+  @ApiBody({ type: SignPartsBody })
+  @ApiOkResponse({ type: SignedPartsView })
+  @ApiErrors(400, 404, 409)
+  async signParts(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    const signed = await this.signUploadParts.execute(actor, { id }, body);
+    return { uploadId: signed.uploadId, parts: signed.parts, expiresAt: signed.expiresAt.toISOString() };
+  }
+
+  /** The parts the store holds (ListParts), reconciled into the session. */
+  @Get(':id/parts')
+  @ApiOperation({ operationId: 'listUploadParts', summary: 'Parts already in storage (ListParts), reconciled into the session' })
+  @UploadId()
+  @ApiOkResponse({ type: UploadPartsView })
+  @ApiErrors(404, 409)
+  async parts(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return presentParts(await this.listUploadParts.execute(actor, { id }));
+  }
+
+  /** multipartUploadCompleteSchema; for a single PUT, confirms the object is stored. Idempotent. */
+  @Post(':id/complete')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'multipartUploadComplete', summary: 'Complete a multipart upload, or confirm a single PUT is stored; idempotent' })
+  @UploadId()
+  @ApiBody({ type: CompleteUploadBody, required: false })
+  @ApiOkResponse({ type: UploadSessionView })
+  @ApiErrors(400, 404, 409)
+  async complete(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentSession(await this.completeUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** multipartUploadAbortSchema: the session becomes FAILED (ABORTED); nothing stays in the store. */
+  @Post(':id/abort')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'multipartUploadAbort', summary: 'Abort: the session becomes FAILED (ABORTED); nothing stays in the store' })
+  @UploadId()
+  @ApiBody({ type: AbortUploadBody, required: false })
+  @ApiOkResponse({ type: UploadSessionView })
+  @ApiErrors(400, 404, 409)
+  async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentSession(await this.abortUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** Deletes the stored file (and its thumbnails); the session becomes DELETED. Idempotent. */
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'deleteUpload', summary: 'Delete the stored file; the session becomes DELETED; idempotent' })
+  @UploadId()
+  @ApiOkResponse({ type: UploadSessionView })
+  @ApiErrors(404, 409)
+  async remove(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return presentSession(await this.deleteUpload.execute(actor, id));
   }
 }

@@ -1,5 +1,5 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { FileStatus, JobStatus, JobType } from '@app/contracts';
+import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 
 /*
  * OpenAPI shapes of the uploads API. Requests are validated by the domain's commands (class-validator,
@@ -123,4 +123,81 @@ export class UploadDetailsView extends UploadSessionView {
 export class UploadPageView {
   @ApiProperty({ type: [UploadSessionView] }) items!: UploadSessionView[];
   @ApiProperty({ nullable: true, type: String, description: 'pass as `cursor` for the next page; null on the last' }) nextCursor!: string | null;
+}
+
+/** POST /v1/uploads/:id/parts */
+export class SignPartsBody {
+  @ApiProperty({ type: [Number], example: [1, 2, 3], description: 'part numbers (1-10,000) to get fresh pre-signed URLs for' }) partNumbers!: number[];
+}
+
+export class SignedPartsView {
+  @ApiProperty() uploadId!: string;
+  @ApiProperty({ type: [PartUrl] }) parts!: PartUrl[];
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
+
+export class StoredPartView {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty() etag!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastModified!: string | null;
+}
+
+export class UploadPartsView {
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ nullable: true, type: String }) uploadId!: string | null;
+  @ApiProperty({ enum: FileStatus, enumName: 'FileStatus' }) status!: FileStatus;
+  @ApiProperty() totalParts!: number;
+  @ApiProperty() completedParts!: number;
+  @ApiProperty({ type: [StoredPartView], description: 'what the store holds (ListParts), reconciled into the session' }) parts!: StoredPartView[];
+  @ApiProperty({ type: [Number] }) missingPartNumbers!: number[];
+}
+
+export class CompletedPartBody {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty({ description: 'the ETag the store answered to the part PUT' }) etag!: string;
+}
+
+/** multipartUploadCompleteSchema */
+export class CompleteUploadBody {
+  @ApiPropertyOptional({ type: [CompletedPartBody], description: 'multipart: the parts as the client saw them; default: what ListParts reports' }) parts?: CompletedPartBody[];
+}
+
+/** multipartUploadAbortSchema */
+export class AbortUploadBody {
+  @ApiPropertyOptional({ description: 'kept as the session errorMessage' }) reason?: string;
+}
+
+/** POST /v1/groups */
+export class CreateGroupBody {
+  @ApiProperty({ example: 'holiday photos' }) name!: string;
+  @ApiPropertyOptional() description?: string;
+  @ApiPropertyOptional({ description: 'files the group will hold; default: the number of `files`' }) totalFiles?: number;
+  @ApiPropertyOptional({ type: [CreateUploadBody], description: 'sessions created with the group, in one transaction' }) files?: CreateUploadBody[];
+}
+
+export class GroupView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) description!: string | null;
+  @ApiProperty({ nullable: true, type: String }) userId!: string | null;
+  @ApiProperty({ enum: GroupStatus, enumName: 'GroupStatus' }) status!: GroupStatus;
+  @ApiProperty() totalFiles!: number;
+  @ApiProperty({ description: 'files added so far (at most totalFiles)' }) fileCount!: number;
+  @ApiProperty() completedFiles!: number;
+  @ApiProperty() failedFiles!: number;
+  @ApiProperty() bytesExpected!: number;
+  @ApiProperty() bytesUploaded!: number;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
+}
+
+export class CreatedGroupView extends GroupView {
+  @ApiProperty({ type: [CreatedUploadView] }) uploads!: CreatedUploadView[];
+  @ApiPropertyOptional({ description: 'anonymous callers only, shown once: the X-Upload-Token of the group and all its uploads' }) uploadToken?: string;
+}
+
+export class GroupPageView {
+  @ApiProperty({ type: [GroupView] }) items!: GroupView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }

@@ -9,6 +9,7 @@ import { User } from '../user/user.entity';
 @Index({ properties: ['userId', 'createdAt', 'id'] })
 @Index({ properties: ['groupId'] })
 @Index({ properties: ['status', 'expiresAt'] })
+@Index({ properties: ['uploadId'] })
 export class UploadSession {
   @PrimaryKey({ type: 'uuid' })
   id: string;
@@ -39,9 +40,12 @@ export class UploadSession {
   @Property({ type: 'text' })
   contentType: string;
 
-  /** Declared size in bytes. */
-  @Property({ type: new BigIntType('number') })
-  size: number;
+  /**
+   * Declared size in bytes. null only while a client that declares none (Uppy's S3 routes) is uploading:
+   * the stored size is then taken, within the policy's limits, when the object arrives.
+   */
+  @Property({ type: new BigIntType('number'), nullable: true })
+  size: number | null;
 
   /** Declared by the client (base64); verified by the VALIDATION job. */
   @Property({ type: 'text', nullable: true })
@@ -70,7 +74,14 @@ export class UploadSession {
   @Property({ type: 'integer' })
   completedParts: number = 0;
 
-  /** SHA-256 of the anonymous caller's upload token; null for owned sessions. */
+  /**
+   * Whether the group's counters already include this session's final status. Set in the statement that
+   * moves the counter (GroupProgress), so a session is counted at most once whatever replays happen.
+   */
+  @Property({ type: 'boolean' })
+  countedInGroup: boolean = false;
+
+  /** SHA-256 of the anonymous caller's upload token; null for owned sessions (sessions of an anonymous group share the group's). */
   @Property({ type: 'text', nullable: true, hidden: true })
   uploadTokenHash: string | null = null;
 
@@ -96,7 +107,7 @@ export class UploadSession {
     objectKey: string;
     filename: string;
     contentType: string;
-    size: number;
+    size: number | null;
     expiresAt: Date;
     userId?: string | null;
     groupId?: string | null;
@@ -104,7 +115,7 @@ export class UploadSession {
     metadata?: Record<string, string>;
     jobPlan: JobSpec[];
   }) {
-    if (!Number.isSafeInteger(props.size) || props.size < 1) throw new Error('UploadSession.size must be a positive integer');
+    if (props.size !== null && (!Number.isSafeInteger(props.size) || props.size < 1)) throw new Error('UploadSession.size must be a positive integer');
     if (!props.objectKey.includes(props.id)) throw new Error('UploadSession.objectKey must contain the session id');
     this.id = props.id;
     this.bucket = props.bucket;

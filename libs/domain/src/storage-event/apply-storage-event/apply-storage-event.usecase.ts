@@ -84,17 +84,19 @@ export class ApplyStorageEventUseCase {
     }
 
     const size = event.size ?? (await this.storage.head(session.objectKey))?.size ?? null;
-    if (size !== session.size) {
+    // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
+    const expected = session.size ?? (size !== null && size > 0 ? size : -1);
+    if (size !== expected) {
       if (!(await this.lifecycle.markFailed(em, session.id, 'SIZE_MISMATCH', `stored ${size ?? 'no'} bytes, declared ${session.size}`))) return 'already-applied';
       // Deleted before commit: a replay after a failed commit decides the same and deletes again (idempotent).
       await this.storage.delete(session.objectKey);
       const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
       this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed, FileStatus.FAILED);
+      await this.groups.sessionFinished(em, failed);
       return 'size-mismatch';
     }
 
-    if (!(await this.lifecycle.markUploaded(em, session.id, { etag: event.etag }))) return 'already-applied';
+    if (!(await this.lifecycle.markUploaded(em, session.id, { etag: event.etag, ...(session.size === null ? { size: expected } : {}) }))) return 'already-applied';
     const uploaded = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
     for (const spec of uploaded.jobPlan) {
       const job = new ProcessingJob({ sessionId: uploaded.id, ...spec });
@@ -117,6 +119,8 @@ export class ApplyStorageEventUseCase {
     if (!(await this.lifecycle.markDeleted(em, session.id))) return 'already-applied';
     const deleted = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
     this.outbox.sessionEvent(em, DomainEventType.SessionDeleted, deleted);
+    // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
+    await this.groups.sessionFinished(em, deleted);
     return 'deleted';
   }
 }

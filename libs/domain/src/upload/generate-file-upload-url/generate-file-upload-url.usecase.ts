@@ -1,18 +1,23 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError, DomainErrorCode } from '../../errors/domain-error';
+import { DomainError } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
-import { UploadGroup } from '../../group/upload-group.entity';
-import { Actor, canAccess, newUploadToken } from '../../identity/actor';
-import { contentTypeMatches, planJobs } from '../../job/plan/plan-jobs';
-import { FINAL_GROUP_STATUSES } from '../../lifecycle/transitions';
+import { takeGroupSlot } from '../../group/group-access';
+import { Actor, newUploadToken } from '../../identity/actor';
+import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { FilePart } from '../file-part.entity';
+import { partLength, PartPlan, planParts } from '../multipart/part-plan';
 import { buildObjectKey } from '../object-key';
+import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
+
+/** Part URLs handed out with a new multipart session; more through POST /v1/uploads/:id/parts. */
+export const FIRST_PART_URLS = 100;
 
 export interface CreatedUpload {
   session: UploadSession;
@@ -21,9 +26,20 @@ export interface CreatedUpload {
   uploadToken?: string;
 }
 
+/** Who a new session belongs to: the caller, or the group it joins (whose owner and upload token it shares). */
+export interface SessionOwner {
+  userId: string | null;
+  uploadTokenHash: string | null;
+}
+
 /**
  * The seed's `generateFileUploadUrl`: validate the request against the upload policy, create the session
- * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions.
+ * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions: one PUT, or above the
+ * multipart threshold (or when asked) a multipart upload in parts of a negotiated size.
+ *
+ * A session joining a group takes one of the group's slots in the same transaction (409 when the group is
+ * full, cancelled or finished) and belongs to the group's owner; in an anonymous group it is reached with
+ * the group's upload token, so no token of its own is issued.
  */
 @Injectable()
 export class GenerateFileUploadUrlUseCase {
@@ -33,19 +49,54 @@ export class GenerateFileUploadUrlUseCase {
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
   ) {}
 
-  async execute(actor: Actor, input: unknown): Promise<CreatedUpload> {
+  /** `opts.groupId`: the group named by the route (POST /v1/groups/:id/uploads); a different body groupId is refused. */
+  async execute(actor: Actor, input: unknown, opts: { groupId?: string } = {}): Promise<CreatedUpload> {
     const cmd = validateCommand(GenerateFileUploadUrlCommand, input);
-    if (actor.userId === null && !actor.isAdmin && !this.policy.anonymousUploads) {
-      throw new DomainError(DomainErrorCode.UNAUTHENTICATED, 'Anonymous uploads are disabled: send Authorization: Bearer <token>');
+    if (opts.groupId !== undefined) {
+      if (cmd.groupId !== undefined && cmd.groupId !== opts.groupId) {
+        throw DomainError.invalid([{ field: 'groupId', message: 'must be the group of the route, or absent' }]);
+      }
+      cmd.groupId = opts.groupId;
     }
+    this.checkCaller(actor);
     this.checkPolicy(cmd);
-    if (cmd.multipart === true || cmd.size > this.policy.multipartThreshold) {
-      throw DomainError.invalid([{ field: 'multipart', message: `multipart uploads are not enabled on this server; files up to ${this.policy.multipartThreshold} bytes go up in one PUT` }]);
-    }
-    if (cmd.groupId) await this.checkGroup(actor, cmd.groupId);
 
+    const started: { key: string; uploadId: string }[] = [];
+    try {
+      return await this.em.transactional(async (em) => {
+        if (cmd.groupId) {
+          const group = await takeGroupSlot(em, actor, cmd.groupId);
+          return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started);
+        }
+        const token = actor.userId === null ? newUploadToken() : null;
+        const created = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null }, started);
+        return { ...created, ...(token ? { uploadToken: token.token } : {}) };
+      });
+    } catch (e) {
+      // Nothing was recorded: leave no multipart upload behind in the store either.
+      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  /** Anonymous callers are refused unless the server allows anonymous uploads. */
+  checkCaller(actor: Actor): void {
+    assertMayUpload(actor, this.policy);
+  }
+
+  /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
+  checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
+    assertWithinPolicy(this.policy, cmd);
+    this.partPlan(cmd);
+  }
+
+  /**
+   * Creates the session (and for multipart, the store's multipart upload and the FilePart rows) in the given
+   * transaction and returns its upload instructions. For a command that passed checkPolicy.
+   * `started` collects multipart uploads created in the store, for clean-up if the transaction fails.
+   */
+  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner, started: { key: string; uploadId: string }[] = []): Promise<CreatedUpload> {
     const id = randomUUID();
-    const token = actor.userId === null ? newUploadToken() : null;
     const session = new UploadSession({
       id,
       bucket: this.storage.bucket,
@@ -55,46 +106,52 @@ export class GenerateFileUploadUrlUseCase {
       size: cmd.size,
       checksumSha256: cmd.checksumSha256 ?? null,
       groupId: cmd.groupId ?? null,
-      userId: actor.userId,
+      userId: owner.userId,
       metadata: cmd.metadata ?? {},
       expiresAt: new Date(Date.now() + this.policy.uploadExpirySeconds * 1000),
       jobPlan: planJobs(cmd.contentType, cmd.jobs, this.policy.defaultJobs),
     });
-    session.uploadTokenHash = token?.hash ?? null;
+    session.uploadTokenHash = owner.uploadTokenHash;
+    const plan = this.partPlan(cmd);
 
-    const put = await this.storage.presignPut(session.objectKey, {
-      contentType: session.contentType,
-      contentLength: session.size,
-      expiresInSeconds: this.policy.presignedUrlTtlSeconds,
-    });
-    await this.em.persistAndFlush(session);
+    if (!plan) {
+      const put = await this.storage.presignPut(session.objectKey, {
+        contentType: session.contentType,
+        contentLength: cmd.size,
+        expiresInSeconds: this.policy.presignedUrlTtlSeconds,
+      });
+      em.persist(session);
+      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+    }
+
+    // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
+    const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
+    started.push({ key: session.objectKey, uploadId });
+    session.uploadId = uploadId;
+    session.totalParts = plan.totalParts;
+    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
+    const first = parts.slice(0, FIRST_PART_URLS);
+    const urls = await Promise.all(
+      first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
+    );
+    em.persist(session);
+    for (const p of parts) em.persist(p);
     return {
       session,
-      upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() },
-      ...(token ? { uploadToken: token.token } : {}),
+      upload: {
+        strategy: 'MULTIPART',
+        uploadId,
+        partSize: plan.partSize,
+        totalParts: plan.totalParts,
+        parts: first.map((p, i) => ({ partNumber: p.partNumber, size: p.size, url: urls[i].url })),
+        expiresAt: new Date(Date.now() + this.policy.presignedUrlTtlSeconds * 1000).toISOString(),
+      },
     };
   }
 
-  private checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
-    if (cmd.size > this.policy.maxFileSize) {
-      throw new DomainError(DomainErrorCode.FILE_TOO_LARGE, `size: at most ${this.policy.maxFileSize} bytes are allowed`, [
-        { field: 'size', message: `must not exceed ${this.policy.maxFileSize} bytes` },
-      ]);
-    }
-    if (!this.policy.allowedContentTypes.some((p) => contentTypeMatches(p, cmd.contentType))) {
-      throw new DomainError(DomainErrorCode.CONTENT_TYPE_NOT_ALLOWED, `contentType: ${cmd.contentType} is not allowed`, [
-        { field: 'contentType', message: `must be one of ${this.policy.allowedContentTypes.join(', ')}` },
-      ]);
-    }
-  }
-
-  private async checkGroup(actor: Actor, groupId: string): Promise<void> {
-    const group = await this.em.findOne(UploadGroup, groupId);
-    if (!group || !canAccess(actor, group)) throw new DomainError(DomainErrorCode.GROUP_NOT_FOUND, `Group ${groupId} not found`);
-    if (FINAL_GROUP_STATUSES.includes(group.status)) {
-      throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} is ${group.status} and takes no more files`);
-    }
-    const files = await this.em.count(UploadSession, { groupId });
-    if (files >= group.totalFiles) throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} already has its ${group.totalFiles} files`);
+  /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */
+  private partPlan(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
+    const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
+    return multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
   }
 }
