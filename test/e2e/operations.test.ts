@@ -14,24 +14,43 @@ import { GATEWAY_URL, ROOT, testEnv } from '../support/test-env';
 jest.setTimeout(90_000);
 
 /**
- * Every route Nest mounted on the gateway's Express router, as `METHOD /path/{param}` (OpenAPI's path style).
- * The compiled gateway module is initialised in a child process (Jest cannot load jwks-rsa's ESM-only jose).
+ * What Nest mounted on the gateway, asked at runtime from the compiled app (initialised in a child process:
+ * Jest cannot load jwks-rsa's ESM-only jose): every route on the Express router as `METHOD /path/{param}`
+ * (OpenAPI's path style), and the routes whose handler reads a request body (@Body).
  */
-async function gatewayRoutes(): Promise<string[]> {
+async function gatewayRoutes(): Promise<{ served: string[]; withBody: string[] }> {
   const script = `
-    const { NestFactory } = require('@nestjs/core');
+    const { NestFactory, ModulesContainer } = require('@nestjs/core');
     const { gatewayConfig, GatewayEnv, validateEnv } = require('./dist/libs/config/src');
     const { AppModule } = require('./dist/apps/upload-gateway/src/app.module');
+    const BODY = 3; // RouteParamtypes.BODY
     (async () => {
       const app = await NestFactory.create(AppModule.forRoot(gatewayConfig(validateEnv(GatewayEnv, process.env))), { logger: false });
       await app.init();
       // Nest mounts middleware bound to every route (forRoutes('{*path}')) as catch-all routes: those are not endpoints.
-      const routes = app.getHttpAdapter().getInstance().router.stack.filter((l) => l.route && !l.route.path.includes('{*'))
+      const served = app.getHttpAdapter().getInstance().router.stack.filter((l) => l.route && !l.route.path.includes('{*'))
         .flatMap((l) => Object.keys(l.route.methods).map((m) => m.toUpperCase() + ' ' + l.route.path));
-      process.stdout.write(JSON.stringify(routes), () => process.exit(0));
+      const withBody = [];
+      for (const mod of app.get(ModulesContainer).values()) {
+        for (const { metatype } of mod.controllers.values()) {
+          const base = Reflect.getMetadata('path', metatype) ?? '';
+          for (const key of Object.getOwnPropertyNames(metatype.prototype)) {
+            const handler = metatype.prototype[key];
+            const path = typeof handler === 'function' ? Reflect.getMetadata('path', handler) : undefined;
+            if (path === undefined) continue;
+            const args = Reflect.getMetadata('__routeArguments__', metatype, key) ?? {};
+            if (!Object.keys(args).some((a) => a.split(':')[0] === String(BODY))) continue;
+            const method = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'][Reflect.getMetadata('method', handler)];
+            withBody.push(method + ' ' + ('/' + base + '/' + path).replace(/\\/+/g, '/').replace(/(.)\\/$/, '$1'));
+          }
+        }
+      }
+      process.stdout.write(JSON.stringify({ served, withBody }), () => process.exit(0));
     })().catch((e) => { console.error(e); process.exit(1); });`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...testEnv() }, encoding: 'utf8', timeout: 60_000 });
-  return (JSON.parse(stdout) as string[]).map((route) => route.replace(/:(\w+)/g, '{$1}'));
+  const openApiStyle = (route: string) => route.replace(/:(\w+)/g, '{$1}');
+  const routes = JSON.parse(stdout) as { served: string[]; withBody: string[] };
+  return { served: routes.served.map(openApiStyle), withBody: routes.withBody.map(openApiStyle) };
 }
 
 /**
@@ -125,7 +144,7 @@ describe('operations (e2e)', () => {
   });
 
   it('/docs-json documents every route the gateway serves, with bodies and errors', async () => {
-    const served = await gatewayRoutes();
+    const { served, withBody } = await gatewayRoutes();
     const res = await fetch(`${GATEWAY_URL}/docs-json`);
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
@@ -134,13 +153,15 @@ describe('operations (e2e)', () => {
 
     expect(served).toEqual(expect.arrayContaining(['POST /v1/uploads', 'GET /v1/uploads/{id}', 'GET /health/ready', 'GET /metrics']));
     expect(served.filter((r) => !documented.includes(r))).toEqual([]);
+    expect(withBody).toEqual(expect.arrayContaining(['POST /v1/uploads', 'POST /v1/groups', 'POST /v1/uploads/{id}/parts']));
 
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!path.startsWith('/v1/')) continue;
       for (const [method, op] of Object.entries(ops)) {
         expect({ route: `${method} ${path}`, success: Object.keys(op.responses).some((s) => /^2/.test(s)) }).toEqual({ route: `${method} ${path}`, success: true });
         expect({ route: `${method} ${path}`, errors: Object.keys(op.responses).some((s) => /^[45]/.test(s)) }).toEqual({ route: `${method} ${path}`, errors: true });
-        if (method === 'post' || method === 'put' || method === 'patch') expect({ route: `${method} ${path}`, body: op.requestBody !== undefined }).toEqual({ route: `${method} ${path}`, body: true });
+        const route = `${method.toUpperCase()} ${path}`;
+        if (withBody.includes(route)) expect({ route, body: op.requestBody !== undefined }).toEqual({ route, body: true });
       }
     }
     const ui = await fetch(`${GATEWAY_URL}/docs`);
