@@ -56,7 +56,8 @@ export async function startApp(name: AppName, env: Record<string, string> = {}, 
         return (await fetch(`http://127.0.0.1:${port}/health/ready`)).status;
       },
       (status) => status === 200,
-      { timeoutMs: 30_000, intervalMs: 200, what: `${name} ready on ${port}` },
+      // Generous: on a loaded 2-core machine loading the modules alone can take half a minute.
+      { timeoutMs: 60_000, intervalMs: 200, what: `${name} ready on ${port}` },
     ).catch((e: Error) => {
       child.kill('SIGKILL');
       throw e;
