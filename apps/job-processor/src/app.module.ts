@@ -23,7 +23,13 @@ export class AppModule {
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
-        JobsModule.forRoot({ leaseMs: config.leaseMs, consumedTypes: config.jobTypes }),
+        JobsModule.forRoot({
+          leaseMs: config.leaseMs,
+          leaseRenewalMs: config.leaseRenewalMs,
+          thumbnailSize: config.thumbnailSize,
+          maxImagePixels: config.maxImagePixels,
+          consumedTypes: config.jobTypes,
+        }),
       ],
       controllers: [JobsConsumer, HealthController, MetricsController],
     };

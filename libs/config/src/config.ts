@@ -27,6 +27,8 @@ export interface GatewayConfig extends CommonConfig {
   uploads: UploadRules;
   auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
   bodyLimit: string;
+  /** '*' or the allowed origins. */
+  corsOrigins: '*' | string[];
 }
 
 export interface StorageEventsConfig extends CommonConfig {
@@ -41,6 +43,9 @@ export interface JobProcessorConfig extends CommonConfig {
   jobTypes: JobType[];
   concurrency: number;
   leaseMs: number;
+  leaseRenewalMs: number;
+  thumbnailSize: number;
+  maxImagePixels: number;
 }
 
 function common(env: BaseEnv): CommonConfig {
@@ -103,6 +108,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       jwtAudience: env.JWT_AUDIENCE || undefined,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
+    corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 
@@ -117,5 +123,8 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     jobTypes: env.JOB_TYPES.trim() === '*' ? [...JOB_TYPES] : parseJobTypes(env.JOB_TYPES, 'JOB_TYPES'),
     concurrency: env.JOB_CONCURRENCY,
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
+    leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
+    thumbnailSize: env.THUMBNAIL_SIZE,
+    maxImagePixels: env.IMAGE_MAX_PIXELS,
   };
 }

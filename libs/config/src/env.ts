@@ -62,6 +62,9 @@ export class GatewayEnv extends BaseEnv {
     message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
   })
   DEFAULT_JOBS: string = '*/*=VALIDATION';
+  /** Origins browsers may call the API from (comma-separated), or * for any. Also the bucket's CORS rule (scripts/provision-store.mjs). */
+  @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  CORS_ORIGINS: string = '*';
 }
 
 export class StorageEventsEnv extends BaseEnv {
@@ -78,6 +81,12 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
   /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
   @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
+  /** Milliseconds between lease renewals of a running job (how soon it notices a cancel); default a third of the lease. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_LEASE_RENEWAL_MS?: number;
+  /** Default box (px) thumbnails fit in when the job's config names no `size`. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(2048) THUMBNAIL_SIZE: number = 256;
+  /** Largest image (width × height, pixels) the image jobs decode; bounds their memory. */
+  @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 100_000_000;
 }
 
 /** Validates the environment against an env class; throws one error naming every bad variable. */

@@ -4,22 +4,29 @@ import { FileStatus } from '@app/contracts';
 import {
   AbortUploadUseCase,
   Actor,
+  AddJobUseCase,
   CompleteUploadUseCase,
   DeleteUploadUseCase,
   GenerateFileUploadUrlUseCase,
+  GetDownloadUrlUseCase,
   GetUploadUseCase,
+  ListJobsUseCase,
   ListUploadPartsUseCase,
   ListUploadsUseCase,
   SignUploadPartsUseCase,
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
-import { presentCreated, presentDetails, presentParts, presentSession } from './upload.presenter';
+import { presentCreated, presentDetails, presentJob, presentParts, presentSession } from './upload.presenter';
 import {
   AbortUploadBody,
   CompleteUploadBody,
   CreateUploadBody,
   CreatedUploadView,
+  DownloadView,
+  JobListView,
+  JobRequestBody,
+  JobView,
   SignedPartsView,
   SignPartsBody,
   UploadDetailsView,
@@ -47,6 +54,9 @@ export class UploadsController {
     private readonly completeUpload: CompleteUploadUseCase,
     private readonly abortUpload: AbortUploadUseCase,
     private readonly deleteUpload: DeleteUploadUseCase,
+    private readonly getDownloadUrl: GetDownloadUrlUseCase,
+    private readonly listJobs: ListJobsUseCase,
+    private readonly addJob: AddJobUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -141,5 +151,37 @@ export class UploadsController {
   @ApiErrors(404, 409)
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string) {
     return presentSession(await this.deleteUpload.execute(actor, id));
+  }
+
+  /** A pre-signed GET of the file, or of its thumbnail with `?variant=thumbnail`. */
+  @Get(':id/download')
+  @ApiOperation({ operationId: 'getDownloadUrl', summary: 'A pre-signed GET of the uploaded file, or of its thumbnail' })
+  @UploadId()
+  @ApiQuery({ name: 'variant', required: false, enum: ['original', 'thumbnail'] })
+  @ApiOkResponse({ type: DownloadView })
+  @ApiErrors(400, 404, 409)
+  async download(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>) {
+    return this.getDownloadUrl.execute(actor, id, query);
+  }
+
+  @Get(':id/jobs')
+  @ApiOperation({ operationId: 'listJobs', summary: "The upload's processing jobs" })
+  @UploadId()
+  @ApiOkResponse({ type: JobListView })
+  @ApiErrors(404)
+  async jobs(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return { items: (await this.listJobs.execute(actor, id)).map(presentJob) };
+  }
+
+  /** Adds a job to an uploaded file. */
+  @Post(':id/jobs')
+  @HttpCode(201)
+  @ApiOperation({ operationId: 'addJob', summary: 'Add a processing job to an uploaded file' })
+  @UploadId()
+  @ApiBody({ type: JobRequestBody })
+  @ApiCreatedResponse({ type: JobView })
+  @ApiErrors(400, 404, 409)
+  async createJob(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentJob(await this.addJob.execute(actor, id, body));
   }
 }

@@ -34,6 +34,7 @@ describe('OpenAPI request bodies describe exactly the fields the domain commands
   it.each<[string, Cls, Cls]>([
     ['POST /v1/uploads', GenerateFileUploadUrlCommand, CreateUploadBody],
     ['jobs[]', JobRequestDto, JobRequestBody],
+    // POST /v1/uploads/:id/jobs: AddJobCommand extends JobRequestDto.
     ['POST /v1/uploads/:id/parts', SignUploadPartsCommand, SignPartsBody],
     ['POST /v1/uploads/:id/complete', MultipartUploadCompleteSchema, CompleteUploadBody],
     ['parts[]', CompletedPartDto, CompletedPartBody],

@@ -201,3 +201,15 @@ export class GroupPageView {
   @ApiProperty({ type: [GroupView] }) items!: GroupView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
+
+export class JobListView {
+  @ApiProperty({ type: [JobView] }) items!: JobView[];
+}
+
+export class DownloadView {
+  @ApiProperty({ enum: ['original', 'thumbnail'] }) variant!: 'original' | 'thumbnail';
+  @ApiProperty({ enum: ['GET'] }) method!: 'GET';
+  @ApiProperty({ description: 'pre-signed GET' }) url!: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
