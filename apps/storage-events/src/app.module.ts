@@ -2,16 +2,17 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, StorageEventsConfig, StorageEventsEnv } from '@app/config';
 import { Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
-import { DomainCoreModule, StorageEventsModule } from '@app/domain';
+import { DomainCoreModule, ReconcileModule, StorageEventsModule } from '@app/domain';
 import { HealthController, HealthModule } from '@app/health';
 import { MessagingModule } from '@app/messaging';
 import { MetricsController, ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
+import { ReconcilerScheduler } from './reconciler.scheduler';
 import { StorageEventsWebhookController } from './storage-events-webhook.controller';
 import { StorageNotificationIntake } from './storage-notification.intake';
 import { StorageNotificationsConsumer } from './storage-notifications.consumer';
 
-/** Storage notifications in (RabbitMQ or webhook); session state changes, jobs and events out (through the outbox). */
+/** Storage notifications in (RabbitMQ or webhook); session state changes, jobs and events out (through the outbox); the reconciler. */
 @Module({})
 export class AppModule {
   static forRoot(config: StorageEventsConfig): DynamicModule {
@@ -26,9 +27,10 @@ export class AppModule {
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         StorageEventsModule,
+        ReconcileModule,
       ],
       controllers: [StorageNotificationsConsumer, StorageEventsWebhookController, HealthController, MetricsController],
-      providers: [StorageNotificationIntake],
+      providers: [StorageNotificationIntake, ReconcilerScheduler],
     };
   }
 }

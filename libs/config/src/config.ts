@@ -36,6 +36,7 @@ export interface StorageEventsConfig extends CommonConfig {
   prefetch: number;
   /** Token of the notification webhook; null disables it. */
   webhookToken: string | null;
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
 }
 
 export interface JobProcessorConfig extends CommonConfig {
@@ -113,7 +114,18 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
 }
 
 export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig {
-  return { ...common(env), port: env.STORAGE_EVENTS_PORT, prefetch: env.STORAGE_EVENTS_PREFETCH, webhookToken: env.STORAGE_WEBHOOK_TOKEN || null };
+  return {
+    ...common(env),
+    port: env.STORAGE_EVENTS_PORT,
+    prefetch: env.STORAGE_EVENTS_PREFETCH,
+    webhookToken: env.STORAGE_WEBHOOK_TOKEN || null,
+    reconciler: {
+      intervalMs: env.RECONCILER_INTERVAL_SECONDS * 1000,
+      batchSize: env.RECONCILER_BATCH_SIZE,
+      graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
+      stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
+    },
+  };
 }
 
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {

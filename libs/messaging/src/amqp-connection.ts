@@ -39,9 +39,9 @@ export class AmqpConnection implements OnApplicationShutdown {
         await setup(ch);
       },
     });
-    // A setup cut short (the connection closing at shutdown, a broker error) is emitted as 'error'; without
-    // a listener that would kill the process. The manager retries the setup on the next connection.
-    wrapper.on('error', (err: Error) => this.logger.warn(`channel ${name}: ${err.message}`));
+    // A failed setup (channel closed while it ran, a declaration refused) is emitted as 'error': unheard, it
+    // would kill the process. The wrapper sets the channel up again on the next (re)connect.
+    wrapper.on('error', (err: Error) => this.logger.warn(`channel "${name}": ${err.message}`));
     return wrapper;
   }
 
