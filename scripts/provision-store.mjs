@@ -10,6 +10,10 @@
 //      STORAGE_EVENTS_EXCHANGE, ack level none; RGW publishes with routing key =
 //      topic name;
 //   4. the bucket's notification configuration: s3:ObjectCreated:*, s3:ObjectRemoved:*.
+// With STORAGE_EVENTS_PUSH_ENDPOINT=http(s)://... the topic pushes over HTTP to that URL instead
+// (storage-events' POST /v1/storage-events?token=...; RGW cannot send a header, so the token rides in
+// the query). Use such a topic on a bucket of its own: radosgw aborts on a multi-object delete in a
+// bucket whose notification waits on an HTTP endpoint.
 // Settings from the environment, then .env, then .env.example.
 // Usage: node scripts/provision-store.mjs   (prints one line; exit 1 with a reason on failure)
 import { execFileSync } from 'node:child_process';
@@ -105,7 +109,12 @@ async function main() {
     );
   }
   const vhostPath = a.vhost === '/' ? '' : `/${encodeURIComponent(a.vhost)}`;
-  const pushEndpoint = `${a.protocol}://${a.host}:${a.port}${vhostPath}`;
+  const httpPush = env.STORAGE_EVENTS_PUSH_ENDPOINT || '';
+  if (httpPush && !/^https?:\/\//.test(httpPush)) throw new Error('STORAGE_EVENTS_PUSH_ENDPOINT must be an http:// or https:// URL');
+  const pushEndpoint = httpPush || `${a.protocol}://${a.host}:${a.port}${vhostPath}`;
+  const topicAttributes = httpPush
+    ? { 'push-endpoint': httpPush, 'verify-ssl': 'true' }
+    : { 'push-endpoint': pushEndpoint, 'amqp-exchange': storageExchange, 'amqp-ack-level': 'none' };
   const sns = new SNSClient({
     endpoint: s3ClientConfig(env).endpoint,
     region: env.S3_REGION || 'us-east-1',
@@ -118,11 +127,7 @@ async function main() {
     const res = await sns.send(
       new CreateTopicCommand({
         Name: topicName,
-        Attributes: {
-          'push-endpoint': pushEndpoint,
-          'amqp-exchange': storageExchange,
-          'amqp-ack-level': 'none',
-        },
+        Attributes: topicAttributes,
       }),
     );
     topicArn = res.TopicArn;
@@ -151,7 +156,7 @@ async function main() {
   console.log(
     `provision-store: ${done.length ? done.join(', ') + '; ' : ''}bucket ${bucket} (${bucketState}, CORS ${origins.join(',')}); ` +
       `exchanges ${storageExchange}, ${domainExchange} on vhost ${a.vhost}; ` +
-      `topic ${topicName} -> ${pushEndpoint} exchange ${storageExchange} (${topicArn}); ` +
+      `topic ${topicName} -> ${httpPush ? pushEndpoint.replace(/([?&]token=)[^&]*/, '$1***') : `${pushEndpoint} exchange ${storageExchange}`} (${topicArn}); ` +
       `notification ObjectCreated:*, ObjectRemoved:*; ${secs} s`,
   );
 }

@@ -40,7 +40,7 @@ export async function startApp(name: AppName, env: Record<string, string> = {}, 
   const port = opts.port ?? defaultPort;
   const portVar = { 'upload-gateway': 'GATEWAY_PORT', 'storage-events': 'STORAGE_EVENTS_PORT', 'job-processor': 'JOB_PROCESSOR_PORT' }[name];
   mkdirSync(join(RUN_DIR, 'logs'), { recursive: true });
-  const log = createWriteStream(join(RUN_DIR, 'logs', `${name}-${instance}.log`));
+  const log = createWriteStream(logFileOf({ name, instance }));
   const child = spawn(process.execPath, [join(dist, 'apps', name, 'src', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', ...testEnv(env), [portVar]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,13 +56,19 @@ export async function startApp(name: AppName, env: Record<string, string> = {}, 
         return (await fetch(`http://127.0.0.1:${port}/health/ready`)).status;
       },
       (status) => status === 200,
-      { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 200, what: `${name} ready on ${port}` },
+      // Generous by default: on a loaded 2-core machine loading the modules alone can take half a minute.
+      { timeoutMs: opts.readyTimeoutMs ?? 60_000, intervalMs: 200, what: `${name} ready on ${port}` },
     ).catch((e: Error) => {
       child.kill('SIGKILL');
       throw e;
     });
   }
   return app;
+}
+
+/** Where a started app's stdout and stderr go (one JSON object per line). */
+export function logFileOf(app: Pick<RunningApp, 'name' | 'instance'>): string {
+  return join(RUN_DIR, 'logs', `${app.name}-${app.instance}.log`);
 }
 
 export async function stopApp(app: RunningApp, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

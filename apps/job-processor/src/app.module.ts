@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, JobProcessorConfig, JobProcessorEnv } from '@app/config';
+import { jobQueue, Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobsModule } from '@app/domain';
-import { HealthController } from '@app/health';
+import { HealthController, HealthModule } from '@app/health';
 import { MessagingModule } from '@app/messaging';
+import { MetricsController, ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { JobsConsumer } from './jobs.consumer';
 
@@ -15,9 +17,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(JobProcessorEnv, config),
+        ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp),
+        MessagingModule.forRoot(config.amqp, { consumedQueues: [...config.jobTypes.map(jobQueue), Topology.jobsDeadQueue] }),
         StorageModule.forRoot(config.s3),
+        HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         // Jobs still running a third into the shutdown deadline are released to other processors.
         JobsModule.forRoot({
@@ -29,7 +33,7 @@ export class AppModule {
           consumedTypes: config.jobTypes,
         }),
       ],
-      controllers: [JobsConsumer, HealthController],
+      controllers: [JobsConsumer, HealthController, MetricsController],
     };
   }
 }

@@ -4,6 +4,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { JOB_TYPES, JobType, MessagePattern, RunJobV1 } from '@app/contracts';
 import { JobRunOutcome, RunJobUseCase } from '@app/domain';
 import { DeadLetter, PassThroughRpcExceptions, toMessageDisposition } from '@app/messaging';
+import { Correlation, Metrics } from '@app/observability';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,10 +30,18 @@ export class JobsConsumer {
   @CreateRequestContext()
   async handle(@Payload() body: unknown): Promise<JobRunOutcome> {
     const message = parseRunJob(body);
+    // Messages from older producers carry the upload's id only in the body.
+    if (!Correlation.current()) Correlation.set(message.correlationId ?? message.sessionId);
+    const stop = Metrics.jobDuration.startTimer({ type: message.type });
+    let outcome: JobRunOutcome | 'error' = 'error';
     try {
-      return await this.runJob.execute(message);
+      outcome = await this.runJob.execute(message);
+      return outcome;
     } catch (e) {
       throw toMessageDisposition(e);
+    } finally {
+      stop({ outcome });
+      Metrics.jobsProcessed.inc({ type: message.type, outcome });
     }
   }
 }

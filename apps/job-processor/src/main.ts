@@ -1,13 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { jobQueue, MessagePattern, Topology } from '@app/contracts';
-import { installShutdownDeadline, jobProcessorConfig, JobProcessorEnv, jsonLogger, loadConfigOrExit } from '@app/config';
+import { installShutdownDeadline, jobProcessorConfig, JobProcessorEnv, loadConfigOrExit } from '@app/config';
 import { AmqpConnection, AmqpServer } from '@app/messaging';
+import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(JobProcessorEnv, jobProcessorConfig);
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: jsonLogger(config.logLevel, 'job-processor') });
+  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  serveOpenApi(app, { title: 'job-processor', description: `Runs ${config.jobTypes.join(', ')} jobs; HTTP only for health and metrics.`, version: '1' });
   app.connectMicroservice(
     {
       // One queue per job type, so each type can be scaled on its own (JOB_TYPES).

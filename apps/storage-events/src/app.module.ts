@@ -1,14 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, StorageEventsConfig, StorageEventsEnv } from '@app/config';
+import { Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, ReconcileModule, StorageEventsModule } from '@app/domain';
-import { HealthController } from '@app/health';
+import { HealthController, HealthModule } from '@app/health';
 import { MessagingModule } from '@app/messaging';
+import { MetricsController, ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { ReconcilerScheduler } from './reconciler.scheduler';
+import { StorageEventsWebhookController } from './storage-events-webhook.controller';
+import { StorageNotificationIntake } from './storage-notification.intake';
 import { StorageNotificationsConsumer } from './storage-notifications.consumer';
 
-/** Storage notifications in; session state changes, jobs and events out (through the outbox); the reconciler. */
+/** Storage notifications in (RabbitMQ or webhook); session state changes, jobs and events out (through the outbox); the reconciler. */
 @Module({})
 export class AppModule {
   static forRoot(config: StorageEventsConfig): DynamicModule {
@@ -16,15 +20,17 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(StorageEventsEnv, config),
+        ObservabilityModule.forRoot({ app: 'storage-events', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp),
+        MessagingModule.forRoot(config.amqp, { consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue] }),
         StorageModule.forRoot(config.s3),
+        HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         StorageEventsModule,
         ReconcileModule,
       ],
-      controllers: [StorageNotificationsConsumer, HealthController],
-      providers: [ReconcilerScheduler],
+      controllers: [StorageNotificationsConsumer, StorageEventsWebhookController, HealthController, MetricsController],
+      providers: [StorageNotificationIntake, ReconcilerScheduler],
     };
   }
 }

@@ -1,13 +1,21 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { MessagePattern, Topology } from '@app/contracts';
-import { installShutdownDeadline, jsonLogger, loadConfigOrExit, storageEventsConfig, StorageEventsEnv } from '@app/config';
+import { installShutdownDeadline, loadConfigOrExit, storageEventsConfig, StorageEventsEnv } from '@app/config';
 import { AmqpConnection, AmqpServer } from '@app/messaging';
+import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(StorageEventsEnv, storageEventsConfig);
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: jsonLogger(config.logLevel, 'storage-events') });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  // Stores post notifications with whatever content type they like (Ceph RGW sends none): every body is read as JSON.
+  app.useBodyParser('json', { type: () => true, limit: '1mb' });
+  app.disable('x-powered-by');
+  serveOpenApi(app, { title: 'storage-events', description: 'Storage notifications by webhook (MinIO, Ceph RGW), health and metrics.', version: '1' });
   app.connectMicroservice(
     {
       strategy: new AmqpServer(app.get(AmqpConnection), [

@@ -4,13 +4,15 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
+import { HealthModule } from '@app/health';
 import { MessagingModule } from '@app/messaging';
+import { ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { S3CompanionController } from './companion/s3-companion.controller';
 import { DemoController } from './demo/demo.controller';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { GroupsController } from './groups/groups.controller';
-import { GatewayHealthController } from './health.controller';
+import { GatewayHealthController, GatewayMetricsController } from './operations.controllers';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
@@ -25,15 +27,17 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(GatewayEnv, config),
+        ObservabilityModule.forRoot({ app: 'upload-gateway', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),
+        HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
         ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
       ],
-      controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController],
+      controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
       providers: [
         TokenVerifier,
         // Global guards run in this order: identity first, then the rate limit counts the caller it established.

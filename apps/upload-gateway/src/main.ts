@@ -2,8 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import { GatewayConfig, gatewayConfig, GatewayEnv, installShutdownDeadline, jsonLogger, loadConfigOrExit } from '@app/config';
+import { Logger } from 'nestjs-pino';
+import { GatewayConfig, gatewayConfig, GatewayEnv, installShutdownDeadline, loadConfigOrExit } from '@app/config';
+import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
+import { GATEWAY_OPENAPI } from './openapi/gateway-openapi';
 
 /**
  * HTTP hygiene, all in one place: security headers, CORS from CORS_ORIGINS, which client address to
@@ -33,11 +36,10 @@ function harden(app: NestExpressApplication, config: GatewayConfig): void {
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, gatewayConfig);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: jsonLogger(config.logLevel, 'upload-gateway'),
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
   harden(app, config);
+  serveOpenApi(app, GATEWAY_OPENAPI);
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');

@@ -41,6 +41,8 @@ export interface GatewayConfig extends CommonConfig {
 export interface StorageEventsConfig extends CommonConfig {
   port: number;
   prefetch: number;
+  /** Token of the notification webhook; null disables it. */
+  webhookToken: string | null;
   reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
 }
 
@@ -128,6 +130,7 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
     ...common(env),
     port: env.STORAGE_EVENTS_PORT,
     prefetch: env.STORAGE_EVENTS_PREFETCH,
+    webhookToken: env.STORAGE_WEBHOOK_TOKEN || null,
     reconciler: {
       intervalMs: env.RECONCILER_INTERVAL_SECONDS * 1000,
       batchSize: env.RECONCILER_BATCH_SIZE,

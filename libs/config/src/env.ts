@@ -80,6 +80,8 @@ export class GatewayEnv extends BaseEnv {
 export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) STORAGE_EVENTS_PORT: number = 3001;
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) STORAGE_EVENTS_PREFETCH: number = 32;
+  /** Shared secret of POST /v1/storage-events (MinIO webhook target, Ceph RGW HTTP push); unset disables the webhook. */
+  @IsOptional() @Matches(/^[A-Za-z0-9._~-]{16,256}$/, { message: "STORAGE_WEBHOOK_TOKEN must be 16-256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)" }) STORAGE_WEBHOOK_TOKEN?: string;
   /** Seconds between reconciliation passes (lost notifications, expired uploads, abandoned jobs); 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3600) RECONCILER_INTERVAL_SECONDS: number = 30;
   /** Sessions and jobs looked at per pass and kind. */

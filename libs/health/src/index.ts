@@ -1,1 +1,3 @@
 export * from './health.controller';
+export * from './health.indicators';
+export * from './health.module';

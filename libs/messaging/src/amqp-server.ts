@@ -4,6 +4,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { MessagePattern } from '@app/contracts';
+import { Correlation, Metrics } from '@app/observability';
 import { AmqpConnection } from './amqp-connection';
 import { DeadLetter, RetryLater } from './consumer-errors';
 
@@ -28,6 +29,11 @@ export class AmqpContext extends BaseRpcContext<[ConsumeMessage, string]> {
 }
 
 const MAX_UNEXPECTED_FAILURES = 5;
+
+function correlationIdOf(msg: ConsumeMessage): string | undefined {
+  const id = msg.properties.correlationId ?? msg.properties.headers?.['x-correlation-id'];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
 const RETRY_HEADER = 'x-failures';
 
 /**
@@ -67,7 +73,12 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       this.channels.push(
         this.amqp.channel(`consume ${sub.queue}`, async (ch) => {
           await ch.prefetch(sub.prefetch);
-          await ch.consume(sub.queue, (msg) => msg && this.track(this.handle(ch, sub, msg)), { noAck: false });
+          await ch.consume(
+            sub.queue,
+            // Each message runs in its own correlation scope: the upload's id when the producer set one.
+            (msg) => msg && this.track(Correlation.run(correlationIdOf(msg), () => this.handle(ch, sub, msg))),
+            { noAck: false },
+          );
         }),
       );
     }
@@ -107,16 +118,19 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     try {
       await lastValueFrom(this.transformToObservable(await handler(data, new AmqpContext([msg, sub.queue]))), { defaultValue: undefined });
       this.settle(() => ch.ack(msg));
+      Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'acked' });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       if (e instanceof DeadLetter) return this.deadLetter(ch, sub, msg, reason);
       if (e instanceof RetryLater) {
         this.logger.warn(`requeueing a message of ${sub.queue} in 2 s: ${reason}`);
+        Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'requeued' });
         await new Promise((r) => setTimeout(r, 2_000));
         return this.settle(() => ch.nack(msg, false, true));
       }
       const failures = Number(msg.properties.headers?.[RETRY_HEADER] ?? 0) + 1;
       if (failures >= MAX_UNEXPECTED_FAILURES) return this.deadLetter(ch, sub, msg, `failed ${failures} times, last: ${reason}`);
+      Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'retried' });
       this.logger.error(`message of ${sub.queue} failed (${failures}/${MAX_UNEXPECTED_FAILURES}), retrying: ${reason}`, e instanceof Error ? e.stack : undefined);
       await new Promise((r) => setTimeout(r, 500 * failures));
       await this.republish(ch, sub.queue, msg, { [RETRY_HEADER]: String(failures), 'x-last-error': reason.slice(0, 500) });
@@ -126,6 +140,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   /** Publishes a copy (confirmed) to the dead-letter queue with the reason, then acks the original. */
   private async deadLetter(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage, reason: string): Promise<void> {
     this.logger.warn(`dead-lettering a message of ${sub.queue}: ${reason}`);
+    Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'dead-lettered' });
     await this.republish(ch, sub.deadLetterQueue, msg, { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': sub.queue });
   }
 

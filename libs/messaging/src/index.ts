@@ -7,3 +7,4 @@ export * from './rpc-exceptions.filter';
 export * from './topology';
 export * from './storage-notifications/normalize-storage-notification';
 export * from './dispositions';
+export * from './messaging.metrics';

@@ -17,6 +17,11 @@ interface OutboxRow {
   created_at: Date;
 }
 
+function correlationIdOf(payload: unknown): string | undefined {
+  const id = (payload as { correlationId?: unknown } | null)?.correlationId;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /**
  * Publishes outbox rows: locks a batch (SKIP LOCKED, so several processes share the work), publishes each
  * with publisher confirms, deletes the batch in the same transaction. A crash between confirm and commit
@@ -83,6 +88,8 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
             messageId: r.message_id,
             priority: r.priority ?? undefined,
             headers: r.headers ?? undefined,
+            // The upload's correlation id travels as the AMQP correlation-id property too.
+            correlationId: correlationIdOf(r.payload),
             timestamp: Math.floor(new Date(r.created_at).getTime() / 1000),
           }),
         ),

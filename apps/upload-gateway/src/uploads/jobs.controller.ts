@@ -1,9 +1,18 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../errors/api-errors.decorator';
 import { Actor, CancelJobUseCase, RetryJobUseCase } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
 import { presentJob } from './upload.presenter';
+import { JobView } from './uploads.dto';
+
+const JobId = () => ApiParam({ name: 'id', format: 'uuid', description: 'processing job id' });
 
 /** Operations on one processing job (found through its session: someone else's job is a 404). */
+@ApiTags('jobs')
+@ApiBearerAuth()
+@ApiSecurity('uploadToken')
+@ApiErrors(401, 404, 409, 503)
 @Controller('v1/jobs')
 export class JobsController {
   constructor(
@@ -13,12 +22,18 @@ export class JobsController {
 
   @Post(':id/retry')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'retryJob', summary: 'Run a failed or cancelled job again' })
+  @JobId()
+  @ApiOkResponse({ type: JobView })
   async retry(@CurrentActor() actor: Actor, @Param('id') id: string) {
     return presentJob(await this.retryJob.execute(actor, id));
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'cancelJob', summary: 'Cancel a pending or running job' })
+  @JobId()
+  @ApiOkResponse({ type: JobView })
   async cancel(@CurrentActor() actor: Actor, @Param('id') id: string) {
     return presentJob(await this.cancelJob.execute(actor, id));
   }

@@ -1,0 +1,215 @@
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
+
+/*
+ * OpenAPI shapes of the uploads API. Requests are validated by the domain's commands (class-validator,
+ * libs/domain), which stay free of swagger: these classes only describe them, and
+ * uploads.dto.spec.ts fails when a command gains or loses a field these do not describe.
+ */
+
+export class JobRequestBody {
+  @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
+  @ApiPropertyOptional({ minimum: 1, maximum: 10, description: '1 is most urgent; default from the job type' }) priority?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: 20 }) maxAttempts?: number;
+  @ApiPropertyOptional({ description: 'a required job that fails fails the upload (VALIDATION is always required)' }) required?: boolean;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'handler-specific settings' }) config?: Record<string, unknown>;
+}
+
+/** generateFileUploadUrl */
+export class CreateUploadBody {
+  @ApiProperty({ minLength: 1, maxLength: 255, example: 'photo.png', description: 'no control characters or path separators' }) filename!: string;
+  @ApiProperty({ maxLength: 255, example: 'image/png', description: 'type/subtype, within ALLOWED_CONTENT_TYPES' }) contentType!: string;
+  @ApiProperty({ minimum: 1, example: 1024, description: 'bytes, at most MAX_FILE_SIZE_BYTES; the store refuses any other length' }) size!: number;
+  @ApiPropertyOptional({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content, verified by the VALIDATION job' }) checksumSha256?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) groupId?: string;
+  @ApiPropertyOptional({ description: 'default: size above MULTIPART_THRESHOLD_BYTES' }) multipart?: boolean;
+  @ApiPropertyOptional({ minimum: 5 * 1024 ** 2, maximum: 5 * 1024 ** 3, description: 'multipart part size; at most 10,000 parts' }) partSize?: number;
+  @ApiPropertyOptional({ type: [JobRequestBody], maxItems: 10, description: 'default: DEFAULT_JOBS for the content type' }) jobs?: JobRequestBody[];
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'up to 20 keys [a-z0-9_-], printable ASCII values, 2 KiB in all' })
+  metadata?: Record<string, string>;
+}
+
+export class UploadSessionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) groupId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) userId!: string | null;
+  @ApiProperty() bucket!: string;
+  @ApiProperty({ example: 'uploads/0b0f…/photo.png' }) objectKey!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'S3 multipart upload id' }) uploadId!: string | null;
+  @ApiProperty({ enum: FileStatus, enumName: 'FileStatus' }) status!: FileStatus;
+  @ApiProperty() filename!: string;
+  @ApiProperty() contentType!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ nullable: true, type: String }) checksumSha256!: string | null;
+  @ApiProperty({ nullable: true, type: String }) etag!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'VALIDATION_FAILED' }) error!: string | null;
+  @ApiProperty({ nullable: true, type: String }) errorMessage!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata!: Record<string, string>;
+  @ApiProperty() totalParts!: number;
+  @ApiProperty() completedParts!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) uploadedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
+}
+
+export class SingleUploadInstructions {
+  @ApiProperty({ enum: ['SINGLE'] }) strategy!: 'SINGLE';
+  @ApiProperty({ enum: ['PUT'] }) method!: 'PUT';
+  @ApiProperty({ description: 'pre-signed; signs content type and length' }) url!: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'send exactly these headers' }) headers!: Record<string, string>;
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
+
+export class PartUrl {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty() url!: string;
+}
+
+export class MultipartUploadInstructions {
+  @ApiProperty({ enum: ['MULTIPART'] }) strategy!: 'MULTIPART';
+  @ApiProperty() uploadId!: string;
+  @ApiProperty() partSize!: number;
+  @ApiProperty() totalParts!: number;
+  @ApiProperty({ type: [PartUrl], description: 'the first batch of part URLs' }) parts!: PartUrl[];
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
+
+export class PlannedJobView {
+  @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
+  @ApiProperty() priority!: number;
+  @ApiProperty() maxAttempts!: number;
+  @ApiProperty() required!: boolean;
+}
+
+@ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions)
+export class CreatedUploadView extends UploadSessionView {
+  @ApiProperty({ type: [PlannedJobView] }) jobs!: PlannedJobView[];
+  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }] })
+  upload!: SingleUploadInstructions | MultipartUploadInstructions;
+  @ApiPropertyOptional({ description: 'anonymous callers only, shown once: send it as X-Upload-Token on later calls on this upload' }) uploadToken?: string;
+}
+
+export class JobView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
+  @ApiProperty({ enum: JobStatus, enumName: 'JobStatus' }) status!: JobStatus;
+  @ApiProperty() priority!: number;
+  @ApiProperty() required!: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: true }) config!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) result!: Record<string, unknown> | null;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty() attempts!: number;
+  @ApiProperty() maxAttempts!: number;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) runAfter!: string | null;
+}
+
+export class PartsSummaryView {
+  @ApiProperty() total!: number;
+  @ApiProperty() uploaded!: number;
+  @ApiProperty() uploadedBytes!: number;
+}
+
+export class UploadDetailsView extends UploadSessionView {
+  @ApiProperty({ type: PartsSummaryView }) parts!: PartsSummaryView;
+  @ApiProperty({ type: [JobView] }) jobs!: JobView[];
+}
+
+export class UploadPageView {
+  @ApiProperty({ type: [UploadSessionView] }) items!: UploadSessionView[];
+  @ApiProperty({ nullable: true, type: String, description: 'pass as `cursor` for the next page; null on the last' }) nextCursor!: string | null;
+}
+
+/** POST /v1/uploads/:id/parts */
+export class SignPartsBody {
+  @ApiProperty({ type: [Number], example: [1, 2, 3], description: 'part numbers (1-10,000) to get fresh pre-signed URLs for' }) partNumbers!: number[];
+}
+
+export class SignedPartsView {
+  @ApiProperty() uploadId!: string;
+  @ApiProperty({ type: [PartUrl] }) parts!: PartUrl[];
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
+
+export class StoredPartView {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty() etag!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastModified!: string | null;
+}
+
+export class UploadPartsView {
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ nullable: true, type: String }) uploadId!: string | null;
+  @ApiProperty({ enum: FileStatus, enumName: 'FileStatus' }) status!: FileStatus;
+  @ApiProperty() totalParts!: number;
+  @ApiProperty() completedParts!: number;
+  @ApiProperty({ type: [StoredPartView], description: 'what the store holds (ListParts), reconciled into the session' }) parts!: StoredPartView[];
+  @ApiProperty({ type: [Number] }) missingPartNumbers!: number[];
+}
+
+export class CompletedPartBody {
+  @ApiProperty() partNumber!: number;
+  @ApiProperty({ description: 'the ETag the store answered to the part PUT' }) etag!: string;
+}
+
+/** multipartUploadCompleteSchema */
+export class CompleteUploadBody {
+  @ApiPropertyOptional({ type: [CompletedPartBody], description: 'multipart: the parts as the client saw them; default: what ListParts reports' }) parts?: CompletedPartBody[];
+}
+
+/** multipartUploadAbortSchema */
+export class AbortUploadBody {
+  @ApiPropertyOptional({ description: 'kept as the session errorMessage' }) reason?: string;
+}
+
+/** POST /v1/groups */
+export class CreateGroupBody {
+  @ApiProperty({ example: 'holiday photos' }) name!: string;
+  @ApiPropertyOptional() description?: string;
+  @ApiPropertyOptional({ description: 'files the group will hold; default: the number of `files`' }) totalFiles?: number;
+  @ApiPropertyOptional({ type: [CreateUploadBody], description: 'sessions created with the group, in one transaction' }) files?: CreateUploadBody[];
+}
+
+export class GroupView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) description!: string | null;
+  @ApiProperty({ nullable: true, type: String }) userId!: string | null;
+  @ApiProperty({ enum: GroupStatus, enumName: 'GroupStatus' }) status!: GroupStatus;
+  @ApiProperty() totalFiles!: number;
+  @ApiProperty({ description: 'files added so far (at most totalFiles)' }) fileCount!: number;
+  @ApiProperty() completedFiles!: number;
+  @ApiProperty() failedFiles!: number;
+  @ApiProperty() bytesExpected!: number;
+  @ApiProperty() bytesUploaded!: number;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
+}
+
+export class CreatedGroupView extends GroupView {
+  @ApiProperty({ type: [CreatedUploadView] }) uploads!: CreatedUploadView[];
+  @ApiPropertyOptional({ description: 'anonymous callers only, shown once: the X-Upload-Token of the group and all its uploads' }) uploadToken?: string;
+}
+
+export class GroupPageView {
+  @ApiProperty({ type: [GroupView] }) items!: GroupView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class JobListView {
+  @ApiProperty({ type: [JobView] }) items!: JobView[];
+}
+
+export class DownloadView {
+  @ApiProperty({ enum: ['original', 'thumbnail'] }) variant!: 'original' | 'thumbnail';
+  @ApiProperty({ enum: ['GET'] }) method!: 'GET';
+  @ApiProperty({ description: 'pre-signed GET' }) url!: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
+  @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+}
