@@ -6,6 +6,7 @@ import { DomainCoreModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
@@ -25,7 +26,7 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
       ],
-      controllers: [UploadsController, GatewayHealthController],
+      controllers: [UploadsController, GroupsController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

@@ -25,6 +25,13 @@ export class UploadGroup {
   @Property({ type: 'integer' })
   totalFiles: number;
 
+  /**
+   * Sessions created in the group so far (slots taken). Only ever moved by the conditional SQL of
+   * UploadGroupSlots, which never lets it pass totalFiles.
+   */
+  @Property({ type: 'integer' })
+  fileCount: number = 0;
+
   @Property({ type: 'integer' })
   completedFiles: number = 0;
 
@@ -41,11 +48,15 @@ export class UploadGroup {
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 
-  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null }) {
+  /** `fileCount`: the sessions created together with the group, in its transaction. */
+  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null; fileCount?: number }) {
     if (!props.name) throw new Error('UploadGroup.name is required');
     if (!Number.isInteger(props.totalFiles) || props.totalFiles < 1) throw new Error('UploadGroup.totalFiles must be a positive integer');
+    const fileCount = props.fileCount ?? 0;
+    if (!Number.isInteger(fileCount) || fileCount < 0 || fileCount > props.totalFiles) throw new Error('UploadGroup.fileCount must be 0..totalFiles');
     this.name = props.name;
     this.totalFiles = props.totalFiles;
+    this.fileCount = fileCount;
     this.userId = props.userId ?? null;
     this.description = props.description ?? null;
   }
