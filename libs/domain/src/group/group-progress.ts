@@ -70,10 +70,16 @@ export class GroupProgress {
     if (rows.length === 0) return; // not final yet, or already counted
     const decision = decideGroupOutcome({ totalFiles: rows[0].total_files, completedFiles: rows[0].completed_files, failedFiles: rows[0].failed_files });
     if (decision === 'wait') return;
-    const to = decision === 'complete' ? GroupStatus.COMPLETED : GroupStatus.FAILED;
-    // A CANCELLED group stays so: the compare-and-set only leaves PENDING or IN_PROGRESS.
-    if (!(await this.lifecycle.moveGroup(em, session.groupId, to, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS]))) return;
-    await this.publishFinal(em, session.groupId, to === GroupStatus.COMPLETED ? DomainEventType.GroupCompleted : DomainEventType.GroupFailed);
+    // A CANCELLED group stays so: these compare-and-sets only leave PENDING or IN_PROGRESS.
+    if (decision === 'complete') {
+      // The lifecycle goes through IN_PROGRESS; a group whose start was never recorded takes that step now.
+      await this.sessionUploaded(em, session);
+      if (!(await this.lifecycle.moveGroup(em, session.groupId, GroupStatus.COMPLETED, [GroupStatus.IN_PROGRESS]))) return;
+      await this.publishFinal(em, session.groupId, DomainEventType.GroupCompleted);
+    } else {
+      if (!(await this.lifecycle.moveGroup(em, session.groupId, GroupStatus.FAILED, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS]))) return;
+      await this.publishFinal(em, session.groupId, DomainEventType.GroupFailed);
+    }
   }
 
   /** Writes the group's final event (its sessions and their object keys included) into the outbox. */

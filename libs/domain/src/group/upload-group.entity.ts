@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { GroupStatus } from '@app/contracts';
 import { User } from '../user/user.entity';
@@ -6,6 +6,9 @@ import { User } from '../user/user.entity';
 /** Several upload sessions forming one logical upload. Counters are only ever changed by atomic SQL. */
 @Entity({ tableName: 'upload_group' })
 @Index({ properties: ['userId', 'createdAt', 'id'] })
+// Safety nets under the atomic SQL: a slot or a count too many fails its transaction instead of going unseen.
+@Check({ name: 'upload_group_file_count_check', expression: 'file_count >= 0 and file_count <= total_files' })
+@Check({ name: 'upload_group_counters_check', expression: 'completed_files >= 0 and failed_files >= 0 and completed_files + failed_files <= total_files' })
 export class UploadGroup {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

@@ -100,7 +100,7 @@ export class CancelUploadGroupUseCase {
         try {
           if (s.uploadId) {
             // MERGE(issue-3): abort the multipart upload once ObjectStorage has it (branch issue-3 adds the port method):
-            // await this.storage.abortMultipart(s.objectKey, s.uploadId);
+            // await this.storage.abortMultipartUpload(s.objectKey, s.uploadId);
           }
           await this.storage.delete(s.objectKey);
         } catch (e) {

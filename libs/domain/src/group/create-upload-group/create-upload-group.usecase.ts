@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, DomainErrorCode, FieldProblem } from '../../errors/domain-error';
+import { DomainError, FieldProblem } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { Actor, newUploadToken } from '../../identity/actor';
 import { CreatedUpload, GenerateFileUploadUrlUseCase } from '../../upload/generate-file-upload-url/generate-file-upload-url.usecase';
