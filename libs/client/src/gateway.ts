@@ -70,9 +70,8 @@ export class Gateway {
   }
 
   /** Fresh pre-signed URLs for these parts (resume, expired URLs). */
-  async partUrls(id: string, partNumbers: number[], signal?: AbortSignal): Promise<PartUrl[]> {
-    const res = await this.call<{ parts: PartUrl[] } | PartUrl[]>('POST', `/v1/uploads/${enc(id)}/parts`, { body: { partNumbers }, signal, tokenFor: [id], idempotent: true });
-    return Array.isArray(res) ? res : res.parts;
+  partUrls(id: string, partNumbers: number[], signal?: AbortSignal): Promise<{ parts: PartUrl[]; expiresAt?: string }> {
+    return this.call('POST', `/v1/uploads/${enc(id)}/parts`, { body: { partNumbers }, signal, tokenFor: [id], idempotent: true });
   }
 
   /** The parts the store already holds. */

@@ -44,6 +44,8 @@ export interface SessionDetails extends Session {
 export interface PartUrl {
   partNumber: number;
   url: string;
+  /** The exact length the URL signs, when the gateway cut the parts. */
+  size?: number;
   /** Headers the URL was signed with, if any. */
   headers?: Record<string, string>;
 }

@@ -151,8 +151,16 @@ async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeF
     throw new SessionStateError(`session ${session.id} is a single-PUT upload: it cannot be resumed, upload the file again`, session.id, session.status);
   }
   const stored = await gateway.storedParts(session.id, options.signal);
-  const partSize = session.partSize ?? from.partSize ?? inferPartSize(session, stored);
-  const totalParts = session.totalParts || Math.ceil(src.size / partSize);
+  const totalParts = session.totalParts;
+  let partSize = session.partSize ?? from.partSize ?? partSizeFromStored(session, stored);
+  let firstUrls: { parts: PartUrl[]; expiresAt?: string } | null = null;
+  if (!partSize) {
+    // Not told and nothing to infer it from: the URLs of the missing parts sign their exact lengths.
+    const storedNumbers = new Set(stored.map((p) => p.partNumber));
+    firstUrls = await gateway.partUrls(session.id, range(1, totalParts).filter((n) => !storedNumbers.has(n)).slice(0, URL_BATCH), options.signal);
+    partSize = firstUrls.parts.find((p) => p.partNumber < totalParts && p.size)?.size ?? null;
+    if (!partSize) throw new SessionStateError(`session ${session.id}: the part size is unknown; pass resume.partSize`, session.id, session.status);
+  }
   const lengthOf = (n: number) => (n < totalParts ? partSize : src.size - partSize * (totalParts - 1));
   const held = stored.filter((p) => p.partNumber >= 1 && p.partNumber <= totalParts && p.size === lengthOf(p.partNumber));
   const heldNumbers = new Set(held.map((p) => p.partNumber));
@@ -160,16 +168,14 @@ async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeF
   await options.onSession?.(handle);
   const meter = new ProgressMeter(session.filename, src.size, totalParts, options.onProgress, Date.now, session.id);
   meter.alreadyHeld(held.reduce((n, p) => n + p.size, 0), held.length);
-  const plan: MultipartPlan = { partSize, totalParts, missing: range(1, totalParts).filter((n) => !heldNumbers.has(n)), held, urls: [], urlsExpireAt: 0 };
+  const plan: MultipartPlan = { partSize, totalParts, missing: range(1, totalParts).filter((n) => !heldNumbers.has(n)), held, urls: firstUrls?.parts ?? [], urlsExpireAt: firstUrls?.expiresAt ? Date.parse(firstUrls.expiresAt) : 0 };
   return run(gateway, src, session, handle, plan, null, meter, options);
 }
 
 /** Without the part size from the gateway: any stored part but the last has exactly the part size. */
-function inferPartSize(session: SessionDetails, stored: StoredPart[]): number {
-  const full = stored.find((p) => p.partNumber < session.totalParts);
-  if (full) return full.size;
+function partSizeFromStored(session: SessionDetails, stored: StoredPart[]): number | null {
   if (session.totalParts === 1) return session.size;
-  throw new SessionStateError(`session ${session.id}: the part size is unknown; pass resume.partSize`, session.id, session.status);
+  return stored.find((p) => p.partNumber < session.totalParts)?.size ?? null;
 }
 
 interface MultipartPlan {
@@ -320,12 +326,9 @@ class PartUrlCache {
       if (m !== n && !this.inFlight.has(m) && (!e || e.expiresAt - URL_SAFETY_MS < Date.now()) && m > n) wanted.push(m);
     }
     if (stale) this.urls.delete(n);
-    const p = this.gateway.partUrls(this.sessionId, wanted, this.signal).then((parts) => {
-      const expiresAt = Date.now() + 5 * 60_000;
-      for (const part of parts) {
-        const exp = typeof (part as { expiresAt?: string }).expiresAt === 'string' ? Date.parse((part as { expiresAt?: string }).expiresAt!) : expiresAt;
-        this.urls.set(part.partNumber, { url: part.url, headers: part.headers, expiresAt: exp });
-      }
+    const p = this.gateway.partUrls(this.sessionId, wanted, this.signal).then((res) => {
+      const expiresAt = res.expiresAt ? Date.parse(res.expiresAt) : Date.now() + 5 * 60_000;
+      for (const part of res.parts) this.urls.set(part.partNumber, { url: part.url, headers: part.headers, expiresAt });
     });
     const done = p.finally(() => wanted.forEach((m) => this.inFlight.delete(m)));
     wanted.forEach((m) => this.inFlight.set(m, done));
