@@ -4,7 +4,14 @@ import { CreateUploadGroupUseCase } from '../group/create-upload-group/create-up
 import { GetUploadGroupUseCase } from '../group/get-upload-group/get-upload-group.usecase';
 import { ListGroupUploadsUseCase } from '../group/list-group-uploads/list-group-uploads.usecase';
 import { ListUploadGroupsUseCase } from '../group/list-upload-groups/list-upload-groups.usecase';
+import { StorageEventsModule } from '../storage-event/storage-events.module';
+import { AbortUploadUseCase } from './abort-upload/abort-upload.usecase';
+import { CompleteUploadUseCase } from './complete-upload/complete-upload.usecase';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
+import { ListUploadPartsUseCase } from './list-upload-parts/list-upload-parts.usecase';
+import { MultipartParts } from './multipart/multipart-parts';
+import { SignUploadPartsUseCase } from './sign-upload-parts/sign-upload-parts.usecase';
+import { StartCompanionUploadUseCase } from './start-companion-upload/start-companion-upload.usecase';
 import { GetUploadUseCase } from './get-upload/get-upload.usecase';
 import { ListUploadsUseCase } from './list-uploads/list-uploads.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
@@ -18,6 +25,11 @@ export class UploadsModule {
       GenerateFileUploadUrlUseCase,
       GetUploadUseCase,
       ListUploadsUseCase,
+      SignUploadPartsUseCase,
+      ListUploadPartsUseCase,
+      CompleteUploadUseCase,
+      AbortUploadUseCase,
+      StartCompanionUploadUseCase,
       UserDirectory,
       CreateUploadGroupUseCase,
       GetUploadGroupUseCase,
@@ -25,6 +37,12 @@ export class UploadsModule {
       ListGroupUploadsUseCase,
       CancelUploadGroupUseCase,
     ];
-    return { module: UploadsModule, providers: [{ provide: UPLOAD_POLICY, useValue: policy }, ...useCases], exports: useCases };
+    return {
+      module: UploadsModule,
+      // Completing an upload moves the session exactly as the store's notification does.
+      imports: [StorageEventsModule],
+      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, MultipartParts, ...useCases],
+      exports: [UPLOAD_POLICY, ...useCases],
+    };
   }
 }

@@ -67,9 +67,7 @@ export class CreateUploadGroupUseCase {
       em.persist(group);
       const uploads: CreatedUpload[] = [];
       for (const file of files) {
-        const created = await this.uploads.prepare({ ...file, groupId: group.id }, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
-        em.persist(created.session);
-        uploads.push(created);
+        uploads.push(await this.uploads.prepare(em, { ...file, groupId: group.id }, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }));
       }
       await em.flush();
       const [view] = await withBytes(em, [group]);

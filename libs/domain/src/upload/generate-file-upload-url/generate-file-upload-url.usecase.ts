@@ -1,17 +1,23 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError, DomainErrorCode } from '../../errors/domain-error';
+import { DomainError } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
-import { contentTypeMatches, planJobs } from '../../job/plan/plan-jobs';
+import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { FilePart } from '../file-part.entity';
+import { partLength, PartPlan, planParts } from '../multipart/part-plan';
 import { buildObjectKey } from '../object-key';
+import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
+
+/** Part URLs handed out with a new multipart session; more through POST /v1/uploads/:id/parts. */
+export const FIRST_PART_URLS = 100;
 
 export interface CreatedUpload {
   session: UploadSession;
@@ -28,7 +34,8 @@ export interface SessionOwner {
 
 /**
  * The seed's `generateFileUploadUrl`: validate the request against the upload policy, create the session
- * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions.
+ * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions: one PUT, or above the
+ * multipart threshold (or when asked) a multipart upload in parts of a negotiated size.
  *
  * A session joining a group takes one of the group's slots in the same transaction (409 when the group is
  * full, cancelled or finished) and belongs to the group's owner; in an anonymous group it is reached with
@@ -57,46 +64,33 @@ export class GenerateFileUploadUrlUseCase {
     return this.em.transactional(async (em) => {
       if (cmd.groupId) {
         const group = await takeGroupSlot(em, actor, cmd.groupId);
-        const prepared = await this.prepare(cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
-        em.persist(prepared.session);
-        return prepared;
+        return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
       }
       const token = actor.userId === null ? newUploadToken() : null;
-      const prepared = await this.prepare(cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null });
-      em.persist(prepared.session);
+      const prepared = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null });
       return { ...prepared, ...(token ? { uploadToken: token.token } : {}) };
     });
   }
 
   /** Anonymous callers are refused unless the server allows anonymous uploads. */
   checkCaller(actor: Actor): void {
-    if (actor.userId === null && !actor.isAdmin && !this.policy.anonymousUploads) {
-      throw new DomainError(DomainErrorCode.UNAUTHENTICATED, 'Anonymous uploads are disabled: send Authorization: Bearer <token>');
-    }
+    assertMayUpload(actor, this.policy);
   }
 
-  /** The configured limits a validated command must also obey; the error's details name the offending field. */
+  /** The configured limits (and S3's part rules) a validated command must also obey; the error's details name the offending field. */
   checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
-    if (cmd.size > this.policy.maxFileSize) {
-      throw new DomainError(DomainErrorCode.FILE_TOO_LARGE, `size: at most ${this.policy.maxFileSize} bytes are allowed`, [
-        { field: 'size', message: `must not exceed ${this.policy.maxFileSize} bytes` },
-      ]);
-    }
-    if (!this.policy.allowedContentTypes.some((p) => contentTypeMatches(p, cmd.contentType))) {
-      throw new DomainError(DomainErrorCode.CONTENT_TYPE_NOT_ALLOWED, `contentType: ${cmd.contentType} is not allowed`, [
-        { field: 'contentType', message: `must be one of ${this.policy.allowedContentTypes.join(', ')}` },
-      ]);
-    }
-    if (cmd.multipart === true || cmd.size > this.policy.multipartThreshold) {
-      throw DomainError.invalid([{ field: 'multipart', message: `multipart uploads are not enabled on this server; files up to ${this.policy.multipartThreshold} bytes go up in one PUT` }]);
-    }
+    assertWithinPolicy(this.policy, cmd);
+    // Checked before anything is created: a part size S3 cannot take is the client's 400.
+    this.partPlanOf(cmd);
   }
 
   /**
-   * Builds the session (not yet persisted) and its upload instructions for a command that passed
-   * checkPolicy. The caller persists the session in its transaction.
+   * Builds the session and its upload instructions for a command that passed checkPolicy and persists them
+   * (the session, and a multipart session's FilePart rows) in the caller's transaction. A multipart upload
+   * is started in the store here (multipartUploadInitSchema).
    */
-  async prepare(cmd: GenerateFileUploadUrlCommand, owner: SessionOwner): Promise<CreatedUpload> {
+  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner): Promise<CreatedUpload> {
+    const plan = this.partPlanOf(cmd);
     const id = randomUUID();
     const session = new UploadSession({
       id,
@@ -114,11 +108,42 @@ export class GenerateFileUploadUrlUseCase {
     });
     session.uploadTokenHash = owner.uploadTokenHash;
 
-    const put = await this.storage.presignPut(session.objectKey, {
-      contentType: session.contentType,
-      contentLength: session.size,
-      expiresInSeconds: this.policy.presignedUrlTtlSeconds,
-    });
-    return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+    if (!plan) {
+      const put = await this.storage.presignPut(session.objectKey, {
+        contentType: session.contentType,
+        contentLength: cmd.size,
+        expiresInSeconds: this.policy.presignedUrlTtlSeconds,
+      });
+      em.persist(session);
+      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+    }
+
+    // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
+    const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
+    session.uploadId = uploadId;
+    session.totalParts = plan.totalParts;
+    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
+    const first = parts.slice(0, FIRST_PART_URLS);
+    const urls = await Promise.all(
+      first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
+    );
+    em.persist(session);
+    for (const p of parts) em.persist(p);
+    return {
+      session,
+      upload: {
+        strategy: 'MULTIPART',
+        uploadId,
+        partSize: plan.partSize,
+        totalParts: plan.totalParts,
+        parts: first.map((p, i) => ({ partNumber: p.partNumber, size: p.size, url: urls[i].url })),
+        expiresAt: new Date(Date.now() + this.policy.presignedUrlTtlSeconds * 1000).toISOString(),
+      },
+    };
+  }
+
+  private partPlanOf(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
+    const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
+    return multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
   }
 }
