@@ -36,6 +36,8 @@ export class StoreProxy {
       };
       res.on('close', settle);
       const forward = () => {
+        // The client went away while the PUT was held back: nothing to pass on.
+        if (req.destroyed) return settle();
         const up = http.request(
           { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
           (upRes) => {

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gateway, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
+import { System } from '../support/apps';
+import { multipartUploadsUnder, storedSha256, writeDeterministicFile } from '../support/multipart';
+import { waitFor } from '../support/poll';
+import { StoreProxy } from '../support/store-proxy';
+import { CLI } from '../support/terminal';
+import { GATEWAY_URL, PORT_BASE, testEnv } from '../support/test-env';
+
+jest.setTimeout(180_000);
+
+const MiB = 1024 ** 2;
+
+/**
+ * The SDK against the three apps and the real store. Pre-signed URLs point at a pass-through proxy in
+ * front of the store, which counts the part PUTs that reach storage and can slow them down so that a
+ * client can be interrupted mid-way.
+ */
+describe('upload SDK (e2e)', () => {
+  let system: System;
+  let proxy: StoreProxy;
+  const dir = mkdtempSync(join(tmpdir(), 'sdk-e2e-'));
+  const client = new UploadClient({ server: GATEWAY_URL });
+
+  beforeAll(async () => {
+    proxy = await StoreProxy.start(testEnv().S3_ENDPOINT, PORT_BASE + 10);
+    system = await System.start({
+      JOB_TYPES: 'VALIDATION',
+      // Multipart from 8 MiB, in 5 MiB parts: 60 MiB is 12 parts.
+      MULTIPART_THRESHOLD_BYTES: String(8 * MiB),
+      DEFAULT_PART_SIZE_BYTES: String(5 * MiB),
+      S3_PUBLIC_ENDPOINT: proxy.url,
+    });
+  });
+
+  afterEach(() => {
+    proxy.delayMs = 0;
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+    await proxy?.close();
+  });
+
+  it('60 MiB from a path goes up in 12 parallel parts, ends COMPLETED, with monotonic progress reaching 100%', async () => {
+    const path = join(dir, 'big.bin');
+    const sha = await writeDeterministicFile(path, 60 * MiB, 'sdk-60');
+    const seen: UploadProgress[] = [];
+
+    const result = await client.uploadFile(path, { checksumSha256: sha, concurrency: 4, onProgress: (p) => seen.push(p) });
+
+    expect(result).toMatchObject({ strategy: 'MULTIPART', partsSkipped: [], bytesSent: 60 * MiB });
+    expect(result.partsSent).toEqual(range(1, 12));
+    expect(proxy.partsOf(result.sessionId).sort((a, b) => a - b)).toEqual(range(1, 12));
+    // Progress: starts at 0, never goes back, ends at exactly the file.
+    expect(seen[0]).toMatchObject({ bytesUploaded: 0, partsUploaded: 0, totalParts: 12, percent: 0, sessionId: result.sessionId });
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i].bytesUploaded).toBeGreaterThanOrEqual(seen[i - 1].bytesUploaded);
+      expect(seen[i].partsUploaded).toBeGreaterThanOrEqual(seen[i - 1].partsUploaded);
+      expect(seen[i].percent).toBeGreaterThanOrEqual(seen[i - 1].percent);
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(13);
+    expect(seen[seen.length - 1]).toMatchObject({ bytesUploaded: 60 * MiB, totalBytes: 60 * MiB, partsUploaded: 12, percent: 100, etaSeconds: 0 });
+    expect(seen.every((p) => p.bytesPerSecond >= 0)).toBe(true);
+
+    const done = await client.waitForSession(result.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
+    expect(done.jobs).toEqual([expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ sha256: sha }) })]);
+    expect(await storedSha256(done.objectKey as string)).toBe(sha);
+  });
+
+  it('a cancel mid-way aborts the upload in storage: ListMultipartUploads shows nothing, the session is FAILED (ABORTED)', async () => {
+    const path = join(dir, 'cancel.bin');
+    await writeDeterministicFile(path, 30 * MiB, 'sdk-cancel');
+    proxy.delayMs = 400;
+    const controller = new AbortController();
+    let sessionId = '';
+    let objectKey = '';
+
+    const upload = client.uploadFile(path, {
+      concurrency: 2,
+      signal: controller.signal,
+      onSession: (s) => {
+        sessionId = s.sessionId;
+      },
+      onPart: () => controller.abort(),
+    });
+
+    const error = await upload.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(UploadCancelledError);
+    expect(error).toMatchObject({ sessionId, abortedOnServer: true });
+    const session = await client.getSession(sessionId);
+    objectKey = session.objectKey as string;
+    expect(session).toMatchObject({ status: 'FAILED', error: 'ABORTED' });
+    expect(proxy.partsOf(sessionId).length).toBeLessThan(6);
+    await waitFor(() => multipartUploadsUnder(`uploads/${sessionId}/`), (l) => l.length === 0, { what: 'no multipart upload left in the store' });
+    expect(objectKey).toContain(sessionId);
+  });
+
+  it('a client process killed mid-way (kill -9) resumes: only the parts storage lacks are sent', async () => {
+    const path = join(dir, 'resume.bin');
+    const sha = await writeDeterministicFile(path, 40 * MiB, 'sdk-resume');
+    const stateDir = join(dir, 'cli-state');
+    const env = { ...process.env, UPLOAD_SERVER: GATEWAY_URL, UPLOAD_STATE_DIR: stateDir };
+    const stateFile = join(stateDir, 'state.json');
+    const pendingSession = () => (existsSync(stateFile) ? (Object.values(JSON.parse(readFileSync(stateFile, 'utf8')).pending)[0] as { sessionId: string; uploadToken: string } | undefined) : undefined);
+
+    // First run: slowed down, killed after some parts have reached the store.
+    proxy.delayMs = 300;
+    const first = spawn(process.execPath, [CLI, 'put', path, '--json', '--concurrency', '2', '--no-wait'], { env, stdio: 'ignore' });
+    const exited = new Promise((r) => first.once('exit', r));
+    const pending = await waitFor(async () => pendingSession(), (p) => p !== undefined && proxy.partsOf(p.sessionId).length >= 3, { timeoutMs: 60_000, what: 'three parts stored' });
+    first.kill('SIGKILL');
+    await exited;
+    await waitFor(async () => proxy.inFlight, (n) => n === 0, { what: 'the killed client\'s PUTs to settle' });
+
+    const gateway = new Gateway({ server: GATEWAY_URL, uploadTokens: { [pending!.sessionId]: pending!.uploadToken } });
+    const held = (await gateway.storedParts(pending!.sessionId)).map((p) => p.partNumber).sort((a, b) => a - b);
+    expect(held.length).toBeGreaterThanOrEqual(3);
+    expect(held.length).toBeLessThan(8);
+
+    // Second run: the same command, at full speed.
+    proxy.delayMs = 0;
+    const mark = proxy.puts.length;
+    const second = spawn(process.execPath, [CLI, 'put', path, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    second.stdout!.on('data', (c) => (stdout += c));
+    const code = await new Promise((r) => second.once('exit', r));
+    expect(code).toBe(0);
+
+    const sentNow = proxy.partsOf(pending!.sessionId, mark).sort((a, b) => a - b);
+    expect(sentNow).toEqual(range(1, 8).filter((n) => !held.includes(n)));
+    const out = JSON.parse(stdout);
+    expect(out.files[0]).toMatchObject({ sessionId: pending!.sessionId, status: 'COMPLETED', resumed: true, partsSkipped: held, partsSent: sentNow });
+    const done = await gateway.getUpload(pending!.sessionId);
+    expect(await storedSha256(done.objectKey as string)).toBe(sha);
+    // Finished: nothing left to resume.
+    expect(pendingSession()).toBeUndefined();
+  });
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
