@@ -99,8 +99,7 @@ export class CancelUploadGroupUseCase {
       for (let s = queue.shift(); s; s = queue.shift()) {
         try {
           if (s.uploadId) {
-            // MERGE(issue-3): abort the multipart upload once ObjectStorage has it (branch issue-3 adds the port method):
-            // await this.storage.abortMultipartUpload(s.objectKey, s.uploadId);
+            await this.storage.abortMultipartUpload(s.objectKey, s.uploadId);
           }
           await this.storage.delete(s.objectKey);
         } catch (e) {

@@ -4,6 +4,7 @@ import { DomainError, FieldProblem } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { Actor, newUploadToken } from '../../identity/actor';
 import { CreatedUpload, GenerateFileUploadUrlUseCase } from '../../upload/generate-file-upload-url/generate-file-upload-url.usecase';
+import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { UPLOAD_POLICY, UploadPolicy } from '../../upload/upload-policy';
 import { GroupView, withBytes } from '../group-view';
 import { UploadGroup } from '../upload-group.entity';
@@ -29,6 +30,7 @@ export class CreateUploadGroupUseCase {
     private readonly em: EntityManager,
     private readonly uploads: GenerateFileUploadUrlUseCase,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
   async execute(actor: Actor, input: unknown): Promise<CreatedGroup> {
@@ -61,17 +63,22 @@ export class CreateUploadGroupUseCase {
     if (problems.length > 0) throw DomainError.invalid(problems);
 
     const token = actor.userId === null ? newUploadToken() : null;
+    const started: { key: string; uploadId: string }[] = [];
     return this.em.transactional(async (em) => {
       const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, userId: actor.userId, fileCount: files.length });
       group.uploadTokenHash = token?.hash ?? null;
       em.persist(group);
       const uploads: CreatedUpload[] = [];
       for (const file of files) {
-        uploads.push(await this.uploads.prepare(em, { ...file, groupId: group.id }, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }));
+        uploads.push(await this.uploads.prepare(em, { ...file, groupId: group.id }, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started));
       }
       await em.flush();
       const [view] = await withBytes(em, [group]);
       return { view, uploads, ...(token ? { uploadToken: token.token } : {}) };
+    }).catch(async (e: unknown) => {
+      // Nothing was recorded: leave no multipart upload behind in the store either.
+      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
+      throw e;
     });
   }
 }

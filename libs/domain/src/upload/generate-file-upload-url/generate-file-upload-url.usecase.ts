@@ -61,15 +61,22 @@ export class GenerateFileUploadUrlUseCase {
     this.checkCaller(actor);
     this.checkPolicy(cmd);
 
-    return this.em.transactional(async (em) => {
-      if (cmd.groupId) {
-        const group = await takeGroupSlot(em, actor, cmd.groupId);
-        return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
-      }
-      const token = actor.userId === null ? newUploadToken() : null;
-      const prepared = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null });
-      return { ...prepared, ...(token ? { uploadToken: token.token } : {}) };
-    });
+    const started: { key: string; uploadId: string }[] = [];
+    try {
+      return await this.em.transactional(async (em) => {
+        if (cmd.groupId) {
+          const group = await takeGroupSlot(em, actor, cmd.groupId);
+          return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started);
+        }
+        const token = actor.userId === null ? newUploadToken() : null;
+        const created = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null }, started);
+        return { ...created, ...(token ? { uploadToken: token.token } : {}) };
+      });
+    } catch (e) {
+      // Nothing was recorded: leave no multipart upload behind in the store either.
+      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
+      throw e;
+    }
   }
 
   /** Anonymous callers are refused unless the server allows anonymous uploads. */
@@ -77,20 +84,18 @@ export class GenerateFileUploadUrlUseCase {
     assertMayUpload(actor, this.policy);
   }
 
-  /** The configured limits (and S3's part rules) a validated command must also obey; the error's details name the offending field. */
+  /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
   checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
     assertWithinPolicy(this.policy, cmd);
-    // Checked before anything is created: a part size S3 cannot take is the client's 400.
-    this.partPlanOf(cmd);
+    this.partPlan(cmd);
   }
 
   /**
-   * Builds the session and its upload instructions for a command that passed checkPolicy and persists them
-   * (the session, and a multipart session's FilePart rows) in the caller's transaction. A multipart upload
-   * is started in the store here (multipartUploadInitSchema).
+   * Creates the session (and for multipart, the store's multipart upload and the FilePart rows) in the given
+   * transaction and returns its upload instructions. For a command that passed checkPolicy.
+   * `started` collects multipart uploads created in the store, for clean-up if the transaction fails.
    */
-  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner): Promise<CreatedUpload> {
-    const plan = this.partPlanOf(cmd);
+  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner, started: { key: string; uploadId: string }[] = []): Promise<CreatedUpload> {
     const id = randomUUID();
     const session = new UploadSession({
       id,
@@ -107,6 +112,7 @@ export class GenerateFileUploadUrlUseCase {
       jobPlan: planJobs(cmd.contentType, cmd.jobs, this.policy.defaultJobs),
     });
     session.uploadTokenHash = owner.uploadTokenHash;
+    const plan = this.partPlan(cmd);
 
     if (!plan) {
       const put = await this.storage.presignPut(session.objectKey, {
@@ -120,6 +126,7 @@ export class GenerateFileUploadUrlUseCase {
 
     // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
+    started.push({ key: session.objectKey, uploadId });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
     const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
@@ -142,7 +149,8 @@ export class GenerateFileUploadUrlUseCase {
     };
   }
 
-  private partPlanOf(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
+  /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */
+  private partPlan(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
     const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
     return multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
   }

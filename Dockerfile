@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# One Dockerfile for the three apps; pick one with the APP build argument:
+#   docker build --build-arg APP=upload-gateway -t upload-platform/upload-gateway .
+#   (APP: upload-gateway | storage-events | job-processor; the APP environment
+#   variable chooses again at run time, so one image can also run any of them)
+# Migrations: docker run --rm <image> npm run migrate
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: all dependencies, compile TypeScript to dist/
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps ./apps
+COPY libs ./libs
+RUN npm run build
+
+# --- production dependencies only
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime
+FROM ${NODE_IMAGE} AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    npm_config_update_notifier=false
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json package-lock.json ./
+ARG APP=upload-gateway
+ENV APP=${APP}
+# the image's unprivileged user (uid 1000); the app files stay owned by root, read-only for it
+USER node
+EXPOSE 3000 3001 3002
+# tini forwards SIGTERM to node and reaps zombies; node then shuts down gracefully
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["sh", "-c", "exec node dist/apps/${APP}/src/main.js"]
