@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gateway, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
+import { Gateway, StorageError, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
 import { System } from '../support/apps';
 import { multipartUploadsUnder, storedSha256, writeDeterministicFile } from '../support/multipart';
 import { waitFor } from '../support/poll';
@@ -38,6 +38,7 @@ describe('upload SDK (e2e)', () => {
 
   afterEach(() => {
     proxy.delayMs = 0;
+    proxy.faults.length = 0;
   });
 
   afterAll(async () => {
@@ -68,6 +69,55 @@ describe('upload SDK (e2e)', () => {
 
     const done = await client.waitForSession(result.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
     expect(done.jobs).toEqual([expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ sha256: sha }) })]);
+    expect(await storedSha256(done.objectKey as string)).toBe(sha);
+  });
+
+  it('retries a part the store fails with backoff, fetches a fresh URL after a 403, and completes', async () => {
+    const path = join(dir, 'flaky.bin');
+    const sha = await writeDeterministicFile(path, 20 * MiB, 'sdk-flaky');
+    proxy.faults.push({ partNumber: 2, status: 500, times: 2 }, { partNumber: 3, status: 403, times: 1 });
+    const signed: number[][] = [];
+    const counting: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST' && String(input).endsWith('/parts')) signed.push(JSON.parse(String(init.body)).partNumbers);
+      return fetch(input, init);
+    };
+    const attempts = new Map<number, number>();
+
+    const flaky = new UploadClient({ server: GATEWAY_URL, fetch: counting });
+    const result = await flaky.uploadFile(path, {
+      concurrency: 2,
+      backoffMs: 50,
+      onPart: (e) => attempts.set(e.partNumber, e.attempts),
+    });
+
+    expect(proxy.statusesOf(result.sessionId, 2)).toEqual([500, 500, 200]);
+    expect(proxy.statusesOf(result.sessionId, 3)).toEqual([403, 200]);
+    expect(Object.fromEntries(attempts)).toEqual({ 1: 1, 2: 3, 3: 2, 4: 1 });
+    // All four URLs came with the session; only part 3's was signed again.
+    expect(signed).toEqual([[3]]);
+    const done = await flaky.waitForSession(result.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
+    expect(await storedSha256(done.objectKey as string)).toBe(sha);
+  });
+
+  it('a part that keeps failing fails the upload with a typed error, and a resume in-process sends only the rest', async () => {
+    const path = join(dir, 'stuck.bin');
+    const sha = await writeDeterministicFile(path, 20 * MiB, 'sdk-stuck');
+    proxy.faults.push({ partNumber: 4, status: 500, times: 3 });
+    let sessionId = '';
+
+    const error = await client
+      .uploadFile(path, { concurrency: 1, maxAttempts: 3, backoffMs: 20, onSession: (s) => { sessionId = s.sessionId; } })
+      .then(() => null, (e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ partNumber: 4, statusCode: 500, message: 'part 4 failed after 3 tries: HTTP 500 InternalError' });
+    expect((await client.getSession(sessionId)).status).toMatch(/^(PENDING_UPLOAD|UPLOADING)$/);
+
+    const mark = proxy.puts.length;
+    const resumed = await client.uploadFile(path, { resume: sessionId });
+    expect(resumed).toMatchObject({ sessionId, partsSkipped: [1, 2, 3], partsSent: [4] });
+    expect(proxy.partsOf(sessionId, mark)).toEqual([4]);
+    const done = await client.waitForSession(sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
     expect(await storedSha256(done.objectKey as string)).toBe(sha);
   });
 

@@ -17,6 +17,8 @@ export class StoreProxy {
   readonly puts: ProxiedPut[] = [];
   delayMs = 0;
   inFlight = 0;
+  /** Answers the next `times` PUTs of a part with `status` instead of passing them on (fault injection). */
+  readonly faults: { partNumber: number; status: number; times: number }[] = [];
 
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
@@ -59,12 +61,28 @@ export class StoreProxy {
         req.on('aborted', () => up.destroy());
         req.pipe(up);
       };
+      const part = Number(u.searchParams.get('partNumber') ?? NaN);
+      const fault = isPut ? self.faults.find((f) => f.partNumber === part && f.times > 0) : undefined;
+      if (fault) {
+        fault.times--;
+        const key = decodeURIComponent(u.pathname).split('/');
+        self.puts.push({ sessionId: key[key.indexOf('uploads') + 1] ?? null, partNumber: part, status: fault.status });
+        const code = fault.status === 403 ? 'AccessDenied' : 'InternalError';
+        req.resume();
+        req.on('end', () => res.writeHead(fault.status, { 'content-type': 'application/xml' }).end(`<Error><Code>${code}</Code><Message>injected by the test</Message></Error>`));
+        return;
+      }
       if (isPut && self.delayMs > 0) setTimeout(forward, self.delayMs);
       else forward();
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     self = new StoreProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return self;
+  }
+
+  /** Every answered PUT of one part of a session, as statuses in arrival order. */
+  statusesOf(sessionId: string, partNumber: number): number[] {
+    return this.puts.filter((p) => p.sessionId === sessionId && p.partNumber === partNumber).map((p) => p.status);
   }
 
   /** Successful part PUTs of one session, in arrival order. */
