@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { System } from '../support/apps';
 import { pngBytes } from '../support/builders';
 import { CLI, runInTerminal, TerminalRun } from '../support/terminal';
-import { GATEWAY_URL } from '../support/test-env';
+import { GATEWAY_URL, ROOT } from '../support/test-env';
 
 jest.setTimeout(120_000);
 
@@ -54,10 +54,29 @@ describe('upload CLI (e2e, in a terminal)', () => {
     expect(run.screen).not.toMatch(/COMPLETED/);
   });
 
+  it('the examples of docs/client.md work as written (against this test gateway)', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'client.md'), 'utf8');
+    const [sdk] = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const [cli] = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(sdk.trim().split('\n')).toHaveLength(5);
+    writeFileSync(join(dir, 'upload.mjs'), sdk.replace('./libs/client/dist/index.js', join(ROOT, 'libs/client/dist/index.js')).replace('http://localhost:3000', GATEWAY_URL));
+
+    const example = await runInTerminal(['node', 'upload.mjs', 'notes.txt'], env, { cwd: dir });
+    expectExit(example, 0);
+    expect(example.screen).toContain('100% 1/1 parts');
+    expect(example.screen).toContain('COMPLETED VALIDATION:COMPLETED');
+
+    // The CLI example as a shell script, from the repository root (the gateway comes from UPLOAD_SERVER).
+    const shell = await runInTerminal(['bash', '-c', `shopt -s expand_aliases\n${cli}`], env, { cwd: ROOT });
+    expectExit(shell, 0);
+    expect(shell.screen).toMatch(/"first-group": COMPLETED \(2\/2 completed\)/);
+    expect(shell.screen).toMatch(/^SESSION\s+FILE\s+SIZE\s+STATUS/m);
+  });
+
   it('--json prints the outcome for scripts; `status` and `ls` show the sessions', async () => {
     const run = await runInTerminal(['bash', '-c', `node ${CLI} put notes.txt --json > out.json`], env, { cwd: dir });
     expectExit(run, 0);
-    const out = JSON.parse(require('node:fs').readFileSync(join(dir, 'out.json'), 'utf8'));
+    const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
     expect(out).toMatchObject({ ok: true, files: [{ file: 'notes.txt', status: 'COMPLETED', jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED' })] }] });
 
     const id = out.files[0].sessionId;
