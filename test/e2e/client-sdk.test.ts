@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gateway, StorageError, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
@@ -70,6 +71,29 @@ describe('upload SDK (e2e)', () => {
     const done = await client.waitForSession(result.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
     expect(done.jobs).toEqual([expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ sha256: sha }) })]);
     expect(await storedSha256(done.objectKey as string)).toBe(sha);
+  });
+
+  it('streams of known size go up as one PUT or in parts; a group reports aggregate progress to 100%', async () => {
+    const big = join(dir, 'stream.bin');
+    const sha = await writeDeterministicFile(big, 12 * MiB, 'sdk-stream');
+    const multipart = await client.uploadFile(createReadStream(big, { highWaterMark: 256 * 1024 }), { size: 12 * MiB, contentType: 'application/octet-stream' });
+    expect(multipart).toMatchObject({ strategy: 'MULTIPART', partsSent: [1, 2, 3], bytesSent: 12 * MiB });
+    const small = await client.uploadFile(Readable.from([Buffer.from('hello '), Buffer.from('stream')]), { size: 12, filename: 'hello.txt' });
+    expect(small.strategy).toBe('SINGLE');
+    expect((await client.waitForSession(small.sessionId, { until: 'COMPLETED' })).size).toBe(12);
+    const done = await client.waitForSession(multipart.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
+    expect(await storedSha256(done.objectKey as string)).toBe(sha);
+
+    const seen: { bytes: number; percent: number; files: number }[] = [];
+    const group = await client.uploadGroup(
+      [{ source: big }, { source: Buffer.from('a small note'), filename: 'note.txt' }, { source: new Blob(['{"a":1}'], { type: 'application/json' }), filename: 'a.json' }],
+      { name: 'sdk group', onProgress: (p) => seen.push({ bytes: p.bytesUploaded, percent: p.percent, files: p.filesUploaded }) },
+    );
+    expect(group.failed).toBe(0);
+    expect(group.files.map((f) => f.ok)).toEqual([true, true, true]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].bytes).toBeGreaterThanOrEqual(seen[i - 1].bytes);
+    expect(seen.at(-1)).toEqual({ bytes: 12 * MiB + 12 + 7, percent: 100, files: 3 });
+    await waitFor(() => client.getGroup(group.group.id), (g) => g.status === 'COMPLETED', { timeoutMs: 60_000, what: 'the group COMPLETED' });
   });
 
   it('retries a part the store fails with backoff, fetches a fresh URL after a 403, and completes', async () => {

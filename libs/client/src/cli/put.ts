@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { SessionStateError } from '../errors';
+import { SessionStateError, UploadCancelledError } from '../errors';
 import { UploadClient } from '../upload-client';
 import { UploadResult } from '../upload-file';
 import { JobRequest, SessionDetails } from '../types';
@@ -95,7 +95,8 @@ export async function put(o: PutOptions): Promise<number> {
     o.state.forget(files[i].key);
   };
   const fail = (i: number, e: unknown) => {
-    outcomes[i].status = 'FAILED';
+    // Interrupted (Ctrl-C): the session stays open and the next run resumes it.
+    outcomes[i].status = e instanceof UploadCancelledError ? 'INTERRUPTED' : 'FAILED';
     outcomes[i].error = describeError(e);
   };
 
