@@ -3,12 +3,13 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gateway, StorageError, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
+import { Gateway, GatewayError, StorageError, UploadCancelledError, UploadClient, UploadProgress } from '../../libs/client/src';
 import { System } from '../support/apps';
 import { multipartUploadsUnder, storedSha256, writeDeterministicFile } from '../support/multipart';
 import { waitFor } from '../support/poll';
 import { StoreProxy } from '../support/store-proxy';
 import { CLI } from '../support/terminal';
+import { jwtFor } from '../support/http';
 import { GATEWAY_URL, PORT_BASE, testEnv } from '../support/test-env';
 
 jest.setTimeout(180_000);
@@ -94,6 +95,20 @@ describe('upload SDK (e2e)', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i].bytes).toBeGreaterThanOrEqual(seen[i - 1].bytes);
     expect(seen.at(-1)).toEqual({ bytes: 12 * MiB + 12 + 7, percent: 100, files: 3 });
     await waitFor(() => client.getGroup(group.group.id), (g) => g.status === 'COMPLETED', { timeoutMs: 60_000, what: 'the group COMPLETED' });
+  });
+
+  it('with a bearer token: no upload token is needed, the user lists the session, someone else gets a typed 404', async () => {
+    const alice = new UploadClient({ server: GATEWAY_URL, token: jwtFor('sdk-alice') });
+    const result = await alice.uploadFile(Buffer.from('bearer upload'), { filename: 'bearer.txt' });
+    expect(result.uploadToken).toBeUndefined();
+    expect((await alice.waitForSession(result.sessionId, { until: 'COMPLETED' })).userId).toBe('sdk-alice');
+    expect((await alice.listSessions()).items.map((s) => s.id)).toContain(result.sessionId);
+
+    const bob = new UploadClient({ server: GATEWAY_URL, token: jwtFor('sdk-bob') });
+    await expect(bob.getSession(result.sessionId)).rejects.toMatchObject({ name: 'GatewayError', statusCode: 404, code: 'SESSION_NOT_FOUND' });
+    const invalid = await bob.uploadFile(Buffer.from('x'), { filename: 'a/b.txt' }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(GatewayError);
+    expect(invalid).toMatchObject({ statusCode: 400, details: [expect.objectContaining({ field: 'filename' })] });
   });
 
   it('retries a part the store fails with backoff, fetches a fresh URL after a 403, and completes', async () => {

@@ -3,7 +3,7 @@ import { Gateway } from './gateway';
 import { ProgressMeter, UploadProgress } from './progress';
 import { backoffDelay, sleep } from './retry';
 import { guessContentType, ResolvedSource, resolveSource, UploadSource } from './source';
-import { CreatedUpload, JobRequest, PartUrl, Session, SessionDetails, StoredPart, UploadInstructions } from './types';
+import { CreatedUpload, PartUrl, Session, SessionDetails, StoredPart, UploadInstructions, UploadRequest } from './types';
 
 /** Where an interrupted upload picks up: its session id (and what a client saved about it). */
 export interface ResumeFrom {
@@ -49,18 +49,12 @@ export interface SendOptions {
   backoffMs?: number;
 }
 
-export interface UploadFileOptions extends SendOptions {
-  filename?: string;
-  contentType?: string;
-  /** Required for streams: the exact number of bytes the stream will yield. */
-  size?: number;
-  checksumSha256?: string;
-  groupId?: string;
-  /** Force multipart (or single); by default the gateway decides from the size. */
-  multipart?: boolean;
-  partSize?: number;
-  jobs?: JobRequest[];
-  metadata?: Record<string, string>;
+/**
+ * The session's fields (as in POST /v1/uploads; `filename`, `contentType` and `size` come from the source
+ * when it knows them; `size` is required for streams; `multipart` forces or refuses parts, by default the
+ * gateway decides from the size) and how to send it.
+ */
+export interface UploadFileOptions extends SendOptions, Partial<UploadRequest> {
   /** Continue this session instead of creating one: only the parts the store lacks are sent. */
   resume?: string | ResumeFrom;
 }
@@ -95,20 +89,9 @@ export async function uploadFileWith(gateway: Gateway, source: UploadSource, opt
   const filename = options.filename ?? src.name;
   if (!filename) throw new TypeError('filename is required for a Buffer, an unnamed Blob or a stream');
   options.signal?.throwIfAborted();
-  const created = await gateway.createUpload(
-    {
-      filename,
-      contentType: options.contentType ?? src.contentType ?? guessContentType(filename),
-      size: src.size,
-      ...(options.checksumSha256 ? { checksumSha256: options.checksumSha256 } : {}),
-      ...(options.groupId ? { groupId: options.groupId } : {}),
-      ...(options.multipart !== undefined ? { multipart: options.multipart } : {}),
-      ...(options.partSize ? { partSize: options.partSize } : {}),
-      ...(options.jobs ? { jobs: options.jobs } : {}),
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    },
-    options.signal,
-  );
+  const { checksumSha256, groupId, multipart, partSize, jobs, metadata } = options;
+  const request: UploadRequest = { filename, contentType: options.contentType ?? src.contentType ?? guessContentType(filename), size: src.size, checksumSha256, groupId, multipart, partSize, jobs, metadata };
+  const created = await gateway.createUpload(request, options.signal);
   return sendCreated(gateway, src, created, options);
 }
 
