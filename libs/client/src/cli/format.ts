@@ -34,7 +34,8 @@ export function table(header: string[], rows: string[][]): string {
 /** An error as the user should read it: the gateway's message and each field it named. */
 export function describeError(e: unknown): string {
   if (e instanceof GatewayError) {
-    const fields = e.details.map((d) => `\n  ${d.field}: ${d.message}`).join('');
+    // Each field the gateway named, unless its message already says it.
+    const fields = e.details.filter((d) => !e.body.message.includes(`${d.field}: ${d.message}`)).map((d) => `\n  ${d.field}: ${d.message}`).join('');
     return `${e.body.message} [HTTP ${e.statusCode}${e.code ? ` ${e.code}` : ''}]${fields}`;
   }
   return e instanceof Error ? e.message : String(e);

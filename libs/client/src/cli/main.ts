@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
           [
             `session ${s.id}  ${s.status}${s.error ? `  ${s.error}: ${s.errorMessage ?? ''}` : ''}`,
             `file     ${s.filename} (${s.contentType}, ${humanBytes(s.size)})${s.groupId ? `  group ${s.groupId}` : ''}`,
-            `parts    ${s.parts ? `${s.parts.uploaded}/${s.parts.total}` : `${s.completedParts}/${s.totalParts}`}`,
+            `parts    ${s.totalParts === 0 ? 'none (one PUT)' : s.parts ? `${s.parts.uploaded}/${s.parts.total}` : `${s.completedParts}/${s.totalParts}`}`,
             table(['JOB', 'STATUS', 'ATTEMPTS', 'RESULT / ERROR'], (s.jobs ?? []).map((j) => [j.type, String(j.status), `${j.attempts ?? 0}/${j.maxAttempts}`, j.error ? String(j.error) : JSON.stringify(j.result ?? null)])),
           ].join('\n'),
         );

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import { UploadProgress } from '../progress';
 import { humanBytes, humanSeconds } from './format';
 
-const FORMAT = '{name} |{bar}| {percentage}% {done}/{size} parts {parts} {rate}/s ETA {eta}';
+const FORMAT = '{name} |{bar}| {percentage}% {done}/{size} parts {parts} {rate}/s ETA {left}';
 
 /** One bar per file and one for everything, on stderr, when it is a terminal; silent otherwise. */
 export class ProgressView {
@@ -21,18 +21,22 @@ export class ProgressView {
       : null;
   }
 
-  /** Registers a file (in the order bars should appear). */
+  private readonly pending: { key: string; name: string; size: number }[] = [];
+
+  /** Registers a file (in the order bars should appear); bars show once the first bytes are on their way. */
   add(key: string, name: string, size: number): void {
-    if (!this.multi) return;
-    this.bars.set(key, this.multi.create(size, 0, this.payload(name, 0, size, '0/?', 0, null)));
+    this.pending.push({ key, name, size });
   }
 
   update(key: string, p: UploadProgress): void {
     this.files.set(key, p);
     if (!this.multi) return;
+    if (this.bars.size === 0) {
+      for (const f of this.pending) this.bars.set(f.key, this.multi.create(f.size, 0, this.payload(f.name, 0, f.size, '0/?', 0, null)));
+      if (this.bars.size > 1) this.overall = this.multi.create(this.totalBytes, 0, this.payload('overall', 0, this.totalBytes, '', 0, null));
+    }
     this.bars.get(key)?.update(p.bytesUploaded, this.payload(p.filename, p.bytesUploaded, p.totalBytes, `${p.partsUploaded}/${p.totalParts}`, p.bytesPerSecond, p.etaSeconds));
-    if (this.bars.size > 1) {
-      this.overall ??= this.multi.create(this.totalBytes, 0, this.payload('overall', 0, this.totalBytes, '', 0, null));
+    if (this.overall) {
       const done = [...this.files.values()].reduce((n, f) => n + f.bytesUploaded, 0);
       const parts = [...this.files.values()].reduce((n, f) => n + f.partsUploaded, 0);
       const totalParts = [...this.files.values()].reduce((n, f) => n + f.totalParts, 0);
@@ -54,6 +58,6 @@ export class ProgressView {
 
   private payload(name: string, done: number, size: number, parts: string, rate: number, eta: number | null) {
     const shown = name.length > this.nameWidth ? `${name.slice(0, this.nameWidth - 1)}…` : name.padEnd(this.nameWidth);
-    return { name: shown, done: humanBytes(done), size: humanBytes(size), parts, rate: humanBytes(Math.round(rate)), eta: humanSeconds(eta === null ? null : Math.ceil(eta)) };
+    return { name: shown, done: humanBytes(done), size: humanBytes(size), parts, rate: humanBytes(Math.round(rate)), left: humanSeconds(eta === null ? null : Math.ceil(eta)) };
   }
 }
