@@ -58,3 +58,4 @@ export * from './job/plan/plan-jobs';
 export * from './job/plan/outcomes';
 export * from './job/handlers/job-handler';
 export * from './job/run-job/run-job.usecase';
+export * from './upload/delete-upload/delete-upload.usecase';

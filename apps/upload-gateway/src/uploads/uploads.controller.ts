@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   AbortUploadUseCase,
   Actor,
   CompleteUploadUseCase,
+  DeleteUploadUseCase,
   GenerateFileUploadUrlUseCase,
   GetUploadUseCase,
   ListUploadPartsUseCase,
@@ -22,6 +23,7 @@ export class UploadsController {
     private readonly listUploadParts: ListUploadPartsUseCase,
     private readonly completeUpload: CompleteUploadUseCase,
     private readonly abortUpload: AbortUploadUseCase,
+    private readonly deleteUpload: DeleteUploadUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -68,5 +70,12 @@ export class UploadsController {
   @HttpCode(200)
   async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
     return presentSession(await this.abortUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** Deletes the stored file (and its thumbnails); the session becomes DELETED. Idempotent. */
+  @Delete(':id')
+  @HttpCode(200)
+  async remove(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return presentSession(await this.deleteUpload.execute(actor, id));
   }
 }

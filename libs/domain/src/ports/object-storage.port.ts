@@ -49,6 +49,8 @@ export interface ObjectStorage {
   stream(key: string): Promise<Readable>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /** Deletes every object under a prefix (few objects: one request each). */
+  deletePrefix(prefix: string): Promise<void>;
   /**
    * A POST-policy form for a browser upload whose size is not known in advance: the store enforces the key,
    * the content type and a size range.

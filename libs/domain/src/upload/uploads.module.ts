@@ -8,6 +8,7 @@ import { StorageEventsModule } from '../storage-event/storage-events.module';
 import { UserDirectory } from '../user/user-directory';
 import { AbortUploadUseCase } from './abort-upload/abort-upload.usecase';
 import { CompleteUploadUseCase } from './complete-upload/complete-upload.usecase';
+import { DeleteUploadUseCase } from './delete-upload/delete-upload.usecase';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
 import { GetUploadUseCase } from './get-upload/get-upload.usecase';
 import { ListUploadPartsUseCase } from './list-upload-parts/list-upload-parts.usecase';
@@ -29,6 +30,7 @@ export class UploadsModule {
       ListUploadPartsUseCase,
       CompleteUploadUseCase,
       AbortUploadUseCase,
+      DeleteUploadUseCase,
       StartCompanionUploadUseCase,
       UserDirectory,
       CreateUploadGroupUseCase,
