@@ -1,3 +1,5 @@
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -10,11 +12,12 @@ import { waitFor } from '../support/poll';
 import { StoreProxy } from '../support/store-proxy';
 import { CLI } from '../support/terminal';
 import { jwtFor } from '../support/http';
-import { GATEWAY_URL, PORT_BASE, testEnv } from '../support/test-env';
+import { GATEWAY_URL, PORT_BASE, ROOT, testEnv } from '../support/test-env';
 
 jest.setTimeout(180_000);
 
 const MiB = 1024 ** 2;
+const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The SDK against the three apps and the real store. Pre-signed URLs point at a pass-through proxy in
@@ -109,6 +112,40 @@ describe('upload SDK (e2e)', () => {
     const invalid = await bob.uploadFile(Buffer.from('x'), { filename: 'a/b.txt' }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(GatewayError);
     expect(invalid).toMatchObject({ statusCode: 400, details: [expect.objectContaining({ field: 'filename' })] });
+  });
+
+  it('runs in a browser (headless Chromium): a 12 MiB Blob goes up in parts with progress, from a page on the gateway\'s origin', async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (the test never downloads a browser)`);
+    const bundle = await build({ entryPoints: [join(ROOT, 'libs/client/src/index.ts')], bundle: true, platform: 'browser', format: 'iife', globalName: 'UploadSdk', write: false, logLevel: 'silent', external: ['node:fs'] });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // The page is served by the test (route.fulfill), so Chromium counts it as public and would refuse loopback URLs.
+      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      // A page served on the gateway's origin (the API needs no CORS then); the store's bucket CORS lets the parts through.
+      await page.route(`${GATEWAY_URL}/sdk-test.html`, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${bundle.outputFiles[0].text}</script>` }));
+      await page.goto(`${GATEWAY_URL}/sdk-test.html`);
+      const out = await page.evaluate(async (server) => {
+        const sdk = (globalThis as unknown as { UploadSdk: typeof import('../../libs/client/src') }).UploadSdk;
+        const bytes = new Uint8Array(12 * 1024 * 1024);
+        for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+        const client = new sdk.UploadClient({ server });
+        const percents: number[] = [];
+        const r = await client.uploadFile(new File([bytes], 'browser.bin', { type: 'application/octet-stream' }), { onProgress: (p) => percents.push(p.percent) });
+        const done = await client.waitForSession(r.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
+        const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))));
+        return { strategy: r.strategy, partsSent: r.partsSent, percents, status: done.status, objectKey: done.objectKey as string, digest };
+      }, GATEWAY_URL);
+      expect(errors).toEqual([]);
+      expect(out).toMatchObject({ strategy: 'MULTIPART', partsSent: [1, 2, 3], status: 'COMPLETED' });
+      expect(out.percents[0]).toBe(0);
+      expect(out.percents.at(-1)).toBe(100);
+      expect(await storedSha256(out.objectKey)).toBe(out.digest);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('retries a part the store fails with backoff, fetches a fresh URL after a 403, and completes', async () => {
