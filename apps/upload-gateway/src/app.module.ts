@@ -2,14 +2,17 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { DomainCoreModule, UploadsModule } from '@app/domain';
+import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
+import { S3CompanionController } from './companion/s3-companion.controller';
+import { DemoController } from './demo/demo.controller';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
+import { JobsController } from './uploads/jobs.controller';
 import { UploadsController } from './uploads/uploads.controller';
 
 /** The public HTTP API. */
@@ -25,8 +28,9 @@ export class AppModule {
         StorageModule.forRoot(config.s3),
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
+        JobOperationsModule,
       ],
-      controllers: [UploadsController, GroupsController, GatewayHealthController],
+      controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

@@ -27,11 +27,14 @@ export interface GatewayConfig extends CommonConfig {
   uploads: UploadRules;
   auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
   bodyLimit: string;
+  /** '*' or the allowed origins. */
+  corsOrigins: '*' | string[];
 }
 
 export interface StorageEventsConfig extends CommonConfig {
   port: number;
   prefetch: number;
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
 }
 
 export interface JobProcessorConfig extends CommonConfig {
@@ -39,6 +42,9 @@ export interface JobProcessorConfig extends CommonConfig {
   jobTypes: JobType[];
   concurrency: number;
   leaseMs: number;
+  leaseRenewalMs: number;
+  thumbnailSize: number;
+  maxImagePixels: number;
 }
 
 function common(env: BaseEnv): CommonConfig {
@@ -101,11 +107,22 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       jwtAudience: env.JWT_AUDIENCE || undefined,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
+    corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 
 export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig {
-  return { ...common(env), port: env.STORAGE_EVENTS_PORT, prefetch: env.STORAGE_EVENTS_PREFETCH };
+  return {
+    ...common(env),
+    port: env.STORAGE_EVENTS_PORT,
+    prefetch: env.STORAGE_EVENTS_PREFETCH,
+    reconciler: {
+      intervalMs: env.RECONCILER_INTERVAL_SECONDS * 1000,
+      batchSize: env.RECONCILER_BATCH_SIZE,
+      graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
+      stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
+    },
+  };
 }
 
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
@@ -115,5 +132,8 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     jobTypes: env.JOB_TYPES.trim() === '*' ? [...JOB_TYPES] : parseJobTypes(env.JOB_TYPES, 'JOB_TYPES'),
     concurrency: env.JOB_CONCURRENCY,
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
+    leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
+    thumbnailSize: env.THUMBNAIL_SIZE,
+    maxImagePixels: env.IMAGE_MAX_PIXELS,
   };
 }

@@ -62,11 +62,22 @@ export class GatewayEnv extends BaseEnv {
     message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
   })
   DEFAULT_JOBS: string = '*/*=VALIDATION';
+  /** Origins browsers may call the API from (comma-separated), or * for any. Also the bucket's CORS rule (scripts/provision-store.mjs). */
+  @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  CORS_ORIGINS: string = '*';
 }
 
 export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) STORAGE_EVENTS_PORT: number = 3001;
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) STORAGE_EVENTS_PREFETCH: number = 32;
+  /** Seconds between reconciliation passes (lost notifications, expired uploads, abandoned jobs); 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600) RECONCILER_INTERVAL_SECONDS: number = 30;
+  /** Sessions and jobs looked at per pass and kind. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000) RECONCILER_BATCH_SIZE: number = 200;
+  /** Seconds a waiting upload is left to its storage notification before the reconciler asks the store. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400) RECONCILER_GRACE_SECONDS: number = 60;
+  /** Seconds a PENDING job may wait for its message before the reconciler sends it again. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 900;
 }
 
 export class JobProcessorEnv extends BaseEnv {
@@ -76,6 +87,12 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
   /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
   @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
+  /** Milliseconds between lease renewals of a running job (how soon it notices a cancel); default a third of the lease. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_LEASE_RENEWAL_MS?: number;
+  /** Default box (px) thumbnails fit in when the job's config names no `size`. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(2048) THUMBNAIL_SIZE: number = 256;
+  /** Largest image (width × height, pixels) the image jobs decode; bounds their memory. */
+  @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 100_000_000;
 }
 
 /** Validates the environment against an env class; throws one error naming every bad variable. */

@@ -143,6 +143,48 @@ export class LifecycleWriter {
     return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, { error, runAfter, lockedUntil: null });
   }
 
+  /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
+  async requeueJob(em: EntityManager, id: string): Promise<boolean> {
+    const patch = { attempts: 0, error: null, result: null, startedAt: null, finishedAt: null, runAfter: null, lockedUntil: null };
+    for (const from of [JobStatus.FAILED, JobStatus.CANCELLED]) {
+      if (await this.moveJob(em, { id, status: from }, JobStatus.PENDING, patch)) return true;
+    }
+    return false
+  }
+
+  /**
+   * RUNNING → PENDING for a job whose processor died (lease expired): the reconciler re-queues it. The
+   * dead attempt stays counted, so a job that keeps killing its processor still runs out of attempts.
+   */
+  requeueAbandonedJob(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING, lockedUntil: { $lt: new Date() } }, JobStatus.PENDING, {
+      error: 'lease expired: its processor stopped',
+      runAfter: null,
+      lockedUntil: null,
+    });
+  }
+
+  /**
+   * RUNNING → PENDING for a job this processor gives back unfinished (graceful shutdown): the attempt did
+   * not run to an outcome, so it is not counted, and another processor may take the job at once.
+   */
+  releaseJob(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, {
+      attempts: raw('greatest(attempts - 1, 0)'),
+      runAfter: null,
+      lockedUntil: null,
+    });
+  }
+
+  /**
+   * Marks a PENDING job whose message is being sent again (the reconciler's re-queue of a job whose
+   * message was lost), so that the next pass leaves it alone for a while. Not a status change.
+   */
+  async touchPendingJob(em: EntityManager, id: string, notTouchedSince: Date): Promise<boolean> {
+    const n = await em.nativeUpdate(ProcessingJob, { id, status: JobStatus.PENDING, updatedAt: { $lt: notTouchedSince } }, { updatedAt: new Date() });
+    return n === 1;
+  }
+
   /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease. */
   async cancelJob(em: EntityManager, id: string, error: string): Promise<boolean> {
     for (const from of [JobStatus.PENDING, JobStatus.RUNNING]) {

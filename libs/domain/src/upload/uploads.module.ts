@@ -10,6 +10,7 @@ import { AbortUploadUseCase } from './abort-upload/abort-upload.usecase';
 import { CompleteUploadUseCase } from './complete-upload/complete-upload.usecase';
 import { DeleteUploadUseCase } from './delete-upload/delete-upload.usecase';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
+import { GetDownloadUrlUseCase } from './get-download-url/get-download-url.usecase';
 import { GetUploadUseCase } from './get-upload/get-upload.usecase';
 import { ListUploadPartsUseCase } from './list-upload-parts/list-upload-parts.usecase';
 import { ListUploadsUseCase } from './list-uploads/list-uploads.usecase';
@@ -25,6 +26,7 @@ export class UploadsModule {
     const useCases = [
       GenerateFileUploadUrlUseCase,
       GetUploadUseCase,
+      GetDownloadUrlUseCase,
       ListUploadsUseCase,
       SignUploadPartsUseCase,
       ListUploadPartsUseCase,
