@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { anUpload, textBytes } from '../support/builders';
@@ -142,7 +142,9 @@ async function fixture(needs: FixtureKind, owner: Owner): Promise<Fixture & { ca
     else throw new Error(`fixture group: ${res.status} ${JSON.stringify(res.body)}`);
   }
   if (needs === 'uppy') {
-    const res = await api('POST', '/s3/multipart', { body: { filename: `${marker}.txt`, type: 'text/plain', metadata: {} }, token: f.caller.token });
+    // Uppy's routes take the anonymous caller's own token (Uppy 6 sends no response-provided headers).
+    if (owner.kind === 'anonymous') f.caller = { uploadToken: randomBytes(32).toString('base64url') };
+    const res = await api('POST', '/s3/multipart', { body: { filename: `${marker}.txt`, type: 'text/plain', metadata: {} }, token: f.caller.token, uploadToken: f.caller.uploadToken });
     if (res.status === 200 || res.status === 201) {
       adopt(res.body);
       f.uppy = { uploadId: res.body.uploadId, key: res.body.key };

@@ -87,7 +87,7 @@ describe('processor crash and cancel (e2e)', () => {
       (line) => line !== undefined,
       { timeoutMs: 10_000, what: 'the processor to stop the cancelled job' },
     );
-    expect(JSON.parse(stopped!).message).toMatchObject({ outcome: 'cancelled' });
+    expect(JSON.parse(stopped!)).toMatchObject({ msg: 'job finished', outcome: 'cancelled' });
     const after = await getUpload(created.id, created.caller);
     expect(after.status).toBe('COMPLETED');
     expect(after.jobs.find((j: any) => j.id === added.body.id)).toMatchObject({ status: 'CANCELLED', result: null });

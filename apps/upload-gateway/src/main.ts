@@ -14,8 +14,16 @@ import { GATEWAY_OPENAPI } from './openapi/gateway-openapi';
  */
 function harden(app: NestExpressApplication, config: GatewayConfig): void {
   app.disable('x-powered-by');
-  // A JSON API: no inline anything, not framed, no referrer leaks of pre-signed URLs.
-  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' }, referrerPolicy: { policy: 'no-referrer' } }));
+  // A JSON API (plus /demo and /docs): no inline scripts, not framed, no referrer leaks of pre-signed URLs.
+  // Pages may talk to the store itself (uploads go straight to it) and show local previews (blob:).
+  const store = new URL(config.s3.publicEndpoint).origin;
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { connectSrc: ["'self'", store], imgSrc: ["'self'", 'data:', 'blob:', store] } },
+      crossOriginResourcePolicy: { policy: 'same-site' },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
   const origins = config.http.corsOrigins;
   if (origins.length > 0) {
     // Browsers (Uppy, pages on another origin) call the API directly. A list of origins also lets the
