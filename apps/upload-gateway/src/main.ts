@@ -19,7 +19,8 @@ function harden(app: NestExpressApplication, config: GatewayConfig): void {
   const store = new URL(config.s3.publicEndpoint).origin;
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { connectSrc: ["'self'", store], imgSrc: ["'self'", 'data:', 'blob:', store] } },
+      // No upgrade-insecure-requests: a store on plain http (local MinIO, Ceph) must stay reachable.
+      contentSecurityPolicy: { directives: { connectSrc: ["'self'", store], imgSrc: ["'self'", 'data:', 'blob:', store], upgradeInsecureRequests: null } },
       crossOriginResourcePolicy: { policy: 'same-site' },
       referrerPolicy: { policy: 'no-referrer' },
     }),
