@@ -29,7 +29,8 @@ export interface SessionEventDataV1 {
   status: FileStatus;
   filename: string;
   contentType: string;
-  size: number;
+  /** Bytes; null only for a session that failed before a client that declares no size (Uppy) sent any. */
+  size: number | null;
   error?: string | null;
   errorMessage?: string | null;
 }

@@ -1,7 +1,22 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
-import type { ObjectStorage, PresignedRequest, StoredObject } from '@app/domain';
+import type { MultipartUploadListing, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
 
 export interface S3Settings {
   endpoint: string;
@@ -34,14 +49,23 @@ function isNotFound(e: unknown): boolean {
   return e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
 }
 
+function isNoSuchUpload(e: unknown): boolean {
+  return e instanceof S3ServiceException && (e.name === 'NoSuchUpload' || e.$metadata.httpStatusCode === 404);
+}
+
 /** ObjectStorage on any S3 API (Ceph RGW, MinIO, AWS). Pre-signs with the public endpoint, talks over the internal one. */
 export class S3ObjectStorage implements ObjectStorage {
   readonly bucket: string;
   private readonly client: S3Client;
   private readonly signer: S3Client;
 
+  private readonly publicBase: string;
+  private readonly pathStyle: boolean;
+
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
+    this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
+    this.pathStyle = settings.forcePathStyle;
     this.client = createS3Client(settings);
     this.signer = settings.publicEndpoint === settings.endpoint ? this.client : createS3Client(settings, settings.publicEndpoint);
   }
@@ -89,6 +113,107 @@ export class S3ObjectStorage implements ObjectStorage {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async presignPost(key: string, opts: { contentType: string; minBytes: number; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost> {
+    const fields = { 'Content-Type': opts.contentType, success_action_status: '201' };
+    const post = await createPresignedPost(this.signer, {
+      Bucket: this.bucket,
+      Key: key,
+      Fields: fields,
+      // Every form field but the file must be in the policy; the store enforces each condition.
+      Conditions: [['content-length-range', opts.minBytes, opts.maxBytes], { 'Content-Type': opts.contentType }, { success_action_status: '201' }],
+      Expires: opts.expiresInSeconds,
+    });
+    return { url: post.url, fields: post.fields, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
+  }
+
+  publicUrl(key: string): string {
+    const path = key.split('/').map(encodeURIComponent).join('/');
+    if (this.pathStyle) return `${this.publicBase}/${this.bucket}/${path}`;
+    const u = new URL(this.publicBase);
+    return `${u.protocol}//${this.bucket}.${u.host}/${path}`;
+  }
+
+  async createMultipartUpload(key: string, opts: { contentType: string }): Promise<{ uploadId: string }> {
+    const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }));
+    if (!r.UploadId) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
+    return { uploadId: r.UploadId };
+  }
+
+  async presignUploadPart(key: string, uploadId: string, partNumber: number, opts: { expiresInSeconds: number; contentLength?: number }): Promise<PresignedRequest> {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: opts.contentLength });
+    const url = await getSignedUrl(this.signer, command, { expiresIn: opts.expiresInSeconds });
+    return { method: 'PUT', url, headers: {}, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
+  }
+
+  async listParts(key: string, uploadId: string): Promise<StoredPart[] | null> {
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    // S3 lists at most 1,000 parts per page.
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+      } catch (e) {
+        if (isNoSuchUpload(e)) return null;
+        throw e;
+      }
+      for (const p of page.Parts ?? []) {
+        if (p.PartNumber === undefined) continue;
+        parts.push({ partNumber: p.PartNumber, etag: unquote(p.ETag) ?? '', size: p.Size ?? 0, lastModified: p.LastModified ?? null });
+      }
+      const next = page.NextPartNumberMarker;
+      if (!page.IsTruncated || next === undefined || next === marker) break;
+      marker = next;
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<StoredObject | null> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+        }),
+      );
+    } catch (e) {
+      if (isNoSuchUpload(e)) return null;
+      throw e;
+    }
+    // Ceph RGW may answer with an empty or unquoted ETag: the object itself tells the truth.
+    return this.head(key);
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    // A part still being uploaded during the abort can survive it: abort until the store knows the upload no more.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      } catch (e) {
+        if (!isNoSuchUpload(e)) throw e;
+      }
+      if ((await this.listParts(key, uploadId)) === null) return;
+    }
+  }
+
+  async listMultipartUploads(prefix: string): Promise<MultipartUploadListing[]> {
+    const out: MultipartUploadListing[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      for (const u of page.Uploads ?? []) {
+        if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? null });
+      }
+      if (!page.IsTruncated || (page.NextKeyMarker === keyMarker && page.NextUploadIdMarker === uploadIdMarker)) break;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+    return out;
   }
 
   async ping(): Promise<void> {

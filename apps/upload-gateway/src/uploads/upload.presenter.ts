@@ -1,4 +1,4 @@
-import { CreatedUpload, ProcessingJob, UploadDetails, UploadSession } from '@app/domain';
+import { CreatedUpload, ProcessingJob, UploadDetails, UploadParts, UploadSession } from '@app/domain';
 
 /** The public JSON of a session (never the token hash, never the job plan's internals). */
 export function presentSession(s: UploadSession) {
@@ -59,4 +59,16 @@ export function presentCreated(c: CreatedUpload) {
 
 export function presentDetails(d: UploadDetails) {
   return { ...presentSession(d.session), parts: d.parts, jobs: d.jobs.map(presentJob) };
+}
+
+export function presentParts(p: UploadParts) {
+  return {
+    sessionId: p.session.id,
+    uploadId: p.session.uploadId,
+    status: p.session.status,
+    totalParts: p.session.totalParts,
+    completedParts: p.session.completedParts,
+    parts: p.parts.map((x) => ({ partNumber: x.partNumber, etag: x.etag, size: x.size, lastModified: x.lastModified })),
+    missingPartNumbers: p.missingPartNumbers,
+  };
 }

@@ -1,7 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { Actor, GenerateFileUploadUrlUseCase, GetUploadUseCase, ListUploadsUseCase } from '@app/domain';
+import {
+  AbortUploadUseCase,
+  Actor,
+  CompleteUploadUseCase,
+  GenerateFileUploadUrlUseCase,
+  GetUploadUseCase,
+  ListUploadPartsUseCase,
+  ListUploadsUseCase,
+  SignUploadPartsUseCase,
+} from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
-import { presentCreated, presentDetails, presentSession } from './upload.presenter';
+import { presentCreated, presentDetails, presentParts, presentSession } from './upload.presenter';
 
 @Controller('v1/uploads')
 export class UploadsController {
@@ -9,6 +18,10 @@ export class UploadsController {
     private readonly generateFileUploadUrl: GenerateFileUploadUrlUseCase,
     private readonly getUpload: GetUploadUseCase,
     private readonly listUploads: ListUploadsUseCase,
+    private readonly signUploadParts: SignUploadPartsUseCase,
+    private readonly listUploadParts: ListUploadPartsUseCase,
+    private readonly completeUpload: CompleteUploadUseCase,
+    private readonly abortUpload: AbortUploadUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -27,5 +40,33 @@ export class UploadsController {
   @Get(':id')
   async get(@CurrentActor() actor: Actor, @Param('id') id: string) {
     return presentDetails(await this.getUpload.execute(actor, id));
+  }
+
+  /** Fresh part URLs for `{ partNumbers }` (resume after a reload, expired URLs). */
+  @Post(':id/parts')
+  @HttpCode(200)
+  async signParts(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    const signed = await this.signUploadParts.execute(actor, { id }, body);
+    return { uploadId: signed.uploadId, parts: signed.parts, expiresAt: signed.expiresAt.toISOString() };
+  }
+
+  /** The parts the store holds (ListParts), reconciled into the session. */
+  @Get(':id/parts')
+  async parts(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return presentParts(await this.listUploadParts.execute(actor, { id }));
+  }
+
+  /** multipartUploadCompleteSchema; for a single PUT, confirms the object is stored. Idempotent. */
+  @Post(':id/complete')
+  @HttpCode(200)
+  async complete(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentSession(await this.completeUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** multipartUploadAbortSchema: the session becomes FAILED (ABORTED); nothing stays in the store. */
+  @Post(':id/abort')
+  @HttpCode(200)
+  async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentSession(await this.abortUpload.execute(actor, { id }, body ?? {}));
   }
 }

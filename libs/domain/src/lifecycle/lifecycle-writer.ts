@@ -1,11 +1,20 @@
 import { EntityData, raw } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { FileStatus, GroupStatus, JobStatus } from '@app/contracts';
+import { FileStatus, GroupStatus, JobStatus, PartStatus } from '@app/contracts';
 import { UploadGroup } from '../group/upload-group.entity';
 import { ProcessingJob } from '../job/processing-job.entity';
+import { FilePart } from '../upload/file-part.entity';
 import { UploadSession } from '../upload/upload-session.entity';
-import { canTransition, FILE_STATUS_TRANSITIONS, TransitionTable, GROUP_STATUS_TRANSITIONS, JOB_STATUS_TRANSITIONS, sourcesOf } from './transitions';
+import {
+  canTransition,
+  FILE_STATUS_TRANSITIONS,
+  GROUP_STATUS_TRANSITIONS,
+  JOB_STATUS_TRANSITIONS,
+  PART_STATUS_TRANSITIONS,
+  sourcesOf,
+  TransitionTable,
+} from './transitions';
 
 function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?: readonly S[]): S[] {
   const allowed = sourcesOf(table, to);
@@ -28,8 +37,9 @@ export class LifecycleWriter {
     return this.moveSession(em, id, FileStatus.UPLOADING, {}, [FileStatus.PENDING_UPLOAD]);
   }
 
-  markUploaded(em: EntityManager, id: string, facts: { etag: string | null }): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.UPLOADED, { etag: facts.etag, uploadedAt: new Date() });
+  /** `size` records the stored size of a session whose client declared none. */
+  markUploaded(em: EntityManager, id: string, facts: { etag: string | null; size?: number }): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.UPLOADED, { etag: facts.etag, uploadedAt: new Date(), ...(facts.size !== undefined ? { size: facts.size } : {}) });
   }
 
   markProcessing(em: EntityManager, id: string): Promise<boolean> {
@@ -44,6 +54,11 @@ export class LifecycleWriter {
     return this.moveSession(em, id, FileStatus.FAILED, { error, errorMessage });
   }
 
+  /** The client gave up before the file arrived: PENDING_UPLOAD | UPLOADING → FAILED with error ABORTED. */
+  markAborted(em: EntityManager, id: string, errorMessage: string): Promise<boolean> {
+    return this.moveSession(em, id, FileStatus.FAILED, { error: 'ABORTED', errorMessage }, [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING]);
+  }
+
   markDeleted(em: EntityManager, id: string): Promise<boolean> {
     return this.moveSession(em, id, FileStatus.DELETED);
   }
@@ -56,6 +71,36 @@ export class LifecycleWriter {
       { ...patch, status: to, updatedAt: new Date(), version: raw('version + 1') },
     );
     return n === 1;
+  }
+
+  // ---- FilePart (PartStatus)
+
+  /** PENDING → UPLOADING for parts whose URL a client asked for; returns how many moved. */
+  async markPartsUploading(em: EntityManager, sessionId: string, partNumbers: number[]): Promise<number> {
+    if (partNumbers.length === 0) return 0;
+    return em.nativeUpdate(FilePart, { sessionId, partNumber: { $in: partNumbers }, status: PartStatus.PENDING }, { status: this.partTarget(PartStatus.PENDING, PartStatus.UPLOADING) });
+  }
+
+  /** PENDING | UPLOADING → UPLOADED with what the store holds. */
+  async markPartUploaded(em: EntityManager, sessionId: string, partNumber: number, facts: { etag: string; size: number; uploadedAt: Date | null }): Promise<boolean> {
+    const sources = preconditions<PartStatus>(PART_STATUS_TRANSITIONS, PartStatus.UPLOADED);
+    const n = await em.nativeUpdate(
+      FilePart,
+      { sessionId, partNumber, status: { $in: sources } },
+      { status: PartStatus.UPLOADED, etag: facts.etag, size: facts.size, uploadedAt: facts.uploadedAt ?? new Date() },
+    );
+    return n === 1;
+  }
+
+  /** PENDING | UPLOADING → FAILED for every unfinished part of a session (abort); returns how many moved. */
+  failUnfinishedParts(em: EntityManager, sessionId: string): Promise<number> {
+    const sources = preconditions<PartStatus>(PART_STATUS_TRANSITIONS, PartStatus.FAILED);
+    return em.nativeUpdate(FilePart, { sessionId, status: { $in: sources } }, { status: PartStatus.FAILED });
+  }
+
+  private partTarget(from: PartStatus, to: PartStatus): PartStatus {
+    preconditions<PartStatus>(PART_STATUS_TRANSITIONS, to, [from]);
+    return to;
   }
 
   // ---- ProcessingJob (JobStatus)

@@ -13,6 +13,28 @@ export interface PresignedRequest {
   expiresAt: Date;
 }
 
+/** A part the store holds for a multipart upload. */
+export interface StoredPart {
+  partNumber: number;
+  /** Without quotes. */
+  etag: string;
+  size: number;
+  lastModified: Date | null;
+}
+
+export interface MultipartUploadListing {
+  key: string;
+  uploadId: string;
+  initiated: Date | null;
+}
+
+/** A browser form upload (S3 POST policy): POST `fields` then the file as multipart/form-data to `url`. */
+export interface PresignedPost {
+  url: string;
+  fields: Record<string, string>;
+  expiresAt: Date;
+}
+
 /** What the domain needs from S3-compatible storage. Implemented by libs/storage. */
 export interface ObjectStorage {
   readonly bucket: string;
@@ -27,6 +49,30 @@ export interface ObjectStorage {
   stream(key: string): Promise<Readable>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /**
+   * A POST-policy form for a browser upload whose size is not known in advance: the store enforces the key,
+   * the content type and a size range.
+   */
+  presignPost(key: string, opts: { contentType: string; minBytes: number; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
+  /** The object's URL on the public endpoint (not signed). */
+  publicUrl(key: string): string;
+
+  // ---- Multipart uploads
+  createMultipartUpload(key: string, opts: { contentType: string }): Promise<{ uploadId: string }>;
+  /** An UploadPart URL; with `contentLength` the store refuses a part of any other size. */
+  presignUploadPart(key: string, uploadId: string, partNumber: number, opts: { expiresInSeconds: number; contentLength?: number }): Promise<PresignedRequest>;
+  /** Every part the store holds (all pages), by part number; null when the store knows no such upload. */
+  listParts(key: string, uploadId: string): Promise<StoredPart[] | null>;
+  /**
+   * Completes from the given parts, then reads the object back (some stores, Ceph RGW among them, answer
+   * with an empty or unquoted ETag). null when the store knows no such upload (aborted, or already completed).
+   */
+  completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<StoredObject | null>;
+  /** Idempotent: aborting an unknown upload succeeds. Leaves no parts behind (aborts again while any remain). */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  /** Multipart uploads in progress under a key prefix (all pages). */
+  listMultipartUploads(prefix: string): Promise<MultipartUploadListing[]>;
+
   /** Reachability of the bucket (readiness). */
   ping(): Promise<void>;
 }

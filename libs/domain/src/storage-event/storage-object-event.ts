@@ -3,7 +3,8 @@ export interface StorageObjectEvent {
   kind: 'created' | 'removed';
   /** The store's own name of the event, e.g. ObjectCreated:Put. */
   eventName: string;
-  source: 'minio' | 'aws' | 'ceph';
+  /** `api`: not a notification but what the gateway saw in the store itself (a lost notification's stand-in). */
+  source: 'minio' | 'aws' | 'ceph' | 'api';
   bucket: string;
   /** Decoded object key. */
   key: string;

@@ -9,6 +9,7 @@ import { User } from '../user/user.entity';
 @Index({ properties: ['userId', 'createdAt', 'id'] })
 @Index({ properties: ['groupId'] })
 @Index({ properties: ['status', 'expiresAt'] })
+@Index({ properties: ['uploadId'] })
 export class UploadSession {
   @PrimaryKey({ type: 'uuid' })
   id: string;
@@ -39,9 +40,12 @@ export class UploadSession {
   @Property({ type: 'text' })
   contentType: string;
 
-  /** Declared size in bytes. */
-  @Property({ type: new BigIntType('number') })
-  size: number;
+  /**
+   * Declared size in bytes. null only while a client that declares none (Uppy's S3 routes) is uploading:
+   * the stored size is then taken, within the policy's limits, when the object arrives.
+   */
+  @Property({ type: new BigIntType('number'), nullable: true })
+  size: number | null;
 
   /** Declared by the client (base64); verified by the VALIDATION job. */
   @Property({ type: 'text', nullable: true })
@@ -96,7 +100,7 @@ export class UploadSession {
     objectKey: string;
     filename: string;
     contentType: string;
-    size: number;
+    size: number | null;
     expiresAt: Date;
     userId?: string | null;
     groupId?: string | null;
@@ -104,7 +108,7 @@ export class UploadSession {
     metadata?: Record<string, string>;
     jobPlan: JobSpec[];
   }) {
-    if (!Number.isSafeInteger(props.size) || props.size < 1) throw new Error('UploadSession.size must be a positive integer');
+    if (props.size !== null && (!Number.isSafeInteger(props.size) || props.size < 1)) throw new Error('UploadSession.size must be a positive integer');
     if (!props.objectKey.includes(props.id)) throw new Error('UploadSession.objectKey must contain the session id');
     this.id = props.id;
     this.bucket = props.bucket;

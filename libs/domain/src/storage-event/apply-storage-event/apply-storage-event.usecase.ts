@@ -84,7 +84,9 @@ export class ApplyStorageEventUseCase {
     }
 
     const size = event.size ?? (await this.storage.head(session.objectKey))?.size ?? null;
-    if (size !== session.size) {
+    // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
+    const expected = session.size ?? (size !== null && size > 0 ? size : -1);
+    if (size !== expected) {
       if (!(await this.lifecycle.markFailed(em, session.id, 'SIZE_MISMATCH', `stored ${size ?? 'no'} bytes, declared ${session.size}`))) return 'already-applied';
       // Deleted before commit: a replay after a failed commit decides the same and deletes again (idempotent).
       await this.storage.delete(session.objectKey);
@@ -94,7 +96,7 @@ export class ApplyStorageEventUseCase {
       return 'size-mismatch';
     }
 
-    if (!(await this.lifecycle.markUploaded(em, session.id, { etag: event.etag }))) return 'already-applied';
+    if (!(await this.lifecycle.markUploaded(em, session.id, { etag: event.etag, ...(session.size === null ? { size: expected } : {}) }))) return 'already-applied';
     const uploaded = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
     for (const spec of uploaded.jobPlan) {
       const job = new ProcessingJob({ sessionId: uploaded.id, ...spec });

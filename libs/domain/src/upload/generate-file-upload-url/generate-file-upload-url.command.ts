@@ -20,10 +20,8 @@ import {
 } from 'class-validator';
 import { JobType } from '@app/contracts';
 import { JobRequest } from '../../job/plan/plan-jobs';
+import { MAX_PART_SIZE, MIN_PART_SIZE } from '../multipart/part-plan';
 
-export const MIN_PART_SIZE = 5 * 1024 ** 2;
-export const MAX_PART_SIZE = 5 * 1024 ** 3;
-export const MAX_PARTS = 10_000;
 const MAX_METADATA_ENTRIES = 20;
 const MAX_METADATA_BYTES = 2048;
 

@@ -1,18 +1,21 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
-import { UploadGroup } from '../../group/upload-group.entity';
-import { Actor, canAccess, newUploadToken } from '../../identity/actor';
-import { contentTypeMatches, planJobs } from '../../job/plan/plan-jobs';
-import { FINAL_GROUP_STATUSES } from '../../lifecycle/transitions';
+import { Actor, newUploadToken } from '../../identity/actor';
+import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { FilePart } from '../file-part.entity';
+import { partLength, planParts } from '../multipart/part-plan';
 import { buildObjectKey } from '../object-key';
+import { assertGroupTakesFile, assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
+
+/** Part URLs handed out with a new multipart session; more through POST /v1/uploads/:id/parts. */
+export const FIRST_PART_URLS = 100;
 
 export interface CreatedUpload {
   session: UploadSession;
@@ -23,7 +26,8 @@ export interface CreatedUpload {
 
 /**
  * The seed's `generateFileUploadUrl`: validate the request against the upload policy, create the session
- * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions.
+ * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions: one PUT, or above the
+ * multipart threshold (or when asked) a multipart upload in parts of a negotiated size.
  */
 @Injectable()
 export class GenerateFileUploadUrlUseCase {
@@ -35,14 +39,12 @@ export class GenerateFileUploadUrlUseCase {
 
   async execute(actor: Actor, input: unknown): Promise<CreatedUpload> {
     const cmd = validateCommand(GenerateFileUploadUrlCommand, input);
-    if (actor.userId === null && !actor.isAdmin && !this.policy.anonymousUploads) {
-      throw new DomainError(DomainErrorCode.UNAUTHENTICATED, 'Anonymous uploads are disabled: send Authorization: Bearer <token>');
-    }
-    this.checkPolicy(cmd);
-    if (cmd.multipart === true || cmd.size > this.policy.multipartThreshold) {
-      throw DomainError.invalid([{ field: 'multipart', message: `multipart uploads are not enabled on this server; files up to ${this.policy.multipartThreshold} bytes go up in one PUT` }]);
-    }
-    if (cmd.groupId) await this.checkGroup(actor, cmd.groupId);
+    assertMayUpload(actor, this.policy);
+    assertWithinPolicy(this.policy, cmd);
+    const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
+    // Checked before anything is created: a part size S3 cannot take is the client's 400.
+    const plan = multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
+    if (cmd.groupId) await assertGroupTakesFile(this.em, actor, cmd.groupId);
 
     const id = randomUUID();
     const token = actor.userId === null ? newUploadToken() : null;
@@ -61,40 +63,41 @@ export class GenerateFileUploadUrlUseCase {
       jobPlan: planJobs(cmd.contentType, cmd.jobs, this.policy.defaultJobs),
     });
     session.uploadTokenHash = token?.hash ?? null;
+    const tokenPart = token ? { uploadToken: token.token } : {};
 
-    const put = await this.storage.presignPut(session.objectKey, {
-      contentType: session.contentType,
-      contentLength: session.size,
-      expiresInSeconds: this.policy.presignedUrlTtlSeconds,
-    });
-    await this.em.persistAndFlush(session);
+    if (!plan) {
+      const put = await this.storage.presignPut(session.objectKey, {
+        contentType: session.contentType,
+        contentLength: cmd.size,
+        expiresInSeconds: this.policy.presignedUrlTtlSeconds,
+      });
+      await this.em.persistAndFlush(session);
+      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() }, ...tokenPart };
+    }
+
+    // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
+    const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
+    session.uploadId = uploadId;
+    session.totalParts = plan.totalParts;
+    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
+    const first = parts.slice(0, FIRST_PART_URLS);
+    const urls = await Promise.all(
+      first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
+    );
+    this.em.persist(session);
+    for (const p of parts) this.em.persist(p);
+    await this.em.flush();
     return {
       session,
-      upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() },
-      ...(token ? { uploadToken: token.token } : {}),
+      upload: {
+        strategy: 'MULTIPART',
+        uploadId,
+        partSize: plan.partSize,
+        totalParts: plan.totalParts,
+        parts: first.map((p, i) => ({ partNumber: p.partNumber, size: p.size, url: urls[i].url })),
+        expiresAt: new Date(Date.now() + this.policy.presignedUrlTtlSeconds * 1000).toISOString(),
+      },
+      ...tokenPart,
     };
-  }
-
-  private checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
-    if (cmd.size > this.policy.maxFileSize) {
-      throw new DomainError(DomainErrorCode.FILE_TOO_LARGE, `size: at most ${this.policy.maxFileSize} bytes are allowed`, [
-        { field: 'size', message: `must not exceed ${this.policy.maxFileSize} bytes` },
-      ]);
-    }
-    if (!this.policy.allowedContentTypes.some((p) => contentTypeMatches(p, cmd.contentType))) {
-      throw new DomainError(DomainErrorCode.CONTENT_TYPE_NOT_ALLOWED, `contentType: ${cmd.contentType} is not allowed`, [
-        { field: 'contentType', message: `must be one of ${this.policy.allowedContentTypes.join(', ')}` },
-      ]);
-    }
-  }
-
-  private async checkGroup(actor: Actor, groupId: string): Promise<void> {
-    const group = await this.em.findOne(UploadGroup, groupId);
-    if (!group || !canAccess(actor, group)) throw new DomainError(DomainErrorCode.GROUP_NOT_FOUND, `Group ${groupId} not found`);
-    if (FINAL_GROUP_STATUSES.includes(group.status)) {
-      throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} is ${group.status} and takes no more files`);
-    }
-    const files = await this.em.count(UploadSession, { groupId });
-    if (files >= group.totalFiles) throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} already has its ${group.totalFiles} files`);
   }
 }

@@ -1,0 +1,64 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { FileStatus, PartStatus } from '@app/contracts';
+import { DomainError, DomainErrorCode } from '../../errors/domain-error';
+import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
+import { StoredPart } from '../../ports/object-storage.port';
+import { FilePart } from '../file-part.entity';
+import { UploadSession } from '../upload-session.entity';
+import { MAX_PARTS } from './part-plan';
+
+/** The part numbers a session accepts: 1..totalParts, or S3's 1..10,000 while the client decides (Uppy). */
+export function partRange(session: UploadSession): number {
+  return session.totalParts > 0 ? session.totalParts : MAX_PARTS;
+}
+
+/** A multipart session still taking parts, or a 409 saying why not. */
+export function assertTakingParts(session: UploadSession): asserts session is UploadSession & { uploadId: string } {
+  if (session.uploadId === null) {
+    throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is a single-PUT upload; it has no parts`);
+  }
+  if (session.status !== FileStatus.PENDING_UPLOAD && session.status !== FileStatus.UPLOADING) {
+    const why = session.error ? ` (${session.error})` : '';
+    throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is ${session.status}${why} and takes no more parts`);
+  }
+}
+
+/**
+ * Brings FilePart rows and the session's counters in line with what the store holds. Parts the store
+ * holds become UPLOADED (a re-sent part updates its etag and size); the session becomes UPLOADING once
+ * the first part is seen. Safe to run concurrently: inserts ignore existing rows, status writes are
+ * compare-and-set.
+ */
+@Injectable()
+export class MultipartParts {
+  constructor(private readonly lifecycle: LifecycleWriter) {}
+
+  async reconcile(em: EntityManager, session: UploadSession, stored: StoredPart[]): Promise<void> {
+    const inRange = stored.filter((p) => p.partNumber >= 1 && p.partNumber <= partRange(session));
+    await em.transactional(async (tx) => {
+      if (inRange.length > 0) {
+        // Sessions whose client picks its own part size (Uppy) get their rows as parts appear.
+        const values = inRange.map(() => '(gen_random_uuid(), ?, ?, ?, ?)').join(', ');
+        await tx.execute(
+          `insert into file_part (id, session_id, part_number, size, status) values ${values} on conflict (session_id, part_number) do nothing`,
+          inRange.flatMap((p) => [session.id, p.partNumber, p.size, PartStatus.PENDING]),
+        );
+      }
+      const rows = await tx.find(FilePart, { sessionId: session.id }, { refresh: true });
+      const byNumber = new Map(rows.map((r) => [r.partNumber, r]));
+      for (const p of inRange) {
+        const row = byNumber.get(p.partNumber);
+        if (!row) continue;
+        if (row.status === PartStatus.UPLOADED) {
+          // Re-sent part: not a status change, only what the store now holds.
+          if (row.etag !== p.etag || row.size !== p.size) await tx.nativeUpdate(FilePart, { id: row.id }, { etag: p.etag, size: p.size, uploadedAt: p.lastModified ?? new Date() });
+        } else {
+          await this.lifecycle.markPartUploaded(tx, session.id, p.partNumber, { etag: p.etag, size: p.size, uploadedAt: p.lastModified });
+        }
+      }
+      await tx.nativeUpdate(UploadSession, { id: session.id }, { completedParts: inRange.length });
+      if (inRange.length > 0) await this.lifecycle.markUploading(tx, session.id);
+    });
+  }
+}

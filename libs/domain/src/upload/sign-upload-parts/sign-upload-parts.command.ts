@@ -1,0 +1,14 @@
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, Max, Min } from 'class-validator';
+import { MAX_PARTS } from '../multipart/part-plan';
+
+/** Body of POST /v1/uploads/:id/parts: the parts to (re-)sign, e.g. after a reload or when URLs expired. */
+export class SignUploadPartsCommand {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @ArrayUnique()
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(MAX_PARTS, { each: true })
+  partNumbers!: number[];
+}
