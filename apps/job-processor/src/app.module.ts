@@ -19,7 +19,13 @@ export class AppModule {
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
-        JobsModule.forRoot({ leaseMs: config.leaseMs, consumedTypes: config.jobTypes }),
+        JobsModule.forRoot({
+          leaseMs: config.leaseMs,
+          leaseRenewalMs: config.leaseRenewalMs,
+          thumbnailSize: config.thumbnailSize,
+          maxImagePixels: config.maxImagePixels,
+          consumedTypes: config.jobTypes,
+        }),
       ],
       controllers: [JobsConsumer, HealthController],
     };

@@ -2,13 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { DomainCoreModule, UploadsModule } from '@app/domain';
+import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
+import { JobsController } from './uploads/jobs.controller';
 import { UploadsController } from './uploads/uploads.controller';
 
 /** The public HTTP API. */
@@ -24,8 +25,9 @@ export class AppModule {
         StorageModule.forRoot(config.s3),
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
+        JobOperationsModule,
       ],
-      controllers: [UploadsController, GatewayHealthController],
+      controllers: [UploadsController, JobsController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

@@ -38,6 +38,9 @@ export interface JobProcessorConfig extends CommonConfig {
   jobTypes: JobType[];
   concurrency: number;
   leaseMs: number;
+  leaseRenewalMs: number;
+  thumbnailSize: number;
+  maxImagePixels: number;
 }
 
 function common(env: BaseEnv): CommonConfig {
@@ -113,5 +116,8 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     jobTypes: env.JOB_TYPES.trim() === '*' ? [...JOB_TYPES] : parseJobTypes(env.JOB_TYPES, 'JOB_TYPES'),
     concurrency: env.JOB_CONCURRENCY,
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
+    leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
+    thumbnailSize: env.THUMBNAIL_SIZE,
+    maxImagePixels: env.IMAGE_MAX_PIXELS,
   };
 }

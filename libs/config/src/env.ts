@@ -74,6 +74,12 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
   /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
   @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
+  /** Milliseconds between lease renewals of a running job (how soon it notices a cancel); default a third of the lease. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_LEASE_RENEWAL_MS?: number;
+  /** Default box (px) thumbnails fit in when the job's config names no `size`. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(2048) THUMBNAIL_SIZE: number = 256;
+  /** Largest image (width × height, pixels) the image jobs decode; bounds their memory. */
+  @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 100_000_000;
 }
 
 /** Validates the environment against an env class; throws one error naming every bad variable. */

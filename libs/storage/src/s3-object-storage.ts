@@ -111,6 +111,11 @@ export class S3ObjectStorage implements ObjectStorage {
     return r.Body as Readable;
   }
 
+  async put(key: string, body: Buffer, opts: { contentType: string }): Promise<void> {
+    // A Buffer with its length: a plain PutObject, no aws-chunked framing (which RGW refuses).
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: opts.contentType, ContentLength: body.length }));
+  }
+
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }

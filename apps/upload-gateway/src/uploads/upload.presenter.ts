@@ -1,4 +1,4 @@
-import { CreatedUpload, ProcessingJob, UploadDetails, UploadParts, UploadSession } from '@app/domain';
+import { CreatedUpload, ProcessingJob, thumbnailOf, UploadDetails, UploadParts, UploadSession } from '@app/domain';
 
 /** The public JSON of a session (never the token hash, never the job plan's internals). */
 export function presentSession(s: UploadSession) {
@@ -14,6 +14,8 @@ export function presentSession(s: UploadSession) {
     contentType: s.contentType,
     size: s.size,
     checksumSha256: s.checksumSha256,
+    sha256: s.sha256,
+    md5: s.md5,
     etag: s.etag,
     error: s.error,
     errorMessage: s.errorMessage,
@@ -58,7 +60,14 @@ export function presentCreated(c: CreatedUpload) {
 }
 
 export function presentDetails(d: UploadDetails) {
-  return { ...presentSession(d.session), parts: d.parts, jobs: d.jobs.map(presentJob) };
+  const thumbnail = thumbnailOf(d.jobs);
+  return {
+    ...presentSession(d.session),
+    parts: d.parts,
+    jobs: d.jobs.map(presentJob),
+    // Fetch it with GET /v1/uploads/:id/download?variant=thumbnail.
+    thumbnail: thumbnail && { key: thumbnail.key, size: thumbnail.size, width: thumbnail.width, height: thumbnail.height, contentType: thumbnail.contentType },
+  };
 }
 
 export function presentParts(p: UploadParts) {

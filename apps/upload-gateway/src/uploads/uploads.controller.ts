@@ -2,15 +2,18 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import {
   AbortUploadUseCase,
   Actor,
+  AddJobUseCase,
   CompleteUploadUseCase,
   GenerateFileUploadUrlUseCase,
+  GetDownloadUrlUseCase,
   GetUploadUseCase,
+  ListJobsUseCase,
   ListUploadPartsUseCase,
   ListUploadsUseCase,
   SignUploadPartsUseCase,
 } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
-import { presentCreated, presentDetails, presentParts, presentSession } from './upload.presenter';
+import { presentCreated, presentDetails, presentJob, presentParts, presentSession } from './upload.presenter';
 
 @Controller('v1/uploads')
 export class UploadsController {
@@ -22,6 +25,9 @@ export class UploadsController {
     private readonly listUploadParts: ListUploadPartsUseCase,
     private readonly completeUpload: CompleteUploadUseCase,
     private readonly abortUpload: AbortUploadUseCase,
+    private readonly getDownloadUrl: GetDownloadUrlUseCase,
+    private readonly listJobs: ListJobsUseCase,
+    private readonly addJob: AddJobUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -68,5 +74,23 @@ export class UploadsController {
   @HttpCode(200)
   async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
     return presentSession(await this.abortUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** A pre-signed GET of the file, or of its thumbnail with `?variant=thumbnail`. */
+  @Get(':id/download')
+  async download(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>) {
+    return this.getDownloadUrl.execute(actor, id, query);
+  }
+
+  @Get(':id/jobs')
+  async jobs(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return { items: (await this.listJobs.execute(actor, id)).map(presentJob) };
+  }
+
+  /** Adds a job to an uploaded file. */
+  @Post(':id/jobs')
+  @HttpCode(201)
+  async createJob(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
+    return presentJob(await this.addJob.execute(actor, id, body));
   }
 }

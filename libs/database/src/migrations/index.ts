@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128011619 } from './Migration20261128011619';
 import { Migration20261128020000 } from './Migration20261128020000';
+import { Migration20261128020500 } from './Migration20261128020500';
 
 /** Every migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128011619', class: Migration20261128011619 },
   { name: 'Migration20261128020000', class: Migration20261128020000 },
+  { name: 'Migration20261128020500', class: Migration20261128020500 },
 ];

@@ -1,22 +1,31 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { JobType } from '@app/contracts';
-import { JobHandler } from './handlers/job-handler';
+import { ChecksumJobHandler } from './handlers/checksum.job-handler';
+import { JOB_HANDLER_SETTINGS, JobHandler, JobHandlerSettings } from './handlers/job-handler';
 import { JobHandlerRegistry } from './handlers/job-handler-registry';
+import { MetadataJobHandler } from './handlers/metadata.job-handler';
+import { ThumbnailJobHandler } from './handlers/thumbnail.job-handler';
 import { ValidationJobHandler } from './handlers/validation.job-handler';
 import { JOB_RUN_SETTINGS, JobRunSettings, RunJobUseCase } from './run-job/run-job.usecase';
+import { SessionSettler } from './settle-session';
 
 /** Every job handler there is. The registry checks them against the types this process consumes. */
-const HANDLERS = [ValidationJobHandler];
+const HANDLERS = [ValidationJobHandler, ChecksumJobHandler, MetadataJobHandler, ThumbnailJobHandler];
 
+/** Running jobs (the job-processor). */
 @Module({})
 export class JobsModule {
-  static forRoot(settings: JobRunSettings & { consumedTypes: readonly JobType[] }): DynamicModule {
+  static forRoot(settings: JobRunSettings & JobHandlerSettings & { consumedTypes: readonly JobType[] }): DynamicModule {
+    const run: JobRunSettings = { leaseMs: settings.leaseMs, leaseRenewalMs: settings.leaseRenewalMs };
+    const handlers: JobHandlerSettings = { thumbnailSize: settings.thumbnailSize, maxImagePixels: settings.maxImagePixels };
     return {
       module: JobsModule,
       providers: [
         ...HANDLERS,
-        { provide: JOB_RUN_SETTINGS, useValue: { leaseMs: settings.leaseMs } },
-        { provide: JobHandlerRegistry, inject: HANDLERS, useFactory: (...handlers: JobHandler[]) => new JobHandlerRegistry(handlers, settings.consumedTypes) },
+        { provide: JOB_RUN_SETTINGS, useValue: run },
+        { provide: JOB_HANDLER_SETTINGS, useValue: handlers },
+        { provide: JobHandlerRegistry, inject: HANDLERS, useFactory: (...all: JobHandler[]) => new JobHandlerRegistry(all, settings.consumedTypes) },
+        SessionSettler,
         RunJobUseCase,
       ],
       exports: [RunJobUseCase],

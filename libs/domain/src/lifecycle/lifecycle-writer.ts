@@ -143,6 +143,15 @@ export class LifecycleWriter {
     return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, { error, runAfter, lockedUntil: null });
   }
 
+  /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
+  async requeueJob(em: EntityManager, id: string): Promise<boolean> {
+    const patch = { attempts: 0, error: null, result: null, startedAt: null, finishedAt: null, runAfter: null, lockedUntil: null };
+    for (const from of [JobStatus.FAILED, JobStatus.CANCELLED]) {
+      if (await this.moveJob(em, { id, status: from }, JobStatus.PENDING, patch)) return true;
+    }
+    return false;
+  }
+
   /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease. */
   async cancelJob(em: EntityManager, id: string, error: string): Promise<boolean> {
     for (const from of [JobStatus.PENDING, JobStatus.RUNNING]) {

@@ -8,6 +8,7 @@ import {
   jobDelayRoutingKey,
   jobDelayStage,
   JobEventType,
+  jobQueue,
   jobRoutingKey,
   RunJobV1,
   SessionEventType,
@@ -106,6 +107,23 @@ export class Outbox {
         messageId: randomUUID(),
         payload: body,
         priority: amqpPriorityOf(job.priority),
+      }),
+    );
+  }
+
+  /**
+   * A copy of a job's message for the jobs dead-letter queue, with the reason: the job ran out of attempts
+   * or failed permanently. Operators inspect or replay from there (POST /v1/jobs/:id/retry re-queues it).
+   */
+  deadJob(em: EntityManager, job: ProcessingJob, reason: string): void {
+    const body: RunJobV1 = { version: 1, jobId: job.id, sessionId: job.sessionId, type: job.type, correlationId: job.sessionId };
+    em.persist(
+      new OutboxMessage({
+        exchange: Topology.deadLetterExchange,
+        routingKey: Topology.jobsDeadQueue,
+        messageId: randomUUID(),
+        payload: body,
+        headers: { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': jobQueue(job.type), 'x-attempts': String(job.attempts) },
       }),
     );
   }

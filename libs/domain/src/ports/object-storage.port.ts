@@ -47,6 +47,8 @@ export interface ObjectStorage {
   readRange(key: string, start: number, end: number): Promise<Buffer>;
   /** The whole object as a stream; the caller must consume or destroy it. */
   stream(key: string): Promise<Readable>;
+  /** Stores a small object (e.g. a thumbnail) in one request. */
+  put(key: string, body: Buffer, opts: { contentType: string }): Promise<void>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
   /**

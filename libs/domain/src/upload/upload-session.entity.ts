@@ -51,6 +51,14 @@ export class UploadSession {
   @Property({ type: 'text', nullable: true })
   checksumSha256: string | null = null;
 
+  /** SHA-256 of the stored object (hex), computed by the CHECKSUM job. */
+  @Property({ type: 'text', nullable: true })
+  sha256: string | null = null;
+
+  /** MD5 of the stored object (hex), computed by the CHECKSUM job. */
+  @Property({ type: 'text', nullable: true })
+  md5: string | null = null;
+
   @Property({ type: 'text', nullable: true })
   etag: string | null = null;
 

@@ -7,6 +7,7 @@ import { ListUploadPartsUseCase } from './list-upload-parts/list-upload-parts.us
 import { MultipartParts } from './multipart/multipart-parts';
 import { SignUploadPartsUseCase } from './sign-upload-parts/sign-upload-parts.usecase';
 import { StartCompanionUploadUseCase } from './start-companion-upload/start-companion-upload.usecase';
+import { GetDownloadUrlUseCase } from './get-download-url/get-download-url.usecase';
 import { GetUploadUseCase } from './get-upload/get-upload.usecase';
 import { ListUploadsUseCase } from './list-uploads/list-uploads.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
@@ -25,6 +26,7 @@ export class UploadsModule {
       CompleteUploadUseCase,
       AbortUploadUseCase,
       StartCompanionUploadUseCase,
+      GetDownloadUrlUseCase,
       UserDirectory,
     ];
     return {

@@ -2,25 +2,30 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus, JobStatus, RunJobV1 } from '@app/contracts';
-import { GroupProgress } from '../../group/group-progress';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
 import { Outbox } from '../../outbox/outbox';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { UploadSession } from '../../upload/upload-session.entity';
-import { JobFailure } from '../handlers/job-handler';
+import { JobFailure, SessionFacts } from '../handlers/job-handler';
 import { JobHandlerRegistry } from '../handlers/job-handler-registry';
-import { decideSessionOutcome, retryDelayMs } from '../plan/outcomes';
+import { retryDelayMs } from '../plan/outcomes';
+import { SessionSettler } from '../settle-session';
 import { ProcessingJob } from '../processing-job.entity';
 
 export interface JobRunSettings {
   leaseMs: number;
+  /** How often a running job renews its lease, and so how soon it notices a cancellation. */
+  leaseRenewalMs: number;
 }
 export const JOB_RUN_SETTINGS = Symbol('JobRunSettings');
 
 export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
 
 type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled'> };
+
+/** Slack after a foreign lease ends before its job is looked at again. */
+const LEASE_RECHECK_SLACK_MS = 500;
 type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; failure: JobFailure };
 
 /**
@@ -37,7 +42,7 @@ export class RunJobUseCase {
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly settler: SessionSettler,
     private readonly handlers: JobHandlerRegistry,
     @Inject(JOB_RUN_SETTINGS) private readonly settings: JobRunSettings,
   ) {}
@@ -56,7 +61,7 @@ export class RunJobUseCase {
         .transactional((em) => this.lifecycle.renewJobLease(em, job.id, this.settings.leaseMs))
         .then((held) => held || abort.abort(new Error('job cancelled or lease lost')))
         .catch((e: unknown) => this.logger.warn({ msg: 'lease renewal failed', jobId: job.id, err: String(e) }));
-    }, Math.max(1000, this.settings.leaseMs / 3));
+    }, this.settings.leaseRenewalMs);
 
     let attempt: Attempt;
     const started = Date.now();
@@ -67,7 +72,7 @@ export class RunJobUseCase {
     } finally {
       clearInterval(renewal);
     }
-    const outcome = await this.finish(job, attempt);
+    const outcome = await this.finish(job, attempt, handler.sessionFacts?.bind(handler));
     this.logger.log({ msg: 'job finished', jobId: job.id, type: job.type, sessionId: session.id, outcome, attempt: job.attempts, ms: Date.now() - started });
     return outcome;
   }
@@ -81,7 +86,14 @@ export class RunJobUseCase {
         job.status === JobStatus.RUNNING
           ? job.lockedUntil !== null && job.lockedUntil.getTime() < Date.now() && (await this.lifecycle.takeOverJob(em, job.id, this.settings.leaseMs))
           : await this.lifecycle.claimJob(em, job.id, this.settings.leaseMs);
-      if (!claimed) return { kind: job.status === JobStatus.RUNNING ? 'running-elsewhere' : 'duplicate' };
+      if (!claimed && job.status === JobStatus.RUNNING) {
+        // Its processor may be dead (this may be the redelivery of its unacked message): look again once
+        // the lease has run out, through a delay stage, instead of dropping the only message of the job.
+        const leaseLeft = Math.max(0, (job.lockedUntil?.getTime() ?? Date.now()) - Date.now());
+        this.outbox.runJob(em, job, leaseLeft + LEASE_RECHECK_SLACK_MS);
+        return { kind: 'running-elsewhere' };
+      }
+      if (!claimed) return { kind: 'duplicate' };
 
       const session = await em.findOneOrFail(UploadSession, job.sessionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (session.status === FileStatus.FAILED || session.status === FileStatus.DELETED) {
@@ -96,16 +108,20 @@ export class RunJobUseCase {
     });
   }
 
-  private finish(job: ProcessingJob, attempt: Attempt): Promise<JobRunOutcome> {
+  private finish(job: ProcessingJob, attempt: Attempt, factsOf?: (result: Record<string, unknown>) => SessionFacts): Promise<JobRunOutcome> {
     return this.uow.run(async (em): Promise<JobRunOutcome> => {
       // One settler per session at a time: concurrent jobs of a session see each other's outcome.
       const session = await em.findOneOrFail(UploadSession, job.sessionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       let outcome: JobRunOutcome;
       if (attempt.ok) {
         if (!(await this.lifecycle.completeJob(em, job.id, attempt.result))) return 'cancelled';
+        const facts = factsOf?.(attempt.result);
+        if (facts && Object.keys(facts).length > 0) await em.nativeUpdate(UploadSession, { id: session.id }, facts);
         outcome = 'completed';
       } else if (attempt.failure.permanent || job.attempts >= job.maxAttempts) {
         if (!(await this.lifecycle.failJob(em, job.id, attempt.failure.message, attempt.failure.result))) return 'cancelled';
+        const why = attempt.failure.permanent ? 'permanent failure' : `gave up after ${job.attempts} of ${job.maxAttempts} attempts`;
+        this.outbox.deadJob(em, job, `${why}: ${attempt.failure.message}`);
         outcome = 'failed';
       } else {
         const delay = retryDelayMs(job.attempts);
@@ -115,23 +131,8 @@ export class RunJobUseCase {
       }
       const done = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
       this.outbox.jobEvent(em, outcome === 'completed' ? DomainEventType.JobCompleted : DomainEventType.JobFailed, done, session);
-      await this.settleSession(em, session);
+      await this.settler.settle(em, session);
       return outcome;
     });
-  }
-
-  /** What follows the session's jobs: COMPLETED, FAILED, or nothing yet. */
-  private async settleSession(em: EntityManager, session: UploadSession): Promise<void> {
-    const jobs = await em.find(ProcessingJob, { sessionId: session.id }, { refresh: true });
-    const decision = decideSessionOutcome(jobs);
-    if (decision.kind === 'wait') return;
-    const moved =
-      decision.kind === 'complete'
-        ? await this.lifecycle.markCompleted(em, session.id)
-        : await this.lifecycle.markFailed(em, session.id, `${decision.failedJobType}_FAILED`, decision.error);
-    if (!moved) return;
-    await em.refresh(session);
-    this.outbox.sessionEvent(em, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed, session);
-    await this.groups.sessionFinished(em, session, decision.kind === 'complete' ? FileStatus.COMPLETED : FileStatus.FAILED);
   }
 }

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, DomainErrorCode } from '../../errors/domain-error';
+import { Actor } from '../../identity/actor';
+import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
+import { Outbox } from '../../outbox/outbox';
+import { UnitOfWork } from '../../outbox/unit-of-work';
+import { assertJobsCanRun, findAccessibleJob } from '../find-accessible-job';
+import { ProcessingJob } from '../processing-job.entity';
+
+/**
+ * A FAILED or CANCELLED job runs again, with a fresh attempt budget: PENDING and re-queued in one
+ * transaction. Refused on a FAILED or DELETED session (409): a failed session stays failed, the lifecycle
+ * has no way back. On a COMPLETED session the job runs and records its outcome without moving the session.
+ */
+@Injectable()
+export class RetryJobUseCase {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly lifecycle: LifecycleWriter,
+    private readonly outbox: Outbox,
+  ) {}
+
+  execute(actor: Actor, jobId: string): Promise<ProcessingJob> {
+    return this.uow.run(async (em) => {
+      const { job, session } = await findAccessibleJob(em, actor, jobId);
+      assertJobsCanRun(session);
+      if (!(await this.lifecycle.requeueJob(em, job.id))) {
+        throw new DomainError(DomainErrorCode.JOB_STATE_CONFLICT, `Job ${job.id} is ${job.status}: only FAILED or CANCELLED jobs can be retried`);
+      }
+      const requeued = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
+      this.outbox.runJob(em, requeued);
+      return requeued;
+    });
+  }
+}
