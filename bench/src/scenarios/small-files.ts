@@ -191,6 +191,6 @@ export async function smallFiles(ctx: BenchContext & { profile: boolean }): Prom
     title: 'Small files end to end',
     lines,
     targets,
-    data: { n, concurrency: CONCURRENCY, platform, store, slowest, slowestApp: STAGE_APP[slowest], profiles },
+    data: { n, concurrency: CONCURRENCY, platform, store, slowest: STAGE_NAMES[slowest], slowestApp: STAGE_APP[slowest], profiles },
   };
 }
