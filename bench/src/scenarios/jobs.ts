@@ -106,9 +106,10 @@ async function purge(queue: string): Promise<void> {
 }
 
 export async function jobs(ctx: BenchContext): Promise<Section> {
-  const n = ctx.quick ? 100 : 1000;
-  const backlog = ctx.quick ? 500 : 10_000;
-  const probes = ctx.quick ? 5 : 20;
+  const n = ctx.quick ? 60 : 1000;
+  const backlog = ctx.quick ? 300 : 10_000;
+  const probes = ctx.quick ? 3 : 20;
+  const warmup = ctx.quick ? 10 : 50;
   const bench = new JobBench();
   const db = benchEnv().DATABASE_URL;
   await bench.prepareSessions(Math.max(n, backlog) + probes, ctx.log);
@@ -122,8 +123,8 @@ export async function jobs(ctx: BenchContext): Promise<Section> {
   try {
     for (const type of [JobType.VALIDATION, JobType.CHECKSUM]) {
       bench.reset();
-      await bench.enqueue(type, 5, 0, Math.min(50, n), ch); // warm-up
-      await bench.waitFinished(Math.min(50, n), 60_000);
+      await bench.enqueue(type, 5, 0, warmup, ch); // warm-up
+      await bench.waitFinished(warmup, 60_000);
       for (let i = 0; i < ctx.runs; i++) {
         bench.reset();
         await bench.enqueue(type, 5, 0, n, ch);
