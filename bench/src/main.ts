@@ -12,7 +12,7 @@ import { sessionCreation } from './scenarios/session-creation';
 import { smallFiles } from './scenarios/small-files';
 import { fmt, fmtMiB } from './stats';
 
-const USAGE = `npm run bench [-- --quick] [--runs=N] [--only=1,2,3,4,5] [--out=FILE] [--no-profile]
+const USAGE = `npm run bench [-- --quick] [--runs=N] [--only=1,2,3,4,5] [--out=FILE] [--no-profile | --profile]
   Runs the benchmarks in namespace BENCH_NAMESPACE (default bench; database uploads_<ns>, vhost uploads-<ns>,
   bucket uploads-<ns>) on ports BENCH_PORT_BASE.. (default 4000..4004), and writes docs/benchmarks.md
   (--quick: small sizes, one run, no profile, written to .bench/<ns>/benchmarks-quick.md).
@@ -31,7 +31,7 @@ function args() {
     runs: Number(value('runs') ?? (quick ? 1 : 3)),
     only: value('only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5],
     out: value('out') ?? (quick ? join(RUN_DIR, 'benchmarks-quick.md') : join(ROOT, 'docs/benchmarks.md')),
-    profile: !quick && !a.includes('--no-profile'),
+    profile: a.includes('--profile') || (!quick && !a.includes('--no-profile')),
   };
 }
 
@@ -89,8 +89,8 @@ function whereTheTimeGoes(sections: Section[]): string[] {
   if (!s2) return ['Scenario 2 did not run.'];
   const lines = [`Slowest stage of a small file (by p50): **${s2.slowest}**, done by ${s2.slowestApp ?? 'the store and the client'}.`, ''];
   for (const [app, p] of Object.entries(s2.profiles ?? {})) {
-    if (app !== s2.slowestApp && Object.keys(s2.profiles).length > 1 && app !== 'upload-gateway') continue;
-    lines.push(`\`node --cpu-prof\` of ${app} over one batch of scenario 2 (${fmt(p.totalMs / 1000, 1)} s sampled):`, '');
+    if (app !== s2.slowestApp) continue;
+    lines.push(`\`node --cpu-prof\` of ${app} over one batch of scenario 2 after a warm-up (${fmt(p.totalMs / 1000, 1)} s of samples in the batch's window):`, '');
     lines.push(...table(['where', ' self ms', ' share'], p.byArea.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share)])), '');
     lines.push(...table(['function (busy time only)', 'where', ' self ms', ' share of busy'], p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, `\`${f.where}\``, fmt(f.ms, 0), pct(f.share)])), '');
   }

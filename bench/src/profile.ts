@@ -7,6 +7,7 @@ interface CpuProfileNode {
   hitCount?: number;
 }
 interface CpuProfile {
+  startTime: number;
   nodes: CpuProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -32,14 +33,25 @@ function areaOf(url: string, fn: string): string {
   return 'other';
 }
 
-/** Self time of a V8 .cpuprofile (node --cpu-prof), by area and by function. */
-export function summarizeProfile(file: string, topN = 12): ProfileSummary {
+/** Now on the clock V8 stamps profiles with (CLOCK_MONOTONIC, µs), shared by every process of the machine. */
+export const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * Self time of a V8 .cpuprofile (node --cpu-prof), by area and by function, counting only the samples taken
+ * within `window` (monotonic µs) when given: the workload, not the start-up's module loading.
+ */
+export function summarizeProfile(file: string, window?: { from: number; to: number }, topN = 12): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000));
+  let t = p.startTime;
+  p.samples.forEach((id, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    if (window && (t < window.from || t > window.to)) return;
+    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  });
   const areas = new Map<string, number>();
-  const fns = new Map<string, { where: string; ms: number }>();
+  const fns = new Map<string, { fn: string; where: string; ms: number }>();
   let total = 0;
   for (const [id, ms] of self) {
     const n = byId.get(id)!;
@@ -48,8 +60,9 @@ export function summarizeProfile(file: string, topN = 12): ProfileSummary {
     total += ms;
     if (area === 'idle') continue;
     const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*?(node_modules\/|dist\/)/, '$1')}:${n.callFrame.lineNumber + 1}` : area;
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${where}`;
-    const f = fns.get(key) ?? { where, ms: 0 };
+    const fn = n.callFrame.functionName || '(anonymous)';
+    const key = `${fn} ${where}`;
+    const f = fns.get(key) ?? { fn, where, ms: 0 };
     f.ms += ms;
     fns.set(key, f);
   }
@@ -59,7 +72,7 @@ export function summarizeProfile(file: string, topN = 12): ProfileSummary {
     totalMs: total,
     byArea: [...areas].map(([area, ms]) => ({ area, ms, share: ms / total })).sort((a, b) => b.ms - a.ms),
     top: [...fns]
-      .map(([k, f]) => ({ fn: k.split(' ')[0], where: f.where, ms: f.ms, share: f.ms / busy }))
+      .map(([, f]) => ({ fn: f.fn, where: f.where, ms: f.ms, share: f.ms / busy }))
       .sort((a, b) => b.ms - a.ms)
       .slice(0, topN),
   };

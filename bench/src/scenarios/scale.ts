@@ -20,11 +20,11 @@ function ensureData(rows: number, log: (m: string) => void): void {
   const latest = MIGRATIONS[MIGRATIONS.length - 1].name;
   let current = '';
   try {
-    current = psql(SCALE_DATABASE_URL, `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select max(name) from mikro_orm_migrations)`);
+    current = psql(SCALE_DATABASE_URL, `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select count(*) > 0 from file_part) || '|' || (select max(name) from mikro_orm_migrations)`);
   } catch {
     // no database yet
   }
-  if (current === `${rows}|${USERS}|${latest}`) return log(`  reusing ${fmt(rows, 0)} sessions in ${new URL(SCALE_DATABASE_URL).pathname.slice(1)}`);
+  if (current === `${rows}|${USERS}|t|${latest}`) return log(`  reusing ${fmt(rows, 0)} sessions in ${new URL(SCALE_DATABASE_URL).pathname.slice(1)}`);
   const t0 = Date.now();
   freshDatabase(SCALE_DATABASE_URL);
   psql(

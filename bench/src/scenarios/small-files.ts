@@ -8,7 +8,7 @@ import { call, inParallel, tokenFor } from '../client';
 import { benchEnv, emptyBucket, RAW_BUCKET, RUN_DIR } from '../env';
 import { SessionWatch } from '../events';
 import { ProcessUsage, UsageMeter } from '../proc';
-import { profilesIn, ProfileSummary, summarizeProfile } from '../profile';
+import { monotonicMicros, profilesIn, ProfileSummary, summarizeProfile } from '../profile';
 import { BenchContext, pct, Section, table } from '../report';
 import { Figure, figure, fmt, fmtFigure, fmtMiB, percentile } from '../stats';
 
@@ -111,8 +111,12 @@ async function profiledRun(n: number, token: string): Promise<Record<string, Pro
   for (const a of apps) mkdirSync(join(dir, a), { recursive: true });
   const sys = await System.start({ nodeArgs: Object.fromEntries(apps.map((a) => [a, ['--cpu-prof', `--cpu-prof-dir=${join(dir, a)}`]])) });
   const watch = await SessionWatch.start();
+  let window = { from: 0, to: 0 };
   try {
+    await platformRun(sys, watch, Math.min(50, n), token); // warm-up, outside the window
+    const from = monotonicMicros();
     await platformRun(sys, watch, n, token);
+    window = { from, to: monotonicMicros() };
   } finally {
     await watch.close();
     await sys.stop();
@@ -120,7 +124,7 @@ async function profiledRun(n: number, token: string): Promise<Record<string, Pro
   const out: Record<string, ProfileSummary> = {};
   for (const a of apps) {
     const [file] = profilesIn(join(dir, a));
-    if (file) out[a] = summarizeProfile(file);
+    if (file) out[a] = summarizeProfile(file, window);
   }
   return out;
 }
