@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { gatewayConfig, GatewayEnv, validateEnv } from '@app/config';
+import { createS3Client, S3ObjectStorage, S3Settings } from '@app/storage';
 import amqp from 'amqplib';
 import { JOB_TYPES, jobQueue, Topology } from '@app/contracts';
+import { parseEnvFile } from '../../test/support/test-env';
 
 /**
  * The benchmark's own namespace, built like the tests' (test/support/test-env.ts): database uploads_<ns>,
@@ -19,16 +21,6 @@ export const RAW_BUCKET = `uploads-${NS}-raw`;
 /** Scenario 5's database: a million sessions, kept between runs (regenerated when the row count differs). */
 export const SCALE_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/uploads_${NS}_scale`;
 export const RUN_DIR = join(ROOT, '.bench', NS);
-
-function parseEnvFile(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
-}
 
 /** What every app of the benchmark gets: .env.example's defaults (default jobs included), in our namespace. */
 export function benchEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -49,15 +41,20 @@ export function benchEnv(overrides: Record<string, string> = {}): Record<string,
   };
 }
 
-export function s3Client(env = benchEnv()): S3Client {
-  return new S3Client({
-    endpoint: env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    credentials: { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+/** The store settings the apps derive from the same environment (their own validation and mapping). */
+export function s3Settings(bucket?: string): S3Settings {
+  const s3 = gatewayConfig(validateEnv(GatewayEnv, benchEnv())).s3;
+  return bucket ? { ...s3, bucket } : s3;
+}
+
+/** An S3 client configured as the apps' (checksums only when required, path style). */
+export function s3Client(): S3Client {
+  return createS3Client(s3Settings());
+}
+
+/** The apps' storage adapter, on the namespace's bucket or another. */
+export function storageFor(bucket?: string): S3ObjectStorage {
+  return new S3ObjectStorage(s3Settings(bucket));
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>, what: string, input?: string): string {
@@ -82,7 +79,7 @@ export function freshDatabase(url: string): void {
 export async function provision(): Promise<void> {
   const env = benchEnv();
   run(process.execPath, [join(ROOT, 'scripts/provision-store.mjs')], env, 'provisioning the bench namespace (is `npm run infra:up` done?)');
-  const s3 = s3Client(env);
+  const s3 = s3Client();
   await s3.send(new HeadBucketCommand({ Bucket: RAW_BUCKET })).catch(() => s3.send(new CreateBucketCommand({ Bucket: RAW_BUCKET })));
   freshDatabase(env.DATABASE_URL);
   await purgeQueues();

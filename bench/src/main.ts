@@ -10,7 +10,7 @@ import { jobs } from './scenarios/jobs';
 import { scale } from './scenarios/scale';
 import { sessionCreation } from './scenarios/session-creation';
 import { smallFiles } from './scenarios/small-files';
-import { fmt, fmtMiB } from './stats';
+import { fmt, fmtMiB, median } from './stats';
 
 const USAGE = `npm run bench [-- --quick] [--runs=N] [--only=1,2,3,4,5] [--out=FILE] [--no-profile | --profile]
   Runs the benchmarks in namespace BENCH_NAMESPACE (default bench; database uploads_<ns>, vhost uploads-<ns>,
@@ -85,12 +85,34 @@ function memorySection(sections: Section[]): Section | null {
 }
 
 function whereTheTimeGoes(sections: Section[]): string[] {
-  const s2 = sections.find((s) => s.id === 2)?.data as { slowest: string; slowestApp?: string; profiles: Record<string, ProfileSummary> } | undefined;
+  const s2 = sections.find((s) => s.id === 2)?.data as
+    | { n: number; slowest: string; slowestApp?: string; profiles: Record<string, ProfileSummary>; platform: { usage: Record<string, { cpuSeconds: number }> }[] }
+    | undefined;
   if (!s2) return ['Scenario 2 did not run.'];
-  const lines = [`Slowest stage of a small file (by p50): **${s2.slowest}**, done by ${s2.slowestApp ?? 'the store and the client'}.`, ''];
+  const apps = Object.keys(s2.platform[0].usage);
+  const cpuMsPerFile = (a: string) => (median(s2.platform.map((r) => r.usage[a].cpuSeconds)) * 1000) / s2.n;
+  const total = apps.reduce((sum, a) => sum + cpuMsPerFile(a), 0);
+  const lines = [
+    `Slowest stage of a small file (by p50): **${s2.slowest}**, done by ${s2.slowestApp ?? 'the store and the client'}.`,
+    '',
+    `CPU per small file, end to end: ${apps.map((a) => `${a} ${fmt(cpuMsPerFile(a), 1)} ms`).join(', ')}; ${fmt(total, 1)} ms in all. ` +
+      `On ${cpus().length} cores shared with Postgres, RabbitMQ, RGW and the client, that alone caps the platform near ${fmt((cpus().length * 1000) / total, 0)} files/s.`,
+    '',
+  ];
   for (const [app, p] of Object.entries(s2.profiles ?? {})) {
     if (app !== s2.slowestApp) continue;
-    lines.push(`\`node --cpu-prof\` of ${app} over one batch of scenario 2 after a warm-up (${fmt(p.totalMs / 1000, 1)} s of samples in the batch's window):`, '');
+    const busy = p.byArea.filter((a) => a.area !== 'idle');
+    const busyMs = busy.reduce((sum, a) => sum + a.ms, 0);
+    const orm = busy.filter((a) => /mikro-orm|knex|^pg/.test(a.area)).reduce((sum, a) => sum + a.ms, 0);
+    const sdk = busy.filter((a) => /smithy|aws-sdk|aws-crypto/.test(a.area)).reduce((sum, a) => sum + a.ms, 0);
+    const ours = busy.filter((a) => a.area === 'our code').reduce((sum, a) => sum + a.ms, 0);
+    lines.push(
+      `In ${app}'s busy time: MikroORM, knex and pg ${pct(orm / busyMs)}, the AWS SDK ${pct(sdk / busyMs)}, node internals (sockets, streams, stdout) ` +
+        `${pct((busy.find((a) => a.area === 'node internals')?.ms ?? 0) / busyMs)}, our own code ${pct(ours / busyMs)}.`,
+      '',
+      `\`node --cpu-prof\` of ${app} over one batch of scenario 2 after a warm-up (${fmt(p.totalMs / 1000, 1)} s of samples in the batch's window):`,
+      '',
+    );
     lines.push(...table(['where', ' self ms', ' share'], p.byArea.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share)])), '');
     lines.push(...table(['function (busy time only)', 'where', ' self ms', ' share of busy'], p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, `\`${f.where}\``, fmt(f.ms, 0), pct(f.share)])), '');
   }

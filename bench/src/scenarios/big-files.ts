@@ -79,7 +79,7 @@ async function viaSdk(sys: System, size: number): Promise<Transfer> {
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   await new Upload({
-    client: s3Client(env),
+    client: s3Client(),
     params: { Bucket: env.S3_BUCKET, Key: `bench-sdk/${t0}.bin`, Body: fileStream(size), ContentType: 'application/octet-stream' },
     partSize: PART_SIZE,
     queueSize: PARALLEL,

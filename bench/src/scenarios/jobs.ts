@@ -30,7 +30,7 @@ class JobBench {
        select v.id::uuid, '${env.S3_BUCKET}', v.key, 'UPLOADED', 'job.bin', 'application/octet-stream', ${SIZE}, '{}', '[]', 0, 0, now(), now() + interval '1 day', now(), now(), 1
        from (values ${values}) as v(id, key)`,
     );
-    const s3 = s3Client(env);
+    const s3 = s3Client();
     const body = Buffer.alloc(SIZE, 7);
     const t0 = Date.now();
     await inParallel(ids, 32, async (id) => {

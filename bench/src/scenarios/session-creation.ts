@@ -7,7 +7,7 @@ import { buildObjectKey, planJobs, UploadSession } from '@app/domain';
 import { S3ObjectStorage } from '@app/storage';
 import { System } from '../apps';
 import { GATEWAY, tokenFor } from '../client';
-import { benchEnv } from '../env';
+import { benchEnv, storageFor } from '../env';
 import { BenchContext, pct, Section, table } from '../report';
 import { Figure, figure, fmtFigure, percentile } from '../stats';
 
@@ -87,15 +87,7 @@ export async function sessionCreation(ctx: BenchContext): Promise<Section> {
   const env = benchEnv();
   // The gateway's pool size (ormConfig's default), in this process.
   const orm = await MikroORM.init(ormConfig(env.DATABASE_URL));
-  const storage = new S3ObjectStorage({
-    endpoint: env.S3_ENDPOINT,
-    publicEndpoint: env.S3_PUBLIC_ENDPOINT ?? env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    accessKeyId: env.S3_ACCESS_KEY,
-    secretAccessKey: env.S3_SECRET_KEY,
-    bucket: env.S3_BUCKET,
-    forcePathStyle: true,
-  });
+  const storage = storageFor();
   try {
     await inProcess(orm, storage, 8, 1);
     for (const c of concurrencies) {

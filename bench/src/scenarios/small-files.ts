@@ -2,10 +2,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { S3ObjectStorage } from '@app/storage';
 import { AppName, System } from '../apps';
 import { call, inParallel, tokenFor } from '../client';
-import { benchEnv, emptyBucket, RAW_BUCKET, RUN_DIR } from '../env';
+import { emptyBucket, RAW_BUCKET, RUN_DIR, storageFor } from '../env';
 import { SessionWatch } from '../events';
 import { ProcessUsage, UsageMeter } from '../proc';
 import { monotonicMicros, profilesIn, ProfileSummary, summarizeProfile } from '../profile';
@@ -31,19 +30,6 @@ const STAGE_NAMES: Record<Stage, string> = {
 };
 /** Which app does the work of a stage (the one to profile). */
 const STAGE_APP: Partial<Record<Stage, AppName>> = { create: 'upload-gateway', putToUploaded: 'storage-events', uploadedToCompleted: 'job-processor' };
-
-function storageFor(bucket: string): S3ObjectStorage {
-  const env = benchEnv();
-  return new S3ObjectStorage({
-    endpoint: env.S3_ENDPOINT,
-    publicEndpoint: env.S3_PUBLIC_ENDPOINT ?? env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    accessKeyId: env.S3_ACCESS_KEY,
-    secretAccessKey: env.S3_SECRET_KEY,
-    bucket,
-    forcePathStyle: true,
-  });
-}
 
 async function platformRun(sys: System, watch: SessionWatch, n: number, token: string): Promise<PlatformRun> {
   const body = randomBytes(SIZE);
