@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { DomainEventType } from '@app/contracts';
+import { DomainEventType, Topology } from '@app/contracts';
 import { System } from '../support/apps';
-import { Capture } from '../support/broker';
+import { Capture, peekQueue } from '../support/broker';
 import { anUpload, textBytes } from '../support/builders';
 import { createUpload, getUpload, sendBytes, uploadToEnd, waitForStatus } from '../support/flows';
 import { api } from '../support/http';
@@ -81,6 +81,8 @@ describe('image jobs (e2e)', () => {
     expect(done.thumbnail).toBeNull();
     await waitFor(async () => events.forSession(done.id, DomainEventType.JobFailed).length, (n) => n === 1, { what: 'job.failed' });
     expect(events.forSession(done.id, DomainEventType.SessionCompleted)).toHaveLength(1);
+    // The file's own fault, not an operator's: no dead letter.
+    expect((await peekQueue(Topology.jobsDeadQueue)).filter((m) => m.body.includes(thumb.id))).toHaveLength(0);
   });
 
   it('a required THUMBNAIL of a text file fails permanently and fails the session', async () => {

@@ -5,7 +5,8 @@ import { createUpload, getUpload, sendBytes, uploadToEnd, waitForStatus } from '
 import { System } from '../support/apps';
 import { api } from '../support/http';
 import { sleep, waitFor } from '../support/poll';
-import { testEnv } from '../support/test-env';
+import { S3ObjectStorage } from '@app/storage';
+import { testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(90_000);
 
@@ -124,6 +125,26 @@ describe('walking skeleton (e2e)', () => {
     // Still consuming: a real upload completes.
     const done = await uploadToEnd(anUpload(textBytes()));
     expect(done.status).toBe('COMPLETED');
+  });
+
+  it('DELETE removes the stored file and marks the session DELETED, once', async () => {
+    const store = new S3ObjectStorage(testS3Settings());
+    const bytes = textBytes();
+    const created = await createUpload(anUpload(bytes));
+    expect(await sendBytes(created, bytes)).toBe(200);
+    const done = await waitForStatus(created.id, created.caller, ['COMPLETED']);
+    expect(await store.head(done.objectKey)).not.toBeNull();
+
+    const res = await api('DELETE', `/v1/uploads/${created.id}`, created.caller);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('DELETED');
+    expect(await store.head(done.objectKey)).toBeNull();
+    expect((await api('DELETE', `/v1/uploads/${created.id}`, created.caller)).body.status).toBe('DELETED');
+    expect((await api('DELETE', `/v1/uploads/${created.id}`)).status).toBe(404);
+    await waitFor(async () => events.forSession(created.id, DomainEventType.SessionDeleted).length, (n) => n === 1, { what: 'session.deleted' });
+    // The store's own removal notification arrives too; it must not add a second event.
+    await sleep(1_000);
+    expect(events.forSession(created.id, DomainEventType.SessionDeleted)).toHaveLength(1);
   });
 
   describe('the API', () => {

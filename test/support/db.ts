@@ -30,8 +30,8 @@ export class TestDb {
     try {
       await client.query('begin');
       await client.query(
-        `insert into upload_session (id, bucket, object_key, status, filename, content_type, size, metadata, job_plan, total_parts, completed_parts, uploaded_at, expires_at, created_at, updated_at, version)
-         select s.id, $2, s.key, 'UPLOADED', 'seeded.bin', 'application/octet-stream', $3, '{}', '[]', 0, 0, now(), now() + interval '1 day', now(), now(), 1
+        `insert into upload_session (id, bucket, object_key, status, filename, content_type, size, metadata, job_plan, total_parts, completed_parts, counted_in_group, uploaded_at, expires_at, created_at, updated_at, version)
+         select s.id, $2, s.key, 'UPLOADED', 'seeded.bin', 'application/octet-stream', $3, '{}', '[]', 0, 0, false, now(), now() + interval '1 day', now(), now(), 1
          from unnest($1::uuid[], $4::text[]) as s(id, key)`,
         [rows.map((r) => r.sessionId), testEnv().S3_BUCKET, opts.size ?? 1, rows.map((r) => r.objectKey)],
       );

@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { testEnv } from './test-env';
+import { storeClient } from './multipart';
 
 /** The test namespace's bucket, reached directly as an operator (or a test arranging the world) would. */
 export class TestStore {
@@ -7,16 +7,7 @@ export class TestStore {
   private readonly client: S3Client;
 
   constructor() {
-    const env = testEnv();
-    this.bucket = env.S3_BUCKET;
-    this.client = new S3Client({
-      endpoint: env.S3_ENDPOINT,
-      region: env.S3_REGION,
-      credentials: { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    ({ s3: this.client, bucket: this.bucket } = storeClient());
   }
 
   async put(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {

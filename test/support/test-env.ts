@@ -45,3 +45,17 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 }
 
 export const GATEWAY_URL = `http://127.0.0.1:${PORT_BASE}`;
+
+/** The namespace's S3 settings (the shape libs/storage takes), for tests that look into the store directly. */
+export function testS3Settings() {
+  const env = testEnv();
+  return {
+    endpoint: env.S3_ENDPOINT,
+    publicEndpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    accessKeyId: env.S3_ACCESS_KEY,
+    secretAccessKey: env.S3_SECRET_KEY,
+    bucket: env.S3_BUCKET,
+    forcePathStyle: true,
+  };
+}

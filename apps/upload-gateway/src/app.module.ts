@@ -6,6 +6,7 @@ import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domai
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
 import { HttpErrorFilter } from './errors/http-error.filter';
+import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
@@ -27,7 +28,7 @@ export class AppModule {
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
       ],
-      controllers: [UploadsController, JobsController, GatewayHealthController],
+      controllers: [UploadsController, JobsController, GroupsController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

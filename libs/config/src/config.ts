@@ -19,6 +19,7 @@ export interface UploadRules {
   defaultPartSize: number;
   allowedContentTypes: string[];
   defaultJobs: { pattern: string; jobs: JobType[] }[];
+  maxFilesPerGroup: number;
 }
 
 export interface GatewayConfig extends CommonConfig {
@@ -93,6 +94,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       defaultPartSize: env.DEFAULT_PART_SIZE_BYTES,
       allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
       defaultJobs: parseDefaultJobs(env.DEFAULT_JOBS),
+      maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
     },
     auth: {
       anonymousUploads: env.ANONYMOUS_UPLOADS,

@@ -44,6 +44,8 @@ export class GatewayEnv extends BaseEnv {
     message: 'ALLOWED_CONTENT_TYPES must be a comma-separated list of type/subtype patterns (wildcards allowed)',
   })
   ALLOWED_CONTENT_TYPES: string = '*/*';
+  /** Most files one upload group may have (its totalFiles, and the files sent with POST /v1/groups). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_FILES_PER_GROUP: number = 1000;
   @Transform(toBool) @IsBoolean() ANONYMOUS_UPLOADS: boolean = false;
   @ValidateIf((env: GatewayEnv) => !env.ANONYMOUS_UPLOADS && !env.JWKS_URL)
   @IsString({ message: 'JWT_SECRET or JWKS_URL is required when ANONYMOUS_UPLOADS is off' })

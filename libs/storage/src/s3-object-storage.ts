@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -219,6 +220,16 @@ export class S3ObjectStorage implements ObjectStorage {
       uploadIdMarker = page.NextUploadIdMarker;
     }
     return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      // One DeleteObject per key: multi-object delete is fragile on stores with notifications (Ceph RGW).
+      for (const o of page.Contents ?? []) if (o.Key) await this.delete(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async ping(): Promise<void> {

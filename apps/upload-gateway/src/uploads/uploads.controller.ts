@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   AbortUploadUseCase,
   Actor,
   AddJobUseCase,
   CompleteUploadUseCase,
+  DeleteUploadUseCase,
   GenerateFileUploadUrlUseCase,
   GetDownloadUrlUseCase,
   GetUploadUseCase,
@@ -25,6 +26,7 @@ export class UploadsController {
     private readonly listUploadParts: ListUploadPartsUseCase,
     private readonly completeUpload: CompleteUploadUseCase,
     private readonly abortUpload: AbortUploadUseCase,
+    private readonly deleteUpload: DeleteUploadUseCase,
     private readonly getDownloadUrl: GetDownloadUrlUseCase,
     private readonly listJobs: ListJobsUseCase,
     private readonly addJob: AddJobUseCase,
@@ -74,6 +76,13 @@ export class UploadsController {
   @HttpCode(200)
   async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
     return presentSession(await this.abortUpload.execute(actor, { id }, body ?? {}));
+  }
+
+  /** Deletes the stored file (and its thumbnails); the session becomes DELETED. Idempotent. */
+  @Delete(':id')
+  @HttpCode(200)
+  async remove(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return presentSession(await this.deleteUpload.execute(actor, id));
   }
 
   /** A pre-signed GET of the file, or of its thumbnail with `?variant=thumbnail`. */

@@ -1,11 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128011619 } from './Migration20261128011619';
 import { Migration20261128020000 } from './Migration20261128020000';
-import { Migration20261128020500 } from './Migration20261128020500';
+import { Migration20261128020100 } from './Migration20261128020100';
+import { Migration20261128030000 } from './Migration20261128030000';
 
 /** Every migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128011619', class: Migration20261128011619 },
   { name: 'Migration20261128020000', class: Migration20261128020000 },
-  { name: 'Migration20261128020500', class: Migration20261128020500 },
+  { name: 'Migration20261128020100', class: Migration20261128020100 },
+  { name: 'Migration20261128030000', class: Migration20261128030000 },
 ];

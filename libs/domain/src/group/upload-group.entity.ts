@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { GroupStatus } from '@app/contracts';
 import { User } from '../user/user.entity';
@@ -6,6 +6,9 @@ import { User } from '../user/user.entity';
 /** Several upload sessions forming one logical upload. Counters are only ever changed by atomic SQL. */
 @Entity({ tableName: 'upload_group' })
 @Index({ properties: ['userId', 'createdAt', 'id'] })
+// Safety nets under the atomic SQL: a slot or a count too many fails its transaction instead of going unseen.
+@Check({ name: 'upload_group_file_count_check', expression: 'file_count >= 0 and file_count <= total_files' })
+@Check({ name: 'upload_group_counters_check', expression: 'completed_files >= 0 and failed_files >= 0 and completed_files + failed_files <= total_files' })
 export class UploadGroup {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -25,6 +28,13 @@ export class UploadGroup {
   @Property({ type: 'integer' })
   totalFiles: number;
 
+  /**
+   * Sessions created in the group so far (slots taken). Only ever moved by the conditional SQL of
+   * UploadGroupSlots, which never lets it pass totalFiles.
+   */
+  @Property({ type: 'integer' })
+  fileCount: number = 0;
+
   @Property({ type: 'integer' })
   completedFiles: number = 0;
 
@@ -41,11 +51,15 @@ export class UploadGroup {
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 
-  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null }) {
+  /** `fileCount`: the sessions created together with the group, in its transaction. */
+  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null; fileCount?: number }) {
     if (!props.name) throw new Error('UploadGroup.name is required');
     if (!Number.isInteger(props.totalFiles) || props.totalFiles < 1) throw new Error('UploadGroup.totalFiles must be a positive integer');
+    const fileCount = props.fileCount ?? 0;
+    if (!Number.isInteger(fileCount) || fileCount < 0 || fileCount > props.totalFiles) throw new Error('UploadGroup.fileCount must be 0..totalFiles');
     this.name = props.name;
     this.totalFiles = props.totalFiles;
+    this.fileCount = fileCount;
     this.userId = props.userId ?? null;
     this.description = props.description ?? null;
   }

@@ -38,6 +38,6 @@ export class SessionSettler {
     if (!moved) return;
     await em.refresh(session);
     this.outbox.sessionEvent(em, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed, session);
-    await this.groups.sessionFinished(em, session, decision.kind === 'complete' ? FileStatus.COMPLETED : FileStatus.FAILED);
+    await this.groups.sessionFinished(em, session);
   }
 }

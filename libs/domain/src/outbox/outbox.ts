@@ -112,8 +112,8 @@ export class Outbox {
   }
 
   /**
-   * A copy of a job's message for the jobs dead-letter queue, with the reason: the job ran out of attempts
-   * or failed permanently. Operators inspect or replay from there (POST /v1/jobs/:id/retry re-queues it).
+   * A copy of a job's message for the jobs dead-letter queue, with the reason: the job ran out of attempts.
+   * Operators inspect or replay from there (POST /v1/jobs/:id/retry re-queues it).
    */
   deadJob(em: EntityManager, job: ProcessingJob, reason: string): void {
     const body: RunJobV1 = { version: 1, jobId: job.id, sessionId: job.sessionId, type: job.type, correlationId: job.sessionId };

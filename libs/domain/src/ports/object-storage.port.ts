@@ -51,6 +51,8 @@ export interface ObjectStorage {
   put(key: string, body: Buffer, opts: { contentType: string }): Promise<void>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /** Deletes every object under a prefix (few objects: one request each). */
+  deletePrefix(prefix: string): Promise<void>;
   /**
    * A POST-policy form for a browser upload whose size is not known in advance: the store enforces the key,
    * the content type and a size range.

@@ -11,6 +11,8 @@ export interface UploadPolicy {
   allowedContentTypes: string[];
   defaultJobs: DefaultJobsRule[];
   anonymousUploads: boolean;
+  /** Most files (totalFiles) one upload group may have. */
+  maxFilesPerGroup: number;
 }
 
 export const UPLOAD_POLICY = Symbol('UploadPolicy');

@@ -1,11 +1,7 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, DomainErrorCode } from '../errors/domain-error';
-import { UploadGroup } from '../group/upload-group.entity';
-import { Actor, canAccess } from '../identity/actor';
+import { Actor } from '../identity/actor';
 import { contentTypeMatches } from '../job/plan/plan-jobs';
-import { FINAL_GROUP_STATUSES } from '../lifecycle/transitions';
 import { UploadPolicy } from './upload-policy';
-import { UploadSession } from './upload-session.entity';
 
 /** Rules every new upload obeys, whichever route creates it. */
 export function assertMayUpload(actor: Actor, policy: UploadPolicy): void {
@@ -25,14 +21,4 @@ export function assertWithinPolicy(policy: UploadPolicy, file: { size?: number |
       { field: 'contentType', message: `must be one of ${policy.allowedContentTypes.join(', ')}` },
     ]);
   }
-}
-
-export async function assertGroupTakesFile(em: EntityManager, actor: Actor, groupId: string): Promise<void> {
-  const group = await em.findOne(UploadGroup, groupId);
-  if (!group || !canAccess(actor, group)) throw new DomainError(DomainErrorCode.GROUP_NOT_FOUND, `Group ${groupId} not found`);
-  if (FINAL_GROUP_STATUSES.includes(group.status)) {
-    throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} is ${group.status} and takes no more files`);
-  }
-  const files = await em.count(UploadSession, { groupId });
-  if (files >= group.totalFiles) throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} already has its ${group.totalFiles} files`);
 }

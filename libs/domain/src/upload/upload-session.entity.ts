@@ -82,7 +82,14 @@ export class UploadSession {
   @Property({ type: 'integer' })
   completedParts: number = 0;
 
-  /** SHA-256 of the anonymous caller's upload token; null for owned sessions. */
+  /**
+   * Whether the group's counters already include this session's final status. Set in the statement that
+   * moves the counter (GroupProgress), so a session is counted at most once whatever replays happen.
+   */
+  @Property({ type: 'boolean' })
+  countedInGroup: boolean = false;
+
+  /** SHA-256 of the anonymous caller's upload token; null for owned sessions (sessions of an anonymous group share the group's). */
   @Property({ type: 'text', nullable: true, hidden: true })
   uploadTokenHash: string | null = null;
 

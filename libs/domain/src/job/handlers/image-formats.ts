@@ -1,3 +1,5 @@
+import { THUMBNAILS_PREFIX } from '../../upload/object-key';
+
 /** Types the image handlers decode (sniffed types, as file-type names them). */
 export const DECODABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);
 
@@ -13,7 +15,7 @@ export function thumbnailBox(config: Record<string, unknown>, fallback: number):
   return typeof size === 'number' && Number.isInteger(size) && size >= 16 && size <= 2048 ? size : fallback;
 }
 
-/** Where a session's thumbnail lives: under the thumbnails prefix, apart from uploaded objects. */
+/** Where a session's thumbnail lives: under the thumbnails prefix (DELETE /v1/uploads/:id removes it with the file). */
 export function thumbnailKey(sessionId: string, box: number): string {
-  return `thumbnails/${sessionId}/${box}.webp`;
+  return `${THUMBNAILS_PREFIX}${sessionId}/${box}.webp`;
 }

@@ -19,7 +19,10 @@ export class ThumbnailJobHandler implements JobHandler {
   constructor(
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(JOB_HANDLER_SETTINGS) private readonly settings: JobHandlerSettings,
-  ) {}
+  ) {
+    // A processor decodes each image once: libvips' operation cache would only hold memory.
+    sharp.cache(false);
+  }
 
   async run({ job, session, signal }: JobContext): Promise<Record<string, unknown>> {
     if (!(await this.storage.head(session.objectKey))) throw new JobFailure(`object ${session.objectKey} is not in storage`, false);

@@ -120,8 +120,9 @@ export class RunJobUseCase {
         outcome = 'completed';
       } else if (attempt.failure.permanent || job.attempts >= job.maxAttempts) {
         if (!(await this.lifecycle.failJob(em, job.id, attempt.failure.message, attempt.failure.result))) return 'cancelled';
-        const why = attempt.failure.permanent ? 'permanent failure' : `gave up after ${job.attempts} of ${job.maxAttempts} attempts`;
-        this.outbox.deadJob(em, job, `${why}: ${attempt.failure.message}`);
+        // Retries exhausted: an operator's matter, so a copy goes to the dead-letter queue. A permanent failure is
+        // the file's own (not an image, a type mismatch): recorded on the job and its event, not dead-lettered.
+        if (!attempt.failure.permanent) this.outbox.deadJob(em, job, `gave up after ${job.attempts} of ${job.maxAttempts} attempts: ${attempt.failure.message}`);
         outcome = 'failed';
       } else {
         const delay = retryDelayMs(job.attempts);

@@ -92,7 +92,7 @@ export class ApplyStorageEventUseCase {
       await this.storage.delete(session.objectKey);
       const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
       this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed, FileStatus.FAILED);
+      await this.groups.sessionFinished(em, failed);
       return 'size-mismatch';
     }
 
@@ -119,6 +119,8 @@ export class ApplyStorageEventUseCase {
     if (!(await this.lifecycle.markDeleted(em, session.id))) return 'already-applied';
     const deleted = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
     this.outbox.sessionEvent(em, DomainEventType.SessionDeleted, deleted);
+    // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
+    await this.groups.sessionFinished(em, deleted);
     return 'deleted';
   }
 }

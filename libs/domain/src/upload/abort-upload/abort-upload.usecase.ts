@@ -52,7 +52,7 @@ export class AbortUploadUseCase {
       await this.lifecycle.failUnfinishedParts(em, session.id);
       const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
       this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed, FileStatus.FAILED);
+      await this.groups.sessionFinished(em, failed);
     });
     const after = await this.em.findOneOrFail(UploadSession, session.id, { refresh: true });
     // Lost a race to a completion: say so rather than pretend it was aborted.

@@ -1,14 +1,16 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { DomainError } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
+import { takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
 import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { FilePart } from '../file-part.entity';
-import { partLength, planParts } from '../multipart/part-plan';
+import { partLength, PartPlan, planParts } from '../multipart/part-plan';
 import { buildObjectKey } from '../object-key';
-import { assertGroupTakesFile, assertMayUpload, assertWithinPolicy } from '../upload-rules';
+import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
@@ -24,10 +26,20 @@ export interface CreatedUpload {
   uploadToken?: string;
 }
 
+/** Who a new session belongs to: the caller, or the group it joins (whose owner and upload token it shares). */
+export interface SessionOwner {
+  userId: string | null;
+  uploadTokenHash: string | null;
+}
+
 /**
  * The seed's `generateFileUploadUrl`: validate the request against the upload policy, create the session
  * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions: one PUT, or above the
  * multipart threshold (or when asked) a multipart upload in parts of a negotiated size.
+ *
+ * A session joining a group takes one of the group's slots in the same transaction (409 when the group is
+ * full, cancelled or finished) and belongs to the group's owner; in an anonymous group it is reached with
+ * the group's upload token, so no token of its own is issued.
  */
 @Injectable()
 export class GenerateFileUploadUrlUseCase {
@@ -37,17 +49,54 @@ export class GenerateFileUploadUrlUseCase {
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
   ) {}
 
-  async execute(actor: Actor, input: unknown): Promise<CreatedUpload> {
+  /** `opts.groupId`: the group named by the route (POST /v1/groups/:id/uploads); a different body groupId is refused. */
+  async execute(actor: Actor, input: unknown, opts: { groupId?: string } = {}): Promise<CreatedUpload> {
     const cmd = validateCommand(GenerateFileUploadUrlCommand, input);
-    assertMayUpload(actor, this.policy);
-    assertWithinPolicy(this.policy, cmd);
-    const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
-    // Checked before anything is created: a part size S3 cannot take is the client's 400.
-    const plan = multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
-    if (cmd.groupId) await assertGroupTakesFile(this.em, actor, cmd.groupId);
+    if (opts.groupId !== undefined) {
+      if (cmd.groupId !== undefined && cmd.groupId !== opts.groupId) {
+        throw DomainError.invalid([{ field: 'groupId', message: 'must be the group of the route, or absent' }]);
+      }
+      cmd.groupId = opts.groupId;
+    }
+    this.checkCaller(actor);
+    this.checkPolicy(cmd);
 
+    const started: { key: string; uploadId: string }[] = [];
+    try {
+      return await this.em.transactional(async (em) => {
+        if (cmd.groupId) {
+          const group = await takeGroupSlot(em, actor, cmd.groupId);
+          return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started);
+        }
+        const token = actor.userId === null ? newUploadToken() : null;
+        const created = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null }, started);
+        return { ...created, ...(token ? { uploadToken: token.token } : {}) };
+      });
+    } catch (e) {
+      // Nothing was recorded: leave no multipart upload behind in the store either.
+      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  /** Anonymous callers are refused unless the server allows anonymous uploads. */
+  checkCaller(actor: Actor): void {
+    assertMayUpload(actor, this.policy);
+  }
+
+  /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
+  checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
+    assertWithinPolicy(this.policy, cmd);
+    this.partPlan(cmd);
+  }
+
+  /**
+   * Creates the session (and for multipart, the store's multipart upload and the FilePart rows) in the given
+   * transaction and returns its upload instructions. For a command that passed checkPolicy.
+   * `started` collects multipart uploads created in the store, for clean-up if the transaction fails.
+   */
+  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner, started: { key: string; uploadId: string }[] = []): Promise<CreatedUpload> {
     const id = randomUUID();
-    const token = actor.userId === null ? newUploadToken() : null;
     const session = new UploadSession({
       id,
       bucket: this.storage.bucket,
@@ -57,13 +106,13 @@ export class GenerateFileUploadUrlUseCase {
       size: cmd.size,
       checksumSha256: cmd.checksumSha256 ?? null,
       groupId: cmd.groupId ?? null,
-      userId: actor.userId,
+      userId: owner.userId,
       metadata: cmd.metadata ?? {},
       expiresAt: new Date(Date.now() + this.policy.uploadExpirySeconds * 1000),
       jobPlan: planJobs(cmd.contentType, cmd.jobs, this.policy.defaultJobs),
     });
-    session.uploadTokenHash = token?.hash ?? null;
-    const tokenPart = token ? { uploadToken: token.token } : {};
+    session.uploadTokenHash = owner.uploadTokenHash;
+    const plan = this.partPlan(cmd);
 
     if (!plan) {
       const put = await this.storage.presignPut(session.objectKey, {
@@ -71,12 +120,13 @@ export class GenerateFileUploadUrlUseCase {
         contentLength: cmd.size,
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      await this.em.persistAndFlush(session);
-      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() }, ...tokenPart };
+      em.persist(session);
+      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
     }
 
     // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
+    started.push({ key: session.objectKey, uploadId });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
     const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
@@ -84,9 +134,8 @@ export class GenerateFileUploadUrlUseCase {
     const urls = await Promise.all(
       first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
     );
-    this.em.persist(session);
-    for (const p of parts) this.em.persist(p);
-    await this.em.flush();
+    em.persist(session);
+    for (const p of parts) em.persist(p);
     return {
       session,
       upload: {
@@ -97,7 +146,12 @@ export class GenerateFileUploadUrlUseCase {
         parts: first.map((p, i) => ({ partNumber: p.partNumber, size: p.size, url: urls[i].url })),
         expiresAt: new Date(Date.now() + this.policy.presignedUrlTtlSeconds * 1000).toISOString(),
       },
-      ...tokenPart,
     };
+  }
+
+  /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */
+  private partPlan(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
+    const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
+    return multipart ? planParts(cmd.size, cmd.partSize, this.policy.defaultPartSize) : null;
   }
 }

@@ -1,20 +1,12 @@
-import { Transform } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsEnum, IsOptional, IsUUID } from 'class-validator';
 import { FileStatus } from '@app/contracts';
-
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
+import { PageQuery } from '../../pagination/page.query';
 
 /** Query of GET /v1/uploads. */
-export class ListUploadsQuery {
+export class ListUploadsQuery extends PageQuery {
   @IsOptional() @IsEnum(FileStatus)
   status?: FileStatus;
 
   @IsOptional() @IsUUID()
   groupId?: string;
-
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor must be a cursor returned by a previous page' })
-  cursor?: string;
-
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
-  limit?: number;
 }

@@ -1,0 +1,28 @@
+import { Type } from 'class-transformer';
+import { IsArray, IsInt, IsOptional, IsString, Length, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
+import { GenerateFileUploadUrlCommand } from '../../upload/generate-file-upload-url/generate-file-upload-url.command';
+
+/**
+ * Body of POST /v1/groups. Validates its own shape (a bad file is reported as `files[i].field`); the
+ * configured maximum of files per group is checked by the use case.
+ */
+export class CreateUploadGroupCommand {
+  @IsString()
+  @Length(1, 255)
+  @Matches(/^[^\x00-\x1f\x7f]+$/, { message: 'name must not contain control characters' })
+  name!: string;
+
+  @IsOptional() @IsString() @MaxLength(2000)
+  description?: string;
+
+  /** How many files the group will hold; defaults to the number of `files`. */
+  @IsOptional() @IsInt() @Min(1)
+  totalFiles?: number;
+
+  /** Files created with the group, each as the body of POST /v1/uploads (without groupId). */
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => GenerateFileUploadUrlCommand)
+  files?: GenerateFileUploadUrlCommand[];
+}
