@@ -14,6 +14,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
+# the /demo page's Uppy bundle is built from node_modules by this script (part of npm run build)
+COPY scripts/build-demo.mjs ./scripts/
 RUN npm run build
 
 # --- production dependencies only

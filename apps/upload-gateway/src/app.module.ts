@@ -5,6 +5,8 @@ import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
 import { MessagingModule } from '@app/messaging';
 import { StorageModule } from '@app/storage';
+import { S3CompanionController } from './companion/s3-companion.controller';
+import { DemoController } from './demo/demo.controller';
 import { HttpErrorFilter } from './errors/http-error.filter';
 import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './health.controller';
@@ -28,7 +30,7 @@ export class AppModule {
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
       ],
-      controllers: [UploadsController, JobsController, GroupsController, GatewayHealthController],
+      controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController],
       providers: [TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

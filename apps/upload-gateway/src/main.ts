@@ -12,6 +12,16 @@ async function bootstrap(): Promise<void> {
   });
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.disable('x-powered-by');
+  // Browsers (Uppy, the demo page on another origin) call the API directly. A list of origins also lets
+  // cookies through; '*' cannot, by the CORS rules.
+  app.enableCors({
+    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+    credentials: config.corsOrigins !== '*',
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Upload-Token'],
+    exposedHeaders: ['ETag', 'Location', 'Retry-After'],
+    maxAge: 3600,
+  });
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');

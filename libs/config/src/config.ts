@@ -27,6 +27,8 @@ export interface GatewayConfig extends CommonConfig {
   uploads: UploadRules;
   auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
   bodyLimit: string;
+  /** '*' or the allowed origins. */
+  corsOrigins: '*' | string[];
 }
 
 export interface StorageEventsConfig extends CommonConfig {
@@ -104,6 +106,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       jwtAudience: env.JWT_AUDIENCE || undefined,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
+    corsOrigins: env.CORS_ORIGINS.trim() === '*' ? '*' : env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

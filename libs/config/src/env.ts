@@ -62,6 +62,9 @@ export class GatewayEnv extends BaseEnv {
     message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
   })
   DEFAULT_JOBS: string = '*/*=VALIDATION';
+  /** Origins browsers may call the API from (comma-separated), or * for any. Also the bucket's CORS rule (scripts/provision-store.mjs). */
+  @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  CORS_ORIGINS: string = '*';
 }
 
 export class StorageEventsEnv extends BaseEnv {

@@ -33,10 +33,27 @@ export class AuthGuard implements CanActivate {
       await this.users.ensure(req.actor.userId!);
       return true;
     }
-    const token = req.headers['x-upload-token'];
+    // Uppy's S3 plugin sends no custom headers: a page on the gateway's origin proves itself with the cookie.
+    const token = req.headers['x-upload-token'] ?? uploadTokenCookie(req.headers.cookie);
     req.actor = { userId: null, isAdmin: false, uploadToken: typeof token === 'string' && token.length > 0 && token.length <= 200 ? token : null };
     return true;
   }
+}
+
+export const UPLOAD_TOKEN_COOKIE = 'upload_token';
+
+function uploadTokenCookie(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name !== UPLOAD_TOKEN_COOKIE) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** The caller, as established by AuthGuard. */

@@ -57,7 +57,8 @@ export class MultipartParts {
           await this.lifecycle.markPartUploaded(tx, session.id, p.partNumber, { etag: p.etag, size: p.size, uploadedAt: p.lastModified });
         }
       }
-      await tx.nativeUpdate(UploadSession, { id: session.id }, { completedParts: inRange.length });
+      // Only when it changes: every update of a session bumps its optimistic-lock version.
+      await tx.nativeUpdate(UploadSession, { id: session.id, completedParts: { $ne: inRange.length } }, { completedParts: inRange.length });
       if (inRange.length > 0) await this.lifecycle.markUploading(tx, session.id);
     });
   }

@@ -1,0 +1,91 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { FileStatus, PartStatus } from '@app/contracts';
+import { ormConfig } from '@app/database';
+import { buildObjectKey, FilePart, LifecycleWriter, MultipartParts, StoredPart, UploadSession } from '@app/domain';
+import { testEnv } from '../support/test-env';
+
+const MiB = 1024 ** 2;
+
+/** Part reconciliation and the part verbs against the real Postgres, under races. */
+describe('multipart parts (Postgres)', () => {
+  let orm: MikroORM;
+  const writer = new LifecycleWriter();
+  const parts = new MultipartParts(writer);
+
+  beforeAll(async () => {
+    orm = await MikroORM.init({ ...ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }), allowGlobalContext: true });
+  });
+  afterAll(() => orm?.close(true));
+
+  /** A multipart session; with `totalParts` its FilePart rows exist (our API), without it the client picks its parts (Uppy). */
+  async function aMultipartSession(totalParts = 0): Promise<UploadSession> {
+    const id = randomUUID();
+    const s = new UploadSession({
+      id,
+      bucket: 'b',
+      objectKey: buildObjectKey(id, 'big.bin'),
+      filename: 'big.bin',
+      contentType: 'application/octet-stream',
+      size: totalParts > 0 ? totalParts * 5 * MiB : null,
+      expiresAt: new Date(Date.now() + 60_000),
+      jobPlan: [],
+    });
+    s.uploadId = `upload-${id}`;
+    s.totalParts = totalParts;
+    const em = orm.em.fork();
+    em.persist(s);
+    for (let n = 1; n <= totalParts; n++) em.persist(new FilePart({ sessionId: id, partNumber: n, size: 5 * MiB }));
+    await em.flush();
+    return s;
+  }
+
+  const stored = (numbers: number[], etag = 'e'): StoredPart[] => numbers.map((n) => ({ partNumber: n, etag: `${etag}${n}`, size: 5 * MiB, lastModified: new Date() }));
+  const rows = (sessionId: string) => orm.em.fork().find(FilePart, { sessionId }, { orderBy: { partNumber: 'asc' } });
+  const race = <T>(fns: (() => Promise<T>)[]) => Promise.all(fns.map((f) => f()));
+
+  it('eight concurrent reconciliations of a client-chosen part list make one row per part, UPLOADED, and UPLOADING once', async () => {
+    const s = await aMultipartSession();
+    await race(Array.from({ length: 8 }, () => () => parts.reconcile(orm.em.fork(), s, stored([1, 2, 3]))));
+    expect((await rows(s.id)).map((r) => [r.partNumber, r.status, r.etag])).toEqual([
+      [1, PartStatus.UPLOADED, 'e1'],
+      [2, PartStatus.UPLOADED, 'e2'],
+      [3, PartStatus.UPLOADED, 'e3'],
+    ]);
+    const after = await orm.em.fork().findOneOrFail(UploadSession, s.id);
+    // Created, counted once, moved to UPLOADING once: nothing written twice.
+    expect(after).toMatchObject({ status: FileStatus.UPLOADING, completedParts: 3, version: 3 });
+  });
+
+  it('a re-sent part updates its etag without a status change; parts beyond totalParts are ignored', async () => {
+    const s = await aMultipartSession(3);
+    await parts.reconcile(orm.em.fork(), s, stored([1, 2]));
+    await parts.reconcile(orm.em.fork(), s, [...stored([1], 'again'), ...stored([2, 7])]);
+    expect((await rows(s.id)).map((r) => [r.partNumber, r.status, r.etag])).toEqual([
+      [1, PartStatus.UPLOADED, 'again1'],
+      [2, PartStatus.UPLOADED, 'e2'],
+      [3, PartStatus.PENDING, null],
+    ]);
+    expect((await orm.em.fork().findOneOrFail(UploadSession, s.id)).completedParts).toBe(2);
+  });
+
+  it('abort racing a completion: exactly one wins; abort fails only the unfinished parts', async () => {
+    const s = await aMultipartSession(3);
+    await parts.reconcile(orm.em.fork(), s, stored([1]));
+    await writer.markPartsUploading(orm.em.fork(), s.id, [2]);
+    const [aborted, uploaded] = await race<boolean>([
+      () => orm.em.fork().transactional(async (em) => (await writer.markAborted(em, s.id, 'gone')) && (await writer.failUnfinishedParts(em, s.id)) >= 0),
+      () => orm.em.fork().transactional((em) => writer.markUploaded(em, s.id, { etag: 'x' })),
+    ]);
+    expect([aborted, uploaded].filter(Boolean)).toHaveLength(1);
+    const after = await orm.em.fork().findOneOrFail(UploadSession, s.id);
+    const statuses = (await rows(s.id)).map((r) => r.status);
+    if (aborted) {
+      expect(after).toMatchObject({ status: FileStatus.FAILED, error: 'ABORTED' });
+      expect(statuses).toEqual([PartStatus.UPLOADED, PartStatus.FAILED, PartStatus.FAILED]);
+    } else {
+      expect(after.status).toBe(FileStatus.UPLOADED);
+      expect(statuses).toEqual([PartStatus.UPLOADED, PartStatus.UPLOADING, PartStatus.PENDING]);
+    }
+  });
+});
