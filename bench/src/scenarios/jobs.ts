@@ -26,8 +26,8 @@ class JobBench {
     const values = ids.map((id) => `('${id}', '${buildObjectKey(id, 'job.bin').replace(/'/g, "''")}')`).join(',');
     psql(
       this.db,
-      `insert into upload_session (id, bucket, object_key, status, filename, content_type, size, metadata, job_plan, total_parts, completed_parts, uploaded_at, expires_at, created_at, updated_at, version)
-       select v.id::uuid, '${env.S3_BUCKET}', v.key, 'UPLOADED', 'job.bin', 'application/octet-stream', ${SIZE}, '{}', '[]', 0, 0, now(), now() + interval '1 day', now(), now(), 1
+      `insert into upload_session (id, bucket, object_key, status, filename, content_type, size, metadata, job_plan, total_parts, completed_parts, counted_in_group, uploaded_at, expires_at, created_at, updated_at, version)
+       select v.id::uuid, '${env.S3_BUCKET}', v.key, 'UPLOADED', 'job.bin', 'application/octet-stream', ${SIZE}, '{}', '[]', 0, 0, false, now(), now() + interval '1 day', now(), now(), 1
        from (values ${values}) as v(id, key)`,
     );
     const s3 = s3Client();

@@ -31,11 +31,11 @@ function ensureData(rows: number, log: (m: string) => void): void {
     SCALE_DATABASE_URL,
     `insert into app_user (id, created_at) select 'user-' || u, now() from generate_series(0, ${USERS - 1}) u;
      insert into upload_session (id, user_id, bucket, object_key, status, filename, content_type, size, metadata, job_plan,
-                                 total_parts, completed_parts, uploaded_at, expires_at, created_at, updated_at, version)
+                                 total_parts, completed_parts, counted_in_group, uploaded_at, expires_at, created_at, updated_at, version)
      select id, 'user-' || (i % ${USERS}), 'uploads-${NS}', 'uploads/' || id || '/file-' || i || '.bin',
             (array['COMPLETED', 'COMPLETED', 'COMPLETED', 'FAILED', 'PENDING_UPLOAD'])[1 + i % 5], 'file-' || i || '.bin',
             'application/octet-stream', 4096 + i % 1000, '{}',
-            '[{"type":"VALIDATION","priority":5,"maxAttempts":3,"required":true,"config":{}}]', 0, 0,
+            '[{"type":"VALIDATION","priority":5,"maxAttempts":3,"required":true,"config":{}}]', 0, 0, false,
             case when i % 5 = 4 then null else ts end, ts + interval '1 day', ts, ts, 1
      from (select i, gen_random_uuid() as id, now() - make_interval(secs => i) as ts from generate_series(1, ${rows}) i) g;
      insert into processing_job (id, session_id, type, status, priority, required, config, result, attempts, max_attempts,
