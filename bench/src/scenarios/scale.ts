@@ -119,7 +119,7 @@ async function load(path: (i: number) => string, seconds: number, token: string)
 
 export async function scale(ctx: BenchContext): Promise<Section> {
   const rows = ctx.quick ? 20_000 : 1_000_000;
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 3 : 6;
   ensureData(rows, ctx.log);
   const ids = psql(SCALE_DATABASE_URL, `select id from upload_session where user_id = '${USER}' order by random() limit 200`).split('\n');
   const token = tokenFor(USER);

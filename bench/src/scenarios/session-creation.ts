@@ -65,7 +65,7 @@ async function inProcess(orm: MikroORM, storage: S3ObjectStorage, concurrency: n
 
 export async function sessionCreation(ctx: BenchContext): Promise<Section> {
   const concurrencies = ctx.quick ? [8] : [1, 8, 32];
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 3 : 6;
   const token = tokenFor('bench-user-1');
   const http: Point[] = [];
   const bare: Point[] = [];
