@@ -1,4 +1,4 @@
-/** Three tiers: unit (pure logic, next to the code), integration (real Postgres, RabbitMQ, S3), e2e (the apps as processes). */
+/** Three tiers (plus the fault suite, run on its own by npm run test:faults): unit (pure logic, next to the code), integration (real Postgres, RabbitMQ, S3), e2e (the apps as processes). */
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }];
 const moduleNameMapper = {
   '^@app/(domain|contracts|messaging|storage|config|database|health)$': '<rootDir>/libs/$1/src',
@@ -10,5 +10,7 @@ module.exports = {
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], globalSetup: '<rootDir>/test/support/global-setup.ts' },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/support/global-setup.ts' },
+    // npm run test:faults: its own RabbitMQ, Postgres and Ceph RGW (started by the suite), so no globalSetup.
+    { ...base, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
   ],
 };

@@ -119,7 +119,9 @@ EOF
 # --- monitor
 ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 ceph-authtool "$D/keyring" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
-monmaptool --create --fsid "$FSID" --add a "127.0.0.1:$MON_PORT" "$D/monmap" >/dev/null
+# --addv with an explicit v1 address: a plain --add with a port other than 6789 is taken as msgr2,
+# and the v1-only monitor then never answers its clients
+monmaptool --create --fsid "$FSID" --addv a "[v1:127.0.0.1:$MON_PORT]" "$D/monmap" >/dev/null
 mkdir -p "$D/mon/ceph-a"
 ceph-mon "${C[@]}" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring" >>"$D/log/start.log" 2>&1 || fail "ceph-mon --mkfs failed"
 ceph-mon "${C[@]}" -i a >>"$D/log/start.log" 2>&1 || fail "ceph-mon did not start"

@@ -33,7 +33,7 @@ export interface RunningApp {
 
 let instanceCounter = 0;
 
-export async function startApp(name: AppName, env: Record<string, string> = {}, opts: { port?: number; waitReady?: boolean } = {}): Promise<RunningApp> {
+export async function startApp(name: AppName, env: Record<string, string> = {}, opts: { port?: number; waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<RunningApp> {
   const dist = distCopy();
   const instance = instanceCounter++;
   const defaultPort = { 'upload-gateway': PORT_BASE, 'storage-events': PORT_BASE + 1, 'job-processor': PORT_BASE + 2 }[name];
@@ -56,7 +56,7 @@ export async function startApp(name: AppName, env: Record<string, string> = {}, 
         return (await fetch(`http://127.0.0.1:${port}/health/ready`)).status;
       },
       (status) => status === 200,
-      { timeoutMs: 30_000, intervalMs: 200, what: `${name} ready on ${port}` },
+      { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 200, what: `${name} ready on ${port}` },
     ).catch((e: Error) => {
       child.kill('SIGKILL');
       throw e;

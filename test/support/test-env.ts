@@ -21,15 +21,19 @@ export function parseEnvFile(file: string): Record<string, string> {
   return out;
 }
 
-/** The environment every test process and app of this namespace gets. */
+/**
+ * The environment every test process and app of this namespace gets. The fault suite points it at its
+ * private instances with TEST_DATABASE_URL, TEST_AMQP_URL and TEST_S3_ENDPOINT.
+ */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const defaults = parseEnvFile(join(ROOT, '.env.example'));
   return {
     ...defaults,
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/uploads_${NS}`,
-    AMQP_URL: `amqp://guest:guest@127.0.0.1:5672/uploads-${NS}`,
+    DATABASE_URL: process.env.TEST_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/uploads_${NS}`,
+    AMQP_URL: process.env.TEST_AMQP_URL ?? `amqp://guest:guest@127.0.0.1:5672/uploads-${NS}`,
+    ...(process.env.TEST_S3_ENDPOINT ? { S3_ENDPOINT: process.env.TEST_S3_ENDPOINT, S3_PUBLIC_ENDPOINT: process.env.TEST_S3_ENDPOINT } : {}),
     S3_BUCKET: `uploads-${NS}`,
     STORAGE_EVENTS_TOPIC: `uploads-${NS}-storage-events`,
     ANONYMOUS_UPLOADS: 'true',

@@ -19,9 +19,11 @@ export class AppModule {
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        // Jobs still running a third into the shutdown deadline are released to other processors.
         JobsModule.forRoot({
           leaseMs: config.leaseMs,
           leaseRenewalMs: config.leaseRenewalMs,
+          releaseAfterMs: Math.floor(config.shutdownTimeoutMs / 3),
           thumbnailSize: config.thumbnailSize,
           maxImagePixels: config.maxImagePixels,
           consumedTypes: config.jobTypes,

@@ -34,6 +34,7 @@ export interface GatewayConfig extends CommonConfig {
 export interface StorageEventsConfig extends CommonConfig {
   port: number;
   prefetch: number;
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
 }
 
 export interface JobProcessorConfig extends CommonConfig {
@@ -111,7 +112,17 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
 }
 
 export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig {
-  return { ...common(env), port: env.STORAGE_EVENTS_PORT, prefetch: env.STORAGE_EVENTS_PREFETCH };
+  return {
+    ...common(env),
+    port: env.STORAGE_EVENTS_PORT,
+    prefetch: env.STORAGE_EVENTS_PREFETCH,
+    reconciler: {
+      intervalMs: env.RECONCILER_INTERVAL_SECONDS * 1000,
+      batchSize: env.RECONCILER_BATCH_SIZE,
+      graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
+      stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
+    },
+  };
 }
 
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {

@@ -70,6 +70,14 @@ export class GatewayEnv extends BaseEnv {
 export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) STORAGE_EVENTS_PORT: number = 3001;
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) STORAGE_EVENTS_PREFETCH: number = 32;
+  /** Seconds between reconciliation passes (lost notifications, expired uploads, abandoned jobs); 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600) RECONCILER_INTERVAL_SECONDS: number = 30;
+  /** Sessions and jobs looked at per pass and kind. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000) RECONCILER_BATCH_SIZE: number = 200;
+  /** Seconds a waiting upload is left to its storage notification before the reconciler asks the store. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400) RECONCILER_GRACE_SECONDS: number = 60;
+  /** Seconds a PENDING job may wait for its message before the reconciler sends it again. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 900;
 }
 
 export class JobProcessorEnv extends BaseEnv {

@@ -4,6 +4,16 @@ import { ENTITIES } from '@app/domain';
 import { MIGRATIONS } from './migrations';
 
 /** MikroORM configuration shared by the apps, the migration runner and the tests. */
+/** Bounds on waiting for the database, so that a request or a message fails fast (503 / retry) instead of hanging. */
+const DB_TIMEOUTS = {
+  /** Waiting for a free pooled connection, and for a new one to open. */
+  acquireMs: 5_000,
+  connectMs: 5_000,
+  /** One statement, server side (statement_timeout) and client side (a socket that stopped answering). */
+  statementMs: 15_000,
+  queryMs: 20_000,
+};
+
 export function ormConfig(clientUrl: string, opts: { poolMax?: number } = {}) {
   return defineConfig({
     driver: PostgreSqlDriver,
@@ -12,7 +22,11 @@ export function ormConfig(clientUrl: string, opts: { poolMax?: number } = {}) {
     extensions: [Migrator],
     // Migrations are listed explicitly so the same config works from TypeScript sources and compiled output.
     migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, snapshot: false, tableName: 'mikro_orm_migrations' },
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: DB_TIMEOUTS.acquireMs, createTimeoutMillis: DB_TIMEOUTS.connectMs },
+    driverOptions: {
+      acquireConnectionTimeout: DB_TIMEOUTS.acquireMs,
+      connection: { connectionTimeoutMillis: DB_TIMEOUTS.connectMs, statement_timeout: DB_TIMEOUTS.statementMs, query_timeout: DB_TIMEOUTS.queryMs },
+    },
     allowGlobalContext: false,
     forceUtcTimezone: true,
     ignoreUndefinedInQuery: true,

@@ -1,6 +1,11 @@
 import { ConnectionException } from '@mikro-orm/core';
 
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
+// What pg and knex say when the server went away mid-request: "Client has encountered a connection error"
+// (pg, for every query on a broken client) and "Transaction query already complete" (knex, for the queries of a
+// transaction whose connection broke) were seen as 500s while Postgres restarted under load.
+const DATABASE_GONE =
+  /Connection terminated|connect ECONNREFUSED|Knex: Timeout acquiring a connection|terminating connection|Query read timeout|timeout expired|the database system is (starting up|shutting down)|Client has encountered a connection error|Transaction query already complete/i;
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300', '57014']);
 
 /**
  * Whether an error means the database is unreachable (down, restarting, out of connections) rather than
@@ -11,7 +16,7 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const err = e as { code?: unknown; message?: unknown; cause?: unknown };
   if (typeof err.code === 'string' && TRANSIENT_CODES.has(err.code)) return true;
-  if (typeof err.message === 'string' && /Connection terminated|connect ECONNREFUSED|Knex: Timeout acquiring a connection|terminating connection/i.test(err.message)) {
+  if (typeof err.message === 'string' && DATABASE_GONE.test(err.message)) {
     return true;
   }
   return err.cause !== undefined && err.cause !== e && isDatabaseUnavailable(err.cause);

@@ -1,15 +1,16 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { GroupProgress } from './group/group-progress';
+import { SessionSettler } from './job/settle-session';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
 import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';
 import { UnitOfWork } from './outbox/unit-of-work';
 
-/** The services every app shares: the status writer, the outbox, transactions, group progress. */
+/** The services every app shares: the status writer, the outbox, transactions, group progress, session settlement. */
 @Global()
 @Module({})
 export class DomainCoreModule {
   static forRoot(settings: OutboxSettings): DynamicModule {
-    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress];
+    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionSettler];
     return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, ...providers], exports: providers };
   }
 }

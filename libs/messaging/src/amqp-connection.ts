@@ -30,7 +30,7 @@ export class AmqpConnection implements OnApplicationShutdown {
 
   /** A confirm channel whose setup declares the topology first, then runs `setup`. */
   channel(name: string, setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper {
-    return this.manager.createChannel({
+    const wrapper = this.manager.createChannel({
       name,
       json: false,
       publishTimeout: 10_000,
@@ -39,6 +39,10 @@ export class AmqpConnection implements OnApplicationShutdown {
         await setup(ch);
       },
     });
+    // A failed setup (channel closed while it ran, a declaration refused) is emitted as 'error': unheard, it
+    // would kill the process. The wrapper sets the channel up again on the next (re)connect.
+    wrapper.on('error', (err: Error) => this.logger.warn(`channel "${name}": ${err.message}`));
+    return wrapper;
   }
 
   /** Resolves once the broker has confirmed the message. */

@@ -40,9 +40,11 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+    // One last batch for what the shutdown itself wrote (released jobs); what is left, another process publishes.
+    if (!this.stopped) await this.publishBatch().catch(() => undefined);
+    this.stopped = true;
   }
 
   kick(): void {

@@ -3,10 +3,9 @@ import { AddJobUseCase } from './add-job/add-job.usecase';
 import { CancelJobUseCase } from './cancel-job/cancel-job.usecase';
 import { ListJobsUseCase } from './list-jobs/list-jobs.usecase';
 import { RetryJobUseCase } from './retry-job/retry-job.usecase';
-import { SessionSettler } from './settle-session';
 
 const useCases = [AddJobUseCase, RetryJobUseCase, CancelJobUseCase, ListJobsUseCase];
 
 /** Use cases of the public job API (the gateway). */
-@Module({ providers: [SessionSettler, ...useCases], exports: useCases })
+@Module({ providers: useCases, exports: useCases })
 export class JobOperationsModule {}

@@ -7,7 +7,6 @@ import { MetadataJobHandler } from './handlers/metadata.job-handler';
 import { ThumbnailJobHandler } from './handlers/thumbnail.job-handler';
 import { ValidationJobHandler } from './handlers/validation.job-handler';
 import { JOB_RUN_SETTINGS, JobRunSettings, RunJobUseCase } from './run-job/run-job.usecase';
-import { SessionSettler } from './settle-session';
 
 /** Every job handler there is. The registry checks them against the types this process consumes. */
 const HANDLERS = [ValidationJobHandler, ChecksumJobHandler, MetadataJobHandler, ThumbnailJobHandler];
@@ -16,7 +15,7 @@ const HANDLERS = [ValidationJobHandler, ChecksumJobHandler, MetadataJobHandler, 
 @Module({})
 export class JobsModule {
   static forRoot(settings: JobRunSettings & JobHandlerSettings & { consumedTypes: readonly JobType[] }): DynamicModule {
-    const run: JobRunSettings = { leaseMs: settings.leaseMs, leaseRenewalMs: settings.leaseRenewalMs };
+    const run: JobRunSettings = { leaseMs: settings.leaseMs, leaseRenewalMs: settings.leaseRenewalMs, releaseAfterMs: settings.releaseAfterMs };
     const handlers: JobHandlerSettings = { thumbnailSize: settings.thumbnailSize, maxImagePixels: settings.maxImagePixels };
     return {
       module: JobsModule,
@@ -25,7 +24,6 @@ export class JobsModule {
         { provide: JOB_RUN_SETTINGS, useValue: run },
         { provide: JOB_HANDLER_SETTINGS, useValue: handlers },
         { provide: JobHandlerRegistry, inject: HANDLERS, useFactory: (...all: JobHandler[]) => new JobHandlerRegistry(all, settings.consumedTypes) },
-        SessionSettler,
         RunJobUseCase,
       ],
       exports: [RunJobUseCase],

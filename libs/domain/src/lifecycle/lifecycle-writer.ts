@@ -149,7 +149,40 @@ export class LifecycleWriter {
     for (const from of [JobStatus.FAILED, JobStatus.CANCELLED]) {
       if (await this.moveJob(em, { id, status: from }, JobStatus.PENDING, patch)) return true;
     }
-    return false;
+    return false
+  }
+
+  /**
+   * RUNNING → PENDING for a job whose processor died (lease expired): the reconciler re-queues it. The
+   * dead attempt stays counted, so a job that keeps killing its processor still runs out of attempts.
+   */
+  requeueAbandonedJob(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING, lockedUntil: { $lt: new Date() } }, JobStatus.PENDING, {
+      error: 'lease expired: its processor stopped',
+      runAfter: null,
+      lockedUntil: null,
+    });
+  }
+
+  /**
+   * RUNNING → PENDING for a job this processor gives back unfinished (graceful shutdown): the attempt did
+   * not run to an outcome, so it is not counted, and another processor may take the job at once.
+   */
+  releaseJob(em: EntityManager, id: string): Promise<boolean> {
+    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, {
+      attempts: raw('greatest(attempts - 1, 0)'),
+      runAfter: null,
+      lockedUntil: null,
+    });
+  }
+
+  /**
+   * Marks a PENDING job whose message is being sent again (the reconciler's re-queue of a job whose
+   * message was lost), so that the next pass leaves it alone for a while. Not a status change.
+   */
+  async touchPendingJob(em: EntityManager, id: string, notTouchedSince: Date): Promise<boolean> {
+    const n = await em.nativeUpdate(ProcessingJob, { id, status: JobStatus.PENDING, updatedAt: { $lt: notTouchedSince } }, { updatedAt: new Date() });
+    return n === 1;
   }
 
   /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease. */

@@ -3,8 +3,11 @@ export interface StorageObjectEvent {
   kind: 'created' | 'removed';
   /** The store's own name of the event, e.g. ObjectCreated:Put. */
   eventName: string;
-  /** `api`: not a notification but what the gateway saw in the store itself (a lost notification's stand-in). */
-  source: 'minio' | 'aws' | 'ceph' | 'api';
+  /**
+   * Who told us: a store's notification, or a stand-in for a lost one: `api` when the gateway saw the object
+   * in the store itself, `reconciler` when synthesized from a HEAD of the object by the reconciler.
+   */
+  source: 'minio' | 'aws' | 'ceph' | 'api' | 'reconciler';
   bucket: string;
   /** Decoded object key. */
   key: string;

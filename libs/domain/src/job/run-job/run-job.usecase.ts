@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus, JobStatus, RunJobV1 } from '@app/contracts';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
@@ -17,16 +17,22 @@ export interface JobRunSettings {
   leaseMs: number;
   /** How often a running job renews its lease, and so how soon it notices a cancellation. */
   leaseRenewalMs: number;
+  /** After SIGTERM, how long running jobs may go on before they are stopped and released to others. */
+  releaseAfterMs: number;
 }
 export const JOB_RUN_SETTINGS = Symbol('JobRunSettings');
 
-export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
+export type JobRunOutcome = 'completed' | 'failed' | 'retry-scheduled' | 'released' | 'cancelled' | 'duplicate' | 'running-elsewhere' | 'gone';
 
-type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled'> };
+type Claim = { kind: 'claimed'; job: ProcessingJob; session: UploadSession } | { kind: Exclude<JobRunOutcome, 'completed' | 'failed' | 'retry-scheduled' | 'released'> };
 
 /** Slack after a foreign lease ends before its job is looked at again. */
 const LEASE_RECHECK_SLACK_MS = 500;
+
 type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; failure: JobFailure };
+
+/** The abort reason of a job stopped because its process shuts down: released, not failed. */
+class ShuttingDown extends Error {}
 
 /**
  * Runs one job message: claim the job (PENDING → RUNNING with a lease), run its handler outside any
@@ -34,8 +40,9 @@ type Attempt = { ok: true; result: Record<string, unknown> } | { ok: false; fail
  * repeat: a job that is final or running under a live lease is left alone.
  */
 @Injectable()
-export class RunJobUseCase {
+export class RunJobUseCase implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RunJobUseCase.name);
+  private readonly running = new Set<AbortController>();
 
   constructor(
     private readonly em: EntityManager,
@@ -55,6 +62,7 @@ export class RunJobUseCase {
     if (!handler) throw new Error(`No handler for job type ${job.type}`);
 
     const abort = new AbortController();
+    this.running.add(abort);
     const renewal = setInterval(() => {
       this.em
         .fork()
@@ -71,10 +79,30 @@ export class RunJobUseCase {
       attempt = { ok: false, failure: e instanceof JobFailure ? e : new JobFailure(e instanceof Error ? e.message : String(e), false) };
     } finally {
       clearInterval(renewal);
+      this.running.delete(abort);
     }
-    const outcome = await this.finish(job, attempt, handler.sessionFacts?.bind(handler));
+    const outcome = abort.signal.reason instanceof ShuttingDown ? await this.release(job) : await this.finish(job, attempt, handler.sessionFacts?.bind(handler));
     this.logger.log({ msg: 'job finished', jobId: job.id, type: job.type, sessionId: session.id, outcome, attempt: job.attempts, ms: Date.now() - started });
     return outcome;
+  }
+
+  /**
+   * SIGTERM: jobs still running after `releaseAfterMs` are stopped and given back (PENDING, attempt not
+   * counted, message re-queued through the outbox) so that another processor takes them at once instead
+   * of waiting for the lease to expire. The consumer stops taking messages meanwhile (AmqpServer.close).
+   */
+  beforeApplicationShutdown(): void {
+    setTimeout(() => {
+      for (const abort of this.running) abort.abort(new ShuttingDown('process shutting down'));
+    }, this.settings.releaseAfterMs).unref();
+  }
+
+  private release(job: ProcessingJob): Promise<JobRunOutcome> {
+    return this.uow.run(async (em): Promise<JobRunOutcome> => {
+      if (!(await this.lifecycle.releaseJob(em, job.id))) return 'cancelled';
+      this.outbox.runJob(em, job);
+      return 'released';
+    });
   }
 
   private claim(jobId: string): Promise<Claim> {

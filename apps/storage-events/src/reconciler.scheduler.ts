@@ -1,0 +1,47 @@
+import { CreateRequestContext, MikroORM } from '@mikro-orm/postgresql';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, StorageEventsConfig } from '@app/config';
+import { Reconciler } from '@app/domain';
+
+/**
+ * Runs a reconciliation pass every RECONCILER_INTERVAL_SECONDS (every replica schedules it; one at a
+ * time runs it). A pass that fails (database or store down) is logged and tried again at the next tick.
+ */
+@Injectable()
+export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Reconciler');
+  private timer?: NodeJS.Timeout;
+  private pass: Promise<void> | null = null;
+
+  constructor(
+    // Used by @CreateRequestContext: every pass gets its own EntityManager context.
+    private readonly orm: MikroORM,
+    private readonly reconciler: Reconciler,
+    @Inject(APP_CONFIG) private readonly config: StorageEventsConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.reconciler.intervalMs === 0) return;
+    this.timer = setInterval(() => this.tick(), this.config.reconciler.intervalMs);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.pass;
+  }
+
+  private tick(): void {
+    if (this.pass) return;
+    this.pass = this.runOnce()
+      .catch((e: unknown) => this.logger.warn({ msg: 'reconciliation pass failed; next tick retries', err: e instanceof Error ? e.message : String(e) }))
+      .finally(() => (this.pass = null));
+  }
+
+  @CreateRequestContext()
+  private async runOnce(): Promise<void> {
+    const figures = await this.reconciler.runOnce(this.config.reconciler);
+    if (figures && (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent)) {
+      this.logger.log({ msg: 'reconciliation pass', ...figures });
+    }
+  }
+}

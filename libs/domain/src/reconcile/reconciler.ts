@@ -1,0 +1,35 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { ReconcileJobsFigures, ReconcileJobsSettings, ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
+import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
+
+export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings;
+export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures;
+
+/** WARNING: shared by every replica of every version; changing it lets two versions reconcile at once. */
+const RECONCILER_LOCK_KEY = 0x75706c64; // 'upld'
+
+/**
+ * One reconciliation pass, by one replica at a time: a Postgres advisory lock (held by a transaction for
+ * the pass, so it is released even if this process dies) elects the runner; the others skip the pass.
+ * The steps are compare-and-sets anyway: the lock saves work, correctness does not depend on it.
+ */
+@Injectable()
+export class Reconciler {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly uploads: ReconcileUploadsUseCase,
+    private readonly jobs: ReconcileJobsUseCase,
+  ) {}
+
+  /** null when another replica holds the lock. */
+  async runOnce(settings: ReconcilerSettings): Promise<ReconcilerFigures | null> {
+    return this.em.fork().transactional(async (lockHolder) => {
+      const [{ locked }] = await lockHolder.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [RECONCILER_LOCK_KEY]);
+      if (!locked) return null;
+      const jobs = await this.jobs.execute(settings);
+      const uploads = await this.uploads.execute(settings);
+      return { ...uploads, ...jobs };
+    });
+  }
+}
