@@ -123,7 +123,7 @@ async function viaTus(tus: RunningProcess, size: number): Promise<Transfer> {
 }
 
 export async function bigFiles(ctx: BenchContext): Promise<Section> {
-  const big = ctx.quick ? 48 * MiB : 1024 * MiB;
+  const big = Number(process.env.BENCH_BIG_MIB ?? (ctx.quick ? 48 : 1024)) * MiB;
   const small = ctx.quick ? 16 * MiB : 128 * MiB;
   const token = tokenFor('bench-user-3');
   const env = benchEnv();
