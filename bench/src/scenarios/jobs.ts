@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import amqp from 'amqplib';
 import { amqpPriorityOf, jobQueue, jobRoutingKey, JobType, RunJobV1, Topology } from '@app/contracts';
-import { buildObjectKey } from '@app/domain';
+import { buildObjectKey, JobHandler, ProcessingJob, UploadSession } from '@app/domain';
+import { ChecksumJobHandler } from '../../../libs/domain/src/job/handlers/checksum.job-handler';
+import { ValidationJobHandler } from '../../../libs/domain/src/job/handlers/validation.job-handler';
 import { RunningProcess, startApp, stopProcess } from '../apps';
 import { inParallel } from '../client';
-import { benchEnv, psql, s3Client } from '../env';
-import { BenchContext, Section, table, Target } from '../report';
+import { benchEnv, psql, s3Client, storageFor } from '../env';
+import { BenchContext, pct, Section, table, Target } from '../report';
 import { figure, fmt, fmtFigure, percentile } from '../stats';
 
 const SIZE = 4096;
@@ -38,6 +40,23 @@ class JobBench {
     });
     log(`  ${count} objects of 4 KiB stored in ${fmt((Date.now() - t0) / 1000)} s`);
     this.sessions = ids;
+  }
+
+  /** The limit: the handler's own work (its reads from the store, its hashing) in this process, no claim or settle. */
+  async handlerOnly(type: JobType, count: number, concurrency: number): Promise<number> {
+    const storage = storageFor();
+    const handler: JobHandler = type === JobType.CHECKSUM ? new ChecksumJobHandler(storage) : new ValidationJobHandler(storage);
+    const sessions = this.sessions.slice(0, count).map(
+      (id) =>
+        new UploadSession({ id, bucket: storage.bucket, objectKey: buildObjectKey(id, 'job.bin'), filename: 'job.bin', contentType: 'application/octet-stream', size: SIZE, expiresAt: new Date(), jobPlan: [] }),
+    );
+    const signal = new AbortController().signal;
+    const t0 = Date.now();
+    await inParallel(sessions, concurrency, async (session) => {
+      const job = new ProcessingJob({ sessionId: session.id, type, priority: 5, required: true, maxAttempts: 3 });
+      await handler.run({ job, session, signal });
+    });
+    return (count * 1000) / (Date.now() - t0);
   }
 
   reset(): void {
@@ -118,6 +137,7 @@ export async function jobs(ctx: BenchContext): Promise<Section> {
   let processor: RunningProcess | null = await startApp('job-processor');
   const { ch, close } = await confirmChannel();
   const rates: Record<string, number[]> = { VALIDATION: [], CHECKSUM: [] };
+  const bare: Record<string, number[]> = { VALIDATION: [], CHECKSUM: [] };
   const waits: number[][] = [];
   const backlogLeft: number[] = [];
   try {
@@ -130,7 +150,8 @@ export async function jobs(ctx: BenchContext): Promise<Section> {
         await bench.enqueue(type, 5, 0, n, ch);
         await bench.waitFinished(n, 60_000 + n * 100);
         rates[type].push(bench.rate());
-        ctx.log(`  ${type}: ${fmt(rates[type].at(-1)!)} jobs/s`);
+        bare[type].push(await bench.handlerOnly(type, n, concurrency));
+        ctx.log(`  ${type}: ${fmt(rates[type].at(-1)!)} jobs/s, handler alone ${fmt(bare[type].at(-1)!)} /s`);
       }
     }
 
@@ -196,10 +217,12 @@ export async function jobs(ctx: BenchContext): Promise<Section> {
         `RunJobV1 messages published to the jobs exchange exactly as the outbox relay does; the processor claims, runs and settles each one. ` +
         `jobs/s = jobs / (last finish − first claim), ${n} jobs per run.`,
       '',
-      ...table(['job type', ' jobs/s per processor'], [
-        ['VALIDATION', fmtFigure(validation)],
-        ['CHECKSUM (SHA-256 + MD5 streamed)', fmtFigure(checksum)],
+      ...table(['job type', ' jobs/s per processor', ' handler alone /s (limit)', ' ratio'], [
+        ['VALIDATION', fmtFigure(validation), fmtFigure(figure(bare.VALIDATION)), pct(validation.median / figure(bare.VALIDATION).median)],
+        ['CHECKSUM (SHA-256 + MD5 streamed)', fmtFigure(checksum), fmtFigure(figure(bare.CHECKSUM)), pct(checksum.median / figure(bare.CHECKSUM).median)],
       ]),
+      '',
+      `Limit: the same handler classes run in the benchmark process on the same objects, ${concurrency} at a time, without the claim and settle transactions.`,
       '',
       `Priority: ${fmt(backlog, 0)} priority-10 VALIDATION jobs queued, then ${probes} priority-1 jobs published one every 200 ms while the backlog drains; ` +
         `wait = claim (started_at) − publish. Backlog still pending when the last urgent job completed: ${backlogLeft.map((b) => fmt(b, 0)).join(', ')}.`,
@@ -210,6 +233,6 @@ export async function jobs(ctx: BenchContext): Promise<Section> {
       ]),
     ],
     targets,
-    data: { n, backlog, probes, concurrency, rates, waits, backlogLeft },
+    data: { n, backlog, probes, concurrency, rates, bare, waits, backlogLeft },
   };
 }
