@@ -18,8 +18,8 @@ export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
 export const PORTS = { gateway: PORT_BASE, storageEvents: PORT_BASE + 1, jobProcessor: PORT_BASE + 2, tus: PORT_BASE + 3, scaleGateway: PORT_BASE + 4 };
 /** A bucket without notifications: the store's own limit, measured without our apps hearing of it. */
 export const RAW_BUCKET = `uploads-${NS}-raw`;
-/** Scenario 5's database: a million sessions, kept between runs (regenerated when the row count differs). */
-export const SCALE_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/uploads_${NS}_scale`;
+/** Scenario 5's database: a million sessions (fewer in --quick, in a database of its own), kept between runs. */
+export const scaleDatabaseUrl = (quick: boolean) => `postgres://postgres@127.0.0.1:5432/uploads_${NS}_scale${quick ? '_quick' : ''}`;
 export const RUN_DIR = join(ROOT, '.bench', NS);
 
 /** What every app of the benchmark gets: .env.example's defaults (default jobs included), in our namespace. */

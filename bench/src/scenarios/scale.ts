@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../../../libs/database/src/migrations';
 import { Actor, GetUploadUseCase, ListUploadsUseCase } from '@app/domain';
 import { startApp, stopProcess } from '../apps';
 import { call, tokenFor } from '../client';
-import { freshDatabase, NS, PORTS, psql, SCALE_DATABASE_URL } from '../env';
+import { freshDatabase, NS, PORTS, psql, scaleDatabaseUrl } from '../env';
 import { BenchContext, Section, table, Target } from '../report';
 import { Figure, figure, fmt, fmtFigure } from '../stats';
 
@@ -15,7 +15,7 @@ const PER_USER = 1000;
 const USER = 'user-7';
 
 /** A million sessions (in --quick fewer), made once with INSERT … SELECT generate_series and kept for the next run. */
-function ensureData(rows: number, log: (m: string) => void): void {
+function ensureData(SCALE_DATABASE_URL: string, rows: number, log: (m: string) => void): void {
   const USERS = rows / PER_USER;
   const latest = MIGRATIONS[MIGRATIONS.length - 1].name;
   let current = '';
@@ -70,7 +70,7 @@ function inline(query: string, params: unknown[]): string {
 }
 
 /** The SQL the use cases send (captured from MikroORM's query log), and the key lines of its plan. */
-async function plans(ids: string[], cursor: string): Promise<{ what: string; sql: string; plan: string[]; indexOnly: boolean; removed: number }[]> {
+async function plans(SCALE_DATABASE_URL: string, ids: string[], cursor: string): Promise<{ what: string; sql: string; plan: string[]; indexOnly: boolean; removed: number }[]> {
   const captured: { query: string; params: unknown[] }[] = [];
   class Capture extends DefaultLogger {
     override logQuery(c: LogContext): void {
@@ -120,7 +120,8 @@ async function load(path: (i: number) => string, seconds: number, token: string)
 export async function scale(ctx: BenchContext): Promise<Section> {
   const rows = ctx.quick ? 20_000 : 1_000_000;
   const seconds = ctx.quick ? 3 : 6;
-  ensureData(rows, ctx.log);
+  const SCALE_DATABASE_URL = scaleDatabaseUrl(ctx.quick);
+  ensureData(SCALE_DATABASE_URL, rows, ctx.log);
   const ids = psql(SCALE_DATABASE_URL, `select id from upload_session where user_id = '${USER}' order by random() limit 200`).split('\n');
   const token = tokenFor(USER);
   const gateway = await startApp('upload-gateway', { env: { DATABASE_URL: SCALE_DATABASE_URL }, port: PORTS.scaleGateway });
@@ -148,7 +149,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
   } finally {
     await stopProcess(gateway);
   }
-  const explained = await plans(ids, cursor);
+  const explained = await plans(SCALE_DATABASE_URL, ids, cursor);
   const seq = explained.filter((e) => !e.indexOnly);
   // An index scan that filters many rows out is still linear in something (a deep page, say).
   const filtering = explained.filter((e) => e.removed > 100);
