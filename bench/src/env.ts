@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { gatewayConfig, GatewayEnv, validateEnv } from '@app/config';
@@ -108,4 +109,15 @@ export async function emptyBucket(bucket: string, prefix?: string): Promise<numb
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
     removed += keys.length;
   }
+}
+
+/**
+ * Ceph RGW keeps a deleted object's data until its garbage collection runs (hours later by default), and the
+ * memstore OSD keeps that data in RAM: a few GiB uploads would fill the machine's memory. Runs the collection
+ * now where the local store is ours (`npm run infra:up`'s Ceph); elsewhere (MinIO, AWS) there is nothing to do.
+ */
+export function collectStoreGarbage(): void {
+  const conf = join(benchEnv().CEPH_DIR ?? '/tmp/upload-platform-ceph', 'ceph.conf');
+  if (!existsSync(conf)) return;
+  spawnSync('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], { stdio: 'ignore', timeout: 120_000 });
 }

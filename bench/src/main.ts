@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { emptyBucket, benchEnv, NS, PORT_BASE, provision, purgeQueues, ROOT, RUN_DIR } from './env';
+import { collectStoreGarbage, emptyBucket, benchEnv, NS, PORT_BASE, provision, purgeQueues, ROOT, RUN_DIR } from './env';
 import { ProfileSummary } from './profile';
 import { BenchContext, pct, Section, table, Target } from './report';
 import { bigFiles } from './scenarios/big-files';
@@ -181,6 +181,7 @@ async function main(): Promise<void> {
       // Nothing of one scenario may slow the next: objects in the store (memstore holds them in RAM), queued messages.
       await emptyBucket(benchEnv().S3_BUCKET).catch(() => undefined);
       await purgeQueues().catch(() => undefined);
+      collectStoreGarbage();
     }
   }
   const doc = render(opts, sections, failures, { started, loadStart, loadEnd: load(), seconds: (Date.now() - started.getTime()) / 1000 });

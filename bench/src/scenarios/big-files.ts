@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { RunningProcess, startNode, stopProcess, System } from '../apps';
 import { call, inParallel, tokenFor } from '../client';
-import { benchEnv, emptyBucket, PORTS, ROOT, s3Client } from '../env';
+import { benchEnv, collectStoreGarbage, emptyBucket, PORTS, ROOT, s3Client } from '../env';
 import { SessionWatch } from '../events';
 import { ProcessUsage, UsageMeter } from '../proc';
 import { BenchContext, pct, Section, table, Target } from '../report';
@@ -136,7 +136,10 @@ export async function bigFiles(ctx: BenchContext): Promise<Section> {
     env: { S3_BUCKET: env.S3_BUCKET, S3_ENDPOINT: env.S3_ENDPOINT, S3_REGION: env.S3_REGION, S3_ACCESS_KEY: env.S3_ACCESS_KEY, S3_SECRET_KEY: env.S3_SECRET_KEY, TUS_PORT: String(PORTS.tus), TUS_PART_SIZE: String(PART_SIZE) },
     port: PORTS.tus,
   });
-  const clean = () => emptyBucket(env.S3_BUCKET);
+  const clean = async () => {
+    await emptyBucket(env.S3_BUCKET);
+    collectStoreGarbage();
+  };
   try {
     // Warm-up, and the small size for scenario 6 (memory must not grow with the file's size).
     for (const method of ['platform', 'sdk', 'tus'] as Method[]) {
