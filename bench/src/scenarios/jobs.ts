@@ -125,7 +125,7 @@ async function purge(queue: string): Promise<void> {
 }
 
 export async function jobs(ctx: BenchContext): Promise<Section> {
-  const n = ctx.quick ? 60 : 1000;
+  const n = ctx.quick ? 60 : 300;
   const backlog = ctx.quick ? 300 : 10_000;
   const probes = ctx.quick ? 3 : 20;
   const warmup = ctx.quick ? 10 : 50;

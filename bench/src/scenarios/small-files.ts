@@ -116,7 +116,7 @@ async function profiledRun(n: number, token: string): Promise<Record<string, Pro
 }
 
 export async function smallFiles(ctx: BenchContext & { profile: boolean }): Promise<Section> {
-  const n = ctx.quick ? 40 : 500;
+  const n = ctx.quick ? 40 : 300;
   const token = tokenFor('bench-user-2');
   const platform: PlatformRun[] = [];
   const store: { filesPerSecond: number; p50: number; p99: number }[] = [];
