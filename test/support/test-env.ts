@@ -10,7 +10,8 @@ export const NS = (process.env.TEST_NAMESPACE ?? 'test').replace(/[^a-z0-9]/g, '
 export const PORT_BASE = Number(process.env.TEST_PORT_BASE ?? 3100);
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
 
-function parseEnvFile(file: string): Record<string, string> {
+/** KEY=value lines of an env file (none when it is missing). */
+export function parseEnvFile(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
