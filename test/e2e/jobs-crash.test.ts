@@ -64,15 +64,15 @@ describe('processor crash and cancel (e2e)', () => {
 
     await waitFor(async () => events.forSession(created.id, DomainEventType.SessionCompleted).length, (n) => n >= 1, { what: 'session.completed' });
     await new Promise((r) => setTimeout(r, 1_500));
+    // Distinct events: a process killed between the broker's confirm and the outbox row's delete has its rows
+    // published again by another (same message id, the documented at-least-once delivery consumers dedupe on).
+    const distinct = (t: string) => new Set(events.forSession(created.id, t).map((e) => e.body.id)).size;
     const counts = Object.fromEntries(
-      [DomainEventType.SessionUploaded, DomainEventType.SessionProcessing, DomainEventType.SessionCompleted, DomainEventType.JobCompleted, DomainEventType.JobFailed].map((t) => [
-        t,
-        events.forSession(created.id, t).length,
-      ]),
+      [DomainEventType.SessionUploaded, DomainEventType.SessionProcessing, DomainEventType.SessionCompleted, DomainEventType.JobCompleted, DomainEventType.JobFailed].map((t) => [t, distinct(t)]),
     );
     // VALIDATION and CHECKSUM each complete once.
     expect(counts).toEqual({ 'session.uploaded': 1, 'session.processing': 1, 'session.completed': 1, 'job.completed': 2, 'job.failed': 0 });
-    expect(events.forSession(created.id, DomainEventType.JobCompleted).filter((e) => e.body.data.jobId === checksumJob.id)).toHaveLength(1);
+    expect(new Set(events.forSession(created.id, DomainEventType.JobCompleted).filter((e) => e.body.data.jobId === checksumJob.id).map((e) => e.body.id)).size).toBe(1);
 
     // A running job cancelled over the API notices at its next lease renewal and stops; the session, COMPLETED, stays so.
     const added = await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'CHECKSUM' } });
