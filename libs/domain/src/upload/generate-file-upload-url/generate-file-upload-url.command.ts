@@ -7,12 +7,9 @@ import {
   IsInt,
   IsObject,
   IsOptional,
-  IsString,
   IsUUID,
-  Length,
   Matches,
   Max,
-  MaxLength,
   Min,
   registerDecorator,
   ValidateNested,
@@ -20,6 +17,7 @@ import {
 } from 'class-validator';
 import { JobType } from '@app/contracts';
 import { JobRequest } from '../../job/plan/plan-jobs';
+import { IsMediaType, IsUploadFilename } from '../upload-fields';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../multipart/part-plan';
 
 const MAX_METADATA_ENTRIES = 20;
@@ -71,15 +69,10 @@ export class JobRequestDto implements JobRequest {
 
 /** Body of POST /v1/uploads (the seed's `generateFileUploadUrl`). Validates its own shape; limits from config are checked by the use case. */
 export class GenerateFileUploadUrlCommand {
-  @IsString()
-  @Length(1, 255)
-  // No control characters, no path separators.
-  @Matches(/^[^\x00-\x1f\x7f/\\]+$/, { message: 'filename must not contain control characters or path separators' })
+  @IsUploadFilename()
   filename!: string;
 
-  @IsString()
-  @MaxLength(255)
-  @Matches(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, { message: 'contentType must look like type/subtype' })
+  @IsMediaType('contentType')
   contentType!: string;
 
   @IsInt()
