@@ -11,6 +11,7 @@ import {
   LifecycleWriter,
   Outbox,
   takeGroupSlot,
+  SessionEndings,
   UnitOfWork,
   UploadGroup,
   UploadSession,
@@ -156,7 +157,7 @@ describe('group progress under concurrency (integration)', () => {
     const storage = new S3ObjectStorage(testS3Settings());
     const cancelOnce = async () => {
       const em = orm.em.fork();
-      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, { kick: () => undefined }), lifecycle, outbox, progress, storage).execute(ADMIN, group.id);
+      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, { kick: () => undefined }), lifecycle, progress, new SessionEndings(outbox, progress), storage).execute(ADMIN, group.id);
     };
     await race([...ids.slice(0, n).map((id) => () => finish(id, group.id, 'complete')), cancelOnce, cancelOnce]);
 

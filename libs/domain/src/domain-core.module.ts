@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { GroupProgress } from './group/group-progress';
 import { SessionSettler } from './job/settle-session';
+import { SessionEndings } from './upload/session-endings';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
 import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';
 import { UnitOfWork } from './outbox/unit-of-work';
@@ -10,7 +11,7 @@ import { UnitOfWork } from './outbox/unit-of-work';
 @Module({})
 export class DomainCoreModule {
   static forRoot(settings: OutboxSettings): DynamicModule {
-    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionSettler];
+    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler];
     return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, ...providers], exports: providers };
   }
 }

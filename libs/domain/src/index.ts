@@ -71,3 +71,4 @@ export * from './reconcile/reconcile.module';
 export * from './reconcile/reconciler';
 export * from './reconcile/reconcile-uploads/reconcile-uploads.usecase';
 export * from './reconcile/reconcile-jobs/reconcile-jobs.usecase';
+export * from './upload/session-endings';

@@ -1,12 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
-import { GroupProgress } from '../group/group-progress';
 import { LifecycleWriter } from '../lifecycle/lifecycle-writer';
 import { Outbox } from '../outbox/outbox';
 import { UploadSession } from '../upload/upload-session.entity';
 import { decideSessionOutcome } from './plan/outcomes';
 import { ProcessingJob } from './processing-job.entity';
+import { SessionEndings } from '../upload/session-endings';
 
 /**
  * What follows a session's jobs: COMPLETED, FAILED, or nothing yet. Call inside the transaction that made a
@@ -19,7 +19,7 @@ export class SessionSettler {
   constructor(
     private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
   ) {}
 
   async settle(em: EntityManager, session: UploadSession): Promise<void> {
@@ -36,8 +36,6 @@ export class SessionSettler {
         ? await this.lifecycle.markCompleted(em, session.id)
         : await this.lifecycle.markFailed(em, session.id, `${decision.failedJobType}_FAILED`, decision.error);
     if (!moved) return;
-    await em.refresh(session);
-    this.outbox.sessionEvent(em, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed, session);
-    await this.groups.sessionFinished(em, session);
+    await this.endings.ended(em, session.id, decision.kind === 'complete' ? DomainEventType.SessionCompleted : DomainEventType.SessionFailed);
   }
 }

@@ -6,7 +6,6 @@ import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { Actor } from '../../identity/actor';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { FINAL_FILE_STATUSES, FINAL_GROUP_STATUSES } from '../../lifecycle/transitions';
-import { Outbox } from '../../outbox/outbox';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { UploadSession } from '../../upload/upload-session.entity';
@@ -14,6 +13,7 @@ import { findAccessibleGroup } from '../group-access';
 import { GroupProgress } from '../group-progress';
 import { GroupView, withBytes } from '../group-view';
 import { UploadGroup } from '../upload-group.entity';
+import { SessionEndings } from '../../upload/session-endings';
 
 /** Error code of the sessions a cancel stopped. WARNING: persisted and published; clients match on it. */
 export const CANCELLED_ERROR = 'CANCELLED';
@@ -41,8 +41,8 @@ export class CancelUploadGroupUseCase {
     private readonly em: EntityManager,
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
     private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
@@ -79,9 +79,7 @@ export class CancelUploadGroupUseCase {
       // Its jobs are left alone (locking them here could deadlock with a processor claiming one): a job of a
       // FAILED session is cancelled when claimed, and one that finishes cannot complete a FAILED session.
       if (!(await this.lifecycle.markFailed(em, s.id, CANCELLED_ERROR, 'the upload group was cancelled'))) continue;
-      const failed = await em.findOneOrFail(UploadSession, s.id, { refresh: true });
-      this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed);
+      const failed = await this.endings.ended(em, s.id, DomainEventType.SessionFailed);
       stopped.push({ objectKey: failed.objectKey, uploadId: failed.uploadId });
     }
     await this.groups.publishFinal(em, id, DomainEventType.GroupCancelled);

@@ -1,14 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
-import { GroupProgress } from '../../group/group-progress';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { Outbox } from '../../outbox/outbox';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { OBJECT_STORAGE, ObjectStorage, StoredObject } from '../../ports/object-storage.port';
 import { ApplyStorageEventUseCase, StorageEventOutcome } from '../../storage-event/apply-storage-event/apply-storage-event.usecase';
 import { StorageObjectEvent } from '../../storage-event/storage-object-event';
 import { UploadSession } from '../../upload/upload-session.entity';
+import { SessionEndings } from '../../upload/session-endings';
 
 export interface ReconcileUploadsSettings {
   /** Sessions looked at per pass, per kind (expired, overdue). */
@@ -60,8 +59,7 @@ export class ReconcileUploadsUseCase {
     private readonly em: EntityManager,
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
     private readonly applyStorageEvent: ApplyStorageEventUseCase,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
@@ -115,10 +113,7 @@ export class ReconcileUploadsUseCase {
   private async expire(session: UploadSession): Promise<boolean> {
     const expired = await this.uow.run(async (em) => {
       if (!(await this.lifecycle.markFailed(em, session.id, 'EXPIRED', `no upload arrived before ${session.expiresAt.toISOString()}`))) return null;
-      const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-      this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed);
-      return failed;
+      return this.endings.ended(em, session.id, DomainEventType.SessionFailed);
     });
     if (!expired) return false;
     if (expired.uploadId) {

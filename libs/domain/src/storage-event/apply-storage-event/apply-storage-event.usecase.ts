@@ -12,6 +12,7 @@ import { sessionIdFromKey, THUMBNAILS_PREFIX } from '../../upload/object-key';
 import { UploadSession } from '../../upload/upload-session.entity';
 import { ProcessedStorageEvent } from '../processed-storage-event.entity';
 import { StorageObjectEvent, storageEventIdentity } from '../storage-object-event';
+import { SessionEndings } from '../../upload/session-endings';
 
 export type StorageEventOutcome =
   | 'uploaded'
@@ -37,6 +38,7 @@ export class ApplyStorageEventUseCase {
     private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
     private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
@@ -90,9 +92,7 @@ export class ApplyStorageEventUseCase {
       if (!(await this.lifecycle.markFailed(em, session.id, 'SIZE_MISMATCH', `stored ${size ?? 'no'} bytes, declared ${session.size}`))) return 'already-applied';
       // Deleted before commit: a replay after a failed commit decides the same and deletes again (idempotent).
       await this.storage.delete(session.objectKey);
-      const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-      this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed);
+      await this.endings.ended(em, session.id, DomainEventType.SessionFailed);
       return 'size-mismatch';
     }
 
@@ -117,10 +117,8 @@ export class ApplyStorageEventUseCase {
     // Removal and a later re-creation can arrive in either order: the store decides.
     if (await this.storage.head(session.objectKey)) return 'stale-removal';
     if (!(await this.lifecycle.markDeleted(em, session.id))) return 'already-applied';
-    const deleted = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-    this.outbox.sessionEvent(em, DomainEventType.SessionDeleted, deleted);
     // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
-    await this.groups.sessionFinished(em, deleted);
+    await this.endings.ended(em, session.id, DomainEventType.SessionDeleted);
     return 'deleted';
   }
 }

@@ -3,15 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
-import { GroupProgress } from '../../group/group-progress';
 import { Actor } from '../../identity/actor';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { Outbox } from '../../outbox/outbox';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UploadSession } from '../upload-session.entity';
 import { MultipartUploadAbortSchema } from './abort-upload.command';
+import { SessionEndings } from '../session-endings';
 
 export const ABORTED = 'ABORTED';
 
@@ -27,8 +26,7 @@ export class AbortUploadUseCase {
     private readonly em: EntityManager,
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
@@ -50,9 +48,7 @@ export class AbortUploadUseCase {
     await this.uow.run(async (em) => {
       if (!(await this.lifecycle.markAborted(em, session.id, cmd.reason ?? 'aborted by the client'))) return;
       await this.lifecycle.failUnfinishedParts(em, session.id);
-      const failed = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-      this.outbox.sessionEvent(em, DomainEventType.SessionFailed, failed);
-      await this.groups.sessionFinished(em, failed);
+      await this.endings.ended(em, session.id, DomainEventType.SessionFailed);
     });
     const after = await this.em.findOneOrFail(UploadSession, session.id, { refresh: true });
     // Lost a race to a completion: say so rather than pretend it was aborted.

@@ -1,15 +1,14 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
-import { GroupProgress } from '../../group/group-progress';
 import { Actor } from '../../identity/actor';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { Outbox } from '../../outbox/outbox';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { findAccessibleSession } from '../get-upload/get-upload.usecase';
 import { THUMBNAILS_PREFIX } from '../object-key';
 import { UploadSession } from '../upload-session.entity';
+import { SessionEndings } from '../session-endings';
 
 /**
  * DELETE /v1/uploads/:id: removes the stored object (and an unfinished multipart upload, and the session's
@@ -22,8 +21,7 @@ export class DeleteUploadUseCase {
     private readonly em: EntityManager,
     private readonly uow: UnitOfWork,
     private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
+    private readonly endings: SessionEndings,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
@@ -37,9 +35,7 @@ export class DeleteUploadUseCase {
     await this.storage.deletePrefix(`${THUMBNAILS_PREFIX}${session.id}/`);
     await this.uow.run(async (em) => {
       if (!(await this.lifecycle.markDeleted(em, session.id))) return;
-      const deleted = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-      this.outbox.sessionEvent(em, DomainEventType.SessionDeleted, deleted);
-      await this.groups.sessionFinished(em, deleted);
+      await this.endings.ended(em, session.id, DomainEventType.SessionDeleted);
     });
     return this.em.findOneOrFail(UploadSession, session.id, { refresh: true });
   }
