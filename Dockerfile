@@ -4,13 +4,17 @@
 #   (APP: upload-gateway | storage-events | job-processor; the APP environment
 #   variable chooses again at run time, so one image can also run any of them)
 # Migrations: docker run --rm <image> npm run migrate
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24: the active LTS (20 reached its end of life in April 2026), the same major that package.json's `node`
+# devDependency pins for npm scripts on machines whose system Node is older. Bump both together.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, compile TypeScript to dist/
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the only install script we allow is the `node` package's (a Node 24 binary for npm scripts on
+# hosts with an older system Node); the image has Node 24 already.
+RUN npm ci --no-audit --no-fund --ignore-scripts && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
@@ -22,7 +26,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
  && npm cache clean --force
 
 # --- runtime
