@@ -17,6 +17,8 @@ export const DomainEventType = Object.freeze({
   GroupCancelled: 'group.cancelled',
   JobCompleted: 'job.completed',
   JobFailed: 'job.failed',
+  /** An outgoing webhook subscription was disabled by the platform (its receiver answered 410, or failed for too long). */
+  WebhookDisabled: 'webhook.disabled',
 } as const);
 export type DomainEventType = (typeof DomainEventType)[keyof typeof DomainEventType];
 
@@ -58,6 +60,20 @@ export interface JobEventDataV1 {
   error?: string | null;
 }
 
+/** Why the platform disabled a subscription: its receiver answered 410 Gone, or every delivery failed for too long. */
+export type WebhookDisabledReason = 'GONE' | 'FAILING';
+
+export interface WebhookDisabledDataV1 {
+  subscriptionId: string;
+  /** The subscription's owner. */
+  userId: string;
+  url: string;
+  reason: WebhookDisabledReason;
+  /** When deliveries started failing without a success since (null for GONE after a success). */
+  failingSince: string | null;
+  disabledAt: string;
+}
+
 interface EnvelopeV1<T extends DomainEventType, D> {
   id: string;
   type: T;
@@ -75,13 +91,15 @@ export type SessionEventType =
   | typeof DomainEventType.SessionDeleted;
 export type GroupEventType = typeof DomainEventType.GroupCompleted | typeof DomainEventType.GroupFailed | typeof DomainEventType.GroupCancelled;
 export type JobEventType = typeof DomainEventType.JobCompleted | typeof DomainEventType.JobFailed;
+export type WebhookEventType = typeof DomainEventType.WebhookDisabled;
 
 export type SessionEventV1 = EnvelopeV1<SessionEventType, SessionEventDataV1>;
 export type GroupEventV1 = EnvelopeV1<GroupEventType, GroupEventDataV1>;
 export type JobEventV1 = EnvelopeV1<JobEventType, JobEventDataV1>;
+export type WebhookEventV1 = EnvelopeV1<WebhookEventType, WebhookDisabledDataV1>;
 
 /** Every domain event we publish. */
-export type DomainEventV1 = SessionEventV1 | GroupEventV1 | JobEventV1;
+export type DomainEventV1 = SessionEventV1 | GroupEventV1 | JobEventV1 | WebhookEventV1;
 
 /** Body of a message on a job queue: which job to run. Everything else is read from Postgres. */
 export interface RunJobV1 {
@@ -96,5 +114,7 @@ export interface RunJobV1 {
 export const MessagePattern = Object.freeze({
   StorageNotification: 'storage.notification',
   RunJob: 'job.run',
+  /** Domain events taken from `uploads.events` by the webhook delivery (queue `webhooks.events`). */
+  WebhookEvent: 'webhook.domain-event',
 } as const);
 export type MessagePattern = (typeof MessagePattern)[keyof typeof MessagePattern];

@@ -25,6 +25,9 @@ export function toMessageDisposition(e: unknown): Error {
     case DomainErrorCode.GROUP_STATE_CONFLICT:
     case DomainErrorCode.JOB_STATE_CONFLICT:
     case DomainErrorCode.OBJECT_NOT_IN_STORAGE:
+    case DomainErrorCode.WEBHOOK_NOT_FOUND:
+    case DomainErrorCode.WEBHOOK_DELIVERY_NOT_FOUND:
+    case DomainErrorCode.WEBHOOK_STATE_CONFLICT:
       return new DeadLetter(`${e.code}: ${e.message}`);
     default:
       return assertNever(e.code);

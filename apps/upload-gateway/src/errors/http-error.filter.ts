@@ -19,11 +19,14 @@ export function httpStatusOf(code: DomainErrorCode): number {
     case DomainErrorCode.SESSION_NOT_FOUND:
     case DomainErrorCode.GROUP_NOT_FOUND:
     case DomainErrorCode.JOB_NOT_FOUND:
+    case DomainErrorCode.WEBHOOK_NOT_FOUND:
+    case DomainErrorCode.WEBHOOK_DELIVERY_NOT_FOUND:
       return HttpStatus.NOT_FOUND;
     case DomainErrorCode.SESSION_STATE_CONFLICT:
     case DomainErrorCode.GROUP_STATE_CONFLICT:
     case DomainErrorCode.JOB_STATE_CONFLICT:
     case DomainErrorCode.OBJECT_NOT_IN_STORAGE:
+    case DomainErrorCode.WEBHOOK_STATE_CONFLICT:
       return HttpStatus.CONFLICT;
     case DomainErrorCode.MALFORMED_MESSAGE:
     case DomainErrorCode.UNKNOWN_OBJECT:
