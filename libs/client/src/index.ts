@@ -7,3 +7,4 @@ export { ResumeFrom, SessionHandle, PartEvent, SendOptions, UploadFileOptions, U
 export { GroupFile, GroupProgress, GroupFileResult, GroupUploadResult, UploadGroupOptions } from './upload-group';
 export { WaitOptions } from './wait-for-session';
 export { UploadClient, uploadFile, uploadGroup, waitForSession } from './upload-client';
+export { verifyWebhook, VerifyWebhookOptions, WebhookEvent, WebhookHeaders, WebhookVerificationError } from './webhooks';

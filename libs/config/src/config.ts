@@ -1,5 +1,5 @@
 import { JobType, JOB_TYPES } from '@app/contracts';
-import { BaseEnv, GatewayEnv, JobProcessorEnv, StorageEventsEnv } from './env';
+import { BaseEnv, GatewayEnv, JobProcessorEnv, parseDurations, StorageEventsEnv } from './env';
 
 /** Typed, nested configuration the code reads (never process.env directly). */
 export interface CommonConfig {
@@ -9,6 +9,8 @@ export interface CommonConfig {
   amqp: { url: string; storageEventsExchange: string; domainEventsExchange: string };
   s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean };
   shutdownTimeoutMs: number;
+  /** Where outgoing webhooks may go. */
+  webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
 }
 
 export interface UploadRules {
@@ -36,6 +38,20 @@ export interface GatewayConfig extends CommonConfig {
     /** Per caller per window; 0 = off. */
     rateLimit: { writes: number; requests: number; windowSeconds: number };
   };
+  webhooks: { secretRotationGraceMs: number };
+}
+
+export interface WebhookDeliveryConfig {
+  delivery: 'on' | 'off' | 'only';
+  prefetch: number;
+  concurrency: number;
+  endpointConcurrency: number;
+  timeoutMs: number;
+  retryScheduleMs: number[];
+  disableAfterMs: number;
+  pollMs: number;
+  /** An attempt's lease: past it the attempt's process is presumed dead and another takes the delivery over. */
+  leaseMs: number;
 }
 
 export interface StorageEventsConfig extends CommonConfig {
@@ -44,6 +60,7 @@ export interface StorageEventsConfig extends CommonConfig {
   /** Token of the notification webhook; null disables it. */
   webhookToken: string | null;
   reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
+  webhooks: WebhookDeliveryConfig;
 }
 
 export interface JobProcessorConfig extends CommonConfig {
@@ -72,6 +89,7 @@ function common(env: BaseEnv): CommonConfig {
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: env.WEBHOOK_REQUIRE_HTTPS ?? env.NODE_ENV === 'production' },
   };
 }
 
@@ -122,17 +140,33 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       trustedProxies: env.HTTP_TRUSTED_PROXIES,
       rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
     },
+    webhooks: { secretRotationGraceMs: env.WEBHOOK_SECRET_ROTATION_GRACE_SECONDS * 1000 },
   };
 }
 
 export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig {
+  const delivery = env.WEBHOOK_DELIVERY as WebhookDeliveryConfig['delivery'];
+  const timeoutMs = env.WEBHOOK_TIMEOUT_SECONDS * 1000;
   return {
     ...common(env),
     port: env.STORAGE_EVENTS_PORT,
     prefetch: env.STORAGE_EVENTS_PREFETCH,
     webhookToken: env.STORAGE_WEBHOOK_TOKEN || null,
+    webhooks: {
+      delivery,
+      prefetch: env.WEBHOOK_EVENTS_PREFETCH,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+      endpointConcurrency: env.WEBHOOK_ENDPOINT_CONCURRENCY,
+      timeoutMs,
+      retryScheduleMs: parseDurations(env.WEBHOOK_RETRY_SCHEDULE, 'WEBHOOK_RETRY_SCHEDULE'),
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      pollMs: env.WEBHOOK_POLL_INTERVAL_MS,
+      // Well past the attempt's own deadline: an attempt still running then is surely dead.
+      leaseMs: timeoutMs * 3 + 30_000,
+    },
     reconciler: {
-      intervalMs: env.RECONCILER_INTERVAL_SECONDS * 1000,
+      // A delivery-only process leaves reconciliation to the others.
+      intervalMs: delivery === 'only' ? 0 : env.RECONCILER_INTERVAL_SECONDS * 1000,
       batchSize: env.RECONCILER_BATCH_SIZE,
       graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
       stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,

@@ -31,6 +31,22 @@ export class BaseEnv {
 
   /** Seconds a graceful shutdown may take before the process exits anyway. */
   @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS: number = 25;
+
+  // ---- Outgoing webhooks: where they may go (checked by the gateway at subscription, and by the delivering app at connect)
+  /** Lets webhooks target loopback, private, link-local and CGNAT addresses. Development and tests only. */
+  @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean = false;
+  /** Only https subscription URLs; unset: on when NODE_ENV=production. */
+  @IsOptional() @Transform(toBool) @IsBoolean() WEBHOOK_REQUIRE_HTTPS?: boolean;
+}
+
+/** `5s,5m,30m,2h,5h,10h` → milliseconds; throws naming the bad entry. */
+export function parseDurations(spec: string, variable: string): number[] {
+  const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  return spec.split(',').map((part) => {
+    const m = /^\s*(\d+)(ms|s|m|h|d)\s*$/.exec(part);
+    if (!m) throw new Error(`Invalid configuration:\n  ${variable}: "${part.trim()}" is not a duration like 500ms, 5s, 5m, 2h or 1d`);
+    return Number(m[1]) * unit[m[2]];
+  });
 }
 
 export class GatewayEnv extends BaseEnv {
@@ -75,6 +91,8 @@ export class GatewayEnv extends BaseEnv {
     message: 'DEFAULT_JOBS must look like "*/*=VALIDATION;image/*=VALIDATION,CHECKSUM"',
   })
   DEFAULT_JOBS: string = '*/*=VALIDATION';
+  /** Seconds the previous secret of a webhook keeps signing (a second signature) after POST /v1/webhooks/:id/rotate-secret. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400) WEBHOOK_SECRET_ROTATION_GRACE_SECONDS: number = 86400;
 }
 
 export class StorageEventsEnv extends BaseEnv {
@@ -90,6 +108,25 @@ export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RECONCILER_GRACE_SECONDS: number = 60;
   /** Seconds a PENDING job may wait for its message before the reconciler sends it again. */
   @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 900;
+
+  // ---- Outgoing webhook delivery (this app runs it; see the README for why)
+  /** on: this process also delivers webhooks; off: it does not; only: it does nothing else (no storage notifications, no reconciler). */
+  @IsIn(['on', 'off', 'only']) WEBHOOK_DELIVERY: string = 'on';
+  /** Domain events taken from the webhooks.events queue at once (prefetch). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_EVENTS_PREFETCH: number = 32;
+  /** Webhook attempts in flight at once in this process. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_CONCURRENCY: number = 32;
+  /** Webhook attempts in flight at once per subscription, over every delivering process: one slow receiver never takes every slot. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) WEBHOOK_ENDPOINT_CONCURRENCY: number = 4;
+  /** Seconds a receiver has to answer (connect, send, status and headers). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(60) WEBHOOK_TIMEOUT_SECONDS: number = 10;
+  /** Waits between attempts (exponential backoff, ±20% jitter added): 7 attempts over about 17.6 hours by default. */
+  @Matches(/^\s*\d+(ms|s|m|h|d)\s*(,\s*\d+(ms|s|m|h|d)\s*){0,19}$/, { message: 'WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations like 5s,5m,30m,2h,5h,10h' })
+  WEBHOOK_RETRY_SCHEDULE: string = '5s,5m,30m,2h,5h,10h';
+  /** A subscription whose every attempt has failed for this many seconds is disabled (a webhook.disabled event says so). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(90 * 86400) WEBHOOK_DISABLE_AFTER_SECONDS: number = 5 * 86400;
+  /** Milliseconds between looks for due deliveries (new events and replays are also picked up at once in the process that took them). */
+  @Transform(toInt) @IsInt() @Min(50) @Max(60_000) WEBHOOK_POLL_INTERVAL_MS: number = 1000;
 }
 
 export class JobProcessorEnv extends BaseEnv {
