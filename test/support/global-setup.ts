@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 // globalSetup runs outside Jest's module mapping: relative imports and the compiled migration runner.
-import { JOB_TYPES, jobQueue, Topology } from '../../libs/contracts/src';
+import { JOB_TYPES, jobQueue, Topology, WebhookTopology } from '../../libs/contracts/src';
 import { ROOT, testEnv } from './test-env';
 
 let done = false;
@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
 
   const conn = await amqp.connect(env.AMQP_URL);
   const ch = await conn.createChannel();
-  for (const q of [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, Topology.jobsDeadQueue, ...JOB_TYPES.map(jobQueue)]) {
+  for (const q of [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, Topology.jobsDeadQueue, ...JOB_TYPES.map(jobQueue), WebhookTopology.eventsQueue, WebhookTopology.eventsDeadQueue]) {
     // Missing queues are created by the apps; purging one that does not exist closes the channel.
     const probe = await conn.createChannel();
     probe.on('error', () => undefined);

@@ -11,6 +11,7 @@ import { ReconcilerScheduler } from './reconciler.scheduler';
 import { StorageEventsWebhookController } from './storage-events-webhook.controller';
 import { StorageNotificationIntake } from './storage-notification.intake';
 import { StorageNotificationsConsumer } from './storage-notifications.consumer';
+import { WebhookDeliveryModule, webhookQueues } from './webhooks/webhook-delivery.module';
 
 /** Storage notifications in (RabbitMQ or webhook); session state changes, jobs and events out (through the outbox); the reconciler. */
 @Module({})
@@ -22,12 +23,13 @@ export class AppModule {
         AppConfigModule.forRoot(StorageEventsEnv, config),
         ObservabilityModule.forRoot({ app: 'storage-events', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp, { consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue] }),
+        MessagingModule.forRoot(config.amqp, { consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, ...webhookQueues(config)] }),
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         StorageEventsModule,
         ReconcileModule,
+        WebhookDeliveryModule.forRoot(config),
       ],
       controllers: [StorageNotificationsConsumer, StorageEventsWebhookController, HealthController, MetricsController],
       providers: [StorageNotificationIntake, ReconcilerScheduler],

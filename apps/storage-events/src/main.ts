@@ -7,6 +7,7 @@ import { installShutdownDeadline, loadConfigOrExit, storageEventsConfig, Storage
 import { AmqpConnection, AmqpServer } from '@app/messaging';
 import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
+import { webhookSubscriptions } from './webhooks/webhook-delivery.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(StorageEventsEnv, storageEventsConfig);
@@ -19,12 +20,18 @@ async function bootstrap(): Promise<void> {
   app.connectMicroservice(
     {
       strategy: new AmqpServer(app.get(AmqpConnection), [
-        {
-          queue: Topology.storageNotificationsQueue,
-          pattern: MessagePattern.StorageNotification,
-          prefetch: config.prefetch,
-          deadLetterQueue: Topology.storageNotificationsDeadQueue,
-        },
+        // WEBHOOK_DELIVERY=only: a process that delivers webhooks and nothing else.
+        ...(config.webhooks.delivery === 'only'
+          ? []
+          : [
+              {
+                queue: Topology.storageNotificationsQueue,
+                pattern: MessagePattern.StorageNotification,
+                prefetch: config.prefetch,
+                deadLetterQueue: Topology.storageNotificationsDeadQueue,
+              },
+            ]),
+        ...webhookSubscriptions(config),
       ]),
     },
     { inheritAppConfig: false },

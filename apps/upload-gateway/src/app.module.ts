@@ -18,6 +18,7 @@ import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
 import { RateLimitGuard, rateLimitOptions } from './rate-limit/rate-limit.guard';
 import { UploadsController } from './uploads/uploads.controller';
+import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 
 /** The public HTTP API. */
 @Module({})
@@ -36,6 +37,7 @@ export class AppModule {
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
         ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
+        WebhooksApiModule.forRoot(config),
       ],
       controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
       providers: [

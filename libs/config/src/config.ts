@@ -162,7 +162,7 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
       disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
       pollMs: env.WEBHOOK_POLL_INTERVAL_MS,
       // Well past the attempt's own deadline: an attempt still running then is surely dead.
-      leaseMs: timeoutMs * 3 + 30_000,
+      leaseMs: timeoutMs + 15_000,
     },
     reconciler: {
       // A delivery-only process leaves reconciliation to the others.

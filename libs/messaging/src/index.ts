@@ -8,3 +8,4 @@ export * from './topology';
 export * from './storage-notifications/normalize-storage-notification';
 export * from './dispositions';
 export * from './messaging.metrics';
+export * from './webhooks-topology';

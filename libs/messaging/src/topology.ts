@@ -1,5 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import { JOB_QUEUE_MAX_PRIORITY, JOB_RETRY_DELAYS_MS, JOB_TYPES, jobDelayQueue, jobQueue, Topology } from '@app/contracts';
+import { declareWebhookTopology } from './webhooks-topology';
 
 export interface ExchangeNames {
   storageEventsExchange: string;
@@ -48,4 +49,6 @@ export async function declareTopology(ch: ConfirmChannel, names: ExchangeNames):
     await ch.assertQueue(queue, { durable: true, arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': Topology.jobsExchange } });
     await ch.bindQueue(queue, Topology.jobsDelayExchange, `delay${ms}ms.*`);
   }
+  // Outgoing webhooks (issue 21): their own queue, bound to the domain events exchange.
+  await declareWebhookTopology(ch, names);
 }
