@@ -61,6 +61,7 @@ export class WebhookDeliveries {
    * Records an event for every enabled subscription that wants it: its owner's subscriptions (none for an
    * anonymous upload) and every `all` subscription, whose events name the type or `*`. One row per
    * (subscription, event): a redelivered event adds nothing. Returns how many deliveries were created.
+   * A subscription disabled meanwhile gets nothing (the share lock waits for its disabling to commit).
    */
   async recordEvent(em: EntityManager, event: { id: string; type: string; userId: string | null; payload: string }): Promise<number> {
     const rows: unknown[] = await em.execute(
@@ -70,6 +71,8 @@ export class WebhookDeliveries {
         where s.enabled
           and (s.scope = 'all' or s.user_id = ?)
           and (s.events @> array[?]::text[] or s.events @> array['*']::text[])
+          -- Waits for a subscription being disabled to commit, then skips it: no delivery slips in after its waiting ones were failed.
+          for share of s
        on conflict (subscription_id, event_id) do nothing
        returning id`,
       [event.id, event.type, event.payload, event.userId, event.type],

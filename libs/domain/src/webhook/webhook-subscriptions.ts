@@ -13,6 +13,16 @@ export interface DisabledSubscription {
 /** The SQL that keeps a subscription's health: failing since when, and disabling it. */
 @Injectable()
 export class WebhookSubscriptions {
+  /**
+   * Locks the subscription for the rest of the transaction (recording an attempt, disabling): attempts of
+   * one subscription are recorded one after the other, so none can schedule a retry under a subscription
+   * another has just disabled. null when it was deleted.
+   */
+  async lock(em: EntityManager, id: string): Promise<{ enabled: boolean } | null> {
+    const [row] = await em.execute<{ enabled: boolean }[]>('select enabled from webhook_subscription where id = ? for no key update', [id]);
+    return row ?? null;
+  }
+
   /** A success: the subscription is no longer failing. */
   async markHealthy(em: EntityManager, id: string): Promise<void> {
     await em.execute('update webhook_subscription set failing_since = null where id = ? and failing_since is not null', [id]);

@@ -66,11 +66,19 @@ export class DeliverWebhookUseCase {
         [WebhookHeader.signature]: this.signing.sign(signingSecrets(claimed, signedAt), claimed.eventId, timestamp, claimed.payload),
       },
     });
-    const decision = decideAttempt({ result, runAttempts: claimed.runAttempts, failingSince: claimed.failingSince, now: new Date(), policy: this.policy });
-    const { statusCode, error } = describeAttempt(result);
+    let decision = decideAttempt({ result, runAttempts: claimed.runAttempts, failingSince: claimed.failingSince, now: new Date(), policy: this.policy });
+    const described = describeAttempt(result);
     const recorded = await this.uow.run(async (em) => {
+      const subscription = await this.subscriptions.lock(em, claimed.subscriptionId);
+      if (!subscription) return false;
+      let error = described.error;
+      // Disabled while this attempt was in flight: no retry under a disabled subscription.
+      if (decision.outcome === 'retry' && !subscription.enabled) {
+        decision = { outcome: 'failed' };
+        error = `${error}; subscription disabled meanwhile`;
+      }
       const next = decision.outcome === 'retry' ? decision.nextAttemptAt : null;
-      if (!(await this.deliveries.recordAttempt(em, claimed, STATUS_AFTER[decision.outcome], { statusCode, error, latencyMs: result.latencyMs }, next))) return false;
+      if (!(await this.deliveries.recordAttempt(em, claimed, STATUS_AFTER[decision.outcome], { statusCode: described.statusCode, error, latencyMs: result.latencyMs }, next))) return false;
       if (decision.outcome === 'delivered') await this.subscriptions.markHealthy(em, claimed.subscriptionId);
       else await this.subscriptions.markFailing(em, claimed.subscriptionId);
       if (decision.outcome === 'gone') await this.disable(em, claimed.subscriptionId, 'GONE', 'the receiver answered 410 Gone');
