@@ -66,7 +66,8 @@ export class WebhookDeliveries {
   async recordEvent(em: EntityManager, event: { id: string; type: string; userId: string | null; payload: string }): Promise<number> {
     const rows: unknown[] = await em.execute(
       `insert into webhook_delivery (id, subscription_id, event_id, event_type, payload, status, attempts, run_attempts, next_attempt_at, created_at, updated_at)
-       select gen_random_uuid(), s.id, ?, ?, ?, '${D.PENDING}', 0, 0, now(), now(), now()
+       -- Milliseconds, like every timestamp JavaScript writes: keyset pages compare created_at with a cursor in ms.
+       select gen_random_uuid(), s.id, ?, ?, ?, '${D.PENDING}', 0, 0, now(), date_trunc('milliseconds', now()), now()
          from webhook_subscription s
         where s.enabled
           and (s.scope = 'all' or s.user_id = ?)
