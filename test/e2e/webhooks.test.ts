@@ -2,10 +2,10 @@ import { Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { DomainEventType } from '@app/contracts';
+import { DomainEventType, WebhookTopology } from '@app/contracts';
 import { verifyWebhook } from '../../libs/client/src';
 import { RunningApp, startApp, stopApp } from '../support/apps';
-import { Capture } from '../support/broker';
+import { Capture, peekQueue, publishRaw } from '../support/broker';
 import { anUpload, textBytes } from '../support/builders';
 import { createUpload, sendBytes, waitForStatus } from '../support/flows';
 import { api, jwtFor } from '../support/http';
@@ -279,6 +279,17 @@ describe('outgoing webhooks (e2e)', () => {
     expect(new Set([page1.body.items[0].eventType, page2.body.items[0].eventType])).toEqual(new Set(['session.uploaded', 'session.completed']));
     expect((await api('DELETE', `/v1/webhooks/${sub.id}`, alice)).status).toBe(204);
     expect((await api('GET', `/v1/webhooks/${sub.id}`, alice)).status).toBe(404);
+  });
+
+  it('a message on the domain events exchange that is no domain event is dead-lettered with its reason; delivery goes on', async () => {
+    const marker = `garbage-${run}`;
+    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, 'session.completed', [`not json ${marker}`, JSON.stringify({ id: marker, type: 'session.completed', version: 1, data: {} })]);
+    const dead = await waitFor(async () => (await peekQueue(WebhookTopology.eventsDeadQueue)).filter((m) => m.body.includes(marker)), (l) => l.length === 2, { what: 'two dead letters' });
+    expect(dead.map((m) => String(m.headers['x-dead-letter-reason'])).sort()).toEqual(['MALFORMED_MESSAGE: not a domain event: id must be a uuid', 'body is not valid JSON']);
+    const sub = await subscribe(alice, { url: receiver.on('/after-garbage', () => ({ status: 200 })), events: [DomainEventType.SessionUploaded] });
+    await upload(alice);
+    await waitFor(async () => receiver.at('/after-garbage').length, (n) => n === 1, { what: 'a delivery after the garbage' });
+    await verifyBoth(sub.secret, receiver.at('/after-garbage')[0]);
   });
 
   it('/docs/asyncapi.json parses with the AsyncAPI parser, names every routing key seen on the exchange, and every delivered body matches its schema', async () => {
