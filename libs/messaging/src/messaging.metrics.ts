@@ -5,7 +5,8 @@ import { AmqpConnection } from './amqp-connection';
 /** Scrapes come every few seconds from every replica: the database and broker are asked at most this often. */
 const CACHE_MS = 5_000;
 
-function cached<T>(load: () => Promise<T>): () => Promise<T> {
+/** `load`, asked at most once per CACHE_MS (a failed load is asked again at once). */
+export function cached<T>(load: () => Promise<T>): () => Promise<T> {
   let value: { at: number; result: Promise<T> } | null = null;
   return () => {
     if (!value || Date.now() - value.at > CACHE_MS) {

@@ -1,5 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, register } from 'prom-client';
+import { WebhookDeliveries } from '@app/domain';
+import { cached } from '@app/messaging';
 
 /**
  * Webhook delivery metrics (prom-client's default registry, served at /metrics of the delivering app).
@@ -26,25 +28,14 @@ export const WebhookMetrics = Object.freeze({
 
 /** Deliveries waiting or in flight (cached: scrapes come often, from every replica). */
 export function registerWebhookBacklogGauge(orm: MikroORM): Gauge {
-  let cached: { at: number; value: Promise<number> } | null = null;
-  const load = () => {
-    if (!cached || Date.now() - cached.at > 5_000) {
-      const value = orm.em
-        .fork()
-        .getConnection()
-        .execute<{ n: string }[]>("select count(*) as n from webhook_delivery where status in ('PENDING', 'SENDING')")
-        .then(([r]) => Number(r.n));
-      cached = { at: Date.now(), value };
-      value.catch(() => (cached = null));
-    }
-    return cached.value;
-  };
+  const deliveries = new WebhookDeliveries();
+  const backlog = cached(() => deliveries.backlog(orm.em.fork()));
   register.removeSingleMetric('webhook_deliveries_backlog');
   return new Gauge({
     name: 'webhook_deliveries_backlog',
     help: 'Webhook deliveries waiting for an attempt or in flight',
     async collect() {
-      this.set(await load().catch(() => Number.NaN));
+      this.set(await backlog().catch(() => Number.NaN));
     },
   });
 }

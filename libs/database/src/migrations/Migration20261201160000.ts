@@ -8,7 +8,7 @@ export class Migration20261201160000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table "webhook_subscription" (
       "id" uuid not null,
-      "user_id" text not null references "app_user" ("id") on update cascade on delete cascade,
+      "user_id" text not null,
       "scope" text check ("scope" in ('own', 'all')) not null default 'own',
       "url" text not null,
       "events" text[] not null,
@@ -23,6 +23,7 @@ export class Migration20261201160000 extends Migration {
       "created_at" timestamptz not null,
       "updated_at" timestamptz not null,
       constraint "webhook_subscription_pkey" primary key ("id"),
+      constraint "webhook_subscription_user_id_foreign" foreign key ("user_id") references "app_user" ("id") on update cascade on delete cascade,
       constraint "webhook_subscription_events_check" check (cardinality("events") > 0)
     );`);
     this.addSql(`create index "webhook_subscription_user_id_created_at_id_index" on "webhook_subscription" ("user_id", "created_at", "id");`);
@@ -32,7 +33,7 @@ export class Migration20261201160000 extends Migration {
 
     this.addSql(`create table "webhook_delivery" (
       "id" uuid not null,
-      "subscription_id" uuid not null references "webhook_subscription" ("id") on update cascade on delete cascade,
+      "subscription_id" uuid not null,
       "event_id" uuid not null,
       "event_type" text not null,
       "payload" text not null,
@@ -48,6 +49,7 @@ export class Migration20261201160000 extends Migration {
       "created_at" timestamptz not null,
       "updated_at" timestamptz not null,
       constraint "webhook_delivery_pkey" primary key ("id"),
+      constraint "webhook_delivery_subscription_id_foreign" foreign key ("subscription_id") references "webhook_subscription" ("id") on update cascade on delete cascade,
       constraint "webhook_delivery_subscription_id_event_id_unique" unique ("subscription_id", "event_id"),
       constraint "webhook_delivery_due_check" check ("status" in ('DELIVERED', 'FAILED') or "next_attempt_at" is not null)
     );`);
