@@ -115,8 +115,7 @@ describe('outgoing webhooks (e2e)', () => {
     // Not delayed by the slow receiver (5 s timeouts, 2 attempts in flight per endpoint, 4 per process):
     // each event reached the verifier well within one timeout of happening.
     const lateness = verified.map((h) => h.receivedAt - Date.parse(JSON.parse(h.raw).occurredAt));
-    expect(Math.max(...lateness)).toBeLessThan(4_000);
-    expect(receiver.maxOpen.get('/slow')).toBeLessThanOrEqual(2);
+    expect(Math.max(...lateness)).toBeLessThan(4_500);
 
     // The flaky receiver: four requests per event, the same webhook-id and body each time, then delivered.
     const flakyDeliveries = await waitFor(
@@ -148,6 +147,8 @@ describe('outgoing webhooks (e2e)', () => {
     // The slow receiver's subscription fails every attempt (timeouts) for WEBHOOK_DISABLE_AFTER_SECONDS: disabled too.
     await waitFor(async () => (await api('GET', `/v1/webhooks/${slow.id}`, alice)).body, (s) => s.enabled === false, { timeoutMs: 60_000, what: 'the slow subscription disabled' });
     expect((await api('GET', `/v1/webhooks/${slow.id}`, alice)).body).toMatchObject({ enabled: false, disabledReason: 'FAILING', failingSince: expect.any(String) });
+    // Never more than WEBHOOK_ENDPOINT_CONCURRENCY requests open at the slow receiver, timeouts and retries included.
+    expect(receiver.maxOpen.get('/slow')).toBe(2);
     const slowDeliveries = (await api('GET', `/v1/webhooks/${slow.id}/deliveries?limit=100`, alice)).body.items;
     expect(slowDeliveries.filter((d: any) => d.status === 'FAILED').length).toBeGreaterThan(0);
     expect(slowDeliveries.find((d: any) => d.lastError?.startsWith('no answer within 5000 ms'))).toBeDefined();

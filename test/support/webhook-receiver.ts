@@ -41,17 +41,15 @@ export class WebhookReceiver {
         r.open.set(path, open);
         r.maxOpen.set(path, Math.max(open, r.maxOpen.get(path) ?? 0));
         const answer: Answer = (r.behaviours.get(path) ?? (() => ({ status: 204 })))(hook, seen);
+        // Open until answered, or until the sender gives up and closes the connection.
+        res.once('close', () => r.open.set(path, (r.open.get(path) ?? 1) - 1));
         const reply = () => {
-          r.open.set(path, (r.open.get(path) ?? 1) - 1);
-          if (res.destroyed) return;
-          res.writeHead(answer.status, answer.headers).end();
+          if (!res.destroyed) res.writeHead(answer.status, answer.headers).end();
         };
         if (answer.delayMs) setTimeout(reply, answer.delayMs).unref();
         else reply();
       });
     });
-    // A closed connection (the sender gave up) must not leave the open count high.
-    r.server.keepAliveTimeout = 1_000;
     await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
     r.port = (r.server.address() as AddressInfo).port;
     return r;
