@@ -264,8 +264,8 @@ export function addDelta(a: DbDelta | undefined, b: DbDelta): DbDelta {
 /** What the system does with nothing to do (relay polls, reconciler, other tenants of shared servers), per second. */
 export interface IdleRates {
   cpu: Record<string, number>;
-  /** The groups whose idle rate is ours alone, and so subtracted from their figures (not the shared servers'). */
-  ours: string[];
+  /** The shared servers: their idle rate is shown, never subtracted. */
+  shared: string[];
   db: { commits: number; statements: Map<string, number> } | null;
   seconds: number;
 }
@@ -283,7 +283,7 @@ export async function measureIdle(groups: ProcessGroup[], db: DbStats | null, se
   return {
     seconds: w.seconds,
     cpu: Object.fromEntries(Object.entries(w.cpu).map(([k, v]) => [k, v / w.seconds])),
-    ours: groups.filter((g) => !g.shared).map((g) => g.name),
+    shared: groups.filter((g) => g.shared).map((g) => g.name),
     db: d ? { commits: d.commits / d.seconds, statements: new Map([...(d.statements ?? new Map<string, StatementStats>())].map(([id, s]) => [id, s.calls / d.seconds])) } : null,
   };
 }
@@ -298,7 +298,7 @@ export interface CpuRun {
 
 /** CPU seconds of a group in a window, less its own idle rate when it is ours alone (not a shared server's). */
 export function netCpu(w: CpuWindow, name: string, idle: IdleRates | null): number {
-  const rate = idle && idle.ours.includes(name) ? (idle.cpu[name] ?? 0) : 0;
+  const rate = idle && !idle.shared.includes(name) ? (idle.cpu[name] ?? 0) : 0;
   return Math.max(0, (w.cpu[name] ?? 0) - rate * w.seconds);
 }
 
@@ -313,7 +313,7 @@ export function cpuTable(columns: { title: string; runs: CpuRun[]; unit: string 
   const head = ['process', ...(idle ? [' idle ms/s'] : []), ...columns.flatMap((c) => [` ${c.title}: ms per ${c.unit}`, ' share'])];
   const rows = names.map((n) => [
     n,
-    ...(idle ? [`${fmt((idle.cpu[n] ?? 0) * 1000, 1)}${idle.ours.includes(n) ? '' : ' (kept)'}`] : []),
+    ...(idle ? [n in idle.cpu ? `${fmt(idle.cpu[n] * 1000, 1)}${idle.shared.includes(n) ? ' (kept)' : ''}` : '–'] : []),
     ...columns.flatMap((c) => {
       const f = per(c, n);
       return [c.runs.length ? fmtFigure(f, 2) : '–', c.runs.length ? pct(f.median / total(c).median) : '–'];

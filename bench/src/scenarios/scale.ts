@@ -23,11 +23,11 @@ function ensureData(url: string, rows: number, log: (m: string) => void): void {
   const latest = MIGRATIONS[MIGRATIONS.length - 1].name;
   let current = '';
   try {
-    current = psql(url, `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select count(*) > 0 from file_part) || '|' || (select max(name) from mikro_orm_migrations)`);
+    current = psql(url, `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select count(*) > 0 from file_part)::text || '|' || (select max(name) from mikro_orm_migrations)`);
   } catch {
     // no database yet
   }
-  if (current === `${rows}|${USERS}|t|${latest}`) {
+  if (current === `${rows}|${USERS}|true|${latest}`) {
     enableStatementStats(url);
     return log(`  reusing ${fmt(rows, 0)} sessions in ${new URL(url).pathname.slice(1)}`);
   }
