@@ -6,6 +6,10 @@
 #   Ceph RGW   (S3 store on 127.0.0.1:$RGW_PORT; installs ceph-mon ceph-osd radosgw if missing)
 #   the database named in DATABASE_URL, then scripts/provision-store.mjs (bucket, CORS,
 #   exchanges, RGW topic and bucket notification).
+#   pg_stat_statements (what `npm run bench` counts statements with) where it is missing: added to
+#   shared_preload_libraries with ALTER SYSTEM; Postgres is restarted for it only when infra:up started
+#   that server in this same run, or when INFRA_RESTART_POSTGRES=1 says a restart is fine (a shared server
+#   is never restarted behind its users' backs). Then `create extension if not exists` in the database.
 # What it starts is recorded in $INFRA_STATE_FILE (default ${CEPH_DIR}.infra-state) so
 # that scripts/infra-down.sh stops only that. Safe to run again: it then only checks.
 set -euo pipefail
@@ -42,6 +46,7 @@ else
   as_root pg_ctlcluster --skip-systemctl-redirect "$pg_ver" "$pg_cluster" start
   wait_until 60 "Postgres on $pg_port" pg_isready -q -h "$pg_host" -p "$pg_port" || die "Postgres did not become ready"
   record postgres "$pg_ver" "$pg_cluster"
+  pg_started_here=1
   step postgres "started cluster $pg_ver/$pg_cluster on $pg_host:$pg_port in $(since "$t") s"
 fi
 
@@ -100,6 +105,48 @@ else
   psql_admin -c "CREATE DATABASE \"${pg_db//\"/\"\"}\"" >/dev/null
   step database "created $pg_db in $(since "$t") s"
 fi
+
+# --- pg_stat_statements (npm run bench reads statements per file from it)
+# A list setting: each library quoted on its own (ALTER SYSTEM would quote 'a,b' as one name).
+quote_list() { local out= x; IFS=, read -ra xs <<<"$1"; for x in "${xs[@]}"; do x=${x//[[:space:]\"]/}; [ -n "$x" ] && out+="${out:+, }'$x'"; done; echo "$out"; }
+statement_stats() {
+  local loaded pending libs
+  loaded=$(psql_admin -tAc "SHOW shared_preload_libraries")
+  if [[ ",${loaded//[[:space:]\"]/}," == *,pg_stat_statements,* ]]; then
+    psql_admin -d "$pg_db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    step statements "pg_stat_statements loaded, extension in $pg_db"
+    return
+  fi
+  if [ "$(psql_admin -tAc "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'")" != 1 ]; then
+    step statements "pg_stat_statements is not installed with this Postgres (postgresql-contrib): the bench reports statements as n/a"
+    return
+  fi
+  if [ "$(psql_admin -tAc "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" != t ]; then
+    step statements "pg_stat_statements not loaded and ${pg_user:-postgres} is no superuser: ask for it in shared_preload_libraries (the bench reports statements as n/a)"
+    return
+  fi
+  # What the next start will load: a pending ALTER SYSTEM (postgresql.auto.conf) wins over the running value.
+  pending=$(psql_admin -tAc "SELECT setting FROM pg_file_settings WHERE name = 'shared_preload_libraries' ORDER BY seqno DESC LIMIT 1")
+  libs=${pending:-$loaded}
+  local how="added to shared_preload_libraries (ALTER SYSTEM)"
+  if [[ ",${libs//[[:space:]\"]/}," == *,pg_stat_statements,* ]]; then
+    how="already pending in shared_preload_libraries (postgresql.auto.conf)"
+  else
+    psql_admin -c "ALTER SYSTEM SET shared_preload_libraries = $(quote_list "${libs:+$libs,}pg_stat_statements")" >/dev/null
+  fi
+  if [ "${pg_started_here:-0}" = 1 ] || [ "${INFRA_RESTART_POSTGRES:-0}" = 1 ]; then
+    read -r pg_ver pg_cluster < <(pg_lsclusters -h 2>/dev/null | awk -v p="$pg_port" '$3 == p { print $1, $2; exit }') || true
+    if is_local_host "$pg_host" && [ -n "${pg_ver:-}" ]; then
+      as_root pg_ctlcluster --skip-systemctl-redirect "$pg_ver" "$pg_cluster" restart
+      wait_until 60 "Postgres on $pg_port" pg_isready -q -h "$pg_host" -p "$pg_port" || die "Postgres did not come back after the restart for pg_stat_statements"
+      psql_admin -d "$pg_db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+      step statements "pg_stat_statements $how, cluster $pg_ver/$pg_cluster restarted, extension in $pg_db"
+      return
+    fi
+  fi
+  step statements "pg_stat_statements $how; it loads at Postgres's next restart, which infra:up leaves to you on a server it did not start (INFRA_RESTART_POSTGRES=1 lets it restart a local cluster)"
+}
+statement_stats
 
 # --- bucket, CORS, exchanges, topic, notification
 prov=$(node "$REPO_ROOT/scripts/provision-store.mjs")

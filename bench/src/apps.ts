@@ -2,6 +2,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchEnv, PORTS, ROOT, RUN_DIR } from './env';
+import { BenchFailure } from './report';
 
 export type AppName = 'upload-gateway' | 'storage-events' | 'job-processor';
 
@@ -14,18 +15,18 @@ export interface RunningProcess {
   log: string;
 }
 
-let distDir: string | null = null;
+let copiedDist: string | null = null;
 let counter = 0;
 
 /** The apps run from a private copy of dist (as the e2e harness does), so a rebuild cannot pull files from under them. */
-function dist(): string {
-  if (!distDir) {
+export function distDir(): string {
+  if (!copiedDist) {
     if (!existsSync(join(ROOT, 'dist/apps/upload-gateway/src/main.js'))) throw new Error('no build output: run `npm run build` first (npm run bench does)');
     const r = spawnSync('bash', ['-c', `rm -rf "${RUN_DIR}/dist" && mkdir -p "${RUN_DIR}/logs" && cp -r "${ROOT}/dist" "${RUN_DIR}/dist"`]);
     if (r.status !== 0) throw new Error(`could not copy dist: ${r.stderr}`);
-    distDir = join(RUN_DIR, 'dist');
+    copiedDist = join(RUN_DIR, 'dist');
   }
-  return distDir;
+  return copiedDist;
 }
 
 async function waitReady(p: RunningProcess, path: string, timeoutMs = 60_000): Promise<void> {
@@ -59,11 +60,14 @@ const PORT_VAR: Record<AppName, string> = { 'upload-gateway': 'GATEWAY_PORT', 's
 
 export function startApp(name: AppName, opts: { env?: Record<string, string>; port?: number; nodeArgs?: string[] } = {}): Promise<RunningProcess> {
   const port = opts.port ?? DEFAULT_PORT[name];
-  return startNode(name, join(dist(), 'apps', name, 'src', 'main.js'), { env: benchEnv({ ...opts.env, [PORT_VAR[name]]: String(port) }), port, nodeArgs: opts.nodeArgs });
+  return startNode(name, join(distDir(), 'apps', name, 'src', 'main.js'), { env: benchEnv({ ...opts.env, [PORT_VAR[name]]: String(port) }), port, nodeArgs: opts.nodeArgs });
 }
 
+export const isRunning = (p: RunningProcess) => p.child.exitCode === null && p.child.signalCode === null;
+
 export async function stopProcess(p: RunningProcess): Promise<void> {
-  if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  if (!isRunning(p)) return;
+  p.child.kill('SIGTERM');
   const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
   await p.exited;
   clearTimeout(timer);
@@ -84,7 +88,7 @@ export class System {
 
   /** Fails the scenario if an app died under load. */
   assertAlive(): void {
-    for (const a of this.apps) if (a.child.exitCode !== null) throw new Error(`${a.name} exited with ${a.child.exitCode} during the scenario; see ${a.log}`);
+    for (const a of this.apps) if (!isRunning(a)) throw new BenchFailure(`${a.name} exited (${a.child.exitCode ?? a.child.signalCode}) during the scenario; see ${a.log}`);
   }
 
   async stop(): Promise<void> {

@@ -23,24 +23,45 @@ export const RAW_BUCKET = `uploads-${NS}-raw`;
 export const scaleDatabaseUrl = (quick: boolean) => `postgres://postgres@127.0.0.1:5432/uploads_${NS}_scale${quick ? '_quick' : ''}`;
 export const RUN_DIR = join(ROOT, '.bench', NS);
 
+/**
+ * Settings forced into every app with --app-env=KEY=VALUE (main.ts fills it): they win over everything,
+ * the bench's own settings and a scenario's included (to prove --quick fails on 429s, say).
+ */
+export const FORCED_APP_ENV: Record<string, string> = {};
+
+/**
+ * What the bench changes from .env.example for every app: the settings of a deployment that is being
+ * load-tested. Listed in the report. Rate limits are off: the bench is one client making thousands of
+ * requests a minute, which the per-caller limits exist to refuse.
+ */
+export const BENCH_SETTINGS: Record<string, string> = {
+  NODE_ENV: 'production',
+  RATE_LIMIT_WRITES: '0',
+  RATE_LIMIT_REQUESTS: '0',
+  ANONYMOUS_UPLOADS: 'true',
+  SHUTDOWN_TIMEOUT_SECONDS: '10',
+};
+
 /** What every app of the benchmark gets: .env.example's defaults (default jobs included), in our namespace. */
 export function benchEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     ...parseEnvFile(join(ROOT, '.env.example')),
-    NODE_ENV: 'production',
+    ...BENCH_SETTINGS,
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/uploads_${NS}`,
     AMQP_URL: `amqp://guest:guest@127.0.0.1:5672/uploads-${NS}`,
     S3_BUCKET: `uploads-${NS}`,
     STORAGE_EVENTS_TOPIC: `uploads-${NS}-storage-events`,
-    ANONYMOUS_UPLOADS: 'true',
     JWT_SECRET,
     GATEWAY_PORT: String(PORTS.gateway),
     STORAGE_EVENTS_PORT: String(PORTS.storageEvents),
     JOB_PROCESSOR_PORT: String(PORTS.jobProcessor),
-    SHUTDOWN_TIMEOUT_SECONDS: '10',
     ...overrides,
+    ...FORCED_APP_ENV,
   };
 }
+
+/** The in-process limits' own database (same schema): their writes stay out of the apps' database counters. */
+export const limitDatabaseUrl = () => `postgres://postgres@127.0.0.1:5432/uploads_${NS}_limit`;
 
 /** The store settings the apps derive from the same environment (their own validation and mapping). */
 export function s3Settings(bucket?: string): S3Settings {
@@ -74,6 +95,26 @@ export function freshDatabase(url: string): void {
   const name = new URL(url).pathname.slice(1);
   run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${name}" with (force)`], {}, 'drop database');
   run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], { DATABASE_URL: url }, 'migrate');
+  enableStatementStats(url);
+}
+
+/**
+ * pg_stat_statements in a database of the bench (where the server has the library loaded: `npm run infra:up`
+ * sees to it). Without it the report says "n/a" for statements; nothing else changes.
+ */
+export function enableStatementStats(url: string): boolean {
+  try {
+    psql(url, 'create extension if not exists pg_stat_statements');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Empties every table of a bench database (a scenario's leftovers: outbox rows, sessions) but the migrations'. */
+export function emptyDatabase(url: string): void {
+  const tables = psql(url, `select string_agg(format('%I', tablename), ', ') from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations'`);
+  if (tables) psql(url, `truncate ${tables} cascade`);
 }
 
 /** Bucket, exchanges and the RGW notification wiring of the namespace; a fresh database; empty queues. */

@@ -2,21 +2,32 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { collectStoreGarbage, emptyBucket, benchEnv, NS, PORT_BASE, provision, purgeQueues, ROOT, RUN_DIR } from './env';
-import { ProfileSummary } from './profile';
-import { BenchContext, pct, Section, table, Target } from './report';
-import { bigFiles } from './scenarios/big-files';
-import { jobs } from './scenarios/jobs';
-import { scale } from './scenarios/scale';
-import { sessionCreation } from './scenarios/session-creation';
-import { smallFiles } from './scenarios/small-files';
-import { fmt, fmtMiB, median } from './stats';
+import {
+  BENCH_SETTINGS,
+  benchEnv,
+  collectStoreGarbage,
+  emptyBucket,
+  emptyDatabase,
+  FORCED_APP_ENV,
+  NS,
+  PORT_BASE,
+  provision,
+  purgeQueues,
+  ROOT,
+  RUN_DIR,
+} from './env';
+import { parseEnvFile } from '../../test/support/test-env';
+import { BenchContext, Section, table, Target } from './report';
+import { SCENARIOS } from './scenarios';
+import { fmt, fmtMiB } from './stats';
 
-const USAGE = `npm run bench [-- --quick] [--runs=N] [--only=1,2,3,4,5] [--out=FILE] [--no-profile | --profile]
+const USAGE = `npm run bench [-- --quick] [--runs=N] [--only=1,small,…] [--out=FILE] [--no-profile | --profile] [--app-env=KEY=VALUE …]
   Runs the benchmarks in namespace BENCH_NAMESPACE (default bench; database uploads_<ns>, vhost uploads-<ns>,
   bucket uploads-<ns>) on ports BENCH_PORT_BASE.. (default 4000..4004), and writes docs/benchmarks.md
   (--quick: small sizes, one run, no profile, written to .bench/<ns>/benchmarks-quick.md).
-  Exits non-zero when a scenario breaks (not when a target is missed).`;
+  Scenarios: ${SCENARIOS.map((s) => `${s.id}|${s.key} (${s.title})`).join(', ')}.
+  --app-env forces a setting into every app (it wins over the bench's own, e.g. --app-env=RATE_LIMIT_WRITES=20).
+  Exits non-zero when a scenario breaks (an unexpected status, a timeout, an app that dies), not when a target is missed.`;
 
 function args() {
   const a = process.argv.slice(2);
@@ -24,14 +35,24 @@ function args() {
     console.log(USAGE);
     process.exit(0);
   }
-  const value = (name: string) => a.find((x) => x.startsWith(`--${name}=`))?.split('=')[1];
+  const value = (name: string) => a.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = a.includes('--quick');
+  const only = value('only')?.split(',');
+  const selected = only ? SCENARIOS.filter((s) => only.includes(String(s.id)) || only.includes(s.key)) : SCENARIOS;
+  if (only && selected.length !== only.length) throw new Error(`--only: unknown scenario in ${only.join(',')} (known: ${SCENARIOS.map((s) => `${s.id}|${s.key}`).join(', ')})`);
+  const appEnv: Record<string, string> = {};
+  for (const x of a.filter((y) => y.startsWith('--app-env='))) {
+    const m = /^--app-env=([A-Z0-9_]+)=(.*)$/.exec(x);
+    if (!m) throw new Error(`--app-env wants KEY=VALUE: ${x}`);
+    appEnv[m[1]] = m[2];
+  }
   return {
     quick,
-    runs: Number(value('runs') ?? (quick ? 1 : 3)),
-    only: value('only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5],
+    runs: Number(value('runs') ?? (quick ? 1 : 5)),
+    scenarios: selected,
     out: value('out') ?? (quick ? join(RUN_DIR, 'benchmarks-quick.md') : join(ROOT, 'docs/benchmarks.md')),
     profile: a.includes('--profile') || (!quick && !a.includes('--no-profile')),
+    appEnv,
   };
 }
 
@@ -51,6 +72,13 @@ function pkg(name: string): string {
   }
 }
 
+/** The commit measured, and whether the working tree differed from it. */
+function commit(): string {
+  const head = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']);
+  return dirty && dirty !== 'n/a' ? `${head} (with uncommitted changes)` : head;
+}
+
 function machine(): string[] {
   const env = benchEnv();
   const rows: [string, string][] = [
@@ -58,145 +86,162 @@ function machine(): string[] {
     ['memory', fmtMiB(totalmem())],
     ['kernel', sh('uname', ['-r'])],
     ['node', process.version],
-    ['PostgreSQL', sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show server_version'])],
+    ['PostgreSQL', `${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show server_version'])}; shared_preload_libraries = ${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show shared_preload_libraries']) || '(none)'}`],
     ['RabbitMQ', sh('rabbitmqctl', ['version'])],
     ['Ceph RGW', sh('radosgw', ['--version']).split('\n')[0]],
-    ['packages', ['@mikro-orm/core', '@nestjs/core', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@tus/server', '@tus/s3-store', 'autocannon', 'amqplib'].map((p) => `${p} ${pkg(p)}`).join(', ')],
-    ['commit', sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])],
+    ['packages', ['@mikro-orm/core', '@nestjs/core', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@tus/server', '@tus/s3-store', 'autocannon', 'amqplib', 'pg'].map((p) => `${p} ${pkg(p)}`).join(', ')],
   ];
   return table(['', ''], rows);
+}
+
+/** What the apps ran with, where it differs from .env.example (per-scenario settings are in their sections). */
+function settings(appEnv: Record<string, string>): string[] {
+  const example = parseEnvFile(join(ROOT, '.env.example'));
+  const why: Record<string, string> = {
+    NODE_ENV: 'as deployed',
+    RATE_LIMIT_WRITES: 'rate limits off: the bench is one caller making thousands of requests a minute',
+    RATE_LIMIT_REQUESTS: 'rate limits off (as above)',
+    ANONYMOUS_UPLOADS: 'as .env.example',
+    SHUTDOWN_TIMEOUT_SECONDS: 'apps stop faster between scenarios',
+  };
+  const rows = Object.entries(BENCH_SETTINGS).map(([k, v]) => [`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${appEnv[k] ?? v}\``, appEnv[k] !== undefined ? '**forced with --app-env**' : (why[k] ?? '')]);
+  for (const [k, v] of Object.entries(appEnv)) if (!(k in BENCH_SETTINGS)) rows.push([`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${v}\``, '**forced with --app-env**']);
+  const kept = ['LOG_LEVEL', 'DEFAULT_JOBS', 'JOB_CONCURRENCY', 'USER_QUOTA_BYTES'].map((k) => `\`${k}=${benchEnv()[k]}\``).join(', ');
+  return [
+    ...table(['setting', '.env.example', 'bench', 'why'], rows),
+    '',
+    `Everything else as .env.example (among it ${kept}), in the bench's namespace (\`${NS}\`: database, vhost, bucket, ports ${PORT_BASE}..). ` +
+      'Scenario 1 turns the quota on (its section says how).',
+  ];
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function memorySection(sections: Section[]): Section | null {
-  const s2 = sections.find((s) => s.id === 2)?.data as { platform: { usage: Record<string, { rssPeak: number; rssStart: number }> }[] } | undefined;
+  const s2 = sections.find((s) => s.id === 2)?.data as { rss: Record<string, { peak: number; growth: number }> } | undefined;
   const s3 = sections.find((s) => s.id === 3);
   if (!s2 && !s3) return null;
-  const lines: string[] = [`Resident memory sampled every 100 ms from /proc/<pid>/status (VmRSS) during the runs.`, ''];
+  const lines: string[] = ['Resident memory sampled from /proc/<pid>/status (VmRSS) during the runs.', ''];
   if (s2) {
-    const apps = Object.keys(s2.platform[0].usage);
-    lines.push('Scenario 2 (small files):', '');
-    lines.push(...table(['app', ' peak RSS', ' growth within a run'], apps.map((a) => [a, fmtMiB(Math.max(...s2.platform.map((r) => r.usage[a].rssPeak))), fmtMiB(Math.max(...s2.platform.map((r) => r.usage[a].rssPeak - r.usage[a].rssStart)))])));
-    lines.push('');
+    lines.push('Scenario 2 (small files, closed loop):', '');
+    lines.push(...table(['app', ' peak RSS', ' growth within a run'], Object.entries(s2.rss).map(([a, r]) => [a, fmtMiB(r.peak), fmtMiB(r.growth)])), '');
   }
-  if (s3) lines.push('Scenario 3 (big files): see the memory table of scenario 3 above, peak RSS and growth of every server at two file sizes.', '');
+  if (s3) lines.push('Scenario 3 (big files): see its memory table above, peak RSS and growth of every server at two file sizes.', '');
   return { id: 6, title: 'Memory', lines, targets: [], data: null };
 }
 
-function whereTheTimeGoes(sections: Section[]): string[] {
-  const s2 = sections.find((s) => s.id === 2)?.data as
-    | { n: number; slowest: string; slowestApp?: string; profiles: Record<string, ProfileSummary>; platform: { usage: Record<string, { cpuSeconds: number }> }[] }
-    | undefined;
-  if (!s2) return ['Scenario 2 did not run.'];
-  const apps = Object.keys(s2.platform[0].usage);
-  const cpuMsPerFile = (a: string) => (median(s2.platform.map((r) => r.usage[a].cpuSeconds)) * 1000) / s2.n;
-  const total = apps.reduce((sum, a) => sum + cpuMsPerFile(a), 0);
-  const lines = [
-    `Slowest stage of a small file (by p50): **${s2.slowest}**, done by ${s2.slowestApp ?? 'the store and the client'}.`,
-    '',
-    `CPU per small file, end to end: ${apps.map((a) => `${a} ${fmt(cpuMsPerFile(a), 1)} ms`).join(', ')}; ${fmt(total, 1)} ms in all. ` +
-      `On ${cpus().length} cores shared with Postgres, RabbitMQ, RGW and the client, that alone caps the platform near ${fmt((cpus().length * 1000) / total, 0)} files/s.`,
-    '',
-  ];
-  for (const [app, p] of Object.entries(s2.profiles ?? {})) {
-    if (app !== s2.slowestApp) continue;
-    const busy = p.byArea.filter((a) => a.area !== 'idle');
-    const busyMs = busy.reduce((sum, a) => sum + a.ms, 0);
-    const orm = busy.filter((a) => /mikro-orm|knex|^pg/.test(a.area)).reduce((sum, a) => sum + a.ms, 0);
-    const sdk = busy.filter((a) => /smithy|aws-sdk|aws-crypto/.test(a.area)).reduce((sum, a) => sum + a.ms, 0);
-    const ours = busy.filter((a) => a.area === 'our code').reduce((sum, a) => sum + a.ms, 0);
-    lines.push(
-      `In ${app}'s busy time: MikroORM, knex and pg ${pct(orm / busyMs)}, the AWS SDK ${pct(sdk / busyMs)}, node internals (sockets, streams, stdout) ` +
-        `${pct((busy.find((a) => a.area === 'node internals')?.ms ?? 0) / busyMs)}, our own code ${pct(ours / busyMs)}.`,
-      '',
-      `\`node --cpu-prof\` of ${app} over one batch of scenario 2 after a warm-up (${fmt(p.totalMs / 1000, 1)} s of samples in the batch's window):`,
-      '',
-    );
-    lines.push(...table(['where', ' self ms', ' share'], p.byArea.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share)])), '');
-    lines.push(...table(['function (busy time only)', 'where', ' self ms', ' share of busy'], p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, `\`${f.where}\``, fmt(f.ms, 0), pct(f.share)])), '');
-  }
-  if (!s2.profiles || Object.keys(s2.profiles).length === 0) lines.push('(No profile in this run: --quick or --no-profile.)');
-  return lines;
+interface Facts {
+  started: Date;
+  loadStart: string;
+  loadEnd: string;
+  seconds: number;
+  commit: string;
+  scenarioFacts: Record<number, { loadStart: string; loadEnd: string; seconds: number }>;
 }
 
-function render(opts: ReturnType<typeof args>, sections: Section[], failures: string[], facts: { started: Date; loadStart: string; loadEnd: string; seconds: number }): string {
+function render(opts: ReturnType<typeof args>, sections: Section[], failures: { id: number; name: string; message: string }[], facts: Facts): string {
   const all = [...sections];
   const mem = memorySection(sections);
   if (mem) all.push(mem);
   all.sort((a, b) => a.id - b.id);
   const targets: Target[] = all.flatMap((s) => s.targets);
+  const met = (t: Target) => (t.met === null ? 'not measured' : t.met ? 'met' : '**missed**');
   return [
     '# Benchmarks',
     '',
-    `Written by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/). Every figure is the median of ${opts.runs} run${opts.runs > 1 ? 's' : ''}` +
-      `${opts.runs > 1 ? ' with the spread (min–max) in brackets' : ''}, measured in the same run as its baseline; compare ratios, not absolute figures, across machines.`,
+    `Written by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/, see bench/README.md). Each short figure is the median of ${opts.runs} run${opts.runs > 1 ? 's' : ''}` +
+      `${opts.runs > 1 ? ' with its spread (min–max) in brackets' : ''}, measured in the same run as its baseline and interleaved with it; ` +
+      'compare ratios and CPU per unit of work, not absolute rates, across machines.',
     '',
-    `Date: ${facts.started.toISOString()}; took ${fmt(facts.seconds / 60, 1)} min. Load average (1, 5, 15 min) at the start: ${facts.loadStart}; at the end: ${facts.loadEnd}.`,
+    `Commit measured: **${facts.commit}**. Date: ${facts.started.toISOString()}; took ${fmt(facts.seconds / 60, 1)} min. ` +
+      `Load average (1, 5, 15 min) at the start: ${facts.loadStart}; at the end: ${facts.loadEnd} (on ${cpus().length} cores).`,
     '',
     '## Machine',
     '',
     ...machine(),
     '',
+    '## Settings',
+    '',
+    ...settings(opts.appEnv),
+    '',
     '## Targets',
     '',
-    ...table(['target', 'wanted', 'measured', 'met', 'by how much, why'], targets.map((t) => [t.name, t.target, t.actual, t.met ? 'met' : '**missed**', t.note ?? ''])),
-    ...(failures.length ? ['', '**Scenarios that broke:**', '', ...failures.map((f) => `- ${f}`)] : []),
+    ...table(['target', 'from', 'wanted', 'measured', 'met', 'by how much, why'], targets.map((t) => [t.name, t.source ?? '', t.wanted, t.measured, met(t), t.note ?? ''])),
+    ...(failures.length ? ['', '**Scenarios that broke** (the bench exits non-zero):', '', ...failures.map((f) => `- ${f.id}. ${f.name}: ${f.message}`)] : []),
     '',
-    ...all.flatMap((s) => [`## ${s.id}. ${s.title}`, '', ...s.lines, '']),
-    '## Where the time goes',
-    '',
-    ...whereTheTimeGoes(sections),
-    '',
+    ...all.flatMap((s) => {
+      const f = facts.scenarioFacts[s.id];
+      return [`## ${s.id}. ${s.title}`, '', ...(f ? [`_${fmt(f.seconds, 0)} s; load average before ${f.loadStart}, after ${f.loadEnd}._`, ''] : []), ...s.lines, ''];
+    }),
   ].join('\n');
 }
 
 async function main(): Promise<void> {
   const opts = args();
+  Object.assign(FORCED_APP_ENV, opts.appEnv);
   const started = new Date();
   const loadStart = load();
   const log = (m: string) => console.log(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${m}`);
-  log(`namespace ${NS}, ports ${PORT_BASE}.., ${opts.quick ? 'quick' : 'full'} mode, ${opts.runs} run(s), load ${loadStart}`);
+  log(`namespace ${NS}, ports ${PORT_BASE}.., ${opts.quick ? 'quick' : 'full'} mode, ${opts.runs} run(s), load ${loadStart}, commit ${commit()}`);
+  if (Object.keys(opts.appEnv).length) log(`forced into every app: ${Object.entries(opts.appEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   await provision();
-  const ctx: BenchContext = { quick: opts.quick, runs: opts.runs, log };
-  const scenarios: [number, string, () => Promise<Section>][] = [
-    [1, 'session creation', () => sessionCreation(ctx)],
-    [2, 'small files', () => smallFiles({ ...ctx, profile: opts.profile })],
-    [3, 'big files', () => bigFiles(ctx)],
-    [4, 'jobs', () => jobs(ctx)],
-    [5, 'scale of state', () => scale(ctx)],
-  ];
+  const ctx: BenchContext = { quick: opts.quick, runs: opts.runs, profile: opts.profile, appEnv: opts.appEnv, log };
   const sections: Section[] = [];
-  const failures: string[] = [];
-  for (const [id, name, run] of scenarios) {
-    if (!opts.only.includes(id)) continue;
-    log(`scenario ${id}: ${name}`);
+  const failures: { id: number; name: string; message: string }[] = [];
+  const scenarioFacts: Facts['scenarioFacts'] = {};
+  for (const s of opts.scenarios) {
+    const t0 = Date.now();
+    const before = load();
+    log(`scenario ${s.id}: ${s.title} (load ${before})`);
     try {
-      sections.push(await run());
+      const section = await s.run(ctx);
+      sections.push(section);
+      for (const f of section.failures ?? []) {
+        log(`scenario ${s.id} partly BROKE: ${f}`);
+        failures.push({ id: s.id, name: s.title, message: f });
+      }
     } catch (e) {
-      const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      log(`scenario ${id} BROKE: ${msg}`);
-      failures.push(`${id}. ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      log(`scenario ${s.id} BROKE: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      failures.push({ id: s.id, name: s.title, message: e instanceof Error ? e.message : String(e) });
     } finally {
-      // Nothing of one scenario may slow the next: objects in the store (memstore holds them in RAM), queued messages.
+      // Nothing of one scenario may slow the next: objects in the store (memstore holds them in RAM), queued
+      // messages, rows (an open loop may leave a backlog in the outbox).
       await emptyBucket(benchEnv().S3_BUCKET).catch(() => undefined);
       await purgeQueues().catch(() => undefined);
+      try {
+        emptyDatabase(benchEnv().DATABASE_URL);
+      } catch {
+        // the next scenario finds out
+      }
       collectStoreGarbage();
+      scenarioFacts[s.id] = { loadStart: before, loadEnd: load(), seconds: (Date.now() - t0) / 1000 };
     }
   }
-  const doc = render(opts, sections, failures, { started, loadStart, loadEnd: load(), seconds: (Date.now() - started.getTime()) / 1000 });
+  const facts: Facts = { started, loadStart, loadEnd: load(), seconds: (Date.now() - started.getTime()) / 1000, commit: commit(), scenarioFacts };
+  const doc = render(opts, sections, failures, facts);
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, doc);
-  writeFileSync(join(RUN_DIR, 'results.json'), JSON.stringify({ opts, sections, failures }, null, 1));
+  writeFileSync(join(RUN_DIR, 'results.json'), JSON.stringify({ opts, facts, sections: sections.map((s) => ({ ...s, lines: undefined })), failures }, replacer, 1));
   log(`wrote ${opts.out}`);
-  for (const t of sections.flatMap((s) => s.targets)) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.name}: ${t.actual}`);
+  for (const t of sections.flatMap((s) => s.targets)) log(`  ${t.met === null ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'} ${t.name}: ${t.measured}`);
   if (failures.length) {
-    log(`${failures.length} scenario(s) broke:\n  ${failures.join('\n  ')}`);
+    log(`${failures.length} scenario(s) broke:\n  ${failures.map((f) => `${f.id}. ${f.name}: ${f.message}`).join('\n  ')}`);
     process.exitCode = 1;
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+/** Maps and Infinity survive in results.json. */
+function replacer(_: string, v: unknown): unknown {
+  if (v instanceof Map) return Object.fromEntries(v);
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return v;
+}
+
+main().then(
+  // Every client and child is closed by now; exit even if a library keeps a timer.
+  () => process.exit(process.exitCode ?? 0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,14 +1,115 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
+interface Stat {
+  comm: string;
+  ppid: number;
+  /** user + system CPU seconds */
+  cpu: number;
+  /** seconds after boot the process started */
+  startedAt: number;
+}
+
+function stat(pid: number): Stat {
+  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces: fields count from after its closing parenthesis.
+  const close = raw.lastIndexOf(')');
+  const f = raw.slice(close + 2).split(' ');
+  return { comm: raw.slice(raw.indexOf('(') + 1, close), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK, startedAt: Number(f[19]) / CLK_TCK };
+}
+
 /** CPU seconds (user + system) a process has spent so far, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces: fields count from after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return stat(pid).cpu;
+}
+
+/** Seconds since boot, the clock of /proc/<pid>/stat's start time. */
+export function uptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** Seconds after boot at which the process started. */
+export function startedAt(pid: number): number {
+  return stat(pid).startedAt;
+}
+
+export function commOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The process title (argv joined by spaces; Postgres rewrites it to "postgres: user db host(port) state"). */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+}
+
+/** Children of a process: /proc/<pid>/task/<pid>/children where the kernel has it, else one pass over /proc. */
+export function childrenOf(ppid: number): number[] {
+  try {
+    return readFileSync(`/proc/${ppid}/task/${ppid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no such file (kernel without CONFIG_PROC_CHILDREN): scan
+  }
+  const out: number[] = [];
+  for (const pid of allPids()) {
+    try {
+      if (stat(pid).ppid === ppid) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The pid of the process listening on a local TCP port (the server behind a URL), or null. */
+export function pidListeningOn(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; the inode is field 9
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1].split(':')[1], 16) === port) inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return null;
+  for (const pid of allPids()) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return null;
 }
 
 /** Resident and peak resident memory (bytes) from /proc/<pid>/status. */
