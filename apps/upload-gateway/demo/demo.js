@@ -35,32 +35,54 @@ function showJobs(tr, jobs) {
   tr.querySelector('.jobs').textContent = [...jobs.values()].map((j) => `${j.type}: ${j.status}`).join(', ');
 }
 
+// A browser opens at most 6 connections to an origin over HTTP/1.1, and Uppy needs some: a few streams at once,
+// the others wait their turn (a stream ends with its session's final state, usually within seconds).
+const MAX_STREAMS = 3;
+let streaming = 0;
+const queued = [];
+
+function followSession(tr, sessionId) {
+  tr.querySelector('.session').textContent = sessionId;
+  tr.dataset.sessionId = sessionId;
+  if (streaming >= MAX_STREAMS) queued.push(() => streamSession(tr, sessionId));
+  else streamSession(tr, sessionId);
+}
+
+function streamDone() {
+  streaming--;
+  queued.shift()?.();
+}
+
 /**
  * Follows a session live: the gateway's event stream (GET /v1/uploads/:id/events) starts with a snapshot of the
  * session, then sends each of its events, and ends after the final one. EventSource reconnects by itself if the
  * connection drops (and gets a fresh snapshot); the page closes it at the final state. Where the stream cannot
  * be opened at all, the page polls instead.
  */
-function followSession(tr, sessionId) {
-  tr.querySelector('.session').textContent = sessionId;
-  tr.dataset.sessionId = sessionId;
+function streamSession(tr, sessionId) {
+  streaming++;
   const jobs = new Map();
-  let opened = false;
+  let closed = false;
   const events = new EventSource(`/v1/uploads/${sessionId}/events`);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    events.close();
+    streamDone();
+  };
   events.addEventListener('snapshot', (e) => {
-    opened = true;
     tr.dataset.via = 'stream';
     const s = JSON.parse(e.data);
     jobs.clear();
     for (const j of s.jobs ?? []) jobs.set(j.id, { type: j.type, status: j.status });
     showJobs(tr, jobs);
     showStatus(tr, s.status, s.error);
-    if (FINAL.has(s.status)) events.close();
+    if (FINAL.has(s.status)) close();
   });
   const onSession = (e) => {
     const { data } = JSON.parse(e.data);
     showStatus(tr, data.status, data.error);
-    if (FINAL.has(data.status)) events.close();
+    if (FINAL.has(data.status)) close();
   };
   const onJob = (e) => {
     const { data } = JSON.parse(e.data);
@@ -70,10 +92,11 @@ function followSession(tr, sessionId) {
   for (const type of ['session.uploaded', 'session.processing', 'session.completed', 'session.failed', 'session.deleted']) events.addEventListener(type, onSession);
   for (const type of ['job.completed', 'job.failed']) events.addEventListener(type, onJob);
   events.onerror = () => {
-    // Refused (an HTTP error) or never opened: EventSource gives up; poll instead.
-    if (events.readyState === EventSource.CLOSED && !FINAL.has(tr.querySelector('.status').dataset.status)) {
-      events.close();
-      if (!opened) void pollSession(tr, sessionId);
+    // A dropped connection is retried by EventSource itself (a fresh snapshot follows). Refused (an HTTP error):
+    // it gives up; poll instead.
+    if (events.readyState === EventSource.CLOSED && !closed) {
+      close();
+      if (!FINAL.has(tr.querySelector('.status').dataset.status)) void pollSession(tr, sessionId);
     }
   };
 }
