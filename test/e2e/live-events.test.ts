@@ -1,8 +1,8 @@
+import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { connect, Socket } from 'node:net';
 import { DomainEventType } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
-import { publishRaw } from '../support/broker';
 import { anUpload, textBytes } from '../support/builders';
 import { Caller, createUpload, sendBytes } from '../support/flows';
 import { api, ApiResponse, jwtFor, putToUrl } from '../support/http';
@@ -147,11 +147,12 @@ describe('live events (e2e, two gateway replicas)', () => {
   });
 
   it('a session stream: snapshot with its jobs, then its events in order, closed after session.completed; a final session closes after the snapshot', async () => {
-    const created = await createUpload(anUpload(textBytes()).named('one.txt'), {});
+    const bytes = textBytes();
+    const created = await createUpload(anUpload(bytes).named('one.txt'), {});
     const live = await stream(`${B}/v1/uploads/${created.id}/events`, created.caller);
     await live.waitUntil('the snapshot', (e) => e.length >= 1);
     expect(live.events[0]).toMatchObject({ event: 'snapshot', data: { id: created.id, status: 'PENDING_UPLOAD', jobs: [], parts: expect.any(Object) } });
-    expect(await sendBytes(created, textBytes())).toBe(200);
+    expect(await sendBytes(created, bytes)).toBe(200);
     await live.waitForEnd(60_000);
     const names = live.events.map((e) => e.event);
     expect(names[names.length - 1]).toBe('session.completed');
@@ -317,9 +318,12 @@ describe('live events (e2e, two gateway replicas)', () => {
     expect(head).toMatch(/^HTTP\/1\.1 200/);
     const before = await scrape(b.port);
 
-    // 1,200 events of 8 KiB about the group (about 10 MB: more than the kernel's socket buffers hold).
+    // 1,200 events of 8 KiB about the group (about 10 MB: more than the kernel's socket buffers hold), 20 at a time
+    // (160 KiB: a reader that keeps reading never has more waiting than that), each batch once the other reader has
+    // the previous one.
     const pad = 'x'.repeat(8 * 1024);
     const N = 1200;
+    const BATCH = 20;
     const bodies = Array.from({ length: N }, (_, i) =>
       JSON.stringify({
         id: randomUUID(),
@@ -329,9 +333,18 @@ describe('live events (e2e, two gateway replicas)', () => {
         data: { jobId: randomUUID(), sessionId: randomUUID(), groupId: group.body.id, userId, objectKey: `uploads/x/${i}`, type: 'VALIDATION', status: 'COMPLETED', attempts: 1, result: { pad } },
       }),
     );
-    await publishRaw(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.JobCompleted, bodies);
+    const conn = await amqp.connect(env.AMQP_URL);
+    try {
+      const ch = await conn.createConfirmChannel();
+      for (let sent = 0; sent < N; sent += BATCH) {
+        for (const body of bodies.slice(sent, sent + BATCH)) ch.publish(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.JobCompleted, Buffer.from(body), { persistent: true });
+        await ch.waitForConfirms();
+        await fast.waitUntil(`${sent + BATCH} events`, (e) => e.length - 1 >= sent + BATCH, 30_000);
+      }
+    } finally {
+      await conn.close();
+    }
 
-    await fast.waitUntil(`all ${N} events`, (e) => e.filter((x) => x.event === 'job.completed').length === N, 60_000);
     await waitFor(() => scrape(b.port), (m) => sample(m, 'sse_streams_closed_total', { reason: 'slow' }) > sample(before, 'sse_streams_closed_total', { reason: 'slow' }), {
       timeoutMs: 30_000,
       what: 'the slow reader to be dropped',

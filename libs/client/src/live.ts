@@ -38,16 +38,35 @@ export interface Follower<S> {
   timeout(last: S | null, timeoutMs: number): Error;
 }
 
-export interface FollowOptions<S> {
-  timeoutMs: number;
-  /** First poll interval when polling. */
-  intervalMs: number;
+/** What `waitForSession` and `waitForGroup` take. */
+export interface LiveWaitOptions<S, Status extends string> {
+  /** Stop at one of these statuses (default: a final one). Reaching another final status throws. */
+  until?: Status | readonly Status[];
+  /** Give up after this long (default 5 minutes for a session, 10 for a group). */
+  timeoutMs?: number;
+  /** Between polls, when polling (default 500 ms for a session, 1 s for a group; growing to 5 s while nothing changes). */
+  intervalMs?: number;
   signal?: AbortSignal;
-  /** false: poll only. */
-  live: boolean;
+  /** Called whenever the status changes (a session's: or a job's status; a group's: or its counters). */
   onChange?: (state: S) => void;
+  /**
+   * Each event of the live stream as it arrives: the snapshot, then the domain events (a session's session.* and
+   * job.*; a group's own group.* and those of every session in it).
+   */
   onEvent?: (event: LiveEvent<S>) => void;
+  /**
+   * Follow the live event stream (default true): changes arrive as they happen, with no polling. Where the gateway
+   * offers no stream (or refuses one: stream limits), it polls instead.
+   */
+  live?: boolean;
 }
+
+/** `until` as a list; a final status by default. */
+export function untilList<Status extends string>(until: Status | readonly Status[] | undefined, finals: readonly Status[]): readonly Status[] {
+  return until === undefined ? finals : typeof until === 'string' ? [until] : until;
+}
+
+type FollowOptions<S> = Required<Pick<LiveWaitOptions<S, string>, 'timeoutMs' | 'intervalMs' | 'live'>> & Pick<LiveWaitOptions<S, string>, 'signal' | 'onChange' | 'onEvent'>;
 
 /**
  * Follows a resource until `done`: over its live stream while the gateway offers it (reconnecting for a fresh
@@ -55,7 +74,8 @@ export interface FollowOptions<S> {
  * streams, a refused stream, a broken one). A state reached through an event is read once more with the GET,
  * so what is returned is complete (job results, counters).
  */
-export async function follow<S>(gateway: Gateway, id: string, f: Follower<S>, o: FollowOptions<S>): Promise<S> {
+export async function follow<S>(gateway: Gateway, id: string, f: Follower<S>, options: LiveWaitOptions<S, string>, defaults: { timeoutMs: number; intervalMs: number }): Promise<S> {
+  const o: FollowOptions<S> = { ...options, timeoutMs: options.timeoutMs ?? defaults.timeoutMs, intervalMs: options.intervalMs ?? defaults.intervalMs, live: options.live ?? true };
   const deadline = Date.now() + o.timeoutMs;
   const timer = new AbortController();
   const timeout = setTimeout(() => timer.abort(new Error('deadline')), o.timeoutMs);

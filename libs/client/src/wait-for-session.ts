@@ -1,26 +1,9 @@
 import { SessionStateError } from './errors';
 import { Gateway } from './gateway';
-import { follow, Follower } from './live';
-import { DomainEvent, FINAL_UPLOAD_STATUSES, Job, LiveEvent, SessionDetails, UploadStatus } from './types';
+import { follow, Follower, LiveWaitOptions, untilList } from './live';
+import { DomainEvent, FINAL_UPLOAD_STATUSES, Job, SessionDetails, UploadStatus } from './types';
 
-export interface WaitOptions {
-  /** Stop at one of these statuses (default: a final one: COMPLETED, FAILED, DELETED). */
-  until?: UploadStatus | readonly UploadStatus[];
-  /** Give up after this long (default 5 minutes). */
-  timeoutMs?: number;
-  /** Between polls, when polling (default 500 ms, growing to 5 s while nothing changes). */
-  intervalMs?: number;
-  signal?: AbortSignal;
-  /** Called whenever the status or a job's status changes. */
-  onChange?: (s: SessionDetails) => void;
-  /** Each event of the live stream as it arrives: the snapshot, then session.* and job.* events. */
-  onEvent?: (e: LiveEvent<SessionDetails>) => void;
-  /**
-   * Follow the session's live event stream (default true): changes arrive as they happen, with no polling.
-   * Where the gateway offers no stream (or refuses one: stream limits), it polls instead.
-   */
-  live?: boolean;
-}
+export type WaitOptions = LiveWaitOptions<SessionDetails, UploadStatus>;
 
 /** A session's state after one of its events: the session's status, or one job's outcome. */
 export function applySessionEvent(s: SessionDetails, e: DomainEvent): SessionDetails {
@@ -45,7 +28,7 @@ export function applySessionEvent(s: SessionDetails, e: DomainEvent): SessionDet
  * Reaching a final status outside `until` (say FAILED while waiting for COMPLETED) throws SessionStateError.
  */
 export async function waitForSessionWith(gateway: Gateway, id: string, options: WaitOptions = {}): Promise<SessionDetails> {
-  const until: readonly UploadStatus[] = options.until === undefined ? FINAL_UPLOAD_STATUSES : typeof options.until === 'string' ? [options.until] : options.until;
+  const until = untilList(options.until, FINAL_UPLOAD_STATUSES);
   const follower: Follower<SessionDetails> = {
     kind: 'session',
     get: (signal) => gateway.getUpload(id, signal),
@@ -54,14 +37,7 @@ export async function waitForSessionWith(gateway: Gateway, id: string, options: 
     fingerprint: (s) => `${s.status}|${(s.jobs ?? []).map((j) => j.status).join(',')}`,
     timeout: (last, ms) => new SessionStateError(`session ${id} is still ${last?.status ?? 'unknown'} after ${ms} ms`, id, last?.status ?? 'UNKNOWN'),
   };
-  const s = await follow(gateway, id, follower, {
-    timeoutMs: options.timeoutMs ?? 300_000,
-    intervalMs: options.intervalMs ?? 500,
-    signal: options.signal,
-    live: options.live ?? true,
-    onChange: options.onChange,
-    onEvent: options.onEvent,
-  });
+  const s = await follow(gateway, id, follower, options, { timeoutMs: 300_000, intervalMs: 500 });
   if (until.includes(s.status)) return s;
   throw new SessionStateError(`session ${id} ended ${s.status}${s.errorMessage ? `: ${s.errorMessage}` : s.error ? `: ${s.error}` : ''} (waited for ${until.join(' or ')})`, id, s.status);
 }

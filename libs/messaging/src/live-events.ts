@@ -47,6 +47,7 @@ export class LiveEventsFeed implements OnApplicationShutdown {
   /** Bumped whenever the wrapper is replaced: a stale channel's close is not a gap of the current one. */
   private epoch = 0;
   private up = false;
+  private queueName: string | null = null;
   private waiters: (() => void)[] = [];
   private lingerTimer: NodeJS.Timeout | null = null;
 
@@ -65,6 +66,11 @@ export class LiveEventsFeed implements OnApplicationShutdown {
   /** Whether this process holds a subscription now. */
   get active(): boolean {
     return this.wrapper !== null;
+  }
+
+  /** The server-named queue of the current subscription, once consumed (for operators and tests). */
+  get queue(): string | null {
+    return this.up ? this.queueName : null;
   }
 
   /** Takes a use of the feed; resolves once the queue is bound and consumed (throws LiveEventsUnavailable after `timeoutMs`). */
@@ -120,6 +126,7 @@ export class LiveEventsFeed implements OnApplicationShutdown {
         if (epoch === this.epoch && this.up) this.gap();
       });
       await ch.consume(queue, (msg) => this.deliver(msg, epoch), { noAck: true });
+      this.queueName = queue;
       this.up = true;
       const waiting = this.waiters;
       this.waiters = [];
