@@ -61,6 +61,10 @@ const ROUTES: Row[] = [
   { route: 'POST /v1/uploads/:id/jobs',                 needs: 'uploaded', method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/jobs`, body: () => ({ type: 'CHECKSUM' }), ok: [200, 201, 202, 409] },
   { route: 'POST /v1/jobs/:id/retry',                   needs: 'job',      method: 'POST',   path: (f) => `/v1/jobs/${f.jobId}/retry`, body: () => ({}), ok: [200, 201, 202, 409] },
   { route: 'POST /v1/jobs/:id/cancel',                  needs: 'job',      method: 'POST',   path: (f) => `/v1/jobs/${f.jobId}/cancel`, body: () => ({}), ok: [200, 201, 202, 409] },
+  // A finished session's stream ends after its snapshot (an open group's would not: see live-events.test.ts).
+  { route: 'GET /v1/uploads/:id/events',                needs: 'uploaded', method: 'GET',    path: (f) => `/v1/uploads/${f.sessionId}/events`, ok: [200] },
+  { route: 'POST /v1/uploads/:id/events/tickets',       needs: 'session',  method: 'POST',   path: (f) => `/v1/uploads/${f.sessionId}/events/tickets`, body: () => ({}), ok: [201] },
+  { route: 'POST /v1/groups/:id/events/tickets',        needs: 'group',    method: 'POST',   path: (f) => `/v1/groups/${f.groupId}/events/tickets`, body: () => ({}), ok: [201] },
   { route: 'GET /v1/groups/:id',                        needs: 'group',    method: 'GET',    path: (f) => `/v1/groups/${f.groupId}`, ok: [200] },
   { route: 'GET /v1/groups/:id/uploads',                needs: 'group',    method: 'GET',    path: (f) => `/v1/groups/${f.groupId}/uploads`, ok: [200] },
   { route: 'POST /v1/groups/:id/uploads',               needs: 'group',    method: 'POST',   path: (f) => `/v1/groups/${f.groupId}/uploads`, body: () => FILE('added.txt'), ok: [200, 201, 409] },

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { System } from '../support/apps';
+import { sample, scrape } from '../support/metrics';
 import { pngBytes } from '../support/builders';
 import { CLI, runInTerminal, TerminalRun } from '../support/terminal';
-import { GATEWAY_URL, ROOT } from '../support/test-env';
+import { GATEWAY_URL, PORT_BASE, ROOT } from '../support/test-env';
 
 jest.setTimeout(120_000);
 
@@ -31,10 +32,15 @@ describe('upload CLI (e2e, in a terminal)', () => {
     await system?.stop();
   });
 
-  it('uploads three files as a group: progress bars, a final table of COMPLETED sessions with their jobs, exit 0', async () => {
+  it('uploads three files as a group: progress bars, each job\'s state live, a final table of COMPLETED sessions with their jobs, exit 0', async () => {
+    const streams = sample(await scrape(PORT_BASE), 'sse_streams_opened_total', { kind: 'group' });
     const run = await runInTerminal(['node', CLI, 'put', 'photo.png', 'notes.txt', 'data.json', '--group', 'holiday'], env, { cwd: dir });
 
     expectExit(run, 0);
+    // Processing, live from the group's event stream: each file's job as it completes, then the group.
+    for (const name of ['photo.png', 'notes.txt', 'data.json']) expect(run.screen).toMatch(new RegExp(`^${name.replace('.', '\\.')}: VALIDATION COMPLETED$`, 'm'));
+    expect(run.screen).toMatch(/^group COMPLETED \(3\/3 completed\)$/m);
+    expect(sample(await scrape(PORT_BASE), 'sse_streams_opened_total', { kind: 'group' })).toBe(streams + 1);
     // The bars, left at 100% once done: one per file and one overall.
     for (const name of ['photo.png', 'notes.txt', 'data.json', 'overall']) expect(run.screen).toMatch(new RegExp(`${name.replace('.', '\\.')}\\s+\\|.*\\| 100% `));
     const table = run.screen.slice(run.screen.indexOf('FILE'));

@@ -100,6 +100,48 @@ describe('upload SDK (e2e)', () => {
     await waitFor(() => client.getGroup(group.group.id), (g) => g.status === 'COMPLETED', { timeoutMs: 60_000, what: 'the group COMPLETED' });
   });
 
+  it('waitForSession and waitForGroup follow the live streams: each change as it happens, no polling; a browser gets a stream ticket', async () => {
+    const requests: string[] = [];
+    const recording = new UploadClient({
+      server: GATEWAY_URL,
+      fetch: (url, init) => {
+        requests.push(`${init?.method ?? 'GET'} ${new URL(String(url)).pathname}`);
+        return fetch(url, init);
+      },
+    });
+    // Start following as soon as the session exists, before its bytes are sent.
+    let following: Promise<unknown> | null = null;
+    const changes: string[] = [];
+    const { sessionId } = await recording.uploadFile(Buffer.from('followed live'), {
+      filename: 'live.txt',
+      onSession: (s) => void (following = recording.waitForSession(s.sessionId, { onChange: (x) => changes.push(x.status) })),
+    });
+    expect(await following).toMatchObject({ status: 'COMPLETED', jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ size: 13 }) })] });
+    expect(changes.at(-1)).toBe('COMPLETED');
+    expect(changes.length).toBeGreaterThan(1);
+    expect(requests.filter((r) => r === `GET /v1/uploads/${sessionId}/events`)).toHaveLength(1);
+    // At most the one read of the complete session at the end: no polling.
+    expect(requests.filter((r) => r === `GET /v1/uploads/${sessionId}`).length).toBeLessThanOrEqual(1);
+
+    const events: string[] = [];
+    let group: Promise<unknown> | null = null;
+    const uploaded = await recording.uploadGroup([{ source: Buffer.from('one'), filename: 'one.txt' }, { source: Buffer.from('two'), filename: 'two.txt' }], {
+      name: 'followed',
+      onGroup: (g) => void (group = recording.waitForGroup(g.id, { onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type) })),
+    });
+    expect(await group).toMatchObject({ status: 'COMPLETED', completedFiles: 2 });
+    expect(events[0]).toBe('snapshot');
+    expect(events.filter((e) => e === 'session.completed')).toHaveLength(2);
+    expect(events.at(-1)).toBe('group.completed');
+    expect(requests.filter((r) => r === `GET /v1/groups/${uploaded.group.id}`).length).toBeLessThanOrEqual(1);
+
+    const ticket = await recording.streamTicket('session', sessionId);
+    expect(ticket.url).toMatch(new RegExp(`^${GATEWAY_URL}/v1/uploads/${sessionId}/events\\?ticket=v1\\.`));
+    const res = await fetch(ticket.url);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await res.text()).toMatch(/^retry: \d+\nevent: snapshot\ndata: \{.*"status":"COMPLETED"/);
+  });
+
   it('with a bearer token: no upload token is needed, the user lists the session, someone else gets a typed 404', async () => {
     const alice = new UploadClient({ server: GATEWAY_URL, token: jwtFor('sdk-alice') });
     const result = await alice.uploadFile(Buffer.from('bearer upload'), { filename: 'bearer.txt' });

@@ -150,12 +150,18 @@ describe('Uppy (e2e)', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('uploads three files through Uppy, one of them multipart; all three sessions reach COMPLETED', async () => {
+    it('uploads three files through Uppy, one of them multipart; all three sessions reach COMPLETED, shown live from the event streams', async () => {
       const page = await browser.newPage();
       // Generous: CI machines are small and shared.
       page.setDefaultTimeout(90_000);
       const pageErrors: string[] = [];
       const consoleLines: string[] = [];
+      // The network log: every request the page makes to the gateway's API.
+      const requests: { method: string; path: string }[] = [];
+      page.on('request', (r) => {
+        const url = new URL(r.url());
+        if (url.origin === GATEWAY_URL && url.pathname.startsWith('/v1/')) requests.push({ method: r.method(), path: url.pathname });
+      });
       page.on('pageerror', (e) => pageErrors.push(e.message));
       page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
       page.on('requestfailed', (r) => consoleLines.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
@@ -179,6 +185,9 @@ describe('Uppy (e2e)', () => {
               name: tr.getAttribute('data-file-name'),
               session: tr.getAttribute('data-session-id'),
               status: tr.querySelector('.status')?.getAttribute('data-status'),
+              via: tr.getAttribute('data-via'),
+              history: tr.getAttribute('data-history'),
+              jobs: tr.querySelector('.jobs')?.textContent,
               text: tr.textContent,
             })),
           ),
@@ -189,6 +198,15 @@ describe('Uppy (e2e)', () => {
       await page.screenshot({ path: join(ROOT, '.e2e', NS, 'uppy-demo.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
       expect(statuses.map((r) => [r.name, r.status])).toEqual(expect.arrayContaining([['notes.txt', 'COMPLETED'], ['dot.png', 'COMPLETED'], ['large.bin', 'COMPLETED']]));
+
+      // Live from the stream: one event stream per session, no status polling at all; each job's outcome shown.
+      for (const r of statuses) {
+        expect({ name: r.name, via: r.via, jobs: r.jobs }).toEqual({ name: r.name, via: 'stream', jobs: 'VALIDATION: COMPLETED' });
+        expect(r.history!.split(' ').pop()).toBe('COMPLETED');
+        expect(requests.filter((q) => q.path === `/v1/uploads/${r.session}/events`)).toEqual([{ method: 'GET', path: `/v1/uploads/${r.session}/events` }]);
+      }
+      const polls = requests.filter((q) => /^\/v1\/uploads\/[0-9a-f-]{36}$/.test(q.path));
+      expect(polls).toEqual([]);
 
       // What the page shows is what the API says; the large one went up in parts, the others in one request.
       const token = (await page.context().cookies()).find((c) => c.name === 'upload_token')!.value;

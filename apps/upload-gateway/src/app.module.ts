@@ -16,6 +16,7 @@ import { GatewayHealthController, GatewayMetricsController } from './operations.
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
+import { LiveModule } from './live/live.module';
 import { RateLimitGuard, rateLimitOptions } from './rate-limit/rate-limit.guard';
 import { UploadsController } from './uploads/uploads.controller';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
@@ -38,6 +39,7 @@ export class AppModule {
         JobOperationsModule,
         ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
         WebhooksApiModule.forRoot(config),
+        LiveModule.forRoot(config),
       ],
       controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
       providers: [

@@ -66,3 +66,11 @@ export class SessionStateError extends UploadClientError {
     super(message);
   }
 }
+
+/** A group (or the wait for it) ended in a state the caller did not ask for, or a deadline passed. */
+export class GroupStateError extends UploadClientError {
+  override name = 'GroupStateError';
+  constructor(message: string, readonly groupId: string, readonly status: string) {
+    super(message);
+  }
+}

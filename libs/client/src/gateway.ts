@@ -1,6 +1,6 @@
 import { GatewayError, GatewayErrorBody, UploadClientError } from './errors';
 import { backoffDelay, sleep } from './retry';
-import { CreatedGroup, CreatedUpload, Group, Page, PartUrl, Session, SessionDetails, StoredPart, UploadRequest } from './types';
+import { CreatedGroup, CreatedUpload, Group, LiveKind, Page, PartUrl, Session, SessionDetails, StoredPart, StreamTicket, UploadRequest } from './types';
 
 export interface GatewayOptions {
   /** Base URL of the gateway, e.g. http://localhost:3000. */
@@ -108,13 +108,50 @@ export class Gateway {
     return this.call('POST', `/v1/groups/${enc(id)}/cancel`, { body: {}, signal, tokenFor: [id], idempotent: true });
   }
 
+  /**
+   * Opens the live event stream of a session or group (GET …/events, text/event-stream) with this caller's
+   * identity; the Response once the gateway accepted it (read it with `parseEventStream`). Throws GatewayError
+   * when the gateway refuses it (404, 429 beyond the stream limits, 503 without its broker; 404 too from a gateway
+   * that has no streams), UploadClientError when it cannot be reached.
+   */
+  async openEvents(kind: LiveKind, id: string, opts: { signal?: AbortSignal; lastEventId?: string } = {}): Promise<Response> {
+    const path = `${kind === 'session' ? '/v1/uploads' : '/v1/groups'}/${enc(id)}/events`;
+    const headers = this.headers([id], 'text/event-stream');
+    if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.server}${path}`, { headers, signal: opts.signal });
+    } catch (e) {
+      throw new UploadClientError(`GET ${path}: ${(e as Error).message}${causeOf(e)}`, { cause: e });
+    }
+    if (res.ok && (res.headers.get('content-type') ?? '').startsWith('text/event-stream') && res.body) return res;
+    const text = await res.text().catch(() => '');
+    throw new GatewayError('GET', path, res.ok ? { statusCode: 502, error: 'Bad Gateway', message: `GET ${path} did not answer with an event stream` } : toErrorBody(res, parse(text), text));
+  }
+
+  /**
+   * A short-lived ticket that opens one live stream without headers, for a browser's `new EventSource(url)`:
+   * `url` is absolute and carries the ticket (never the bearer or upload token). Mint another once it expires.
+   */
+  async streamTicket(kind: LiveKind, id: string, signal?: AbortSignal): Promise<StreamTicket> {
+    const path = `${kind === 'session' ? '/v1/uploads' : '/v1/groups'}/${enc(id)}/events/tickets`;
+    const minted = await this.call<StreamTicket>('POST', path, { signal, tokenFor: [id], idempotent: true });
+    return { ...minted, url: `${this.server}${minted.url}` };
+  }
+
+  /** Accept, identity and upload token of a call about these ids. */
+  private headers(tokenFor: (string | null | undefined)[], accept = 'application/json'): Record<string, string> {
+    const headers: Record<string, string> = { accept };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const uploadToken = tokenFor.map((id) => (id ? this.tokens.get(id) : undefined)).find(Boolean);
+    if (uploadToken) headers['x-upload-token'] = uploadToken;
+    return headers;
+  }
+
   /** One call; throws GatewayError with the gateway's body on an error status. */
   async call<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers = this.headers(opts.tokenFor ?? []);
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const uploadToken = (opts.tokenFor ?? []).map((id) => (id ? this.tokens.get(id) : undefined)).find(Boolean);
-    if (uploadToken) headers['x-upload-token'] = uploadToken;
     const attempts = opts.idempotent ? this.retries + 1 : 1;
     for (let attempt = 1; ; attempt++) {
       let res: Response;

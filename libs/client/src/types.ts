@@ -109,3 +109,33 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** What a live stream follows. */
+export type LiveKind = 'session' | 'group';
+
+/** 201 of POST /v1/uploads/:id/events/tickets (or a group's): opens that one stream until `expiresAt`. */
+export interface StreamTicket {
+  ticket: string;
+  /** The stream's URL with the ticket (absolute, from Gateway.streamTicket): `new EventSource(url)`. */
+  url: string;
+  expiresAt: string;
+}
+
+/** A domain event as the gateway streams it: the envelope published on RabbitMQ (see /docs/asyncapi.json). */
+export interface DomainEvent {
+  id: string;
+  /** The routing key: session.uploaded, job.completed, group.completed, … */
+  type: string;
+  occurredAt: string;
+  version: number;
+  data: {
+    sessionId?: string;
+    groupId?: string | null;
+    jobId?: string;
+    status?: string;
+    [field: string]: unknown;
+  };
+}
+
+/** One event of a live stream: first the `snapshot` (the same JSON as the GET), then one per domain event. */
+export type LiveEvent<S = SessionDetails | Group> = { kind: 'snapshot'; snapshot: S } | { kind: 'event'; event: DomainEvent };

@@ -1,8 +1,10 @@
 import { Gateway, GatewayOptions } from './gateway';
+import { followEvents } from './live';
 import { UploadSource } from './source';
-import { Group, Page, Session, SessionDetails } from './types';
+import { Group, LiveEvent, Page, Session, SessionDetails, StreamTicket } from './types';
 import { GroupFile, GroupUploadResult, UploadGroupOptions, uploadGroupWith } from './upload-group';
 import { UploadFileOptions, uploadFileWith, UploadResult } from './upload-file';
+import { waitForGroupWith, WaitForGroupOptions } from './wait-for-group';
 import { waitForSessionWith, WaitOptions } from './wait-for-session';
 
 /**
@@ -29,8 +31,32 @@ export class UploadClient {
     return uploadGroupWith(this.gateway, files, options);
   }
 
+  /** Follows a session (live, polling where the gateway has no stream) to a final status or `until`. */
   waitForSession(id: string, options?: WaitOptions): Promise<SessionDetails> {
     return waitForSessionWith(this.gateway, id, options);
+  }
+
+  /** Follows a group (live, polling where the gateway has no stream) to its final status or `until`. */
+  waitForGroup(id: string, options?: WaitForGroupOptions): Promise<Group> {
+    return waitForGroupWith(this.gateway, id, options);
+  }
+
+  /**
+   * The live events of a session: its snapshot, then each of its events, until its final one (the iteration
+   * ends when the gateway ends the stream). `for await (const e of client.sessionEvents(id)) …`
+   */
+  sessionEvents(id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<LiveEvent<SessionDetails>> {
+    return followEvents<SessionDetails>(this.gateway, 'session', id, options);
+  }
+
+  /** The live events of a group: its snapshot, then its sessions' and its own events, until its final one. */
+  groupEvents(id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<LiveEvent<Group>> {
+    return followEvents<Group>(this.gateway, 'group', id, options);
+  }
+
+  /** A short-lived URL that opens one stream without headers: `new EventSource(ticket.url)` in a browser. */
+  streamTicket(kind: 'session' | 'group', id: string): Promise<StreamTicket> {
+    return this.gateway.streamTicket(kind, id);
   }
 
   getSession(id: string): Promise<SessionDetails> {
@@ -66,4 +92,9 @@ export function uploadGroup(files: GroupFile[], options: UploadGroupOptions & Wi
 /** `waitForSession(id, { server, until })`: follows a session to a final state (or `until`), with its jobs. */
 export function waitForSession(id: string, options: WaitOptions & WithGateway): Promise<SessionDetails> {
   return clientOf(options).waitForSession(id, options);
+}
+
+/** `waitForGroup(id, { server })`: follows a group to its final state (or `until`). */
+export function waitForGroup(id: string, options: WaitForGroupOptions & WithGateway): Promise<Group> {
+  return clientOf(options).waitForGroup(id, options);
 }

@@ -1,18 +1,26 @@
 import { SessionStateError } from './errors';
 import { Gateway } from './gateway';
-import { sleep } from './retry';
-import { FINAL_UPLOAD_STATUSES, SessionDetails, UploadStatus } from './types';
+import { follow, Follower, LiveWaitOptions, untilList } from './live';
+import { DomainEvent, FINAL_UPLOAD_STATUSES, Job, SessionDetails, UploadStatus } from './types';
 
-export interface WaitOptions {
-  /** Stop at one of these statuses (default: a final one: COMPLETED, FAILED, DELETED). */
-  until?: UploadStatus | readonly UploadStatus[];
-  /** Give up after this long (default 5 minutes). */
-  timeoutMs?: number;
-  /** Between polls (default 500 ms, growing to 5 s while nothing changes). */
-  intervalMs?: number;
-  signal?: AbortSignal;
-  /** Called whenever the status or a job's status changes. */
-  onChange?: (s: SessionDetails) => void;
+export type WaitOptions = LiveWaitOptions<SessionDetails, UploadStatus>;
+
+/** A session's state after one of its events: the session's status, or one job's outcome. */
+export function applySessionEvent(s: SessionDetails, e: DomainEvent): SessionDetails {
+  const d = e.data;
+  if (e.type.startsWith('session.') && typeof d.status === 'string') {
+    return { ...s, status: d.status as UploadStatus, error: (d.error as string | null | undefined) ?? s.error, errorMessage: (d.errorMessage as string | null | undefined) ?? s.errorMessage };
+  }
+  if (e.type.startsWith('job.') && typeof d.jobId === 'string') {
+    const update = { status: d.status, attempts: d.attempts, result: d.result ?? null, error: d.error ?? null } as Partial<Job>;
+    const jobs = s.jobs ?? [];
+    const known = jobs.some((j) => j.id === d.jobId);
+    return {
+      ...s,
+      jobs: known ? jobs.map((j) => (j.id === d.jobId ? { ...j, ...update } : j)) : [...jobs, { id: d.jobId, type: String(d.type), priority: 0, maxAttempts: 0, ...update }],
+    };
+  }
+  return s;
 }
 
 /**
@@ -20,26 +28,16 @@ export interface WaitOptions {
  * Reaching a final status outside `until` (say FAILED while waiting for COMPLETED) throws SessionStateError.
  */
 export async function waitForSessionWith(gateway: Gateway, id: string, options: WaitOptions = {}): Promise<SessionDetails> {
-  const until: readonly UploadStatus[] = options.until === undefined ? FINAL_UPLOAD_STATUSES : typeof options.until === 'string' ? [options.until] : options.until;
-  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  const base = options.intervalMs ?? 500;
-  let interval = base;
-  let seen = '';
-  for (;;) {
-    const s = await gateway.getUpload(id, options.signal);
-    const fingerprint = `${s.status}|${(s.jobs ?? []).map((j) => j.status).join(',')}`;
-    if (fingerprint !== seen) {
-      seen = fingerprint;
-      interval = base;
-      options.onChange?.(s);
-    } else {
-      interval = Math.min(5_000, Math.round(interval * 1.5));
-    }
-    if (until.includes(s.status)) return s;
-    if (FINAL_UPLOAD_STATUSES.includes(s.status)) {
-      throw new SessionStateError(`session ${id} ended ${s.status}${s.errorMessage ? `: ${s.errorMessage}` : s.error ? `: ${s.error}` : ''} (waited for ${until.join(' or ')})`, id, s.status);
-    }
-    if (Date.now() + interval > deadline) throw new SessionStateError(`session ${id} is still ${s.status} after ${options.timeoutMs ?? 300_000} ms`, id, s.status);
-    await sleep(interval, options.signal);
-  }
+  const until = untilList(options.until, FINAL_UPLOAD_STATUSES);
+  const follower: Follower<SessionDetails> = {
+    kind: 'session',
+    get: (signal) => gateway.getUpload(id, signal),
+    apply: applySessionEvent,
+    done: (s) => until.includes(s.status) || FINAL_UPLOAD_STATUSES.includes(s.status),
+    fingerprint: (s) => `${s.status}|${(s.jobs ?? []).map((j) => j.status).join(',')}`,
+    timeout: (last, ms) => new SessionStateError(`session ${id} is still ${last?.status ?? 'unknown'} after ${ms} ms`, id, last?.status ?? 'UNKNOWN'),
+  };
+  const s = await follow(gateway, id, follower, options, { timeoutMs: 300_000, intervalMs: 500 });
+  if (until.includes(s.status)) return s;
+  throw new SessionStateError(`session ${id} ended ${s.status}${s.errorMessage ? `: ${s.errorMessage}` : s.error ? `: ${s.error}` : ''} (waited for ${until.join(' or ')})`, id, s.status);
 }

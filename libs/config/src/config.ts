@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { JobType, JOB_TYPES } from '@app/contracts';
 import { BaseEnv, GatewayEnv, JobProcessorEnv, parseDurations, StorageEventsEnv } from './env';
 
@@ -39,6 +40,18 @@ export interface GatewayConfig extends CommonConfig {
     rateLimit: { writes: number; requests: number; windowSeconds: number };
   };
   webhooks: { secretRotationGraceMs: number };
+  live: LiveStreamsConfig;
+}
+
+/** Server-sent event streams of the gateway (live progress of a session or a group). */
+export interface LiveStreamsConfig {
+  /** Key of stream tickets; null: none configured and no JWT_SECRET to derive one from (a random key per process). */
+  ticketSecret: string | null;
+  ticketTtlMs: number;
+  maxStreams: number;
+  maxStreamsPerCaller: number;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
 }
 
 export interface WebhookDeliveryConfig {
@@ -141,6 +154,15 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
     },
     webhooks: { secretRotationGraceMs: env.WEBHOOK_SECRET_ROTATION_GRACE_SECONDS * 1000 },
+    live: {
+      // Derived, never JWT_SECRET itself: a ticket must not be usable as anything else, nor tell anything about that key.
+      ticketSecret: env.SSE_TICKET_SECRET ?? (env.JWT_SECRET ? createHmac('sha256', env.JWT_SECRET).update('upload-platform stream tickets v1').digest('base64url') : null),
+      ticketTtlMs: env.SSE_TICKET_TTL_SECONDS * 1000,
+      maxStreams: env.SSE_MAX_STREAMS,
+      maxStreamsPerCaller: env.SSE_MAX_STREAMS_PER_CALLER,
+      heartbeatMs: env.SSE_HEARTBEAT_SECONDS * 1000,
+      maxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES,
+    },
   };
 }
 

@@ -93,6 +93,23 @@ export class GatewayEnv extends BaseEnv {
   DEFAULT_JOBS: string = '*/*=VALIDATION';
   /** Seconds the previous secret of a webhook keeps signing (a second signature) after POST /v1/webhooks/:id/rotate-secret. */
   @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400) WEBHOOK_SECRET_ROTATION_GRACE_SECONDS: number = 86400;
+
+  // ---- Live progress: server-sent events (GET /v1/uploads/:id/events, GET /v1/groups/:id/events)
+  /** Key that signs stream tickets; every replica needs the same. Unset: derived from JWT_SECRET (or, outside production, random per process). */
+  @ValidateIf((env: GatewayEnv) => env.SSE_TICKET_SECRET !== undefined || (env.NODE_ENV === 'production' && !env.JWT_SECRET))
+  @IsString({ message: 'SSE_TICKET_SECRET is required in production when JWT_SECRET is not set: every gateway replica must share the key of stream tickets' })
+  @Matches(/^.{16,}$/, { message: 'SSE_TICKET_SECRET must be at least 16 characters (32+ random ones recommended)' })
+  SSE_TICKET_SECRET?: string;
+  /** Seconds a stream ticket may be used to open (or reopen) its stream. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600) SSE_TICKET_TTL_SECONDS: number = 60;
+  /** Open event streams per gateway replica; 429 beyond. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000) SSE_MAX_STREAMS: number = 2000;
+  /** Open event streams per caller (user, upload token or client IP) per replica; 429 beyond. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000) SSE_MAX_STREAMS_PER_CALLER: number = 16;
+  /** Seconds between heartbeat comments on an idle stream (keeps proxies from closing it). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(300) SSE_HEARTBEAT_SECONDS: number = 15;
+  /** Bytes a stream may have waiting for a slow reader before it is closed (the reader reconnects and gets a snapshot). */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 ** 2) SSE_MAX_BUFFERED_BYTES: number = 256 * 1024;
 }
 
 export class StorageEventsEnv extends BaseEnv {

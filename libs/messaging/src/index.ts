@@ -9,3 +9,4 @@ export * from './storage-notifications/normalize-storage-notification';
 export * from './dispositions';
 export * from './messaging.metrics';
 export * from './webhooks-topology';
+export * from './live-events';

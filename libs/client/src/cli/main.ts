@@ -7,6 +7,7 @@ import { GatewayError } from '../errors';
 import { UploadClient } from '../upload-client';
 import { JobRequest, Session } from '../types';
 import { describeError, humanBytes, jobsSummary, table } from './format';
+import { LiveView } from './live-view';
 import { put } from './put';
 import { CliState } from './state';
 
@@ -14,13 +15,15 @@ const USAGE = `upload: send files to the upload platform
 
   upload put <files...> [--group NAME] [--jobs TYPE[:PRIORITY],...] [--content-type T] [--part-size BYTES]
                         [--concurrency N] [--resume SESSION_ID] [--no-resume] [--no-wait] [--timeout SECONDS]
-  upload status <sessionId|groupId> [--wait]
+  upload status <sessionId|groupId> [--wait]   (--wait: shows each change live until a final state)
   upload ls [--status STATUS] [--group GROUP_ID]
   upload get <sessionId> [-o FILE]
 
 Common options: --server URL (UPLOAD_SERVER, default http://localhost:3000), --token JWT (UPLOAD_TOKEN),
 --json (machine-readable output, no progress bars). Interrupted uploads are remembered in UPLOAD_STATE_DIR
 (default ~/.upload-cli): running the same \`upload put\` again sends only the parts the store lacks.
+\`upload put\` waits for processing (unless --no-wait) and shows each file's and each job's state as it changes, from the
+gateway's live event stream (polling where the gateway has none).
 Exit code: 0 when every file ends COMPLETED (UPLOADED with --no-wait), 1 on any failure, 2 on bad usage.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -74,8 +77,11 @@ async function main(argv: string[]): Promise<number> {
       const [id] = args;
       if (!id) return usage('status needs an id');
       const c = client();
+      // --wait: each change as it happens (the live stream), then the final state.
+      const names = new Map<string, string>();
+      const live = new LiveView(v.wait && !v.json, names);
       try {
-        const s = v.wait ? await c.waitForSession(id).catch(async (e) => (e instanceof GatewayError ? Promise.reject(e) : c.getSession(id))) : await c.getSession(id);
+        const s = v.wait ? await c.waitForSession(id, { onEvent: (e) => live.onEvent(e) }).catch(async (e) => (e instanceof GatewayError ? Promise.reject(e) : c.getSession(id))) : await c.getSession(id);
         out(s, () =>
           [
             `session ${s.id}  ${s.status}${s.error ? `  ${s.error}: ${s.errorMessage ?? ''}` : ''}`,
@@ -87,7 +93,8 @@ async function main(argv: string[]): Promise<number> {
         return s.status === 'FAILED' ? 1 : 0;
       } catch (e) {
         if (!(e instanceof GatewayError) || e.statusCode !== 404) throw e;
-        const g = await c.getGroup(id);
+        if (v.wait) for (const u of (await c.listSessions({ groupId: id, limit: 100 })).items) names.set(u.id, u.filename);
+        const g = v.wait ? await c.waitForGroup(id, { onEvent: (ev) => live.onEvent(ev) }) : await c.getGroup(id);
         const uploads = await c.listSessions({ groupId: id });
         out({ ...g, uploads: uploads.items }, () =>
           [`group ${g.id} "${g.name}": ${g.status} (${g.completedFiles}/${g.totalFiles} completed${g.failedFiles ? `, ${g.failedFiles} failed` : ''})`, sessionsTable(uploads.items)].join('\n'),

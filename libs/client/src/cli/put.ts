@@ -5,6 +5,7 @@ import { UploadClient } from '../upload-client';
 import { UploadResult } from '../upload-file';
 import { JobRequest, SessionDetails } from '../types';
 import { describeError, jobsSummary, table } from './format';
+import { LiveView } from './live-view';
 import { ProgressView } from './progress-view';
 import { CliState, PendingUpload } from './state';
 
@@ -145,20 +146,37 @@ export async function put(o: PutOptions): Promise<number> {
   if (controller.signal.aborted) {
     process.stderr.write('interrupted: run the same command again to resume\n');
   } else if (o.wait) {
-    await Promise.all(
-      outcomes.map(async (out) => {
-        if (!out.sessionId || out.error) return;
-        try {
-          const s = await client.waitForSession(out.sessionId, { timeoutMs: o.timeoutMs });
-          Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
-        } catch (e) {
-          if (e instanceof SessionStateError) {
-            const s = await client.getSession(out.sessionId).catch(() => null);
-            Object.assign(out, { status: s?.status ?? e.status, jobs: s?.jobs ?? [], error: s?.errorMessage ?? s?.error ?? e.message });
-          } else out.error = describeError(e);
-        }
-      }),
-    );
+    // Processing, live: one line per change, from the gateway's event streams (polling where it has none).
+    const live = new LiveView(!o.json, new Map(outcomes.filter((out) => out.sessionId).map((out) => [out.sessionId!, out.file])));
+    if (groupId && outcomes.every((out) => out.sessionId && !out.error)) {
+      // One stream for the whole group: every file's events, then the group's final one.
+      try {
+        await client.waitForGroup(groupId, { timeoutMs: o.timeoutMs, onEvent: (e) => live.onEvent(e) });
+      } catch (e) {
+        process.stderr.write(`${describeError(e)}\n`);
+      }
+      await Promise.all(
+        outcomes.map(async (out) => {
+          const s = await client.getSession(out.sessionId!).catch((e: unknown) => void (out.error = describeError(e)));
+          if (s) Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
+        }),
+      );
+    } else {
+      await Promise.all(
+        outcomes.map(async (out) => {
+          if (!out.sessionId || out.error) return;
+          try {
+            const s = await client.waitForSession(out.sessionId, { timeoutMs: o.timeoutMs, onEvent: (e) => live.onEvent(e) });
+            Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
+          } catch (e) {
+            if (e instanceof SessionStateError) {
+              const s = await client.getSession(out.sessionId).catch(() => null);
+              Object.assign(out, { status: s?.status ?? e.status, jobs: s?.jobs ?? [], error: s?.errorMessage ?? s?.error ?? e.message });
+            } else out.error = describeError(e);
+          }
+        }),
+      );
+    }
   }
   if (groupId) {
     // The group settles with its last file; give the counters a moment when every file is final.
