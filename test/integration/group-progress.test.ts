@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DomainEventType, FileStatus, GroupStatus } from '@app/contracts';
-import { ormConfig } from '@app/database';
+import { ormConfig, PgSqlDatabase } from '@app/database';
 import {
   Actor,
   buildObjectKey,
@@ -31,12 +31,18 @@ const env = testEnv();
  */
 describe('group progress under concurrency (integration)', () => {
   let orm: MikroORM;
-  const lifecycle = new LifecycleWriter();
-  const outbox = new Outbox({ domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
-  const progress = new GroupProgress(lifecycle, outbox);
+  let db: PgSqlDatabase;
+  let lifecycle: LifecycleWriter;
+  let outbox: Outbox;
+  let progress: GroupProgress;
+  const relay = { kick: () => undefined, committed: () => undefined };
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(env.DATABASE_URL, { poolMax: 24 }));
+    db = new PgSqlDatabase(orm);
+    lifecycle = new LifecycleWriter(db);
+    outbox = new Outbox({ domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE }, relay);
+    progress = new GroupProgress(lifecycle, outbox, db);
   });
   afterAll(async () => {
     await orm?.close(true);
@@ -157,7 +163,7 @@ describe('group progress under concurrency (integration)', () => {
     const storage = new S3ObjectStorage(testS3Settings());
     const cancelOnce = async () => {
       const em = orm.em.fork();
-      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, { kick: () => undefined }), lifecycle, progress, new SessionEndings(outbox, progress), storage).execute(ADMIN, group.id);
+      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, relay), lifecycle, progress, new SessionEndings(outbox, progress, db), storage).execute(ADMIN, group.id);
     };
     await race([...ids.slice(0, n).map((id) => () => finish(id, group.id, 'complete')), cancelOnce, cancelOnce]);
 

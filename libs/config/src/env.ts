@@ -96,7 +96,15 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) JOB_PROCESSOR_PORT: number = 3002;
   @Matches(/^\s*(\*|[A-Z_]+(\s*,\s*[A-Z_]+)*)\s*$/, { message: 'JOB_TYPES must be * or a comma-separated list of job types' })
   JOB_TYPES: string = '*';
-  @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
+  /** Messages in flight per consumed queue (THUMBNAIL's queue: THUMBNAIL_CONCURRENCY): jobs claimed, run and recorded in batches. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
+  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 4 bytes). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
+  /**
+   * Longest a job may run before it is stopped and retried. Keep it below the broker's consumer acknowledgement
+   * timeout (RabbitMQ's consumer_timeout, 30 minutes by default), which closes the channel of a message held longer.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) JOB_TIMEOUT_SECONDS: number = 900;
   /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
   @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
   /** Milliseconds between lease renewals of a running job (how soon it notices a cancel); default a third of the lease. */

@@ -17,7 +17,8 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
-import type { MultipartUploadListing, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
+import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
+import { readObject } from './s3-object-reader';
 
 export interface S3Settings {
   endpoint: string;
@@ -105,6 +106,10 @@ export class S3ObjectStorage implements ObjectStorage {
       if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 416) return Buffer.alloc(0);
       throw e;
     }
+  }
+
+  read(key: string, opts?: { firstBytes?: number; ifMatch?: string | null; signal?: AbortSignal }): Promise<ObjectRead | null> {
+    return readObject(this.client, this.bucket, key, opts);
   }
 
   async stream(key: string): Promise<Readable> {

@@ -64,6 +64,13 @@ export class ProcessingJob {
   @Property({ type: 'timestamptz', nullable: true })
   lockedUntil: Date | null = null;
 
+  /**
+   * Fence of the running attempt: a fresh token per claim, named by every write of the RUNNING job (renew,
+   * complete, fail, retry, release). A processor that lost its lease holds a stale token and writes nothing.
+   */
+  @Property({ type: 'uuid', nullable: true, hidden: true })
+  leaseToken: string | null = null;
+
   constructor(props: { sessionId: string; type: JobType; priority: number; required: boolean; maxAttempts: number; config?: Record<string, unknown> }) {
     if (!Number.isInteger(props.priority) || props.priority < 1 || props.priority > 10) throw new Error('ProcessingJob.priority must be 1..10');
     if (!Number.isInteger(props.maxAttempts) || props.maxAttempts < 1) throw new Error('ProcessingJob.maxAttempts must be >= 1');
