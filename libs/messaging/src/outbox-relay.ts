@@ -11,9 +11,11 @@ export interface OutboxRelaySettings {
   pollMs: number;
   /** Published rows are deleted in batches: at most this long after their confirm (or sooner, when many). */
   deleteAfterMs: number;
+  /** A row the connected broker refused is tried again after this long. */
+  retryAfterMs: number;
 }
 
-export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 20 };
+export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 20, retryAfterMs: 5_000 };
 
 /** WARNING: the Postgres channel relays wake each other on; every version of every app listens to it. */
 export const OUTBOX_CHANNEL = 'outbox_message';
@@ -176,13 +178,21 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
     }
   }
 
-  /** Rows this relay could not publish become anyone's at once, and the relays of other processes are woken. */
+  /**
+   * Rows this relay could not publish. Without a broker connection, they become anyone's at once and the relays
+   * of other processes are woken; refused by a connected broker (a nack, a confirm timeout), they wait a while
+   * before anyone tries again.
+   */
   private async giveBack(ids: string[]): Promise<void> {
+    const retryInMs = this.amqp.isConnected() ? this.settings.retryAfterMs : 0;
     await this.db
       .query(
-        `with released as (update outbox_message set claimed_until = null where id = any($1::bigint[]) returning 1)
-         select pg_notify($2, count(*)::text) from released`,
-        [ids, OUTBOX_CHANNEL],
+        `with released as (
+           update outbox_message set claimed_until = case when $3::int > 0 then now() + $3 * interval '1 millisecond' end
+            where id = any($1::bigint[]) returning 1
+         )
+         select pg_notify($2, count(*)::text) from released where $3::int = 0`,
+        [ids, OUTBOX_CHANNEL, retryInMs],
       )
       .catch((e: unknown) => this.logger.warn(`could not give back outbox rows (their hold runs out instead): ${e instanceof Error ? e.message : String(e)}`));
   }
