@@ -88,8 +88,11 @@ export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(10000) RECONCILER_BATCH_SIZE: number = 200;
   /** Seconds a waiting upload is left to its storage notification before the reconciler asks the store. */
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RECONCILER_GRACE_SECONDS: number = 60;
-  /** Seconds a PENDING job may wait for its message before the reconciler sends it again. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 900;
+  /**
+   * Seconds a PENDING job may be due while its type's queue holds no ready message before the reconciler sends its
+   * message again (it was lost). Never while the queue holds a backlog: a long backlog is not duplicated.
+   */
+  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 120;
 }
 
 export class JobProcessorEnv extends BaseEnv {

@@ -18,7 +18,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
-import { readObject } from './s3-object-reader';
+import { S3ObjectReader } from './s3-object-reader';
 
 export interface S3Settings {
   endpoint: string;
@@ -63,12 +63,14 @@ export class S3ObjectStorage implements ObjectStorage {
 
   private readonly publicBase: string;
   private readonly pathStyle: boolean;
+  private readonly reader: S3ObjectReader;
 
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
     this.pathStyle = settings.forcePathStyle;
     this.client = createS3Client(settings);
+    this.reader = new S3ObjectReader(settings);
     this.signer = settings.publicEndpoint === settings.endpoint ? this.client : createS3Client(settings, settings.publicEndpoint);
   }
 
@@ -109,7 +111,7 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   read(key: string, opts?: { firstBytes?: number; ifMatch?: string | null; signal?: AbortSignal }): Promise<ObjectRead | null> {
-    return readObject(this.client, this.bucket, key, opts);
+    return this.reader.read(key, opts);
   }
 
   async stream(key: string): Promise<Readable> {
