@@ -58,6 +58,12 @@ export const GROUP_COLUMNS = 'g.id, g.user_id, g.status, g.total_files, g.comple
 
 type Row = Record<string, unknown>;
 
+/** timestamptz as the pool's connections read it: MikroORM has node-postgres hand it over as text. */
+export function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v : new Date(v as string);
+}
+
 export function toSessionRecord(r: Row): SessionRecord {
   return {
     id: r.id as string,
@@ -91,8 +97,8 @@ export function toJobRecord(r: Row): JobRecord {
     error: (r.error as string | null) ?? null,
     attempts: Number(r.attempts),
     maxAttempts: Number(r.max_attempts),
-    lockedUntil: (r.locked_until as Date | null) ?? null,
-    runAfter: (r.run_after as Date | null) ?? null,
+    lockedUntil: toDate(r.locked_until),
+    runAfter: toDate(r.run_after),
     leaseToken: (r.lease_token as string | null) ?? null,
   };
 }

@@ -13,7 +13,7 @@ import {
   SessionEventType,
   Topology,
 } from '@app/contracts';
-import { GroupRecord, JobRecord, SessionRecord } from '../lifecycle/records';
+import { GroupRecord, JobRecord, SessionRecord, toDate } from '../lifecycle/records';
 import { OUTBOX_TRIGGER, OutboxTrigger } from '../ports/outbox-trigger.port';
 import { isEntityManager, Tx } from '../ports/sql.port';
 import { OutboxMessage } from './outbox-message.entity';
@@ -87,7 +87,7 @@ export class Outbox {
     const byMessageId = new Map(inserted.map((i) => [i.message_id, i]));
     const committed: CommittedOutboxRow[] = rows.map((r) => {
       const i = byMessageId.get(r.messageId)!;
-      return { ...r, id: String(i.id), createdAt: i.created_at };
+      return { ...r, id: String(i.id), createdAt: toDate(i.created_at)! };
     });
     tx.afterCommit(() => this.trigger.committed(committed));
   }

@@ -3,7 +3,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 /**
  * Runs SQL statements on one connection: `$1, $2 …` parameters (arrays bind as Postgres arrays, so a batch
  * is `= any($1::uuid[])` or `unnest(…)`, one statement whatever its size). Rows come back as the driver
- * reads them (snake_case columns, bigint as string, timestamptz as Date).
+ * reads them (snake_case columns, bigint as string, timestamptz as text: MikroORM has the
+ * driver hand dates over unparsed; `toDate` of lifecycle/records reads them).
  */
 export interface Sql {
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<R[]>;
