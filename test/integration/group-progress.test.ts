@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DomainEventType, FileStatus, GroupStatus } from '@app/contracts';
-import { ormConfig, PgSqlDatabase } from '@app/database';
+import { ormConfig } from '@app/database';
 import {
   Actor,
   buildObjectKey,
@@ -9,7 +9,6 @@ import {
   DomainError,
   GroupProgress,
   LifecycleWriter,
-  Outbox,
   takeGroupSlot,
   SessionEndings,
   UnitOfWork,
@@ -17,6 +16,7 @@ import {
   UploadSession,
 } from '@app/domain';
 import { S3ObjectStorage } from '@app/storage';
+import { domainServices, QUIET_RELAY } from '../support/domain';
 import { testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(60_000);
@@ -31,18 +31,14 @@ const env = testEnv();
  */
 describe('group progress under concurrency (integration)', () => {
   let orm: MikroORM;
-  let db: PgSqlDatabase;
   let lifecycle: LifecycleWriter;
-  let outbox: Outbox;
   let progress: GroupProgress;
-  const relay = { kick: () => undefined, committed: () => undefined };
+  let endings: SessionEndings;
+  const relay = QUIET_RELAY;
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(env.DATABASE_URL, { poolMax: 24 }));
-    db = new PgSqlDatabase(orm);
-    lifecycle = new LifecycleWriter(db);
-    outbox = new Outbox({ domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE }, relay);
-    progress = new GroupProgress(lifecycle, outbox, db);
+    ({ lifecycle, progress, endings } = domainServices(orm));
   });
   afterAll(async () => {
     await orm?.close(true);
@@ -163,7 +159,7 @@ describe('group progress under concurrency (integration)', () => {
     const storage = new S3ObjectStorage(testS3Settings());
     const cancelOnce = async () => {
       const em = orm.em.fork();
-      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, relay), lifecycle, progress, new SessionEndings(outbox, progress, db), storage).execute(ADMIN, group.id);
+      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, relay), lifecycle, progress, endings, storage).execute(ADMIN, group.id);
     };
     await race([...ids.slice(0, n).map((id) => () => finish(id, group.id, 'complete')), cancelOnce, cancelOnce]);
 

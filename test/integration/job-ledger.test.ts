@@ -1,22 +1,9 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus, JobStatus, JobType } from '@app/contracts';
-import { ormConfig, PgSqlDatabase } from '@app/database';
-import {
-  Actor,
-  buildObjectKey,
-  CancelJobUseCase,
-  GroupProgress,
-  JobLedger,
-  LifecycleWriter,
-  Outbox,
-  ProcessingJob,
-  ReconcileJobsUseCase,
-  SessionEndings,
-  SessionSettler,
-  UnitOfWork,
-  UploadSession,
-} from '@app/domain';
+import { ormConfig } from '@app/database';
+import { Actor, buildObjectKey, CancelJobUseCase, ProcessingJob, ReconcileJobsUseCase, UnitOfWork, UploadSession } from '@app/domain';
+import { domainServices, QUIET_RELAY } from '../support/domain';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(60_000);
@@ -31,21 +18,12 @@ const env = testEnv();
  */
 describe('JobLedger (Postgres)', () => {
   let orm: MikroORM;
-  let db: PgSqlDatabase;
-  let lifecycle: LifecycleWriter;
-  let outbox: Outbox;
-  let settler: SessionSettler;
-  let ledger: JobLedger;
-  const relay = { kick: () => undefined, committed: () => undefined };
+  let services: ReturnType<typeof domainServices>;
+  const relay = QUIET_RELAY;
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(env.DATABASE_URL, { poolMax: 24 }));
-    db = new PgSqlDatabase(orm);
-    lifecycle = new LifecycleWriter(db);
-    outbox = new Outbox({ domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE }, relay);
-    const endings = new SessionEndings(outbox, new GroupProgress(lifecycle, outbox, db), db);
-    settler = new SessionSettler(lifecycle, outbox, endings, db);
-    ledger = new JobLedger(db, lifecycle, outbox, settler);
+    services = domainServices(orm);
   });
   afterAll(() => orm?.close(true));
 
@@ -65,9 +43,9 @@ describe('JobLedger (Postgres)', () => {
     return { sessions, jobs };
   }
 
-  const deadlocks = async () => Number((await db.query<{ n: string }>(`select deadlocks as n from pg_stat_database where datname = current_database()`))[0].n);
+  const deadlocks = async () => Number((await services.db.query<{ n: string }>(`select deadlocks as n from pg_stat_database where datname = current_database()`))[0].n);
   const outboxOf = async (sessionIds: string[], routingKey: string) =>
-    db.query(`select payload from outbox_message where routing_key = $1 and payload->'data'->>'sessionId' = any($2::text[])`, [routingKey, sessionIds]);
+    services.db.query(`select payload from outbox_message where routing_key = $1 and payload->'data'->>'sessionId' = any($2::text[])`, [routingKey, sessionIds]);
 
   it('claims in any order racing cancels: no deadlock, every job claimed or cancelled once', async () => {
     const { jobs } = await uploaded(20);
@@ -75,16 +53,16 @@ describe('JobLedger (Postgres)', () => {
     const before = await deadlocks();
     const cancel = (id: string) => {
       const em = orm.em.fork();
-      return new CancelJobUseCase(new UnitOfWork(em, relay), lifecycle, settler).execute(ADMIN, id).catch((e: Error) => e);
+      return new CancelJobUseCase(new UnitOfWork(em, relay), services.lifecycle, services.settler).execute(ADMIN, id).catch((e: Error) => e);
     };
     const results = await Promise.all([
-      ledger.claim(ids, { leaseMs: 60_000 }),
-      ledger.claim([...ids].reverse(), { leaseMs: 60_000 }),
+      services.ledger.claim(ids, { leaseMs: 60_000 }),
+      services.ledger.claim([...ids].reverse(), { leaseMs: 60_000 }),
       ...ids.filter((_, i) => i % 3 === 0).map(cancel),
     ]);
     expect(await deadlocks()).toBe(before);
     const claimed = [...(results[0] as { claimed: unknown[] }).claimed, ...(results[1] as { claimed: unknown[] }).claimed];
-    const rows = await db.query<{ status: JobStatus; attempts: number }>(`select status, attempts from processing_job where id = any($1::uuid[])`, [ids]);
+    const rows = await services.db.query<{ status: JobStatus; attempts: number }>(`select status, attempts from processing_job where id = any($1::uuid[])`, [ids]);
     expect(rows.every((r) => r.status === JobStatus.RUNNING || r.status === JobStatus.CANCELLED)).toBe(true);
     expect(claimed).toHaveLength(rows.filter((r) => r.attempts === 1).length);
     expect(rows.filter((r) => r.attempts > 1)).toEqual([]);
@@ -93,12 +71,12 @@ describe('JobLedger (Postgres)', () => {
   it('a session whose two jobs finish in concurrent transactions completes once, with one session.completed', async () => {
     for (let round = 0; round < 5; round++) {
       const { sessions, jobs } = await uploaded(1);
-      const { claimed } = await ledger.claim(jobs.map((j) => j.id), { leaseMs: 60_000 });
+      const { claimed } = await services.ledger.claim(jobs.map((j) => j.id), { leaseMs: 60_000 });
       expect(claimed).toHaveLength(2);
       await Promise.all(
-        claimed.map(({ job }) => ledger.settle([{ job, settlement: { id: job.id, leaseToken: job.leaseToken!, to: JobStatus.COMPLETED, result: { ok: true }, error: null } }])),
+        claimed.map(({ job }) => services.ledger.settle([{ job, settlement: { id: job.id, leaseToken: job.leaseToken!, to: JobStatus.COMPLETED, result: { ok: true }, error: null } }])),
       );
-      const [s] = await db.query<{ status: FileStatus }>(`select status from upload_session where id = $1`, [sessions[0].id]);
+      const [s] = await services.db.query<{ status: FileStatus }>(`select status from upload_session where id = $1`, [sessions[0].id]);
       expect(s.status).toBe(FileStatus.COMPLETED);
       expect(await outboxOf([sessions[0].id], 'session.completed')).toHaveLength(1);
       expect(await outboxOf([sessions[0].id], 'job.completed')).toHaveLength(2);
@@ -108,25 +86,25 @@ describe('JobLedger (Postgres)', () => {
   it('abandoned jobs (lease expired): re-queued while attempts are left, failed with a dead-letter copy on the last', async () => {
     const { sessions, jobs } = await uploaded(1, { maxAttempts: 2 });
     const [validation, checksum] = jobs;
-    await db.query(`update processing_job set status = 'RUNNING', attempts = 1, locked_until = now() - interval '1 second' where id = $1`, [validation.id]);
-    await db.query(`update processing_job set status = 'RUNNING', attempts = 2, locked_until = now() - interval '1 second' where id = $1`, [checksum.id]);
-    expect(await ledger.recoverAbandoned([validation.id, checksum.id])).toEqual({ requeued: 1, failed: 1 });
-    const rows = await db.query<{ id: string; status: JobStatus; attempts: number; error: string }>(`select id, status, attempts, error from processing_job where session_id = $1`, [sessions[0].id]);
+    await services.db.query(`update processing_job set status = 'RUNNING', attempts = 1, locked_until = now() - interval '1 second' where id = $1`, [validation.id]);
+    await services.db.query(`update processing_job set status = 'RUNNING', attempts = 2, locked_until = now() - interval '1 second' where id = $1`, [checksum.id]);
+    expect(await services.ledger.recoverAbandoned([validation.id, checksum.id])).toEqual({ requeued: 1, failed: 1 });
+    const rows = await services.db.query<{ id: string; status: JobStatus; attempts: number; error: string }>(`select id, status, attempts, error from processing_job where session_id = $1`, [sessions[0].id]);
     expect(rows.find((r) => r.id === validation.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 1 });
     expect(rows.find((r) => r.id === checksum.id)).toMatchObject({ status: JobStatus.FAILED, attempts: 2, error: 'lease expired on attempt 2 of 2: its processor stopped' });
-    const [s] = await db.query<{ status: FileStatus; error: string }>(`select status, error from upload_session where id = $1`, [sessions[0].id]);
+    const [s] = await services.db.query<{ status: FileStatus; error: string }>(`select status, error from upload_session where id = $1`, [sessions[0].id]);
     expect(s).toEqual({ status: FileStatus.FAILED, error: 'CHECKSUM_FAILED' });
-    const dead = await db.query(`select headers from outbox_message where routing_key = 'jobs.dead' and payload->>'jobId' = $1`, [checksum.id]);
+    const dead = await services.db.query(`select headers from outbox_message where routing_key = 'jobs.dead' and payload->>'jobId' = $1`, [checksum.id]);
     expect(dead).toEqual([{ headers: expect.objectContaining({ 'x-dead-letter-reason': expect.stringContaining('gave up after 2 of 2 attempts') }) }]);
   });
 
   it('the reconciler resends a lost job message only when its queue holds nothing ready, once', async () => {
     const { jobs } = await uploaded(1);
     const [lost] = jobs;
-    await db.query(`update processing_job set updated_at = now() - interval '10 minutes' where id = $1`, [lost.id]);
-    const messages = async () => (await db.query(`select 1 from outbox_message where routing_key like 'run.%' and payload->>'jobId' = $1`, [lost.id])).length;
+    await services.db.query(`update processing_job set updated_at = now() - interval '10 minutes' where id = $1`, [lost.id]);
+    const messages = async () => (await services.db.query(`select 1 from outbox_message where routing_key like 'run.%' and payload->>'jobId' = $1`, [lost.id])).length;
     let ready = 7;
-    const reconcile = new ReconcileJobsUseCase(db, ledger, { readyMessages: async () => ready });
+    const reconcile = new ReconcileJobsUseCase(services.db, services.ledger, { readyMessages: async () => ready });
     // A backlog waits in the queue: its messages are not lost, nothing is sent again.
     await reconcile.execute({ batchSize: 100, stalePendingMs: 60_000 });
     expect(await messages()).toBe(0);

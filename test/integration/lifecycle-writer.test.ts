@@ -56,11 +56,13 @@ describe('LifecycleWriter (Postgres)', () => {
     const s = await aSession(FileStatus.UPLOADED);
     const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
     await orm.em.fork().persistAndFlush(job);
-    const claim = (em: EntityManager) => writer.claimJobs(em, { ids: [job.id], sessionIds: [s.id], leaseMs: 60_000 });
+    const claim = async (em: EntityManager) => (await writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.UPLOADED, FileStatus.PROCESSING] })).jobs;
 
     const claims = await race(12, () => orm.em.fork().transactional(claim));
     expect(claims.filter((c) => c.length === 1)).toHaveLength(1);
     const first = claims.find((c) => c.length === 1)![0];
+    // The first claim of an uploaded session started its processing.
+    expect((await orm.em.fork().findOneOrFail(UploadSession, s.id)).status).toBe(FileStatus.PROCESSING);
     expect(await orm.em.fork().transactional((em) => writer.takeOverJobs(em, [job.id], 60_000))).toEqual([]);
 
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { lockedUntil: new Date(Date.now() - 1000) });
@@ -73,9 +75,10 @@ describe('LifecycleWriter (Postgres)', () => {
     // The first claim's token no longer holds the job: it can neither renew nor complete it.
     expect(await orm.em.fork().transactional((em) => writer.renewJobLeases(em, [{ id: job.id, leaseToken: first.leaseToken! }], 60_000))).toEqual(new Set());
     const stale = { id: job.id, leaseToken: first.leaseToken!, to: JobStatus.COMPLETED as const, result: { stale: true }, error: null };
-    expect(await orm.em.fork().transactional((em) => writer.settleJobs(em, [stale]))).toEqual([]);
-    const done = await orm.em.fork().transactional((em) => writer.settleJobs(em, [{ ...stale, leaseToken: taken.leaseToken!, result: { fresh: true } }]));
-    expect(done).toEqual([expect.objectContaining({ status: JobStatus.COMPLETED, result: { fresh: true } })]);
+    expect((await orm.em.fork().transactional((em) => writer.settleJobs(em, [stale]))).jobs).toEqual([]);
+    const done = await orm.em.fork().transactional((em) => writer.settleJobs(em, [{ ...stale, leaseToken: taken.leaseToken!, result: { fresh: true } }], [{ jobId: job.id, sha256: 'ab', md5: 'cd' }]));
+    expect(done.jobs).toEqual([expect.objectContaining({ status: JobStatus.COMPLETED, result: { fresh: true } })]);
+    expect(await orm.em.fork().findOneOrFail(UploadSession, s.id)).toMatchObject({ sha256: 'ab', md5: 'cd' });
   });
 
   it('takes over an expired lease only while attempts are left; the last one fails the job', async () => {
@@ -93,7 +96,7 @@ describe('LifecycleWriter (Postgres)', () => {
     const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
     job.runAfter = new Date(Date.now() + 60_000);
     await orm.em.fork().persistAndFlush(job);
-    const claim = () => orm.em.fork().transactional((em) => writer.claimJobs(em, { ids: [job.id], sessionIds: [s.id], leaseMs: 60_000 }));
+    const claim = async () => (await orm.em.fork().transactional((em) => writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.PROCESSING] }))).jobs;
     expect(await claim()).toEqual([]);
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { runAfter: new Date(Date.now() - 1) });
     expect(await claim()).toEqual([expect.objectContaining({ id: job.id, status: JobStatus.RUNNING })]);

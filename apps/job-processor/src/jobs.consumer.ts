@@ -2,7 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { JOB_TYPES, JobType, MessagePattern, RunJobV1 } from '@app/contracts';
 import { JobRunner, JobRunOutcome, OutcomeNotRecorded, ProcessorStopping } from '@app/domain';
-import { DeadLetter, PassThroughRpcExceptions, RetryLater, toMessageDisposition } from '@app/messaging';
+import { AmqpConnection, DeadLetter, PassThroughRpcExceptions, RetryLater, toMessageDisposition } from '@app/messaging';
 import { Correlation, Metrics } from '@app/observability';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,7 +19,14 @@ function parseRunJob(body: unknown): RunJobV1 {
 @Controller()
 @UseFilters(PassThroughRpcExceptions)
 export class JobsConsumer {
-  constructor(private readonly runner: JobRunner) {}
+  constructor(
+    private readonly runner: JobRunner,
+    amqp: AmqpConnection,
+  ) {
+    // Before the last publishes at shutdown: jobs given back (their messages go out through the outbox), including
+    // those claimed with a sibling and waiting for no message of their own.
+    amqp.onDrain(() => this.runner.idle(), 'work');
+  }
 
   @EventPattern(MessagePattern.RunJob)
   async handle(@Payload() body: unknown): Promise<JobRunOutcome> {

@@ -51,10 +51,13 @@ async function run<R>(client: PgClient, text: string, values: readonly unknown[]
  * MikroORM transactions reach the same writers through `of(em)`.
  */
 export class PgSqlDatabase implements SqlDatabase {
+  private knexClient: KnexClientLike | null = null;
+
   constructor(private readonly orm: MikroORM) {}
 
   private get pool(): KnexClientLike {
-    return this.orm.em.getConnection().getKnex().client as KnexClientLike;
+    this.knexClient ??= this.orm.em.getConnection().getKnex().client as KnexClientLike;
+    return this.knexClient;
   }
 
   async query<R = Record<string, unknown>>(text: string, values: readonly unknown[] = []): Promise<R[]> {

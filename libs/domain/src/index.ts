@@ -65,7 +65,6 @@ export * from './job/plan/outcomes';
 export * from './job/handlers/job-handler';
 export * from './job/run-jobs/job-runner';
 export * from './job/run-jobs/job-ledger';
-export * from './job/plan/job-rows';
 export * from './job/handlers/stored-object';
 export * from './upload/delete-upload/delete-upload.usecase';
 export * from './upload/get-download-url/get-download-url.usecase';

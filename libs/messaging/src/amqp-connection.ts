@@ -23,6 +23,7 @@ const BACKOFF_MS = [250, 1_000, 2_000, 5_000];
 const CONFIRM_TIMEOUT_MS = 10_000;
 
 export type ChannelState = 'opening' | 'open' | 'closed';
+export type DrainStage = 'work' | 'publish';
 
 export interface ChannelHealth {
   name: string;
@@ -158,7 +159,7 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
   private admin: ManagedChannel | null = null;
   private closing = false;
   private attempt = 0;
-  private readonly drainHooks: (() => Promise<void>)[] = [];
+  private readonly drainHooks: { stage: DrainStage; hook: () => Promise<void> }[] = [];
   private firstConnection: Promise<void>;
   private resolveFirst!: () => void;
   private rejectFirst!: (e: Error) => void;
@@ -245,13 +246,23 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
     ]).finally(() => clearTimeout(timer));
   }
 
-  /** Work to finish before the connection closes (the outbox relay's last publishes). */
-  onDrain(hook: () => Promise<void>): void {
-    this.drainHooks.push(hook);
+  /**
+   * Work to finish before the connection closes, once consumption has stopped and the messages in flight are
+   * handled: first every `work` hook (e.g. jobs still running without a message of their own), then every
+   * `publish` hook (the outbox relay's last publishes, which the work may have written).
+   */
+  onDrain(hook: () => Promise<void>, stage: DrainStage = 'publish'): void {
+    this.drainHooks.push({ stage, hook });
   }
 
   async drain(): Promise<void> {
-    for (const hook of this.drainHooks) await hook().catch((e: unknown) => this.logger.warn(`draining before shutdown: ${e instanceof Error ? e.message : String(e)}`));
+    for (const stage of ['work', 'publish'] as const) {
+      await Promise.all(
+        this.drainHooks
+          .filter((h) => h.stage === stage)
+          .map((h) => h.hook().catch((e: unknown) => this.logger.warn(`draining before shutdown: ${e instanceof Error ? e.message : String(e)}`))),
+      );
+    }
   }
 
   /** Stops every consumer by its tag: after the signal, no message starts (those on the way are handed back). */

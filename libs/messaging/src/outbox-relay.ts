@@ -15,7 +15,7 @@ export interface OutboxRelaySettings {
   retryAfterMs: number;
 }
 
-export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 20, retryAfterMs: 5_000 };
+export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 200, retryAfterMs: 5_000 };
 
 /** WARNING: the Postgres channel relays wake each other on; every version of every app listens to it. */
 export const OUTBOX_CHANNEL = 'outbox_message';

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { JobStatus, JobType } from '@app/contracts';
 import { UploadSession } from '../upload/upload-session.entity';
@@ -7,6 +7,8 @@ import { UploadSession } from '../upload/upload-session.entity';
 @Entity({ tableName: 'processing_job' })
 @Index({ properties: ['sessionId'] })
 @Index({ properties: ['status', 'lockedUntil'] })
+@Check({ name: 'processing_job_priority_check', expression: 'priority between 1 and 10' })
+@Check({ name: 'processing_job_max_attempts_check', expression: 'max_attempts >= 1' })
 export class ProcessingJob {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

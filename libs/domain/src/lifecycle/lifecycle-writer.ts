@@ -3,6 +3,7 @@ import { FileStatus, GroupStatus, JobStatus, JobType, PartStatus } from '@app/co
 import { SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
 import { releaseQuota } from '../user/storage-quota';
 import { GROUP_COLUMNS, GroupRecord, JOB_COLUMNS, JobRecord, SESSION_COLUMNS, SessionRecord, toGroupRecord, toJobRecord, toSessionRecord } from './records';
+import { lockedSessionsOfJobs } from './row-locks';
 import {
   canTransition,
   FILE_STATUS_TRANSITIONS,
@@ -81,17 +82,29 @@ export class LifecycleWriter {
 
   /**
    * PENDING_UPLOAD | UPLOADING → UPLOADED for every object whose session waits for it and whose size is the
-   * declared one (a session that declared none takes the stored size): one statement for a batch of
-   * notifications. Returns the sessions that moved, with their job plans.
+   * declared one (a session that declared none takes the stored size), and the jobs of their plans created
+   * PENDING: one statement for a batch of notifications. Returns the sessions that moved and their jobs.
+   * The caller holds the sessions' rows (the intake opens its round by locking them).
    */
-  async markObjectsUploaded(tx: Tx, objects: StoredObjectFacts[]): Promise<(SessionRecord & { jobPlan: unknown })[]> {
-    if (objects.length === 0) return [];
-    const rows = await this.db.of(tx).query(
-      `update upload_session s set status = $5, etag = v.etag, size = coalesce(s.size, v.size), uploaded_at = now(), updated_at = now(), version = s.version + 1
-         from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) as v(bucket, object_key, etag, size)
-        where s.object_key = v.object_key and s.bucket = v.bucket and s.status = any($6::text[])
-          and (s.size = v.size or (s.size is null and v.size > 0))
-        returning ${SESSION_COLUMNS}, s.job_plan`,
+  async markObjectsUploaded(tx: Tx, objects: StoredObjectFacts[]): Promise<{ sessions: SessionRecord[]; jobs: JobRecord[] }> {
+    if (objects.length === 0) return { sessions: [], jobs: [] };
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[] }>(
+      `with uploaded as (
+         update upload_session s set status = $5, etag = v.etag, size = coalesce(s.size, v.size), uploaded_at = now(), updated_at = now(), version = s.version + 1
+           from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) as v(bucket, object_key, etag, size)
+          where s.object_key = v.object_key and s.bucket = v.bucket and s.status = any($6::text[])
+            and (s.size = v.size or (s.size is null and v.size > 0))
+          returning ${SESSION_COLUMNS}, s.job_plan
+       ), created as (
+         -- The plan was checked when the session was created (planJobs); the table's checks stand behind it.
+         insert into processing_job as j (id, session_id, type, status, priority, required, config, attempts, max_attempts, created_at, updated_at)
+         select gen_random_uuid(), u.id, p.spec->>'type', $7, (p.spec->>'priority')::smallint, (p.spec->>'required')::boolean,
+                coalesce(p.spec->'config', '{}'::jsonb), 0, (p.spec->>'maxAttempts')::int, now(), now()
+           from uploaded u cross join lateral jsonb_array_elements(u.job_plan) with ordinality as p(spec, n)
+          order by u.id, p.n
+         returning ${JOB_COLUMNS}
+       )
+       select (select coalesce(json_agg(u), '[]') from uploaded u) as sessions, (select coalesce(json_agg(c), '[]') from created c) as jobs`,
       [
         objects.map((o) => o.bucket),
         objects.map((o) => o.objectKey),
@@ -99,9 +112,10 @@ export class LifecycleWriter {
         objects.map((o) => o.size),
         FileStatus.UPLOADED,
         preconditions(FILE_STATUS_TRANSITIONS, FileStatus.UPLOADED, WAITING_FOR_BYTES),
+        JobStatus.PENDING,
       ],
     );
-    return rows.map((r) => ({ ...toSessionRecord(r), jobPlan: r.job_plan }));
+    return { sessions: row.sessions.map(toSessionRecord), jobs: row.jobs.map(toJobRecord) };
   }
 
   async markProcessing(tx: Tx, id: string): Promise<boolean> {
@@ -190,23 +204,52 @@ export class LifecycleWriter {
   // ---- ProcessingJob (JobStatus)
 
   /**
-   * PENDING → RUNNING for this processor, counting the attempt, taking a lease and a fresh lease token: the
-   * jobs named, and (when `siblingTypes` is given) the session's other due jobs of those types, which share
-   * one read of the object. Only jobs that are due (`runAfter` passed) and of the given sessions (locked by
-   * the caller, runnable) move.
+   * Opens a claim, in one statement: locks the sessions of the jobs named (first, by id: the lock order), then
+   * PENDING → RUNNING for this processor, counting the attempt, taking a lease and a fresh lease token: the jobs
+   * named, and (when `siblingTypes` is given) their sessions' other due jobs of those types, which share one read
+   * of the object. Only due jobs (`runAfter` passed) of sessions in a `runnable` status move; their sessions
+   * UPLOADED → PROCESSING. Returns the jobs claimed, every locked session (as now), and those that started.
    */
-  async claimJobs(tx: Tx, claim: { ids: string[]; sessionIds: string[]; siblingTypes?: JobType[]; leaseMs: number }): Promise<JobRecord[]> {
-    if (claim.ids.length === 0 || claim.sessionIds.length === 0) return [];
-    const rows = await this.db.of(tx).query(
-      `update processing_job j
-          set status = $5, attempts = j.attempts + 1, started_at = now(), locked_until = now() + $4 * interval '1 millisecond',
-              lease_token = gen_random_uuid(), run_after = null, updated_at = now()
-        where j.session_id = any($2::uuid[]) and (j.id = any($1::uuid[]) or j.type = any($3::text[]))
-          and j.status = any($6::text[]) and (j.run_after is null or j.run_after <= now())
-        returning ${JOB_COLUMNS}`,
-      [claim.ids, claim.sessionIds, claim.siblingTypes ?? [], claim.leaseMs, JobStatus.RUNNING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.RUNNING, [JobStatus.PENDING])],
+  async claimJobs(
+    tx: Tx,
+    claim: { ids: string[]; siblingTypes?: JobType[]; leaseMs: number; runnable: readonly FileStatus[] },
+  ): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord>; started: Set<string> }> {
+    if (claim.ids.length === 0) return { jobs: [], sessions: new Map(), started: new Set() };
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[]; started: string[] }>(
+      `with ${lockedSessionsOfJobs('$1')}, claimed as (
+         update processing_job j
+            set status = $4, attempts = j.attempts + 1, started_at = now(), locked_until = now() + $3 * interval '1 millisecond',
+                lease_token = gen_random_uuid(), run_after = null, updated_at = now()
+           from locked l
+          where j.session_id = l.id and l.status = any($6::text[]) and (j.id = any($1::uuid[]) or j.type = any($2::text[]))
+            and j.status = any($5::text[]) and (j.run_after is null or j.run_after <= now())
+          returning ${JOB_COLUMNS}
+       ), started as (
+         update upload_session s set status = $7, updated_at = now(), version = s.version + 1
+          where s.id in (select session_id from claimed) and s.status = any($8::text[])
+          returning s.id
+       )
+       select (select coalesce(json_agg(l), '[]') from locked l) as sessions, (select coalesce(json_agg(c), '[]') from claimed c) as jobs,
+              (select coalesce(json_agg(st.id), '[]') from started st) as started`,
+      [
+        claim.ids,
+        claim.siblingTypes ?? [],
+        claim.leaseMs,
+        JobStatus.RUNNING,
+        preconditions(JOB_STATUS_TRANSITIONS, JobStatus.RUNNING, [JobStatus.PENDING]),
+        claim.runnable,
+        FileStatus.PROCESSING,
+        preconditions(FILE_STATUS_TRANSITIONS, FileStatus.PROCESSING, [FileStatus.UPLOADED]),
+      ],
     );
-    return rows.map(toJobRecord);
+    const started = new Set(row.started);
+    const sessions = new Map(
+      row.sessions.map((r) => {
+        const session = toSessionRecord(r);
+        return [session.id, started.has(session.id) ? { ...session, status: FileStatus.PROCESSING } : session];
+      }),
+    );
+    return { jobs: row.jobs.map(toJobRecord), sessions, started };
   }
 
   /**
@@ -270,25 +313,41 @@ export class LifecycleWriter {
   }
 
   /**
-   * The end of running attempts, fenced by their lease tokens: RUNNING → COMPLETED (with the result),
-   * FAILED (with the error), or PENDING (a retry after `delayMs`, or given back unfinished, uncounted).
-   * Returns the jobs written; one missing lost its lease (cancelled, or taken over) and must not be reported.
+   * The end of running attempts, fenced by their lease tokens, in one statement that first locks their sessions
+   * (by id: the lock order): RUNNING → COMPLETED (with the result), FAILED (with the error), or PENDING (a retry
+   * after `delayMs`, or given back unfinished, uncounted). What a completed job adds to its session (`facts`,
+   * e.g. CHECKSUM's digests) is written with it. Returns the jobs written (one missing lost its lease: cancelled,
+   * or taken over, and must not be reported) and the sessions as locked.
    */
-  async settleJobs(tx: Tx, settlements: JobSettlement[]): Promise<JobRecord[]> {
-    if (settlements.length === 0) return [];
+  async settleJobs(
+    tx: Tx,
+    settlements: JobSettlement[],
+    facts: { jobId: string; sha256?: string; md5?: string }[] = [],
+  ): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord> }> {
+    if (settlements.length === 0) return { jobs: [], sessions: new Map() };
     for (const s of settlements) preconditions(JOB_STATUS_TRANSITIONS, s.to, [JobStatus.RUNNING]);
-    const rows = await this.db.of(tx).query(
-      `update processing_job j
-          set status = v.status,
-              result = case when v.status = $8 then j.result else v.result end,
-              error = case when v.release then j.error else v.error end,
-              finished_at = case when v.status = $8 then null else now() end,
-              run_after = case when v.status = $8 and v.delay_ms > 0 then now() + v.delay_ms * interval '1 millisecond' end,
-              attempts = case when v.release then greatest(j.attempts - 1, 0) else j.attempts end,
-              locked_until = null, lease_token = null, updated_at = now()
-         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::boolean[]) as v(id, lease_token, status, result, error, delay_ms, release)
-        where j.id = v.id and j.status = $9 and j.lease_token = v.lease_token
-        returning ${JOB_COLUMNS}`,
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[] }>(
+      `with ${lockedSessionsOfJobs('$1')}, settled as (
+         update processing_job j
+            set status = v.status,
+                result = case when v.status = $8 then j.result else v.result end,
+                error = case when v.release then j.error else v.error end,
+                finished_at = case when v.status = $8 then null else now() end,
+                run_after = case when v.status = $8 and v.delay_ms > 0 then now() + v.delay_ms * interval '1 millisecond' end,
+                attempts = case when v.release then greatest(j.attempts - 1, 0) else j.attempts end,
+                locked_until = null, lease_token = null, updated_at = now()
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::boolean[]) as v(id, lease_token, status, result, error, delay_ms, release),
+                locked l
+          where j.id = v.id and j.session_id = l.id and j.status = $9 and j.lease_token = v.lease_token
+          returning ${JOB_COLUMNS}
+       ), facts as (
+         update upload_session s set sha256 = coalesce(f.sha256, s.sha256), md5 = coalesce(f.md5, s.md5), updated_at = now(), version = s.version + 1
+           from unnest($10::uuid[], $11::text[], $12::text[]) as f(job_id, sha256, md5), settled x
+          where x.id = f.job_id and x.status = $13 and s.id = x.session_id
+          returning s.id
+       )
+       select (select coalesce(json_agg(l), '[]') from locked l) as sessions, (select coalesce(json_agg(x), '[]') from settled x) as jobs,
+              (select count(*) from facts) as facts`,
       [
         settlements.map((s) => s.id),
         settlements.map((s) => s.leaseToken),
@@ -299,9 +358,13 @@ export class LifecycleWriter {
         settlements.map((s) => s.release === true),
         JobStatus.PENDING,
         JobStatus.RUNNING,
+        facts.map((f) => f.jobId),
+        facts.map((f) => f.sha256 ?? null),
+        facts.map((f) => f.md5 ?? null),
+        JobStatus.COMPLETED,
       ],
     );
-    return rows.map(toJobRecord);
+    return { jobs: row.jobs.map(toJobRecord), sessions: new Map(row.sessions.map((r) => [r.id as string, toSessionRecord(r)])) };
   }
 
   /** PENDING → CANCELLED for jobs whose session ended before they ran, each with its reason. */

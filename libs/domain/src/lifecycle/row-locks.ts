@@ -2,25 +2,22 @@ import { SESSION_COLUMNS, SessionRecord, toSessionRecord } from './records';
 import type { Sql } from '../ports/sql.port';
 
 /**
- * The locking reads that open the batched transactions: session rows first, in id order (the lock order every
- * path follows: sessions → jobs → groups), returned by id.
+ * A CTE named `locked`: the sessions of the jobs a uuid[] parameter names, locked first and in id order (the
+ * lock order every path follows: sessions → jobs → groups). The job path's statements open with it
+ * (LifecycleWriter.claimJobs, settleJobs), so a transaction takes its session locks in its first statement.
  */
+export function lockedSessionsOfJobs(jobIdsParam: string): string {
+  return `locked as (
+         select ${SESSION_COLUMNS} from upload_session s
+          where s.id in (select session_id from processing_job where id = any(${jobIdsParam}::uuid[]))
+          order by s.id for update of s
+       )`;
+}
+
+/** The locking read that opens a transaction on jobs (the reconciler's recovery): their sessions, by id. */
 export const RowLocks = Object.freeze({
-  sessionsById(sql: Sql, ids: string[]): Promise<Map<string, SessionRecord>> {
-    return lock(sql, `s.id = any($1::uuid[])`, [ids]);
-  },
-
-  sessionsOfJobs(sql: Sql, jobIds: string[]): Promise<Map<string, SessionRecord>> {
-    return lock(sql, `s.id in (select session_id from processing_job where id = any($1::uuid[]))`, [jobIds]);
-  },
-
-  /** By object key, or by session id for a store that mangled a key (our keys start with the session id). */
-  sessionsOfObjects(sql: Sql, objectKeys: string[], sessionIds: string[]): Promise<Map<string, SessionRecord>> {
-    return lock(sql, `s.object_key = any($1::text[]) or s.id = any($2::uuid[])`, [objectKeys, sessionIds]);
+  async sessionsOfJobs(sql: Sql, jobIds: string[]): Promise<Map<string, SessionRecord>> {
+    const rows = await sql.query(`with ${lockedSessionsOfJobs('$1')} select * from locked`, [jobIds]);
+    return new Map(rows.map((r) => [r.id as string, toSessionRecord(r)]));
   },
 });
-
-async function lock(sql: Sql, where: string, values: unknown[]): Promise<Map<string, SessionRecord>> {
-  const rows = await sql.query(`select ${SESSION_COLUMNS} from upload_session s where ${where} order by s.id for update of s`, values);
-  return new Map(rows.map((r) => [r.id as string, toSessionRecord(r)]));
-}

@@ -71,58 +71,66 @@ export class JobLedger {
    */
   claim(jobIds: string[], opts: { leaseMs: number; siblingTypes?: JobType[] }): Promise<ClaimResult> {
     return this.db.transaction(async (tx) => {
-      const sessions = await RowLocks.sessionsOfJobs(tx, jobIds);
-      const runnable = [...sessions.values()].filter((s) => JOB_RUNNABLE_SESSION_STATUSES.includes(s.status)).map((s) => s.id);
+      const { jobs: claimedJobs, sessions, started } = await this.lifecycle.claimJobs(tx, {
+        ids: jobIds,
+        siblingTypes: opts.siblingTypes,
+        leaseMs: opts.leaseMs,
+        runnable: JOB_RUNNABLE_SESSION_STATUSES,
+      });
       const out: OutboxRow[] = [];
-      const claimedJobs = await this.lifecycle.claimJobs(tx, { ids: jobIds, sessionIds: runnable, siblingTypes: opts.siblingTypes, leaseMs: opts.leaseMs });
+      // The first claimed job of an uploaded session started its processing.
+      for (const id of started) out.push(this.outbox.sessionEvent(DomainEventType.SessionProcessing, sessions.get(id)!));
       const claimedIds = new Set(claimedJobs.map((j) => j.id));
       const decided = new Map<string, ClaimDecision>();
       const rest = jobIds.filter((id) => !claimedIds.has(id));
-      if (rest.length > 0) {
-        const found = (await tx.query(`select ${JOB_COLUMNS} from processing_job j where j.id = any($1::uuid[])`, [rest])).map(toJobRecord);
-        const now = Date.now();
-        const cancels: { id: string; error: string }[] = [];
-        const expired: string[] = [];
-        for (const id of rest) {
-          const job = found.find((j) => j.id === id);
-          const session = job ? sessions.get(job.sessionId) : undefined;
-          if (!job || !session) decided.set(id, 'gone');
-          else if (FINAL_JOB_STATUSES.includes(job.status)) decided.set(id, 'duplicate');
-          else if (session.status === FileStatus.FAILED || session.status === FileStatus.DELETED) {
-            // A running one is its processor's (or, abandoned, the reconciler's) to end.
-            if (job.status === JobStatus.PENDING) cancels.push({ id, error: `session is ${session.status}` });
-            decided.set(id, job.status === JobStatus.PENDING ? 'cancelled' : 'running-elsewhere');
-          } else if (job.status === JobStatus.RUNNING && job.lockedUntil !== null && job.lockedUntil.getTime() < now) {
-            expired.push(id);
-          } else if (job.status === JobStatus.RUNNING) {
-            // Its processor may be dead (this may be the redelivery of its unacked message): look again once the
-            // lease has run out, through a delay stage, instead of dropping the only message of the job.
-            out.push(this.outbox.runJob(job, Math.max(0, (job.lockedUntil?.getTime() ?? now) - now) + LEASE_RECHECK_SLACK_MS));
-            decided.set(id, 'running-elsewhere');
-          } else {
-            // PENDING but not claimable: not due yet. Never drop what may be its only message: send it for when it is due.
-            out.push(this.outbox.runJob(job, Math.max(0, (job.runAfter?.getTime() ?? now) - now) + LEASE_RECHECK_SLACK_MS));
-            decided.set(id, 'not-due');
-          }
-        }
-        await this.lifecycle.cancelPendingJobs(tx, cancels);
-        // Redelivered after a crash: the dead attempt counts; a job that used its last one fails.
-        claimedJobs.push(...(await this.lifecycle.takeOverJobs(tx, expired, opts.leaseMs)));
-        const abandoned = await this.lifecycle.failAbandonedJobs(tx, expired);
-        for (const job of abandoned) decided.set(job.id, 'failed');
-        await this.recordFailures(tx, abandoned, sessions, out);
-        for (const id of expired) if (!decided.has(id) && !claimedJobs.some((j) => j.id === id)) decided.set(id, 'running-elsewhere');
-      }
-
-      // The first claimed job of an uploaded session starts its processing.
-      const starting = [...new Set(claimedJobs.map((j) => j.sessionId))].filter((id) => sessions.get(id)?.status === FileStatus.UPLOADED);
-      for (const s of await this.lifecycle.moveSessions(tx, starting, FileStatus.PROCESSING, [FileStatus.UPLOADED])) {
-        sessions.set(s.id, s);
-        out.push(this.outbox.sessionEvent(DomainEventType.SessionProcessing, s));
-      }
+      if (rest.length > 0) await this.decide(tx, rest, sessions, opts.leaseMs, { claimedJobs, decided, out });
       await this.outbox.write(tx, out);
       return { claimed: claimedJobs.map((job) => ({ job, session: sessions.get(job.sessionId)! })), decided };
     });
+  }
+
+  /** What becomes of message jobs the claim did not take (their sessions are locked by it). */
+  private async decide(
+    tx: SqlTx,
+    ids: string[],
+    sessions: Map<string, SessionRecord>,
+    leaseMs: number,
+    into: { claimedJobs: JobRecord[]; decided: Map<string, ClaimDecision>; out: OutboxRow[] },
+  ): Promise<void> {
+    const { claimedJobs, decided, out } = into;
+    const found = (await tx.query(`select ${JOB_COLUMNS} from processing_job j where j.id = any($1::uuid[])`, [ids])).map(toJobRecord);
+    const now = Date.now();
+    const cancels: { id: string; error: string }[] = [];
+    const expired: string[] = [];
+    for (const id of ids) {
+      const job = found.find((j) => j.id === id);
+      const session = job ? sessions.get(job.sessionId) : undefined;
+      if (!job || !session) decided.set(id, 'gone');
+      else if (FINAL_JOB_STATUSES.includes(job.status)) decided.set(id, 'duplicate');
+      else if (session.status === FileStatus.FAILED || session.status === FileStatus.DELETED) {
+        // A running one is its processor's (or, abandoned, the reconciler's) to end.
+        if (job.status === JobStatus.PENDING) cancels.push({ id, error: `session is ${session.status}` });
+        decided.set(id, job.status === JobStatus.PENDING ? 'cancelled' : 'running-elsewhere');
+      } else if (job.status === JobStatus.RUNNING && job.lockedUntil !== null && job.lockedUntil.getTime() < now) {
+        expired.push(id);
+      } else if (job.status === JobStatus.RUNNING) {
+        // Its processor may be dead (this may be the redelivery of its unacked message): look again once the
+        // lease has run out, through a delay stage, instead of dropping the only message of the job.
+        out.push(this.outbox.runJob(job, Math.max(0, (job.lockedUntil?.getTime() ?? now) - now) + LEASE_RECHECK_SLACK_MS));
+        decided.set(id, 'running-elsewhere');
+      } else {
+        // PENDING but not claimable: not due yet. Never drop what may be its only message: send it for when it is due.
+        out.push(this.outbox.runJob(job, Math.max(0, (job.runAfter?.getTime() ?? now) - now) + LEASE_RECHECK_SLACK_MS));
+        decided.set(id, 'not-due');
+      }
+    }
+    await this.lifecycle.cancelPendingJobs(tx, cancels);
+    // Redelivered after a crash: the dead attempt counts; a job that used its last one fails.
+    claimedJobs.push(...(await this.lifecycle.takeOverJobs(tx, expired, leaseMs)));
+    const abandoned = await this.lifecycle.failAbandonedJobs(tx, expired);
+    for (const job of abandoned) decided.set(job.id, 'failed');
+    await this.recordFailures(tx, abandoned, sessions, out);
+    for (const id of expired) if (!decided.has(id) && !claimedJobs.some((j) => j.id === id)) decided.set(id, 'running-elsewhere');
   }
 
   /**
@@ -132,17 +140,16 @@ export class JobLedger {
    */
   settle(attempts: FinishedAttempt[]): Promise<Map<string, JobRecord | null>> {
     return this.db.transaction(async (tx) => {
-      const sessions = await RowLocks.sessionsById(tx, [...new Set(attempts.map((a) => a.job.sessionId))]);
-      const written = new Map((await this.lifecycle.settleJobs(tx, attempts.map((a) => a.settlement))).map((j) => [j.id, j]));
+      const facts = attempts.filter((a) => a.facts && Object.keys(a.facts).length > 0).map((a) => ({ jobId: a.job.id, ...a.facts }));
+      const { jobs, sessions } = await this.lifecycle.settleJobs(tx, attempts.map((a) => a.settlement), facts);
+      const written = new Map(jobs.map((j) => [j.id, j]));
       const out: OutboxRow[] = [];
-      const facts: { sessionId: string; facts: SessionFacts }[] = [];
       const finalSessions = new Set<string>();
       for (const a of attempts) {
         const job = written.get(a.job.id);
         if (!job) continue;
         const session = sessions.get(job.sessionId)!;
         if (job.status === JobStatus.COMPLETED) {
-          if (a.facts && Object.keys(a.facts).length > 0) facts.push({ sessionId: job.sessionId, facts: a.facts });
           out.push(this.outbox.jobEvent(DomainEventType.JobCompleted, job, session));
           finalSessions.add(job.sessionId);
         } else if (job.status === JobStatus.FAILED) {
@@ -156,7 +163,6 @@ export class JobLedger {
           out.push(this.outbox.runJob(job, a.settlement.release ? undefined : a.settlement.delayMs));
         }
       }
-      await this.recordFacts(tx, facts);
       await this.settler.settle(tx, [...finalSessions].map((id) => sessions.get(id)!), out);
       await this.outbox.write(tx, out);
       return new Map(attempts.map((a) => [a.job.id, written.get(a.job.id) ?? null]));
@@ -216,15 +222,5 @@ export class JobLedger {
       out.push(this.outbox.deadJob(job, `gave up after ${job.attempts} of ${job.maxAttempts} attempts: ${job.error}`));
     }
     await this.settler.settle(tx, [...new Set(failed.map((j) => j.sessionId))].map((id) => sessions.get(id)!), out);
-  }
-
-  /** What completed jobs add to their sessions (CHECKSUM's digests), one statement for the batch. */
-  private async recordFacts(tx: SqlTx, facts: { sessionId: string; facts: SessionFacts }[]): Promise<void> {
-    if (facts.length === 0) return;
-    await tx.query(
-      `update upload_session s set sha256 = coalesce(v.sha256, s.sha256), md5 = coalesce(v.md5, s.md5), updated_at = now(), version = s.version + 1
-         from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, sha256, md5) where s.id = v.id`,
-      [facts.map((f) => f.sessionId), facts.map((f) => f.facts.sha256 ?? null), facts.map((f) => f.facts.md5 ?? null)],
-    );
   }
 }

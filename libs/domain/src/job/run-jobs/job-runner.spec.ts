@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FileStatus, JobStatus, JobType } from '@app/contracts';
@@ -104,6 +105,8 @@ function runner(ledger: FakeLedger, storage: FakeStorage, settings: Partial<JobR
 
 describe('JobRunner (in-memory ledger and store)', () => {
   let r: JobRunner | undefined;
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
   afterEach(async () => {
     r?.beforeApplicationShutdown();
     await r?.idle();

@@ -2,11 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { GroupProgress } from '../../group/group-progress';
-import { insertJobs } from '../../job/plan/job-rows';
-import { JobSpec } from '../../job/plan/job-spec';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { SessionRecord } from '../../lifecycle/records';
-import { RowLocks } from '../../lifecycle/row-locks';
+import { SESSION_COLUMNS, SessionRecord, toSessionRecord } from '../../lifecycle/records';
 import { Outbox, OutboxRow } from '../../outbox/outbox';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { SQL_DATABASE, SqlDatabase, SqlTx } from '../../ports/sql.port';
@@ -93,9 +90,9 @@ export class ApplyStorageEventUseCase {
 
   private async applyRound(tx: SqlTx, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: StorageEventOutcome[]; deletions: string[] }> {
     const identities = items.map((it) => storageEventIdentity(it.event));
-    const fresh = await this.markProcessed(tx, identities);
-    const sessions = await RowLocks.sessionsOfObjects(
+    const { fresh, sessions } = await this.openRound(
       tx,
+      identities,
       items.map((it) => it.event.key),
       items.map((it) => sessionIdFromKey(it.event.key)).filter((id): id is string => id !== null),
     );
@@ -138,16 +135,12 @@ export class ApplyStorageEventUseCase {
     });
 
     const out: OutboxRow[] = [];
-    const uploaded = await this.lifecycle.markObjectsUploaded(
+    const { sessions: uploaded, jobs } = await this.lifecycle.markObjectsUploaded(
       tx,
       uploads.map((u) => ({ bucket: u.session.bucket, objectKey: u.session.objectKey, etag: u.etag, size: u.size })),
     );
     const movedByKey = new Map(uploaded.map((s) => [s.objectKey, s]));
     for (const u of uploads) results[u.index] = movedByKey.has(u.session.objectKey) ? 'uploaded' : 'already-applied';
-    const jobs = await insertJobs(
-      tx,
-      uploaded.flatMap((s) => (s.jobPlan as JobSpec[]).map((spec) => ({ sessionId: s.id, spec }))),
-    );
     for (const job of jobs) out.push(this.outbox.runJob(job));
     for (const s of uploaded) out.push(this.outbox.sessionEvent(DomainEventType.SessionUploaded, s));
     await this.groups.sessionsUploaded(tx, uploaded);
@@ -169,18 +162,29 @@ export class ApplyStorageEventUseCase {
 
     await this.outbox.write(tx, out);
     for (const s of uploaded) {
-      this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: (s.jobPlan as JobSpec[]).map((j) => j.type) });
+      this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
     }
     return { results, deletions };
   }
 
-  /** Records the identities of the events being applied; returns those not seen before. */
-  private async markProcessed(tx: SqlTx, identities: string[]): Promise<Set<string>> {
-    const rows = await tx.query<{ identity: string }>(
-      `insert into processed_storage_event (identity, processed_at) select i, now() from unnest($1::text[]) as i order by i on conflict do nothing returning identity`,
-      [identities],
+  /**
+   * Opens a round, in one statement: records the identities of the events being applied (first: only this
+   * intake takes them) and locks the sessions they may concern (by object key, or by the session id a mangled key
+   * still starts with; then by id: the lock order). Returns the identities not seen before and the sessions.
+   */
+  private async openRound(tx: SqlTx, identities: string[], objectKeys: string[], sessionIds: string[]): Promise<{ fresh: Set<string>; sessions: Map<string, SessionRecord> }> {
+    const [row] = await tx.query<{ fresh: string[]; sessions: Record<string, unknown>[] }>(
+      `with fresh as (
+         insert into processed_storage_event (identity, processed_at)
+         select i, now() from unnest($1::text[]) as i order by i
+         on conflict do nothing returning identity
+       ), locked as (
+         select ${SESSION_COLUMNS} from upload_session s where s.object_key = any($2::text[]) or s.id = any($3::uuid[]) order by s.id for update of s
+       )
+       select (select coalesce(json_agg(identity), '[]') from fresh) as fresh, (select coalesce(json_agg(l), '[]') from locked l) as sessions`,
+      [identities, objectKeys, sessionIds],
     );
-    return new Set(rows.map((r) => r.identity));
+    return { fresh: new Set(row.fresh), sessions: new Map(row.sessions.map((r) => [r.id as string, toSessionRecord(r)])) };
   }
 }
 
