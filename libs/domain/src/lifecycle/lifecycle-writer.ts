@@ -220,9 +220,17 @@ export class LifecycleWriter {
          update processing_job j
             set status = $4, attempts = j.attempts + 1, started_at = now(), locked_until = now() + $3 * interval '1 millisecond',
                 lease_token = gen_random_uuid(), run_after = null, updated_at = now()
-           from locked l
-          where j.session_id = l.id and l.status = any($6::text[]) and (j.id = any($1::uuid[]) or j.type = any($2::text[]))
-            and j.status = any($5::text[]) and (j.run_after is null or j.run_after <= now())
+           -- Per locked session, its jobs by session_id: an index probe each, whatever backlog waits elsewhere
+           -- ("offset 0" keeps the planner from flattening it into a scan of every PENDING job).
+           from locked l cross join lateral (
+                  select x.id from processing_job x
+                   where x.session_id = l.id and (x.id = any($1::uuid[]) or x.type = any($2::text[]))
+                     and x.status = any($5::text[]) and (x.run_after is null or x.run_after <= now())
+                  offset 0
+                ) c
+          -- The compare-and-set itself is on the row updated: after waiting for a concurrent claim's lock, Postgres
+          -- checks these again on the row as that claim left it.
+          where j.id = c.id and l.status = any($6::text[]) and j.status = any($5::text[]) and (j.run_after is null or j.run_after <= now())
           returning ${JOB_COLUMNS}
        ), started as (
          update upload_session s set status = $7, updated_at = now(), version = s.version + 1
