@@ -13,6 +13,8 @@ const CONCURRENT_BATCHES = 2;
 
 interface Submission {
   events: StorageObjectEvent[];
+  /** When it was submitted (for the batch's debug line). */
+  at: number;
   resolve(outcomes: StorageEventOutcome[]): void;
   reject(e: unknown): void;
 }
@@ -71,7 +73,7 @@ export class StorageNotificationIntake {
 
   private submit(events: StorageObjectEvent[]): Promise<StorageEventOutcome[]> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ events, resolve, reject });
+      this.waiting.push({ events, resolve, reject, at: Date.now() });
       this.schedule();
     });
   }
@@ -93,8 +95,10 @@ export class StorageNotificationIntake {
   }
 
   private async applyBatch(batch: Submission[]): Promise<void> {
+    const started = Date.now();
     try {
       const outcomes = await this.applyStorageEvent.applyBatch(batch.flatMap((s) => s.events));
+      this.logger.debug({ msg: 'storage events batch applied', notifications: batch.length, waitedMs: started - Math.min(...batch.map((s) => s.at)), appliedMs: Date.now() - started });
       let at = 0;
       for (const s of batch) {
         s.resolve(outcomes.slice(at, at + s.events.length));

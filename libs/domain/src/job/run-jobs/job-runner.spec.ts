@@ -188,6 +188,16 @@ describe('JobRunner (in-memory ledger and store)', () => {
     ledger.session.size = BYTES.length;
   });
 
+  it('a job that runs past JOB_TIMEOUT_SECONDS is stopped and retried (a transient failure)', async () => {
+    const ledger = new FakeLedger();
+    const storage = new FakeStorage();
+    storage.gate = new Promise(() => undefined);
+    r = runner(ledger, storage, { timeoutMs: 50, consumedTypes: [JobType.VALIDATION] });
+    const stuck = ledger.add(JobType.VALIDATION);
+    expect(await r.run({ jobId: stuck.id })).toBe('retry-scheduled');
+    expect(ledger.settled[0].settlement).toMatchObject({ to: JobStatus.PENDING, error: 'timed out after 0.05 s (JOB_TIMEOUT_SECONDS)', delayMs: 1_000 });
+  });
+
   it('after the signal no message is taken, and running jobs are given back (attempt not counted)', async () => {
     const ledger = new FakeLedger();
     const storage = new FakeStorage();

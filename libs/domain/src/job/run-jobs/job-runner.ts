@@ -220,7 +220,7 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const r of started) bySession.set(r.session.id, [...(bySession.get(r.session.id) ?? []), r]);
     for (const group of bySession.values()) {
       for (const r of group) {
-        r.timer = setTimeout(() => r.abort.abort(new Stop('timeout', `timed out after ${Math.round(this.settings.timeoutMs / 1000)} s`)), this.settings.timeoutMs);
+        r.timer = setTimeout(() => r.abort.abort(new Stop('timeout', `timed out after ${this.settings.timeoutMs / 1000} s (JOB_TIMEOUT_SECONDS)`)), this.settings.timeoutMs);
       }
       const content = group.filter((r) => isContentJobHandler(this.handlerOf(r)));
       if (content.length > 0) void this.runContent(content);
