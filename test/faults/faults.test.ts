@@ -286,8 +286,9 @@ describe('faults', () => {
       await holder.query('select id from upload_group where id = $1 for update', [res.body.id]);
       const processor = await startApp('job-processor', APP_ENV, { readyTimeoutMs: 90_000 });
       apps.set('job-processor', processor);
+      // Asked on another connection: inside the holder's transaction pg_stat_activity would stay the snapshot of its first read.
       await waitFor(
-        () => holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update upload_group g%completed_files%'`).then((r) => r.rows[0].n as number),
+        async () => Number(sql(`select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%update upload_group g%completed_files%'`)[0][0]),
         (n) => n >= 1,
         { timeoutMs: 60_000, intervalMs: 50, what: 'a batch settle waiting at the group' },
       );

@@ -156,7 +156,8 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
   private conn: ChannelModel | null = null;
   private readonly channels = new Set<ManagedChannel>();
   private readonly publisher: ManagedChannel;
-  private admin: ManagedChannel | null = null;
+  /** For checkQueue (queue depths): a missing queue closes it, it is reopened. */
+  private readonly admin: ManagedChannel;
   private closing = false;
   private attempt = 0;
   private readonly drainHooks: { stage: DrainStage; hook: () => Promise<void> }[] = [];
@@ -175,6 +176,7 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
     });
     this.firstConnection.catch(() => undefined);
     this.publisher = this.channel('publisher', async () => undefined);
+    this.admin = this.channel('admin', async () => undefined);
     void this.connect();
   }
 
@@ -211,7 +213,6 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
 
   /** A queue's message count (ready) and consumers, on a channel of its own (a missing queue closes it: reopened). */
   async checkQueue(queue: string): Promise<Replies.AssertQueue> {
-    this.admin ??= this.channel('admin', async () => undefined);
     const ch = this.admin.channel;
     if (!ch) throw new Error('not connected to the broker');
     return ch.checkQueue(queue);

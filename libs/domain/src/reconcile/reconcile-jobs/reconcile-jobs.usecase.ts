@@ -48,8 +48,13 @@ export class ReconcileJobsUseCase {
       if (recovered.requeued + recovered.failed > 0) this.logger.warn({ msg: 'abandoned jobs recovered', ...recovered });
     }
     for (const type of JOB_TYPES) {
-      // Messages waiting their turn: nothing is lost while the queue still holds some (a backlog drains).
-      if ((await this.queues.readyMessages(type)) > 0) continue;
+      // Messages waiting their turn: nothing is lost while the queue still holds some (a backlog drains). Without
+      // an answer from the broker, nothing is resent this pass.
+      const ready = await this.queues.readyMessages(type).catch((e: unknown) => {
+        this.logger.warn({ msg: 'queue depth unknown; lost job messages are looked for next pass', type, err: e instanceof Error ? e.message : String(e) });
+        return null;
+      });
+      if (ready !== 0) continue;
       figures.resent += await this.ledger.resendLost(type, settings.stalePendingMs, settings.batchSize);
     }
     return figures;
