@@ -3,7 +3,7 @@
 # cluster of its own, on other ports and in one temp dir, so that the suite can stop, kill and restart
 # them without touching the machine's shared services. Every process is tracked by its pid file.
 #
-# Usage: scripts/faults/private-infra.sh up|down|rabbit-stop|rabbit-start|pg-restart|pg-stop|pg-start
+# Usage: scripts/faults/private-infra.sh up|down|rabbit-stop|rabbit-start|pg-restart|pg-stop|pg-start|rabbit-eval <expr>
 # Env: FAULTS_DIR (/tmp/upload-faults-$FAULTS_NAME), FAULTS_NAME (faults), FAULTS_PG_PORT (5499),
 #      FAULTS_AMQP_PORT (5699), FAULTS_AMQP_DIST_PORT (25699), FAULTS_RGW_PORT (7499), FAULTS_MON_PORT (6799)
 set -euo pipefail
@@ -96,5 +96,7 @@ case "${1:-}" in
   rabbit-start) rabbit_start ;;
   pg-stop) pg_stop "${2:-fast}" ;;
   pg-start) pg_start ;;
-  *) die "usage: $0 up|down|rabbit-stop|rabbit-start|pg-stop [mode]|pg-start" ;;
+  # An Erlang expression on the private node only (e.g. a consumer acknowledgement timeout for one test).
+  rabbit-eval) rabbit_env; rabbitmqctl -n "$NODE" eval "$2" ;;
+  *) die "usage: $0 up|down|rabbit-stop|rabbit-start|pg-stop [mode]|pg-start|rabbit-eval <expr>" ;;
 esac

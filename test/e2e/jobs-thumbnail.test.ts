@@ -79,7 +79,10 @@ describe('image jobs (e2e)', () => {
     expect(thumb).toMatchObject({ status: 'FAILED', attempts: 1, required: false });
     expect(thumb.error).toMatch(/^image\/jpeg could not be decoded: VipsJpeg: /);
     expect(done.thumbnail).toBeNull();
+    // Events go out after their commits (the session may complete in another transaction than the thumbnail's failure).
     await waitFor(async () => events.forSession(done.id, DomainEventType.JobFailed).length, (n) => n === 1, { what: 'job.failed' });
+    await waitFor(async () => events.forSession(done.id, DomainEventType.SessionCompleted).length, (n) => n >= 1, { what: 'session.completed' });
+    expect(events.forSession(done.id, DomainEventType.JobFailed)).toHaveLength(1);
     expect(events.forSession(done.id, DomainEventType.SessionCompleted)).toHaveLength(1);
     // The file's own fault, not an operator's: no dead letter.
     expect((await peekQueue(Topology.jobsDeadQueue)).filter((m) => m.body.includes(thumb.id))).toHaveLength(0);

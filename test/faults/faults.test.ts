@@ -1,11 +1,15 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import amqp from 'amqplib';
+import { Client } from 'pg';
 import { jobQueue, jobRoutingKey, JobType, Topology } from '@app/contracts';
 import { AppName, RunningApp, startApp, stopApp } from '../support/apps';
+import { TestDb } from '../support/db';
+import { TestStore } from '../support/store';
+import { StoreProxy } from '../support/store-proxy';
 import { queueDepth, publishRaw } from '../support/broker';
 import { api, putToUrl } from '../support/http';
 import { sleep, waitFor } from '../support/poll';
-import { testEnv } from '../support/test-env';
+import { PORT_BASE, testEnv } from '../support/test-env';
 import { LoadDriver, TrackedUpload } from './support/load';
 import { EventLedger, report, sessionStates, sql, waitAllFinal } from './support/ledger';
 import { infra, PRIVATE, provisionNamespace, provisionStore, usePrivateInfra } from './support/private-infra';
@@ -259,6 +263,85 @@ describe('faults', () => {
     void driver;
     // TODO(issue-3 merge): the multipart half (an abandoned multipart upload's parts aborted) once the
     // ObjectStorage port has multipart on this branch.
+  });
+
+  it('kill -9 of job-processor in the middle of a batch settle: 0 lost, 0 duplicate jobs, one session.completed each, one group.completed', async () => {
+    const N = 12;
+    const bytes = Array.from({ length: N }, (_, i) => Buffer.from(`mid-settle ${i} ${'y'.repeat(100 + i)}\n`));
+    // No processor while the files arrive: the whole group then reaches one processor together.
+    await stopApp(apps.get('job-processor')!, 'SIGKILL');
+    const res = await api('POST', '/v1/groups', { body: { name: `mid-settle ${Date.now()}`, files: bytes.map((b, i) => ({ filename: `f${i}.txt`, contentType: 'text/plain', size: b.length })) } });
+    expect(res.status).toBe(201);
+    const uploads: TrackedUpload[] = res.body.uploads.map((u: any, i: number) => ({ id: u.id, uploadToken: res.body.uploadToken, objectKey: u.objectKey, bytes: bytes[i], upload: u.upload }));
+    for (const u of uploads) expect(await putToUrl(u.upload.url, u.bytes, u.upload.headers)).toBe(200);
+    const ids = uploads.map((u) => u.id);
+    await waitFor(async () => sessionStates(ids), (m) => ids.every((id) => m.get(id)?.status === 'UPLOADED'), { timeoutMs: 60_000, what: 'every file UPLOADED' });
+
+    // The group's row held by the test: a settle that reaches the group's counters waits there, its job and
+    // session rows written but not committed.
+    const holder = new Client({ connectionString: testEnv().DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from upload_group where id = $1 for update', [res.body.id]);
+      const processor = await startApp('job-processor', APP_ENV, { readyTimeoutMs: 90_000 });
+      apps.set('job-processor', processor);
+      // Asked on another connection: inside the holder's transaction pg_stat_activity would stay the snapshot of its first read.
+      await waitFor(
+        async () => Number(sql(`select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%update upload_group g%completed_files%'`)[0][0]),
+        (n) => n >= 1,
+        { timeoutMs: 60_000, intervalMs: 50, what: 'a batch settle waiting at the group' },
+      );
+      const running = sql(`select count(*) from processing_job where session_id in (${ids.map((id) => `'${id}'`).join(',')}) and status = 'RUNNING'`)[0][0];
+      processor.process.kill('SIGKILL');
+      await processor.exited;
+      report(`mid-settle: job-processor killed while its settle waited at the group (${running} of ${N} jobs RUNNING, committed)`);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
+    await start('job-processor');
+    await expectAllCompleted('kill -9 mid batch settle', uploads);
+    const groupEvents = ledger.events.filter((e) => e.groupId === res.body.id && e.type.startsWith('group.'));
+    expect(groupEvents.map((e) => e.type)).toEqual(['group.completed']);
+    expect(sql(`select status, completed_files, failed_files from upload_group where id = '${res.body.id}'`)).toEqual([['COMPLETED', String(N), '0']]);
+  });
+
+  it('a channel the broker closes (consumer acknowledgement timeout) is reopened: the same processor takes the next job', async () => {
+    const proxy = await StoreProxy.start(testEnv().S3_ENDPOINT, PORT_BASE + 16);
+    const db = new TestDb();
+    const store = new TestStore();
+    let processor: RunningApp | undefined;
+    // A consumer may hold a delivery 2 s on the private node; channels look at it when they tick (sent at once below).
+    await infra('rabbit-eval', 'application:set_env(rabbit, consumer_timeout, 2000).');
+    try {
+      proxy.holdGets = true;
+      processor = await startApp('job-processor', { ...APP_ENV, JOB_TYPES: 'CHECKSUM', S3_ENDPOINT: proxy.url }, { port: PORT_BASE + 3, readyTimeoutMs: 90_000 });
+      const [slow] = await db.seedUploadedJobs(1, { type: JobType.CHECKSUM, priority: 5, size: 5 });
+      await store.put(slow.objectKey, Buffer.from('hello'));
+      await waitFor(async () => proxy.heldGets, (n) => n >= 1, { timeoutMs: 30_000, what: 'the first job held in its read' });
+      await sleep(2_500);
+      await infra('rabbit-eval', '[P ! tick || P <- rabbit_channel:list_local()], ok.');
+      const health = await waitFor(
+        async () => (await (await fetch(`http://127.0.0.1:${processor!.port}/health/ready`)).json()) as any,
+        (h) => /^open \(last closed: .*acknowledgement/.test(h.info?.broker?.channels?.['consume jobs.checksum'] ?? ''),
+        { timeoutMs: 30_000, what: 'the consumer channel closed by the broker and open again' },
+      );
+      report(`broker-closed channel: ${JSON.stringify(health.info.broker.channels['consume jobs.checksum'])}`);
+      proxy.releaseGets();
+      const [next] = await db.seedUploadedJobs(1, { type: JobType.CHECKSUM, priority: 5, size: 5 });
+      await store.put(next.objectKey, Buffer.from('hello'));
+      const done = await waitFor(async () => db.jobs([slow.jobId, next.jobId]), (js) => js.every((j) => j.status === 'COMPLETED'), { timeoutMs: 60_000, what: 'both jobs COMPLETED by the same processor' });
+      expect(done.map((j) => j.status)).toEqual(['COMPLETED', 'COMPLETED']);
+      expect(processor.process.exitCode).toBeNull();
+    } finally {
+      await infra('rabbit-eval', 'application:set_env(rabbit, consumer_timeout, 1800000).');
+      proxy.releaseGets();
+      if (processor) await stopApp(processor);
+      await proxy.close();
+      await db.close();
+      store.close();
+    }
   });
 
   it('SIGTERM: every app shuts down by itself within SHUTDOWN_TIMEOUT_SECONDS', async () => {

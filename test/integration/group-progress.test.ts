@@ -9,7 +9,6 @@ import {
   DomainError,
   GroupProgress,
   LifecycleWriter,
-  Outbox,
   takeGroupSlot,
   SessionEndings,
   UnitOfWork,
@@ -17,6 +16,7 @@ import {
   UploadSession,
 } from '@app/domain';
 import { S3ObjectStorage } from '@app/storage';
+import { domainServices, QUIET_RELAY } from '../support/domain';
 import { testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(60_000);
@@ -31,12 +31,14 @@ const env = testEnv();
  */
 describe('group progress under concurrency (integration)', () => {
   let orm: MikroORM;
-  const lifecycle = new LifecycleWriter();
-  const outbox = new Outbox({ domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
-  const progress = new GroupProgress(lifecycle, outbox);
+  let lifecycle: LifecycleWriter;
+  let progress: GroupProgress;
+  let endings: SessionEndings;
+  const relay = QUIET_RELAY;
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(env.DATABASE_URL, { poolMax: 24 }));
+    ({ lifecycle, progress, endings } = domainServices(orm));
   });
   afterAll(async () => {
     await orm?.close(true);
@@ -157,7 +159,7 @@ describe('group progress under concurrency (integration)', () => {
     const storage = new S3ObjectStorage(testS3Settings());
     const cancelOnce = async () => {
       const em = orm.em.fork();
-      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, { kick: () => undefined }), lifecycle, progress, new SessionEndings(outbox, progress), storage).execute(ADMIN, group.id);
+      await new CancelUploadGroupUseCase(em, new UnitOfWork(em, relay), lifecycle, progress, endings, storage).execute(ADMIN, group.id);
     };
     await race([...ids.slice(0, n).map((id) => () => finish(id, group.id, 'complete')), cancelOnce, cancelOnce]);
 

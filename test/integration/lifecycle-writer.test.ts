@@ -1,17 +1,18 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus, JobStatus, JobType } from '@app/contracts';
-import { ormConfig } from '@app/database';
+import { ormConfig, PgSqlDatabase } from '@app/database';
 import { buildObjectKey, LifecycleWriter, ProcessingJob, UploadSession } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
 /** Compare-and-set against the real Postgres: under a race exactly one writer wins, the others see false. */
 describe('LifecycleWriter (Postgres)', () => {
   let orm: MikroORM;
-  const writer = new LifecycleWriter();
+  let writer: LifecycleWriter;
 
   beforeAll(async () => {
     orm = await MikroORM.init({ ...ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }), allowGlobalContext: true });
+    writer = new LifecycleWriter(new PgSqlDatabase(orm));
   });
   afterAll(() => orm?.close(true));
 
@@ -51,19 +52,53 @@ describe('LifecycleWriter (Postgres)', () => {
     expect(await orm.em.fork().transactional((em) => writer.markDeleted(em, s.id))).toBe(true);
   });
 
-  it('claims a job once under a race, and takes over only an expired lease', async () => {
+  it('claims a job once under a race, and takes over only an expired lease, with a new lease token', async () => {
     const s = await aSession(FileStatus.UPLOADED);
     const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
     await orm.em.fork().persistAndFlush(job);
+    const claim = async (em: EntityManager) => (await writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.UPLOADED, FileStatus.PROCESSING] })).jobs;
 
-    const claims = await race(12, () => orm.em.fork().transactional((em) => writer.claimJob(em, job.id, 60_000)));
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await orm.em.fork().transactional((em) => writer.takeOverJob(em, job.id, 60_000))).toBe(false);
+    const claims = await race(12, () => orm.em.fork().transactional(claim));
+    expect(claims.filter((c) => c.length === 1)).toHaveLength(1);
+    const first = claims.find((c) => c.length === 1)![0];
+    // The first claim of an uploaded session started its processing.
+    expect((await orm.em.fork().findOneOrFail(UploadSession, s.id)).status).toBe(FileStatus.PROCESSING);
+    expect(await orm.em.fork().transactional((em) => writer.takeOverJobs(em, [job.id], 60_000))).toEqual([]);
 
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { lockedUntil: new Date(Date.now() - 1000) });
-    const takeovers = await race(6, () => orm.em.fork().transactional((em) => writer.takeOverJob(em, job.id, 60_000)));
-    expect(takeovers.filter(Boolean)).toHaveLength(1);
-    const after = await orm.em.fork().findOneOrFail(ProcessingJob, job.id);
-    expect(after).toMatchObject({ status: JobStatus.RUNNING, attempts: 2 });
+    const takeovers = await race(6, () => orm.em.fork().transactional((em) => writer.takeOverJobs(em, [job.id], 60_000)));
+    expect(takeovers.filter((t) => t.length === 1)).toHaveLength(1);
+    const taken = takeovers.find((t) => t.length === 1)![0];
+    expect(taken).toMatchObject({ status: JobStatus.RUNNING, attempts: 2 });
+    expect(taken.leaseToken).not.toBe(first.leaseToken);
+
+    // The first claim's token no longer holds the job: it can neither renew nor complete it.
+    expect(await orm.em.fork().transactional((em) => writer.renewJobLeases(em, [{ id: job.id, leaseToken: first.leaseToken! }], 60_000))).toEqual(new Set());
+    const stale = { id: job.id, leaseToken: first.leaseToken!, to: JobStatus.COMPLETED as const, result: { stale: true }, error: null };
+    expect((await orm.em.fork().transactional((em) => writer.settleJobs(em, [stale]))).jobs).toEqual([]);
+    const done = await orm.em.fork().transactional((em) => writer.settleJobs(em, [{ ...stale, leaseToken: taken.leaseToken!, result: { fresh: true } }], [{ jobId: job.id, sha256: 'ab', md5: 'cd' }]));
+    expect(done.jobs).toEqual([expect.objectContaining({ status: JobStatus.COMPLETED, result: { fresh: true } })]);
+    expect(await orm.em.fork().findOneOrFail(UploadSession, s.id)).toMatchObject({ sha256: 'ab', md5: 'cd' });
+  });
+
+  it('takes over an expired lease only while attempts are left; the last one fails the job', async () => {
+    const s = await aSession(FileStatus.PROCESSING);
+    const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 2 });
+    await orm.em.fork().persistAndFlush(job);
+    await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { status: JobStatus.RUNNING, attempts: 2, lockedUntil: new Date(Date.now() - 1000) });
+    expect(await orm.em.fork().transactional((em) => writer.takeOverJobs(em, [job.id], 60_000))).toEqual([]);
+    const failed = await orm.em.fork().transactional((em) => writer.failAbandonedJobs(em, [job.id]));
+    expect(failed).toEqual([expect.objectContaining({ status: JobStatus.FAILED, attempts: 2, error: 'lease expired on attempt 2 of 2: its processor stopped' })]);
+  });
+
+  it('claims only due jobs: a retry waits for its runAfter', async () => {
+    const s = await aSession(FileStatus.PROCESSING);
+    const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
+    job.runAfter = new Date(Date.now() + 60_000);
+    await orm.em.fork().persistAndFlush(job);
+    const claim = async () => (await orm.em.fork().transactional((em) => writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.PROCESSING] }))).jobs;
+    expect(await claim()).toEqual([]);
+    await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { runAfter: new Date(Date.now() - 1) });
+    expect(await claim()).toEqual([expect.objectContaining({ id: job.id, status: JobStatus.RUNNING })]);
   });
 });

@@ -84,7 +84,7 @@ describe('LiveEventsFeed (RabbitMQ)', () => {
     await feed.acquire(15_000);
     const first = feed.queue!;
     // As a broker restart or a network failure would: the connection goes; the exclusive queue goes with it.
-    await connection.manager.connection!.close();
+    await connection.currentConnection()!.close();
     await waitFor(async () => gaps, (n) => n >= 1, { what: 'a gap' });
     expect(await queueExists(first)).toBe(false);
     const second = await waitFor(async () => feed.queue, (q) => q !== null && q !== first, { what: 'a new subscription' });

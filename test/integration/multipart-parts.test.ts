@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus, PartStatus } from '@app/contracts';
-import { ormConfig } from '@app/database';
+import { ormConfig, PgSqlDatabase } from '@app/database';
 import { buildObjectKey, FilePart, LifecycleWriter, MultipartParts, StoredPart, UploadSession } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
@@ -10,11 +10,13 @@ const MiB = 1024 ** 2;
 /** Part reconciliation and the part verbs against the real Postgres, under races. */
 describe('multipart parts (Postgres)', () => {
   let orm: MikroORM;
-  const writer = new LifecycleWriter();
-  const parts = new MultipartParts(writer);
+  let writer: LifecycleWriter;
+  let parts: MultipartParts;
 
   beforeAll(async () => {
     orm = await MikroORM.init({ ...ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }), allowGlobalContext: true });
+    writer = new LifecycleWriter(new PgSqlDatabase(orm));
+    parts = new MultipartParts(writer);
   });
   afterAll(() => orm?.close(true));
 

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
-import { ormConfig } from '@app/database';
+import { ormConfig, PgSqlDatabase } from '@app/database';
 import { DomainError, DomainErrorCode, LifecycleWriter, StorageQuota, UploadPolicy, UploadSession } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
@@ -15,11 +15,12 @@ const MiB = 1024 * 1024;
  */
 describe('storage quota (integration, Postgres)', () => {
   let orm: MikroORM;
-  const lifecycle = new LifecycleWriter();
+  let lifecycle: LifecycleWriter;
   const policy = { userQuotaBytes: 10 * MiB } as UploadPolicy;
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }));
+    lifecycle = new LifecycleWriter(new PgSqlDatabase(orm));
     // Registers itself as the subscriber that charges every inserted session.
     new StorageQuota(policy, orm.em);
   });

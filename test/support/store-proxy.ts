@@ -7,15 +7,27 @@ export interface ProxiedPut {
   status: number;
 }
 
+/** A request the store answered through the proxy. */
+export interface ProxiedRequest {
+  method: string;
+  /** Decoded path: /<bucket>/<key>. */
+  path: string;
+  status: number;
+}
+
 /**
  * A pass-through HTTP proxy in front of the S3 store, to be the pre-signed URLs' host
- * (S3_PUBLIC_ENDPOINT): it keeps the Host header, so signatures stay valid, and records every PUT
- * that the store answered, with its session (from the object key) and part number. `delayMs` slows
- * each PUT down so a test can interrupt a client mid-way.
+ * (S3_PUBLIC_ENDPOINT) or an app's S3_ENDPOINT: it keeps the Host header, so signatures stay valid, and
+ * records every PUT that the store answered, with its session (from the object key) and part number, and
+ * every request in `requests`. `delayMs` slows each PUT down so a test can interrupt a client mid-way;
+ * `holdGets` keeps GETs waiting until `releaseGets()` (a reader stuck in the middle of its work).
  */
 export class StoreProxy {
   readonly puts: ProxiedPut[] = [];
+  readonly requests: ProxiedRequest[] = [];
   delayMs = 0;
+  holdGets = false;
+  private readonly held: (() => void)[] = [];
   inFlight = 0;
   /** Answers the next `times` PUTs of a part with `status` instead of passing them on (fault injection). */
   readonly faults: { partNumber: number; status: number; times: number }[] = [];
@@ -43,6 +55,7 @@ export class StoreProxy {
         const up = http.request(
           { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
           (upRes) => {
+            self.requests.push({ method: req.method ?? '', path: decodeURIComponent(u.pathname), status: upRes.statusCode ?? 0 });
             if (isPut) {
               const key = decodeURIComponent(u.pathname).split('/');
               const i = key.indexOf('uploads');
@@ -73,11 +86,23 @@ export class StoreProxy {
         return;
       }
       if (isPut && self.delayMs > 0) setTimeout(forward, self.delayMs);
+      else if (req.method === 'GET' && self.holdGets) self.held.push(forward);
       else forward();
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     self = new StoreProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return self;
+  }
+
+  /** GETs pass again; those held so far go on now. */
+  releaseGets(): void {
+    this.holdGets = false;
+    for (const forward of this.held.splice(0)) forward();
+  }
+
+  /** GETs held right now. */
+  get heldGets(): number {
+    return this.held.length;
   }
 
   /** Every answered PUT of one part of a session, as statuses in arrival order. */

@@ -28,6 +28,7 @@ export class AppModule {
           leaseMs: config.leaseMs,
           leaseRenewalMs: config.leaseRenewalMs,
           releaseAfterMs: Math.floor(config.shutdownTimeoutMs / 3),
+          timeoutMs: config.timeoutMs,
           thumbnailSize: config.thumbnailSize,
           maxImagePixels: config.maxImagePixels,
           consumedTypes: config.jobTypes,

@@ -1,9 +1,8 @@
-import { CreateRequestContext, MikroORM } from '@mikro-orm/postgresql';
 import { Controller, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { JOB_TYPES, JobType, MessagePattern, RunJobV1 } from '@app/contracts';
-import { JobRunOutcome, RunJobUseCase } from '@app/domain';
-import { DeadLetter, PassThroughRpcExceptions, toMessageDisposition } from '@app/messaging';
+import { JobRunner, JobRunOutcome, OutcomeNotRecorded, ProcessorStopping } from '@app/domain';
+import { AmqpConnection, DeadLetter, PassThroughRpcExceptions, RetryLater, toMessageDisposition } from '@app/messaging';
 import { Correlation, Metrics } from '@app/observability';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -16,18 +15,20 @@ function parseRunJob(body: unknown): RunJobV1 {
   return b as RunJobV1;
 }
 
-/** Job messages in → jobs run, outcomes recorded, sessions settled. */
+/** Job messages in → jobs run (in batches, by JobRunner), outcomes recorded, sessions settled; acked once recorded. */
 @Controller()
 @UseFilters(PassThroughRpcExceptions)
 export class JobsConsumer {
   constructor(
-    // Used by @CreateRequestContext: every message gets its own EntityManager context.
-    private readonly orm: MikroORM,
-    private readonly runJob: RunJobUseCase,
-  ) {}
+    private readonly runner: JobRunner,
+    amqp: AmqpConnection,
+  ) {
+    // Before the last publishes at shutdown: jobs given back (their messages go out through the outbox), including
+    // those claimed with a sibling and waiting for no message of their own.
+    amqp.onDrain(() => this.runner.idle(), 'work');
+  }
 
   @EventPattern(MessagePattern.RunJob)
-  @CreateRequestContext()
   async handle(@Payload() body: unknown): Promise<JobRunOutcome> {
     const message = parseRunJob(body);
     // Messages from older producers carry the upload's id only in the body.
@@ -35,9 +36,11 @@ export class JobsConsumer {
     const stop = Metrics.jobDuration.startTimer({ type: message.type });
     let outcome: JobRunOutcome | 'error' = 'error';
     try {
-      outcome = await this.runJob.execute(message);
+      outcome = await this.runner.run(message);
       return outcome;
     } catch (e) {
+      // Back to the queue at once: the process is stopping, or the claim decides again (its lease ran out unrecorded).
+      if (e instanceof ProcessorStopping || e instanceof OutcomeNotRecorded) throw new RetryLater(e.message, 0);
       throw toMessageDisposition(e);
     } finally {
       stop({ outcome });

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { jobQueue, MessagePattern, Topology } from '@app/contracts';
+import { JobType, jobQueue, MessagePattern, Topology } from '@app/contracts';
 import { installShutdownDeadline, jobProcessorConfig, JobProcessorEnv, loadConfigOrExit } from '@app/config';
-import { AmqpConnection, AmqpServer } from '@app/messaging';
+import { AmqpConnection, AmqpServer, exitOnTopologyMismatch } from '@app/messaging';
 import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 
@@ -17,13 +17,19 @@ async function bootstrap(): Promise<void> {
       // One queue per job type, so each type can be scaled on its own (JOB_TYPES).
       strategy: new AmqpServer(
         app.get(AmqpConnection),
-        config.jobTypes.map((type) => ({ queue: jobQueue(type), pattern: MessagePattern.RunJob, prefetch: config.concurrency, deadLetterQueue: Topology.jobsDeadQueue })),
+        config.jobTypes.map((type) => ({
+          queue: jobQueue(type),
+          pattern: MessagePattern.RunJob,
+          prefetch: type === JobType.THUMBNAIL ? config.thumbnailConcurrency : config.concurrency,
+          deadLetterQueue: Topology.jobsDeadQueue,
+        })),
       ),
     },
     { inheritAppConfig: false },
   );
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
+  exitOnTopologyMismatch(app.get(AmqpConnection));
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');
 }

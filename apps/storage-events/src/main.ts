@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { MessagePattern, Topology } from '@app/contracts';
 import { installShutdownDeadline, loadConfigOrExit, storageEventsConfig, StorageEventsEnv } from '@app/config';
-import { AmqpConnection, AmqpServer } from '@app/messaging';
+import { AmqpConnection, AmqpServer, exitOnTopologyMismatch } from '@app/messaging';
 import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 import { webhookSubscriptions } from './webhooks/webhook-delivery.module';
@@ -38,6 +38,7 @@ async function bootstrap(): Promise<void> {
   );
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
+  exitOnTopologyMismatch(app.get(AmqpConnection));
   await app.startAllMicroservices();
   await app.listen(config.port, '0.0.0.0');
 }

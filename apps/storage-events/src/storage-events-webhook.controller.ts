@@ -93,7 +93,7 @@ export class StorageEventsWebhookController {
     } catch (e) {
       if (e instanceof UnreadableNotification) throw new HttpException(e.message, HttpStatus.BAD_REQUEST);
       if (e instanceof DeadLetter) {
-        await this.deadLetter(body, e.message);
+        await this.deadLetter(e.body ?? Buffer.from(JSON.stringify(body)), e.message);
         return { deadLettered: e.message };
       }
       if (e instanceof RetryLater) {
@@ -105,9 +105,9 @@ export class StorageEventsWebhookController {
   }
 
   /** Where its AMQP twin would go, with the same reason header. */
-  private async deadLetter(body: unknown, reason: string): Promise<void> {
+  private async deadLetter(body: Buffer, reason: string): Promise<void> {
     this.logger.warn(`dead-lettering a webhook notification: ${reason}`);
-    await this.amqp.publish(Topology.deadLetterExchange, Topology.storageNotificationsDeadQueue, Buffer.from(JSON.stringify(body)), {
+    await this.amqp.publish(Topology.deadLetterExchange, Topology.storageNotificationsDeadQueue, body, {
       headers: { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': 'webhook' },
     });
   }

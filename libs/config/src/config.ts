@@ -79,7 +79,10 @@ export interface StorageEventsConfig extends CommonConfig {
 export interface JobProcessorConfig extends CommonConfig {
   port: number;
   jobTypes: JobType[];
+  /** Prefetch of each consumed queue but THUMBNAIL's. */
   concurrency: number;
+  thumbnailConcurrency: number;
+  timeoutMs: number;
   leaseMs: number;
   leaseRenewalMs: number;
   thumbnailSize: number;
@@ -202,6 +205,8 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     port: env.JOB_PROCESSOR_PORT,
     jobTypes: env.JOB_TYPES.trim() === '*' ? [...JOB_TYPES] : parseJobTypes(env.JOB_TYPES, 'JOB_TYPES'),
     concurrency: env.JOB_CONCURRENCY,
+    thumbnailConcurrency: env.THUMBNAIL_CONCURRENCY,
+    timeoutMs: env.JOB_TIMEOUT_SECONDS * 1000,
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
     leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
     thumbnailSize: env.THUMBNAIL_SIZE,

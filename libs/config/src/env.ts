@@ -123,8 +123,11 @@ export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(10000) RECONCILER_BATCH_SIZE: number = 200;
   /** Seconds a waiting upload is left to its storage notification before the reconciler asks the store. */
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RECONCILER_GRACE_SECONDS: number = 60;
-  /** Seconds a PENDING job may wait for its message before the reconciler sends it again. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 900;
+  /**
+   * Seconds a PENDING job may be due while its type's queue holds no ready message before the reconciler sends its
+   * message again (it was lost). Never while the queue holds a backlog: a long backlog is not duplicated.
+   */
+  @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 120;
 
   // ---- Outgoing webhook delivery (this app runs it; see the README for why)
   /** on: this process also delivers webhooks; off: it does not; only: it does nothing else (no storage notifications, no reconciler). */
@@ -150,7 +153,15 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) JOB_PROCESSOR_PORT: number = 3002;
   @Matches(/^\s*(\*|[A-Z_]+(\s*,\s*[A-Z_]+)*)\s*$/, { message: 'JOB_TYPES must be * or a comma-separated list of job types' })
   JOB_TYPES: string = '*';
-  @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 4;
+  /** Messages in flight per consumed queue (THUMBNAIL's queue: THUMBNAIL_CONCURRENCY): jobs claimed, run and recorded in batches. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
+  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 4 bytes). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
+  /**
+   * Longest a job may run before it is stopped and retried. Keep it below the broker's consumer acknowledgement
+   * timeout (RabbitMQ's consumer_timeout, 30 minutes by default), which closes the channel of a message held longer.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) JOB_TIMEOUT_SECONDS: number = 900;
   /** Seconds a running job holds its lease; renewed while it runs. A processor that dies loses it. */
   @Transform(toInt) @IsInt() @Min(5) @Max(3600) JOB_LEASE_SECONDS: number = 60;
   /** Milliseconds between lease renewals of a running job (how soon it notices a cancel); default a third of the lease. */

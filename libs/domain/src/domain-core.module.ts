@@ -1,17 +1,21 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { GroupProgress } from './group/group-progress';
+import { JobLedger } from './job/run-jobs/job-ledger';
 import { SessionSettler } from './job/settle-session';
 import { SessionEndings } from './upload/session-endings';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
 import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';
 import { UnitOfWork } from './outbox/unit-of-work';
 
-/** The services every app shares: the status writer, the outbox, transactions, group progress, session settlement. */
+/**
+ * The services every app shares: the status writer, the outbox, transactions, group progress, session settlement,
+ * and the job ledger (the job path's transactions, also used by the reconciler).
+ */
 @Global()
 @Module({})
 export class DomainCoreModule {
   static forRoot(settings: OutboxSettings): DynamicModule {
-    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler];
+    const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler, JobLedger];
     return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, ...providers], exports: providers };
   }
 }

@@ -15,6 +15,9 @@ function withinDeadline<T>(work: Promise<T>): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** How long a channel may be reopening before readiness reports it. */
+const CHANNEL_GRACE_MS = 5_000;
+
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
@@ -41,10 +44,19 @@ export class DependencyHealthIndicators {
     }
   }
 
-  /** The broker connection is open (amqp-connection-manager reconnects by itself while it is not). */
+  /**
+   * The broker connection is open, the topology is what this version declares, and every channel (the publisher,
+   * each consumer) is open: a channel the broker closed is reopened by itself, and readiness says so meanwhile
+   * (after a short grace, so that a reopening does not flap the probe).
+   */
   broker(): HealthIndicatorResult<'broker'> {
     const check = this.indicators.check('broker');
-    return this.amqp.isConnected() ? check.up() : check.down({ message: 'not connected to RabbitMQ' });
+    if (this.amqp.topologyError) return check.down({ message: this.amqp.topologyError.message });
+    const channels = Object.fromEntries(this.amqp.health().map((c) => [c.name, c.lastError ? `${c.state} (last closed: ${c.lastError})` : c.state]));
+    if (!this.amqp.isConnected()) return check.down({ message: 'not connected to RabbitMQ', channels });
+    const stuck = this.amqp.health().filter((c) => c.state !== 'open' && Date.now() - c.since.getTime() > CHANNEL_GRACE_MS);
+    if (stuck.length > 0) return check.down({ message: `channel(s) not open: ${stuck.map((c) => c.name).join(', ')}`, channels });
+    return check.up({ channels });
   }
 
   /** The bucket answers HeadBucket with our credentials. */

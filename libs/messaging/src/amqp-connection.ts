@@ -1,7 +1,6 @@
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import amqp, { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, Options } from 'amqplib';
-import { declareTopology, ExchangeNames } from './topology';
+import { BeforeApplicationShutdown, Logger, OnApplicationShutdown } from '@nestjs/common';
+import amqp, { ChannelModel, ConfirmChannel, ConsumeMessage, Options, Replies } from 'amqplib';
+import { declareTopology, ExchangeNames, TopologyMismatch } from './topology';
 
 export interface AmqpSettings extends ExchangeNames {
   url: string;
@@ -12,57 +11,354 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
+/** Heartbeats every 10 s (unless the URL names its own): a dead peer is noticed within about 20 s. */
+function withHeartbeat(url: string): string {
+  if (/[?&]heartbeat=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=10`;
+}
+
+/** Pauses before reconnecting, and before reopening a channel the broker closed (grows to the last one). */
+const BACKOFF_MS = [250, 1_000, 2_000, 5_000];
+/** A publish the broker has not confirmed within this time has failed (the row stays in the outbox). */
+const CONFIRM_TIMEOUT_MS = 10_000;
+
+export type ChannelState = 'opening' | 'open' | 'closed';
+export type DrainStage = 'work' | 'publish';
+
+export interface ChannelHealth {
+  name: string;
+  state: ChannelState;
+  /** When it entered that state. */
+  since: Date;
+  /** Why the broker closed it last (e.g. a consumer acknowledgement timeout), if it did. */
+  lastError?: string;
+  consumers: number;
+}
+
+type Setup = (ch: ConfirmChannel, channel: ManagedChannel) => Promise<void>;
+
 /**
- * One broker connection per process, reconnecting by itself (amqp-connection-manager). Channels re-run
- * their setup (topology, consumers) on every reconnect; publishes wait for publisher confirms.
+ * A channel that stays open: opened on every (re)connection, and reopened when the broker closes it alone (a
+ * consumer acknowledgement timeout, a precondition failure, any channel error) — amqp-connection-manager only
+ * did so on a full reconnect, leaving a consumer silently stopped. `setup` runs on every opening (prefetch,
+ * consumers). Its state is part of readiness.
  */
-export class AmqpConnection implements OnApplicationShutdown {
-  private readonly logger = new Logger('AmqpConnection');
-  readonly manager: AmqpConnectionManager;
-  private readonly publisher: ChannelWrapper;
+export class ManagedChannel {
+  channel: ConfirmChannel | null = null;
+  state: ChannelState = 'closed';
+  since = new Date();
+  lastError?: string;
+  private readonly consumerTags = new Set<string>();
+  private closedOnPurpose = false;
+  private reopenAttempt = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly setup: Setup,
+    private readonly owner: AmqpConnection,
+  ) {}
+
+  health(): ChannelHealth {
+    return { name: this.name, state: this.state, since: this.since, lastError: this.lastError, consumers: this.consumerTags.size };
+  }
+
+  /** Consumes `queue` on this channel; the consumer is cancelled by tag at shutdown, and set up again on every opening. */
+  async consume(ch: ConfirmChannel, queue: string, onMessage: (msg: ConsumeMessage) => void): Promise<void> {
+    if (!this.owner.consuming) return;
+    const { consumerTag } = await ch.consume(
+      queue,
+      (msg) => {
+        if (msg) return onMessage(msg);
+        // The broker cancelled the consumer (its queue was deleted, a node failed over): consume again on a new channel.
+        this.owner.logger.warn(`consumer of ${queue} cancelled by the broker; reopening channel "${this.name}"`);
+        this.consumerTags.clear();
+        void ch.close().catch(() => undefined);
+      },
+      { noAck: false },
+    );
+    this.consumerTags.add(consumerTag);
+  }
+
+  /** Stops every consumer of this channel by its tag (deliveries already on the way still arrive). */
+  async cancelConsumers(): Promise<void> {
+    const ch = this.channel;
+    const tags = [...this.consumerTags];
+    this.consumerTags.clear();
+    if (!ch) return;
+    await Promise.all(tags.map((tag) => ch.cancel(tag).catch(() => undefined)));
+  }
+
+  async open(conn: ChannelModel): Promise<void> {
+    if (this.closedOnPurpose || this.channel) return;
+    this.setState('opening');
+    let ch: ConfirmChannel;
+    try {
+      ch = await conn.createConfirmChannel();
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      return this.scheduleReopen();
+    }
+    this.channel = ch;
+    this.consumerTags.clear();
+    ch.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.owner.logger.warn(`channel "${this.name}" closed by the broker: ${err.message}`);
+    });
+    ch.on('close', () => {
+      if (this.channel === ch) this.channel = null;
+      this.consumerTags.clear();
+      this.setState('closed');
+      this.scheduleReopen();
+    });
+    try {
+      await this.setup(ch, this);
+      this.reopenAttempt = 0;
+      this.setState('open');
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.owner.logger.warn(`setting up channel "${this.name}" failed: ${this.lastError}`);
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** Closes it for good: no reopening, and it leaves the connection's channels (readiness no longer lists it). */
+  async close(): Promise<void> {
+    this.closedOnPurpose = true;
+    this.owner.forget(this);
+    const ch = this.channel;
+    this.channel = null;
+    if (ch) await ch.close().catch(() => undefined);
+    this.setState('closed');
+  }
+
+  private scheduleReopen(): void {
+    if (this.closedOnPurpose) return;
+    const conn = this.owner.currentConnection();
+    // A lost connection reopens every channel once it is back.
+    if (!conn) return;
+    const delay = BACKOFF_MS[Math.min(this.reopenAttempt++, BACKOFF_MS.length - 1)];
+    setTimeout(() => {
+      if (this.owner.currentConnection() === conn && !this.channel) void this.open(conn);
+    }, delay).unref();
+  }
+
+  private setState(state: ChannelState): void {
+    if (this.state !== state) this.since = new Date();
+    this.state = state;
+  }
+}
+
+/**
+ * One broker connection per process (amqplib), reconnecting by itself. On every connection the topology is
+ * declared once (not by every channel: a changed queue argument then stops the app with one clear error instead
+ * of failing every channel), then every managed channel opens. Publishes wait for publisher confirms.
+ */
+export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationShutdown {
+  readonly logger = new Logger('AmqpConnection');
+  private conn: ChannelModel | null = null;
+  private readonly channels = new Set<ManagedChannel>();
+  private readonly publisher: ManagedChannel;
+  /** For checkQueue (queue depths): a missing queue closes it, it is reopened. */
+  private readonly admin: ManagedChannel;
+  private closing = false;
+  private attempt = 0;
+  private readonly drainHooks: { stage: DrainStage; hook: () => Promise<void> }[] = [];
+  private firstConnection: Promise<void>;
+  private resolveFirst!: () => void;
+  private rejectFirst!: (e: Error) => void;
+  /** While false, no consumer starts (shutdown), and deliveries still arriving are handed back. */
+  consuming = true;
+  /** The topology could not be declared as this version expects: what differs, and how to migrate. */
+  topologyError: TopologyMismatch | null = null;
 
   constructor(readonly settings: AmqpSettings) {
-    this.manager = amqp.connect([settings.url], { heartbeatIntervalInSeconds: 10, reconnectTimeInSeconds: 1 });
-    this.manager.on('connect', () => this.logger.log(`connected to ${redactUrl(settings.url)}`));
-    this.manager.on('disconnect', ({ err }) => this.logger.warn(`disconnected from broker: ${err?.message ?? 'closed'}`));
-    this.publisher = this.channel('publisher', async () => undefined);
-  }
-
-  /** A confirm channel whose setup declares the topology first, then runs `setup`. */
-  channel(name: string, setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper {
-    const wrapper = this.manager.createChannel({
-      name,
-      json: false,
-      publishTimeout: 10_000,
-      setup: async (ch: ConfirmChannel) => {
-        await declareTopology(ch, this.settings);
-        await setup(ch);
-      },
+    this.firstConnection = new Promise((resolve, reject) => {
+      this.resolveFirst = resolve;
+      this.rejectFirst = reject;
     });
-    // A failed setup (channel closed while it ran, a declaration refused) is emitted as 'error': unheard, it
-    // would kill the process. The wrapper sets the channel up again on the next (re)connect.
-    wrapper.on('error', (err: Error) => this.logger.warn(`channel "${name}": ${err.message}`));
-    return wrapper;
+    this.firstConnection.catch(() => undefined);
+    this.publisher = this.channel('publisher', async () => undefined);
+    this.admin = this.channel('admin', async () => undefined);
+    void this.connect();
   }
 
-  /** Resolves once the broker has confirmed the message. */
-  async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
-    await this.publisher.publish(exchange, routingKey, body, { persistent: true, contentType: 'application/json', ...options });
+  currentConnection(): ChannelModel | null {
+    return this.conn;
+  }
+
+  /** A confirm channel kept open; `setup` runs on every opening (after the topology is declared). */
+  channel(name: string, setup: Setup): ManagedChannel {
+    const managed = new ManagedChannel(name, setup, this);
+    this.channels.add(managed);
+    if (this.conn) void managed.open(this.conn);
+    return managed;
+  }
+
+  /** A channel closed for good (ManagedChannel.close) is no longer opened on reconnects nor listed in health. */
+  forget(channel: ManagedChannel): void {
+    this.channels.delete(channel);
+  }
+
+  /** Resolves once the broker has confirmed the message; rejects at once when there is no channel to publish on. */
+  publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
+    const ch = this.publisher.channel;
+    if (!ch) return Promise.reject(new Error('not connected to the broker'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no publisher confirm within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
+      try {
+        ch.publish(exchange, routingKey, body, { persistent: true, contentType: 'application/json', ...options }, (err) => {
+          clearTimeout(timer);
+          if (err) reject(err instanceof Error ? err : new Error(String(err)));
+          else resolve();
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        reject(e);
+      }
+    });
+  }
+
+  /** A queue's message count (ready) and consumers, on a channel of its own (a missing queue closes it: reopened). */
+  async checkQueue(queue: string): Promise<Replies.AssertQueue> {
+    const ch = this.admin.channel;
+    if (!ch) throw new Error('not connected to the broker');
+    return ch.checkQueue(queue);
   }
 
   isConnected(): boolean {
-    return this.manager.isConnected();
+    return this.conn !== null && this.publisher.state === 'open';
   }
 
+  /** Every channel's state, for readiness. */
+  health(): ChannelHealth[] {
+    return [...this.channels].map((c) => c.health());
+  }
+
+  /**
+   * Resolves at the first connection with the topology declared; rejects if the broker holds a topology this
+   * version cannot use (TopologyMismatch): apps stop at start then, naming the queue and the argument.
+   */
+  ready(): Promise<void> {
+    return this.firstConnection;
+  }
+
+  /** Resolves once connected and the topology declared; rejects on a topology mismatch or after `timeoutMs`. */
   async waitForConnect(timeoutMs = 15_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.publisher.waitForConnect(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no broker connection to ${redactUrl(this.settings.url)} after ${timeoutMs} ms`)), timeoutMs).unref()),
-    ]);
+      this.firstConnection,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no broker connection to ${redactUrl(this.settings.url)} after ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Work to finish before the connection closes, once consumption has stopped and the messages in flight are
+   * handled: first every `work` hook (e.g. jobs still running without a message of their own), then every
+   * `publish` hook (the outbox relay's last publishes, which the work may have written).
+   */
+  onDrain(hook: () => Promise<void>, stage: DrainStage = 'publish'): void {
+    this.drainHooks.push({ stage, hook });
+  }
+
+  async drain(): Promise<void> {
+    for (const stage of ['work', 'publish'] as const) {
+      await Promise.all(
+        this.drainHooks
+          .filter((h) => h.stage === stage)
+          .map((h) => h.hook().catch((e: unknown) => this.logger.warn(`draining before shutdown: ${e instanceof Error ? e.message : String(e)}`))),
+      );
+    }
+  }
+
+  /** Stops every consumer by its tag: after the signal, no message starts (those on the way are handed back). */
+  async stopConsuming(): Promise<void> {
+    this.consuming = false;
+    await Promise.all([...this.channels].map((c) => c.cancelConsumers()));
+  }
+
+  /** SIGTERM: consumption stops first, before anything else shuts down. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stopConsuming();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.publisher.close().catch(() => undefined);
-    await this.manager.close().catch(() => undefined);
+    this.closing = true;
+    for (const c of [...this.channels]) await c.close();
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) await conn.close().catch(() => undefined);
   }
+
+  private async connect(): Promise<void> {
+    while (!this.closing) {
+      let conn: ChannelModel;
+      try {
+        conn = await amqp.connect(withHeartbeat(this.settings.url));
+      } catch (e) {
+        this.logger.warn(`cannot connect to ${redactUrl(this.settings.url)}: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)]));
+        continue;
+      }
+      conn.on('error', (err: Error) => this.logger.warn(`broker connection error: ${err.message}`));
+      try {
+        await this.declareTopology(conn);
+      } catch (e) {
+        await conn.close().catch(() => undefined);
+        if (e instanceof TopologyMismatch) {
+          this.topologyError = e;
+          this.logger.error(e.message);
+          this.rejectFirst(e);
+          // Nothing will change by itself: look again later (an operator may have migrated meanwhile).
+          await new Promise((r) => setTimeout(r, 30_000));
+        } else {
+          this.logger.warn(`declaring the topology failed: ${e instanceof Error ? e.message : String(e)}`);
+          await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)]));
+        }
+        continue;
+      }
+      this.topologyError = null;
+      this.attempt = 0;
+      this.conn = conn;
+      this.logger.log(`connected to ${redactUrl(this.settings.url)}`);
+      conn.once('close', (err?: Error) => {
+        if (this.conn !== conn) return;
+        this.conn = null;
+        if (this.closing) return;
+        this.logger.warn(`disconnected from broker: ${err?.message ?? 'closed'}`);
+        setTimeout(() => void this.connect(), BACKOFF_MS[0]).unref();
+      });
+      await Promise.all([...this.channels].map((c) => c.open(conn)));
+      this.resolveFirst();
+      return;
+    }
+  }
+
+  /** Once per connection, on a channel of its own. */
+  private async declareTopology(conn: ChannelModel): Promise<void> {
+    const ch = await conn.createChannel();
+    let closedWith: Error | null = null;
+    ch.on('error', (err: Error) => (closedWith = err));
+    try {
+      await declareTopology(ch, this.settings);
+    } catch (e) {
+      throw TopologyMismatch.from(closedWith ?? e) ?? e;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Stops the process (exit 78, as a bad setting does) when the broker's topology differs from what this version
+ * declares at its first connection: one clear error naming the queue and the argument, and no half-working app.
+ */
+export function exitOnTopologyMismatch(amqp: AmqpConnection): void {
+  amqp.ready().catch((e: unknown) => {
+    if (!(e instanceof TopologyMismatch)) return;
+    console.error(e.message);
+    process.exit(78);
+  });
 }

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
-import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { MessagePattern } from '@app/contracts';
 import { Correlation, Metrics } from '@app/observability';
-import { AmqpConnection } from './amqp-connection';
+import { AmqpConnection, ManagedChannel } from './amqp-connection';
 import { DeadLetter, RetryLater } from './consumer-errors';
 
 export interface Subscription {
@@ -37,17 +36,20 @@ function correlationIdOf(msg: ConsumeMessage): string | undefined {
 const RETRY_HEADER = 'x-failures';
 
 /**
- * A Nest transport strategy on RabbitMQ: consumes the given queues, hands each message to its
- * @EventPattern handler, and acks only after the handler (and so its transaction) has finished.
- * A message the handler rejects with DeadLetter, or that is not JSON, is dead-lettered with its reason;
- * RetryLater requeues after a pause; any other error is retried a few times, then dead-lettered.
- * The consumer itself never dies on a message.
+ * A Nest transport strategy on RabbitMQ: consumes the given queues (each on a channel that is reopened when the
+ * broker closes it), hands each message to its @EventPattern handler, and acks only after the handler (and so
+ * its transaction) has finished. A message the handler rejects with DeadLetter, or that is not JSON, is
+ * dead-lettered with its reason; RetryLater requeues after its pause; any other error is retried a few times,
+ * then dead-lettered. The consumer itself never dies on a message.
+ *
+ * Shutdown: consumers are cancelled by tag at the signal (AmqpConnection.beforeApplicationShutdown); a delivery
+ * still arriving is handed back (nack, requeue); handlers in flight are awaited; then the connection's drain
+ * hooks run (the outbox relay publishes what the shutdown itself wrote) before anything closes.
  */
 export class AmqpServer extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('AmqpServer');
-  private readonly channels: ChannelWrapper[] = [];
+  private readonly channels: ManagedChannel[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private closing = false;
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -71,14 +73,9 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     }
     for (const sub of this.subscriptions) {
       this.channels.push(
-        this.amqp.channel(`consume ${sub.queue}`, async (ch) => {
+        this.amqp.channel(`consume ${sub.queue}`, async (ch, managed) => {
           await ch.prefetch(sub.prefetch);
-          await ch.consume(
-            sub.queue,
-            // Each message runs in its own correlation scope: the upload's id when the producer set one.
-            (msg) => msg && this.track(Correlation.run(correlationIdOf(msg), () => this.handle(ch, sub, msg))),
-            { noAck: false },
-          );
+          await managed.consume(ch, sub.queue, (msg) => this.onMessage(ch, sub, msg));
         }),
       );
     }
@@ -86,12 +83,12 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     callback();
   }
 
-  /** Stop taking messages, let in-flight ones finish (their unacked messages return to the queue otherwise). */
+  /** Stop taking messages, let in-flight ones finish, publish what they wrote, then close the channels. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.all(this.channels.map((c) => c.cancelAll().catch(() => undefined)));
-    await Promise.allSettled([...this.inFlight]);
-    await Promise.all(this.channels.map((c) => c.close().catch(() => undefined)));
+    await this.amqp.stopConsuming();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.amqp.drain();
+    await Promise.all(this.channels.map((c) => c.close()));
   }
 
   on(): void {
@@ -99,10 +96,14 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   }
 
   unwrap<T>(): T {
-    return this.amqp.manager as T;
+    return this.amqp as T;
   }
 
-  private track(p: Promise<void>): void {
+  private onMessage(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage): void {
+    // Arrived after the signal (sent before the consumer's cancel reached the broker): back to the queue, untouched.
+    if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
+    // Each message runs in its own correlation scope: the upload's id when the producer set one.
+    const p = Correlation.run(correlationIdOf(msg), () => this.handle(ch, sub, msg));
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }
@@ -116,16 +117,17 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     }
     const handler = this.getHandlerByPattern(sub.pattern)!;
     try {
-      await lastValueFrom(this.transformToObservable(await handler(data, new AmqpContext([msg, sub.queue]))), { defaultValue: undefined });
+      const result: unknown = await handler(data, new AmqpContext([msg, sub.queue]));
+      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
       this.settle(() => ch.ack(msg));
       Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'acked' });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      if (e instanceof DeadLetter) return this.deadLetter(ch, sub, msg, reason);
+      if (e instanceof DeadLetter) return this.deadLetter(ch, sub, msg, reason, e.body);
       if (e instanceof RetryLater) {
-        this.logger.warn(`requeueing a message of ${sub.queue} in 2 s: ${reason}`);
+        if (e.delayMs > 0) this.logger.warn(`requeueing a message of ${sub.queue} in ${e.delayMs} ms: ${reason}`);
         Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'requeued' });
-        await new Promise((r) => setTimeout(r, 2_000));
+        if (e.delayMs > 0) await new Promise((r) => setTimeout(r, e.delayMs));
         return this.settle(() => ch.nack(msg, false, true));
       }
       const failures = Number(msg.properties.headers?.[RETRY_HEADER] ?? 0) + 1;
@@ -138,22 +140,22 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   }
 
   /** Publishes a copy (confirmed) to the dead-letter queue with the reason, then acks the original. */
-  private async deadLetter(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage, reason: string): Promise<void> {
+  private async deadLetter(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage, reason: string, content = msg.content): Promise<void> {
     this.logger.warn(`dead-lettering a message of ${sub.queue}: ${reason}`);
     Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'dead-lettered' });
-    await this.republish(ch, sub.deadLetterQueue, msg, { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': sub.queue });
+    await this.republish(ch, sub.deadLetterQueue, { ...msg, content }, { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': sub.queue }, msg);
   }
 
-  private async republish(ch: ConfirmChannel, queue: string, msg: ConsumeMessage, headers: Record<string, string>): Promise<void> {
+  private async republish(ch: ConfirmChannel, queue: string, copy: ConsumeMessage, headers: Record<string, string>, original = copy): Promise<void> {
     try {
       await new Promise<void>((resolve, reject) =>
-        ch.sendToQueue(queue, msg.content, { ...msg.properties, persistent: true, headers: { ...msg.properties.headers, ...headers } }, (err) => (err ? reject(err) : resolve())),
+        ch.sendToQueue(queue, copy.content, { ...copy.properties, persistent: true, headers: { ...copy.properties.headers, ...headers } }, (err) => (err ? reject(err) : resolve())),
       );
-      this.settle(() => ch.ack(msg));
+      this.settle(() => ch.ack(original));
     } catch (e) {
       // Not confirmed: leave the original unacked; the broker redelivers it.
       this.logger.error(`could not republish to ${queue}: ${e instanceof Error ? e.message : String(e)}`);
-      this.settle(() => ch.nack(msg, false, true));
+      this.settle(() => ch.nack(original, false, true));
     }
   }
 

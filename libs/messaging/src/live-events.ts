@@ -1,5 +1,5 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ManagedChannel } from './amqp-connection';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { DomainEventType } from '@app/contracts';
 import { AmqpConnection } from './amqp-connection';
@@ -43,7 +43,7 @@ export class LiveEventsFeed implements OnApplicationShutdown {
   private readonly lingerMs: number;
   private listener: LiveEventsListener | null = null;
   private users = 0;
-  private wrapper: ChannelWrapper | null = null;
+  private wrapper: ManagedChannel | null = null;
   /** Bumped whenever the wrapper is replaced: a stale channel's close is not a gap of the current one. */
   private epoch = 0;
   private up = false;

@@ -39,10 +39,9 @@ export function registerOutboxBacklogGauge(orm: MikroORM): Gauge {
 
 /** Messages ready in the queues this process consumes (checkQueue on one channel: no management API needed). */
 export function registerQueueDepthGauge(amqp: AmqpConnection, queues: string[]): Gauge<'queue'> {
-  const channel = amqp.channel('metrics', async () => undefined);
   const depths = cached(async () => {
     const out: Record<string, number> = {};
-    for (const queue of queues) out[queue] = (await channel.checkQueue(queue)).messageCount;
+    for (const queue of queues) out[queue] = (await amqp.checkQueue(queue)).messageCount;
     return out;
   });
   register.removeSingleMetric('rabbitmq_queue_messages_ready');

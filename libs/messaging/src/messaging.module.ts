@@ -1,9 +1,11 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { OUTBOX_TRIGGER } from '@app/domain';
+import { JobType, jobQueue } from '@app/contracts';
+import { JOB_QUEUES, JobQueues, OUTBOX_TRIGGER, SQL_DATABASE } from '@app/domain';
+import type { PgSqlDatabase } from '@app/database';
 import { AmqpConnection, AmqpSettings } from './amqp-connection';
 import { registerOutboxBacklogGauge, registerQueueDepthGauge } from './messaging.metrics';
-import { OutboxRelay } from './outbox-relay';
+import { DEFAULT_OUTBOX_RELAY_SETTINGS, OutboxRelay } from './outbox-relay';
 
 export interface MessagingOptions {
   /** Queues whose depth /metrics reports (the ones this app consumes). */
@@ -12,7 +14,10 @@ export interface MessagingOptions {
 
 const MESSAGING_METRICS = Symbol('MessagingMetrics');
 
-/** The broker connection, the outbox relay (which implements the domain's OutboxTrigger port) and their gauges. */
+/**
+ * The broker connection, the outbox relay (which implements the domain's OutboxTrigger port), the job queues'
+ * depth (the domain's JobQueues port) and their gauges.
+ */
 @Global()
 @Module({})
 export class MessagingModule {
@@ -21,8 +26,17 @@ export class MessagingModule {
       module: MessagingModule,
       providers: [
         { provide: AmqpConnection, useFactory: () => new AmqpConnection(settings) },
-        { provide: OutboxRelay, inject: [MikroORM, AmqpConnection], useFactory: (orm: MikroORM, amqp: AmqpConnection) => new OutboxRelay(orm, amqp) },
+        {
+          provide: OutboxRelay,
+          inject: [SQL_DATABASE, AmqpConnection],
+          useFactory: (db: PgSqlDatabase, amqp: AmqpConnection) => new OutboxRelay(db, amqp, DEFAULT_OUTBOX_RELAY_SETTINGS),
+        },
         { provide: OUTBOX_TRIGGER, useExisting: OutboxRelay },
+        {
+          provide: JOB_QUEUES,
+          inject: [AmqpConnection],
+          useFactory: (amqp: AmqpConnection): JobQueues => ({ readyMessages: async (type: JobType) => (await amqp.checkQueue(jobQueue(type))).messageCount }),
+        },
         {
           provide: MESSAGING_METRICS,
           inject: [MikroORM, AmqpConnection],
@@ -32,7 +46,7 @@ export class MessagingModule {
           ],
         },
       ],
-      exports: [AmqpConnection, OutboxRelay, OUTBOX_TRIGGER],
+      exports: [AmqpConnection, OutboxRelay, OUTBOX_TRIGGER, JOB_QUEUES],
     };
   }
 }

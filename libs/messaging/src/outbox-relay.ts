@@ -1,10 +1,26 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { OutboxTrigger } from '@app/domain';
+import type { CommittedOutboxRow, OutboxTrigger } from '@app/domain';
+import { OUTBOX_HOLD_MS } from '@app/domain';
+import type { PgSqlDatabase, SqlListener } from '@app/database';
 import { AmqpConnection } from './amqp-connection';
 
-const BATCH = 200;
-const POLL_MS = 1_000;
+export interface OutboxRelaySettings {
+  /** Rows one poll takes. */
+  batch: number;
+  /** Fallback poll period: rows nobody holds (their writer died, or gave them back) when no notification came. */
+  pollMs: number;
+  /** Published rows are deleted in batches: at most this long after their confirm (or sooner, when many). */
+  deleteAfterMs: number;
+  /** A row the connected broker refused is tried again after this long. */
+  retryAfterMs: number;
+}
+
+export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 200, retryAfterMs: 5_000 };
+
+/** WARNING: the Postgres channel relays wake each other on; every version of every app listens to it. */
+export const OUTBOX_CHANNEL = 'outbox_message';
+
+const DELETE_BATCH = 1_000;
 
 interface OutboxRow {
   id: string;
@@ -22,80 +38,187 @@ function correlationIdOf(payload: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+
 /**
- * Publishes outbox rows: locks a batch (SKIP LOCKED, so several processes share the work), publishes each
- * with publisher confirms, deletes the batch in the same transaction. A crash between confirm and commit
- * republishes: consumers deduplicate by message id and are idempotent anyway.
+ * Publishes outbox rows with publisher confirms, then deletes them.
+ *
+ * - Rows a transaction of this process has just committed arrive in memory (`committed`): published at once,
+ *   without reading them back. Their writer holds them for a while (`claimed_until`), so no other relay races it.
+ * - Rows nobody holds (written through MikroORM, given back by a writer that could not publish, or left by a
+ *   writer that died once their hold ran out) are claimed by a poll: on `kick`, on a Postgres notification
+ *   (LISTEN/NOTIFY: a relay that gives rows back wakes the others), and on a timer as the last fallback.
+ * - No transaction stays open while waiting for the broker; published rows are deleted in batches; a row whose
+ *   publish failed is given back alone (the others of its batch are not published again).
+ *
+ * A crash between a confirm and the delete publishes again: consumers deduplicate by message id and are
+ * idempotent anyway.
  */
 export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly publishing = new Set<Promise<void>>();
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
+  private listener?: SqlListener;
+  private published: string[] = [];
+  private deleteTimer?: NodeJS.Timeout;
+  private deleting: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: PgSqlDatabase,
     private readonly amqp: AmqpConnection,
-  ) {}
+    private readonly settings: OutboxRelaySettings = DEFAULT_OUTBOX_RELAY_SETTINGS,
+  ) {
+    // The last thing before the connection closes: what this process wrote (released jobs) is published by it.
+    amqp.onDrain(() => this.flush());
+  }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.kick(), POLL_MS);
+  async onApplicationBootstrap(): Promise<void> {
+    this.timer = setInterval(() => this.kick(), this.settings.pollMs);
+    this.listener = await this.db.listen(OUTBOX_CHANNEL, () => this.kick()).catch((e: unknown) => {
+      this.logger.warn(`cannot LISTEN for outbox notifications (the timer stays): ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
     this.kick();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    // One last batch for what the shutdown itself wrote (released jobs); what is left, another process publishes.
-    if (!this.stopped) await this.publishBatch().catch(() => undefined);
     this.stopped = true;
+    clearInterval(this.timer);
+    await this.listener?.stop();
+  }
+
+  committed(rows: CommittedOutboxRow[]): void {
+    if (this.stopped || rows.length === 0) return;
+    this.track(
+      this.publish(
+        [...rows].sort(byId).map((r) => ({
+          id: r.id,
+          exchange: r.exchange,
+          routing_key: r.routingKey,
+          message_id: r.messageId,
+          payload: r.payload,
+          priority: r.priority,
+          headers: r.headers,
+          created_at: r.createdAt,
+        })),
+      ),
+    );
   }
 
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
+    if (this.polling) {
+      this.pollAgain = true;
       return;
     }
-    this.running = this.drain().finally(() => (this.running = null));
+    this.polling = this.poll().finally(() => {
+      this.polling = null;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        this.kick();
+      }
+    });
   }
 
-  private async drain(): Promise<void> {
+  /** Waits for every publish in flight and deletes what was published. */
+  async flush(): Promise<void> {
+    while (this.publishing.size > 0 || this.polling) await Promise.allSettled([...this.publishing, this.polling]);
+    await this.deleteNow();
+  }
+
+  private track(p: Promise<void>): void {
+    this.publishing.add(p);
+    void p.finally(() => this.publishing.delete(p));
+  }
+
+  /** Takes rows nobody holds, as many as a batch, until none are left. */
+  private async poll(): Promise<void> {
     try {
-      do {
-        this.again = false;
-        if ((await this.publishBatch()) === BATCH) this.again = true;
-      } while (this.again && !this.stopped);
+      for (;;) {
+        if (!this.amqp.isConnected()) return;
+        const rows = await this.db.query<OutboxRow>(
+          `update outbox_message o set claimed_until = now() + $2 * interval '1 millisecond'
+            where o.id in (select id from outbox_message where claimed_until is null or claimed_until < now() order by id limit $1 for update skip locked)
+            returning o.id, o.exchange, o.routing_key, o.message_id, o.payload, o.priority, o.headers, o.created_at`,
+          [this.settings.batch, OUTBOX_HOLD_MS],
+        );
+        if (rows.length === 0) return;
+        await this.publish(rows.map((r) => ({ ...r, id: String(r.id) })).sort(byId));
+        if (rows.length < this.settings.batch) return;
+      }
     } catch (e) {
-      this.logger.warn(`outbox publish failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.warn(`outbox poll failed, will retry: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
-  /** Publishes one batch; returns how many rows it published. */
-  async publishBatch(): Promise<number> {
-    if (!this.amqp.isConnected()) return 0;
-    const em = this.orm.em.fork();
-    return em.transactional(async (tx) => {
-      const rows: OutboxRow[] = await tx.execute(
-        'select id, exchange, routing_key, message_id, payload, priority, headers, created_at from outbox_message order by id limit ? for update skip locked',
-        [BATCH],
-      );
-      if (rows.length === 0) return 0;
-      await Promise.all(
-        rows.map((r) =>
-          this.amqp.publish(r.exchange, r.routing_key, Buffer.from(JSON.stringify(r.payload)), {
-            messageId: r.message_id,
-            priority: r.priority ?? undefined,
-            headers: r.headers ?? undefined,
-            // The upload's correlation id travels as the AMQP correlation-id property too.
-            correlationId: correlationIdOf(r.payload),
-            timestamp: Math.floor(new Date(r.created_at).getTime() / 1000),
-          }),
-        ),
-      );
-      await tx.execute(`delete from outbox_message where id in (${rows.map(() => '?').join(',')})`, rows.map((r) => r.id));
-      return rows.length;
-    });
+  /** Publishes held rows (in id order, confirms awaited together); the published are deleted, the others given back. */
+  private async publish(rows: OutboxRow[]): Promise<void> {
+    const results = await Promise.allSettled(
+      rows.map((r) =>
+        this.amqp.publish(r.exchange, r.routing_key, Buffer.from(JSON.stringify(r.payload)), {
+          messageId: r.message_id,
+          priority: r.priority ?? undefined,
+          headers: r.headers ?? undefined,
+          // The upload's correlation id travels as the AMQP correlation-id property too.
+          correlationId: correlationIdOf(r.payload),
+          timestamp: Math.floor(new Date(r.created_at).getTime() / 1000),
+        }),
+      ),
+    );
+    const failed: string[] = [];
+    results.forEach((result, i) => (result.status === 'fulfilled' ? this.published.push(rows[i].id) : failed.push(rows[i].id)));
+    this.scheduleDelete();
+    if (failed.length > 0) {
+      const reason = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      this.logger.warn(`${failed.length} of ${rows.length} outbox messages not published, given back: ${reason.reason instanceof Error ? reason.reason.message : String(reason.reason)}`);
+      await this.giveBack(failed);
+    }
+  }
+
+  /**
+   * Rows this relay could not publish. Without a broker connection, they become anyone's at once and the relays
+   * of other processes are woken; refused by a connected broker (a nack, a confirm timeout), they wait a while
+   * before anyone tries again.
+   */
+  private async giveBack(ids: string[]): Promise<void> {
+    const retryInMs = this.amqp.isConnected() ? this.settings.retryAfterMs : 0;
+    await this.db
+      .query(
+        `with released as (
+           update outbox_message set claimed_until = case when $3::int > 0 then now() + $3 * interval '1 millisecond' end
+            where id = any($1::bigint[]) returning 1
+         )
+         select pg_notify($2, count(*)::text) from released where $3::int = 0`,
+        [ids, OUTBOX_CHANNEL, retryInMs],
+      )
+      .catch((e: unknown) => this.logger.warn(`could not give back outbox rows (their hold runs out instead): ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  private scheduleDelete(): void {
+    if (this.published.length >= DELETE_BATCH) {
+      void this.deleteNow();
+      return;
+    }
+    this.deleteTimer ??= setTimeout(() => void this.deleteNow(), this.settings.deleteAfterMs);
+  }
+
+  private deleteNow(): Promise<void> {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    const ids = this.published.splice(0);
+    if (ids.length === 0) return this.deleting;
+    this.deleting = this.deleting.then(() =>
+      this.db
+        .query(`delete from outbox_message where id = any($1::bigint[])`, [ids])
+        .then(() => undefined)
+        .catch((e: unknown) => {
+          // Published but not deleted: published again once their hold runs out (consumers deduplicate).
+          this.logger.warn(`could not delete ${ids.length} published outbox rows: ${e instanceof Error ? e.message : String(e)}`);
+        }),
+    );
+    return this.deleting;
   }
 }

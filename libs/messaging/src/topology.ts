@@ -1,4 +1,4 @@
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel } from 'amqplib';
 import { JOB_QUEUE_MAX_PRIORITY, JOB_RETRY_DELAYS_MS, JOB_TYPES, jobDelayQueue, jobQueue, Topology } from '@app/contracts';
 import { declareWebhookTopology } from './webhooks-topology';
 
@@ -7,11 +7,47 @@ export interface ExchangeNames {
   domainEventsExchange: string;
 }
 
+/** Where operators read how to change a queue's arguments (they cannot be changed in place). */
+export const TOPOLOGY_MIGRATION_DOC = 'docs/operations.md#changing-the-rabbitmq-topology';
+
 /**
- * Declares everything every app may publish to or consume from. Idempotent, run on every (re)connect by
- * every app, so no message is ever published before its queue exists.
+ * The broker holds an exchange or queue declared with other arguments than this version declares (RabbitMQ
+ * refuses to redeclare it: 406 PRECONDITION_FAILED). Names the object and the argument, and where the migration
+ * path is written.
  */
-export async function declareTopology(ch: ConfirmChannel, names: ExchangeNames): Promise<void> {
+export class TopologyMismatch extends Error {
+  constructor(
+    readonly brokerMessage: string,
+    readonly object: string | null,
+    readonly argument: string | null,
+  ) {
+    super(
+      `RabbitMQ topology differs from what this version declares: ${object ? `${object}, ` : ''}${argument ? `argument ${argument}: ` : ''}${brokerMessage}. ` +
+        `Queue arguments cannot change in place; see ${TOPOLOGY_MIGRATION_DOC} for the migration.`,
+    );
+    this.name = 'TopologyMismatch';
+  }
+
+  /** The mismatch a declaration failed with, or null when it failed for another reason. */
+  static from(e: unknown): TopologyMismatch | null {
+    const message = e instanceof Error ? e.message : String(e);
+    if (!/PRECONDITION[_-]FAILED/.test(message)) return null;
+    const reason = /PRECONDITION_FAILED - ([^"]*)/.exec(message)?.[1] ?? message;
+    // "inequivalent arg 'x-max-priority' for queue 'jobs.validation' in vhost '/': received … but current is …"
+    const argument = /inequivalent arg '([^']+)'/.exec(reason)?.[1] ?? null;
+    const object = /for (queue|exchange) '([^']+)'/.exec(reason);
+    return new TopologyMismatch(reason, object ? `${object[1]} ${object[2]}` : null, argument);
+  }
+}
+
+/**
+ * Declares everything every app may publish to or consume from. Idempotent; run once per connection by each
+ * app (on a channel of its own, before any other channel opens), so no message is ever published before its
+ * queue exists.
+ * WARNING: queue arguments (max priority, dead-lettering, TTLs) are fixed when a queue is first declared; a
+ * version declaring other arguments is refused by the broker (TopologyMismatch). See TOPOLOGY_MIGRATION_DOC.
+ */
+export async function declareTopology(ch: Channel, names: ExchangeNames): Promise<void> {
   const durableTopic = { durable: true } as const;
   await ch.assertExchange(names.storageEventsExchange, 'topic', durableTopic);
   await ch.assertExchange(names.domainEventsExchange, 'topic', durableTopic);

@@ -1,4 +1,4 @@
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel } from 'amqplib';
 import { Topology, WebhookTopology } from '@app/contracts';
 import type { ExchangeNames } from './topology';
 
@@ -7,7 +7,7 @@ import type { ExchangeNames } from './topology';
  * dead-letter queue. Declared with the rest of the topology by every app (so no event published before the
  * delivering app first starts is lost to it).
  */
-export async function declareWebhookTopology(ch: ConfirmChannel, names: ExchangeNames): Promise<void> {
+export async function declareWebhookTopology(ch: Channel, names: ExchangeNames): Promise<void> {
   await ch.assertQueue(WebhookTopology.eventsDeadQueue, { durable: true });
   await ch.bindQueue(WebhookTopology.eventsDeadQueue, Topology.deadLetterExchange, WebhookTopology.eventsDeadQueue);
   await ch.assertQueue(WebhookTopology.eventsQueue, {

@@ -17,7 +17,8 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
-import type { MultipartUploadListing, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
+import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
+import { S3ObjectReader } from './s3-object-reader';
 
 export interface S3Settings {
   endpoint: string;
@@ -62,12 +63,14 @@ export class S3ObjectStorage implements ObjectStorage {
 
   private readonly publicBase: string;
   private readonly pathStyle: boolean;
+  private readonly reader: S3ObjectReader;
 
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
     this.pathStyle = settings.forcePathStyle;
     this.client = createS3Client(settings);
+    this.reader = new S3ObjectReader(settings);
     this.signer = settings.publicEndpoint === settings.endpoint ? this.client : createS3Client(settings, settings.publicEndpoint);
   }
 
@@ -105,6 +108,10 @@ export class S3ObjectStorage implements ObjectStorage {
       if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 416) return Buffer.alloc(0);
       throw e;
     }
+  }
+
+  read(key: string, opts?: { firstBytes?: number; ifMatch?: string | null; signal?: AbortSignal }): Promise<ObjectRead | null> {
+    return this.reader.read(key, opts);
   }
 
   async stream(key: string): Promise<Readable> {

@@ -52,6 +52,7 @@ export interface DomainEvent {
   type: string;
   id: string;
   sessionId: string | undefined;
+  groupId: string | undefined;
   error: string | null;
 }
 
@@ -81,7 +82,7 @@ export class EventLedger {
       const m = await ch.get(EventLedger.QUEUE, { noAck: true });
       if (!m) break;
       const body = JSON.parse(m.content.toString('utf8'));
-      this.events.push({ type: m.fields.routingKey, id: body.id, sessionId: body.data?.sessionId, error: body.data?.error ?? null });
+      this.events.push({ type: m.fields.routingKey, id: body.id, sessionId: body.data?.sessionId, groupId: body.data?.groupId, error: body.data?.error ?? null });
     }
     await conn.close();
   }

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { JobStatus, JobType } from '@app/contracts';
 import { UploadSession } from '../upload/upload-session.entity';
@@ -7,6 +7,8 @@ import { UploadSession } from '../upload/upload-session.entity';
 @Entity({ tableName: 'processing_job' })
 @Index({ properties: ['sessionId'] })
 @Index({ properties: ['status', 'lockedUntil'] })
+@Check({ name: 'processing_job_priority_check', expression: 'priority between 1 and 10' })
+@Check({ name: 'processing_job_max_attempts_check', expression: 'max_attempts >= 1' })
 export class ProcessingJob {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -63,6 +65,13 @@ export class ProcessingJob {
   /** Lease of the processor running it; a RUNNING job past its lease belongs to a dead processor. */
   @Property({ type: 'timestamptz', nullable: true })
   lockedUntil: Date | null = null;
+
+  /**
+   * Fence of the running attempt: a fresh token per claim, named by every write of the RUNNING job (renew,
+   * complete, fail, retry, release). A processor that lost its lease holds a stale token and writes nothing.
+   */
+  @Property({ type: 'uuid', nullable: true, hidden: true })
+  leaseToken: string | null = null;
 
   constructor(props: { sessionId: string; type: JobType; priority: number; required: boolean; maxAttempts: number; config?: Record<string, unknown> }) {
     if (!Number.isInteger(props.priority) || props.priority < 1 || props.priority > 10) throw new Error('ProcessingJob.priority must be 1..10');

@@ -1,12 +1,9 @@
-import { EntityData, raw } from '@mikro-orm/core';
-import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
-import { FileStatus, GroupStatus, JobStatus, PartStatus } from '@app/contracts';
-import { UploadGroup } from '../group/upload-group.entity';
-import { ProcessingJob } from '../job/processing-job.entity';
-import { FilePart } from '../upload/file-part.entity';
-import { UploadSession } from '../upload/upload-session.entity';
+import { Inject, Injectable } from '@nestjs/common';
+import { FileStatus, GroupStatus, JobStatus, JobType, PartStatus } from '@app/contracts';
+import { SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
 import { releaseQuota } from '../user/storage-quota';
+import { GROUP_COLUMNS, GroupRecord, JOB_COLUMNS, JobRecord, SESSION_COLUMNS, SessionRecord, toGroupRecord, toJobRecord, toSessionRecord } from './records';
+import { lockedSessionsOfJobs } from './row-locks';
 import {
   canTransition,
   FILE_STATUS_TRANSITIONS,
@@ -28,187 +25,401 @@ function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?
 /** A session in one of these holds no storage quota: entering one gives the bytes back, in the same transaction, once. */
 const RELEASES_QUOTA: ReadonlySet<FileStatus> = new Set([FileStatus.FAILED, FileStatus.DELETED]);
 
+/** Sessions a created object moves to UPLOADED: those still waiting for their bytes. */
+const WAITING_FOR_BYTES: readonly FileStatus[] = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
+
+/** A created object in the store, as a notification (or a HEAD standing in for a lost one) tells of it. */
+export interface StoredObjectFacts {
+  bucket: string;
+  objectKey: string;
+  etag: string | null;
+  size: number;
+}
+
+/** How a RUNNING job's attempt ends, for the processor holding its lease. */
+export interface JobSettlement {
+  id: string;
+  /** The lease token of the claim: the write happens only while that claim still holds the job. */
+  leaseToken: string;
+  to: JobStatus.COMPLETED | JobStatus.FAILED | JobStatus.PENDING;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  /** PENDING only: run again after this delay (a retry), or at once (0). */
+  delayMs?: number;
+  /** PENDING only: given back unfinished (shutdown), so the attempt is not counted. */
+  release?: boolean;
+}
+
 /**
  * The one writer of statuses. Every verb checks its lifecycle table and persists as a compare-and-set
- * (`UPDATE … WHERE id = ? AND status IN (allowed sources)`). It returns false when the row was not in an
+ * (`UPDATE … WHERE id = ? AND status IN (allowed sources)`), one statement per verb whatever the number of
+ * rows: it returns what moved (false, or the rows that moved), and a row that did not move was not in an
  * allowed status: the caller lost a race or the change already happened, and must re-read, never overwrite.
+ *
+ * Lock order (every transaction that writes several of these takes them in this order, each kind sorted by
+ * id): upload_session rows → processing_job rows → upload_group rows → app_user rows. A job's row is only
+ * written by a transaction that already holds its session's row. See docs/operations.md.
  */
 @Injectable()
 export class LifecycleWriter {
+  constructor(@Inject(SQL_DATABASE) private readonly db: SqlDatabase) {}
+
   // ---- UploadSession (FileStatus)
 
-  markUploading(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.UPLOADING, {}, [FileStatus.PENDING_UPLOAD]);
+  async markUploading(tx: Tx, id: string): Promise<boolean> {
+    return (await this.moveSessions(tx, [id], FileStatus.UPLOADING, [FileStatus.PENDING_UPLOAD])).length === 1;
   }
 
   /** `size` records the stored size of a session whose client declared none. */
-  markUploaded(em: EntityManager, id: string, facts: { etag: string | null; size?: number }): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.UPLOADED, { etag: facts.etag, uploadedAt: new Date(), ...(facts.size !== undefined ? { size: facts.size } : {}) });
+  async markUploaded(tx: Tx, id: string, facts: { etag: string | null; size?: number }): Promise<boolean> {
+    const rows = await this.db.of(tx).query(
+      `update upload_session s set status = $2, etag = $3, size = coalesce($4::bigint, s.size), uploaded_at = now(), updated_at = now(), version = s.version + 1
+        where s.id = $1 and s.status = any($5::text[]) returning s.id`,
+      [id, FileStatus.UPLOADED, facts.etag, facts.size ?? null, preconditions(FILE_STATUS_TRANSITIONS, FileStatus.UPLOADED)],
+    );
+    return rows.length === 1;
   }
 
-  markProcessing(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.PROCESSING);
+  /**
+   * PENDING_UPLOAD | UPLOADING → UPLOADED for every object whose session waits for it and whose size is the
+   * declared one (a session that declared none takes the stored size), and the jobs of their plans created
+   * PENDING: one statement for a batch of notifications. Returns the sessions that moved and their jobs.
+   * The caller holds the sessions' rows (the intake opens its round by locking them).
+   */
+  async markObjectsUploaded(tx: Tx, objects: StoredObjectFacts[]): Promise<{ sessions: SessionRecord[]; jobs: JobRecord[] }> {
+    if (objects.length === 0) return { sessions: [], jobs: [] };
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[] }>(
+      `with uploaded as (
+         update upload_session s set status = $5, etag = v.etag, size = coalesce(s.size, v.size), uploaded_at = now(), updated_at = now(), version = s.version + 1
+           from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) as v(bucket, object_key, etag, size)
+          where s.object_key = v.object_key and s.bucket = v.bucket and s.status = any($6::text[])
+            and (s.size = v.size or (s.size is null and v.size > 0))
+          returning ${SESSION_COLUMNS}, s.job_plan
+       ), created as (
+         -- The plan was checked when the session was created (planJobs); the table's checks stand behind it.
+         insert into processing_job as j (id, session_id, type, status, priority, required, config, attempts, max_attempts, created_at, updated_at)
+         select gen_random_uuid(), u.id, p.spec->>'type', $7, (p.spec->>'priority')::smallint, (p.spec->>'required')::boolean,
+                coalesce(p.spec->'config', '{}'::jsonb), 0, (p.spec->>'maxAttempts')::int, now(), now()
+           from uploaded u cross join lateral jsonb_array_elements(u.job_plan) with ordinality as p(spec, n)
+          order by u.id, p.n
+         returning ${JOB_COLUMNS}
+       )
+       select (select coalesce(json_agg(u), '[]') from uploaded u) as sessions, (select coalesce(json_agg(c), '[]') from created c) as jobs`,
+      [
+        objects.map((o) => o.bucket),
+        objects.map((o) => o.objectKey),
+        objects.map((o) => o.etag),
+        objects.map((o) => o.size),
+        FileStatus.UPLOADED,
+        preconditions(FILE_STATUS_TRANSITIONS, FileStatus.UPLOADED, WAITING_FOR_BYTES),
+        JobStatus.PENDING,
+      ],
+    );
+    return { sessions: row.sessions.map(toSessionRecord), jobs: row.jobs.map(toJobRecord) };
   }
 
-  markCompleted(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.COMPLETED);
+  async markProcessing(tx: Tx, id: string): Promise<boolean> {
+    return (await this.moveSessions(tx, [id], FileStatus.PROCESSING)).length === 1;
   }
 
-  markFailed(em: EntityManager, id: string, error: string, errorMessage: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.FAILED, { error, errorMessage });
+  async markCompleted(tx: Tx, id: string): Promise<boolean> {
+    return (await this.moveSessions(tx, [id], FileStatus.COMPLETED)).length === 1;
+  }
+
+  /** `from` narrows the sources (e.g. only sessions still waiting for their bytes). */
+  async markFailed(tx: Tx, id: string, error: string, errorMessage: string, from?: FileStatus[]): Promise<boolean> {
+    return (await this.failSessions(tx, [{ id, error, errorMessage }], from)).length === 1;
   }
 
   /** The client gave up before the file arrived: PENDING_UPLOAD | UPLOADING → FAILED with error ABORTED. */
-  markAborted(em: EntityManager, id: string, errorMessage: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.FAILED, { error: 'ABORTED', errorMessage }, [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING]);
+  async markAborted(tx: Tx, id: string, errorMessage: string): Promise<boolean> {
+    return this.markFailed(tx, id, 'ABORTED', errorMessage, [...WAITING_FOR_BYTES]);
   }
 
-  markDeleted(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveSession(em, id, FileStatus.DELETED);
+  async markDeleted(tx: Tx, id: string): Promise<boolean> {
+    return (await this.moveSessions(tx, [id], FileStatus.DELETED)).length === 1;
   }
 
-  private async moveSession(em: EntityManager, id: string, to: FileStatus, patch: EntityData<UploadSession> = {}, from?: FileStatus[]): Promise<boolean> {
-    const sources = preconditions<FileStatus>(FILE_STATUS_TRANSITIONS, to, from);
-    const n = await em.nativeUpdate(
-      UploadSession,
-      { id, status: { $in: sources } },
-      { ...patch, status: to, updatedAt: new Date(), version: raw('version + 1') },
+  /** Sessions → `to` (COMPLETED, PROCESSING, DELETED, …) in one statement; returns those that moved. */
+  async moveSessions(tx: Tx, ids: string[], to: FileStatus, from?: FileStatus[]): Promise<SessionRecord[]> {
+    if (ids.length === 0) return [];
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
+      `update upload_session s set status = $2, updated_at = now(), version = s.version + 1
+        where s.id = any($1::uuid[]) and s.status = any($3::text[]) returning ${SESSION_COLUMNS}`,
+      [ids, to, preconditions(FILE_STATUS_TRANSITIONS, to, from)],
     );
-    if (n === 1 && RELEASES_QUOTA.has(to)) await releaseQuota(em, id);
-    return n === 1;
+    const moved = rows.map(toSessionRecord);
+    if (RELEASES_QUOTA.has(to) && moved.length > 0) await releaseQuota(sql, moved.map((s) => s.id));
+    return moved;
+  }
+
+  /** Sessions → FAILED, each with its own error, in one statement; returns those that moved. */
+  async failSessions(tx: Tx, failures: { id: string; error: string; errorMessage: string }[], from?: FileStatus[]): Promise<SessionRecord[]> {
+    if (failures.length === 0) return [];
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
+      `update upload_session s set status = $4, error = v.error, error_message = v.error_message, updated_at = now(), version = s.version + 1
+         from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, error, error_message)
+        where s.id = v.id and s.status = any($5::text[]) returning ${SESSION_COLUMNS}`,
+      [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.errorMessage), FileStatus.FAILED, preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, from)],
+    );
+    const moved = rows.map(toSessionRecord);
+    if (moved.length > 0) await releaseQuota(sql, moved.map((s) => s.id));
+    return moved;
   }
 
   // ---- FilePart (PartStatus)
 
   /** PENDING → UPLOADING for parts whose URL a client asked for; returns how many moved. */
-  async markPartsUploading(em: EntityManager, sessionId: string, partNumbers: number[]): Promise<number> {
+  async markPartsUploading(tx: Tx, sessionId: string, partNumbers: number[]): Promise<number> {
     if (partNumbers.length === 0) return 0;
-    return em.nativeUpdate(FilePart, { sessionId, partNumber: { $in: partNumbers }, status: PartStatus.PENDING }, { status: this.partTarget(PartStatus.PENDING, PartStatus.UPLOADING) });
+    const rows = await this.db.of(tx).query(
+      `update file_part set status = $3 where session_id = $1 and part_number = any($2::int[]) and status = any($4::text[]) returning id`,
+      [sessionId, partNumbers, PartStatus.UPLOADING, preconditions(PART_STATUS_TRANSITIONS, PartStatus.UPLOADING, [PartStatus.PENDING])],
+    );
+    return rows.length;
   }
 
   /** PENDING | UPLOADING → UPLOADED with what the store holds. */
-  async markPartUploaded(em: EntityManager, sessionId: string, partNumber: number, facts: { etag: string; size: number; uploadedAt: Date | null }): Promise<boolean> {
-    const sources = preconditions<PartStatus>(PART_STATUS_TRANSITIONS, PartStatus.UPLOADED);
-    const n = await em.nativeUpdate(
-      FilePart,
-      { sessionId, partNumber, status: { $in: sources } },
-      { status: PartStatus.UPLOADED, etag: facts.etag, size: facts.size, uploadedAt: facts.uploadedAt ?? new Date() },
+  async markPartUploaded(tx: Tx, sessionId: string, partNumber: number, facts: { etag: string; size: number; uploadedAt: Date | null }): Promise<boolean> {
+    const rows = await this.db.of(tx).query(
+      `update file_part set status = $3, etag = $4, size = $5, uploaded_at = coalesce($6::timestamptz, now())
+        where session_id = $1 and part_number = $2 and status = any($7::text[]) returning id`,
+      [sessionId, partNumber, PartStatus.UPLOADED, facts.etag, facts.size, facts.uploadedAt, preconditions(PART_STATUS_TRANSITIONS, PartStatus.UPLOADED)],
     );
-    return n === 1;
+    return rows.length === 1;
   }
 
   /** PENDING | UPLOADING → FAILED for every unfinished part of a session (abort); returns how many moved. */
-  failUnfinishedParts(em: EntityManager, sessionId: string): Promise<number> {
-    const sources = preconditions<PartStatus>(PART_STATUS_TRANSITIONS, PartStatus.FAILED);
-    return em.nativeUpdate(FilePart, { sessionId, status: { $in: sources } }, { status: PartStatus.FAILED });
-  }
-
-  private partTarget(from: PartStatus, to: PartStatus): PartStatus {
-    preconditions<PartStatus>(PART_STATUS_TRANSITIONS, to, [from]);
-    return to;
+  async failUnfinishedParts(tx: Tx, sessionId: string): Promise<number> {
+    const rows = await this.db.of(tx).query(`update file_part set status = $2 where session_id = $1 and status = any($3::text[]) returning id`, [
+      sessionId,
+      PartStatus.FAILED,
+      preconditions(PART_STATUS_TRANSITIONS, PartStatus.FAILED),
+    ]);
+    return rows.length;
   }
 
   // ---- ProcessingJob (JobStatus)
 
-  /** PENDING → RUNNING for this processor, counting the attempt and taking a lease. */
-  claimJob(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.PENDING }, JobStatus.RUNNING, {
-      attempts: raw('attempts + 1'),
-      startedAt: new Date(),
-      lockedUntil: new Date(Date.now() + leaseMs),
-      runAfter: null,
-    });
+  /**
+   * Opens a claim, in one statement: locks the sessions of the jobs named (first, by id: the lock order), then
+   * PENDING → RUNNING for this processor, counting the attempt, taking a lease and a fresh lease token: the jobs
+   * named, and (when `siblingTypes` is given) their sessions' other due jobs of those types, which share one read
+   * of the object. Only due jobs (`runAfter` passed) of sessions in a `runnable` status move; their sessions
+   * UPLOADED → PROCESSING. Returns the jobs claimed, every locked session (as now), and those that started.
+   */
+  async claimJobs(
+    tx: Tx,
+    claim: { ids: string[]; siblingTypes?: JobType[]; leaseMs: number; runnable: readonly FileStatus[] },
+  ): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord>; started: Set<string> }> {
+    if (claim.ids.length === 0) return { jobs: [], sessions: new Map(), started: new Set() };
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[]; started: string[] }>(
+      `with ${lockedSessionsOfJobs('$1')}, claimed as (
+         update processing_job j
+            set status = $4, attempts = j.attempts + 1, started_at = now(), locked_until = now() + $3 * interval '1 millisecond',
+                lease_token = gen_random_uuid(), run_after = null, updated_at = now()
+           -- Per locked session, its jobs by session_id: an index probe each, whatever backlog waits elsewhere
+           -- ("offset 0" keeps the planner from flattening it into a scan of every PENDING job).
+           from locked l cross join lateral (
+                  select x.id from processing_job x
+                   where x.session_id = l.id and (x.id = any($1::uuid[]) or x.type = any($2::text[]))
+                     and x.status = any($5::text[]) and (x.run_after is null or x.run_after <= now())
+                  offset 0
+                ) c
+          -- The compare-and-set itself is on the row updated: after waiting for a concurrent claim's lock, Postgres
+          -- checks these again on the row as that claim left it.
+          where j.id = c.id and l.status = any($6::text[]) and j.status = any($5::text[]) and (j.run_after is null or j.run_after <= now())
+          returning ${JOB_COLUMNS}
+       ), started as (
+         update upload_session s set status = $7, updated_at = now(), version = s.version + 1
+          where s.id in (select session_id from claimed) and s.status = any($8::text[])
+          returning s.id
+       )
+       select (select coalesce(json_agg(l), '[]') from locked l) as sessions, (select coalesce(json_agg(c), '[]') from claimed c) as jobs,
+              (select coalesce(json_agg(st.id), '[]') from started st) as started`,
+      [
+        claim.ids,
+        claim.siblingTypes ?? [],
+        claim.leaseMs,
+        JobStatus.RUNNING,
+        preconditions(JOB_STATUS_TRANSITIONS, JobStatus.RUNNING, [JobStatus.PENDING]),
+        claim.runnable,
+        FileStatus.PROCESSING,
+        preconditions(FILE_STATUS_TRANSITIONS, FileStatus.PROCESSING, [FileStatus.UPLOADED]),
+      ],
+    );
+    const started = new Set(row.started);
+    const sessions = new Map(
+      row.sessions.map((r) => {
+        const session = toSessionRecord(r);
+        return [session.id, started.has(session.id) ? { ...session, status: FileStatus.PROCESSING } : session];
+      }),
+    );
+    return { jobs: row.jobs.map(toJobRecord), sessions, started };
   }
 
-  /** RUNNING → RUNNING for a job whose processor died (lease expired): a new attempt. */
-  takeOverJob(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING, lockedUntil: { $lt: new Date() } }, JobStatus.RUNNING, {
-      attempts: raw('attempts + 1'),
-      startedAt: new Date(),
-      lockedUntil: new Date(Date.now() + leaseMs),
-    });
+  /**
+   * RUNNING → RUNNING for jobs whose processor died (lease expired) and that have an attempt left: a new
+   * attempt under a new lease token. A job that used its last attempt is not taken over (see failAbandonedJobs).
+   */
+  async takeOverJobs(tx: Tx, ids: string[], leaseMs: number): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query(
+      `update processing_job j
+          set attempts = j.attempts + 1, started_at = now(), locked_until = now() + $2 * interval '1 millisecond', lease_token = gen_random_uuid(), updated_at = now()
+        where j.id = any($1::uuid[]) and j.status = any($3::text[]) and j.locked_until < now() and j.attempts < j.max_attempts
+        returning ${JOB_COLUMNS}`,
+      [ids, leaseMs, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.RUNNING, [JobStatus.RUNNING])],
+    );
+    return rows.map(toJobRecord);
   }
 
-  /** Extends the lease of a job this processor is running; false if it is no longer RUNNING (e.g. cancelled). */
-  async renewJobLease(em: EntityManager, id: string, leaseMs: number): Promise<boolean> {
-    const n = await em.nativeUpdate(ProcessingJob, { id, status: JobStatus.RUNNING }, { lockedUntil: new Date(Date.now() + leaseMs) });
-    return n === 1;
+  /**
+   * RUNNING → FAILED for jobs whose processor died (lease expired) during their last attempt: a job that
+   * crashes its processor every time runs out of attempts like any other.
+   */
+  async failAbandonedJobs(tx: Tx, ids: string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query(
+      `update processing_job j
+          set status = $2, error = 'lease expired on attempt ' || j.attempts || ' of ' || j.max_attempts || ': its processor stopped',
+              finished_at = now(), locked_until = null, lease_token = null, updated_at = now()
+        where j.id = any($1::uuid[]) and j.status = any($3::text[]) and j.locked_until < now() and j.attempts >= j.max_attempts
+        returning ${JOB_COLUMNS}`,
+      [ids, JobStatus.FAILED, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.FAILED, [JobStatus.RUNNING])],
+    );
+    return rows.map(toJobRecord);
   }
 
-  completeJob(em: EntityManager, id: string, result: Record<string, unknown>): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.COMPLETED, { result, error: null, finishedAt: new Date(), lockedUntil: null });
+  /**
+   * RUNNING → PENDING for jobs whose processor died (lease expired) with attempts left: the reconciler queues
+   * them again. The dead attempt stays counted.
+   */
+  async requeueAbandonedJobs(tx: Tx, ids: string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query(
+      `update processing_job j set status = $2, error = 'lease expired: its processor stopped', run_after = null, locked_until = null, lease_token = null, updated_at = now()
+        where j.id = any($1::uuid[]) and j.status = any($3::text[]) and j.locked_until < now() and j.attempts < j.max_attempts
+        returning ${JOB_COLUMNS}`,
+      [ids, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.RUNNING])],
+    );
+    return rows.map(toJobRecord);
   }
 
-  failJob(em: EntityManager, id: string, error: string, result: Record<string, unknown> | null = null): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.FAILED, { error, result, finishedAt: new Date(), lockedUntil: null });
+  /** Extends the leases of running jobs this processor holds; returns the ids still held (not cancelled, not taken over). */
+  async renewJobLeases(tx: Tx, held: { id: string; leaseToken: string }[], leaseMs: number): Promise<Set<string>> {
+    if (held.length === 0) return new Set();
+    const rows = await this.db.of(tx).query<{ id: string }>(
+      `update processing_job j set locked_until = now() + $3 * interval '1 millisecond'
+         from unnest($1::uuid[], $2::uuid[]) as v(id, lease_token)
+        where j.id = v.id and j.status = $4 and j.lease_token = v.lease_token returning j.id`,
+      [held.map((h) => h.id), held.map((h) => h.leaseToken), leaseMs, JobStatus.RUNNING],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
-  /** RUNNING → PENDING: a retry, to run again at `runAfter`. */
-  retryJob(em: EntityManager, id: string, error: string, runAfter: Date): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, { error, runAfter, lockedUntil: null });
+  /**
+   * The end of running attempts, fenced by their lease tokens, in one statement that first locks their sessions
+   * (by id: the lock order): RUNNING → COMPLETED (with the result), FAILED (with the error), or PENDING (a retry
+   * after `delayMs`, or given back unfinished, uncounted). What a completed job adds to its session (`facts`,
+   * e.g. CHECKSUM's digests) is written with it. Returns the jobs written (one missing lost its lease: cancelled,
+   * or taken over, and must not be reported) and the sessions as locked.
+   */
+  async settleJobs(
+    tx: Tx,
+    settlements: JobSettlement[],
+    facts: { jobId: string; sha256?: string; md5?: string }[] = [],
+  ): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord> }> {
+    if (settlements.length === 0) return { jobs: [], sessions: new Map() };
+    for (const s of settlements) preconditions(JOB_STATUS_TRANSITIONS, s.to, [JobStatus.RUNNING]);
+    const [row] = await this.db.of(tx).query<{ sessions: Record<string, unknown>[]; jobs: Record<string, unknown>[] }>(
+      `with ${lockedSessionsOfJobs('$1')}, settled as (
+         update processing_job j
+            set status = v.status,
+                result = case when v.status = $8 then j.result else v.result end,
+                error = case when v.release then j.error else v.error end,
+                finished_at = case when v.status = $8 then null else now() end,
+                run_after = case when v.status = $8 and v.delay_ms > 0 then now() + v.delay_ms * interval '1 millisecond' end,
+                attempts = case when v.release then greatest(j.attempts - 1, 0) else j.attempts end,
+                locked_until = null, lease_token = null, updated_at = now()
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::boolean[]) as v(id, lease_token, status, result, error, delay_ms, release),
+                locked l
+          where j.id = v.id and j.session_id = l.id and j.status = $9 and j.lease_token = v.lease_token
+          returning ${JOB_COLUMNS}
+       ), facts as (
+         update upload_session s set sha256 = coalesce(f.sha256, s.sha256), md5 = coalesce(f.md5, s.md5), updated_at = now(), version = s.version + 1
+           from unnest($10::uuid[], $11::text[], $12::text[]) as f(job_id, sha256, md5), settled x
+          where x.id = f.job_id and x.status = $13 and s.id = x.session_id
+          returning s.id
+       )
+       select (select coalesce(json_agg(l), '[]') from locked l) as sessions, (select coalesce(json_agg(x), '[]') from settled x) as jobs,
+              (select count(*) from facts) as facts`,
+      [
+        settlements.map((s) => s.id),
+        settlements.map((s) => s.leaseToken),
+        settlements.map((s) => s.to),
+        settlements.map((s) => (s.result === null ? null : JSON.stringify(s.result))),
+        settlements.map((s) => s.error),
+        settlements.map((s) => Math.max(0, Math.round(s.delayMs ?? 0))),
+        settlements.map((s) => s.release === true),
+        JobStatus.PENDING,
+        JobStatus.RUNNING,
+        facts.map((f) => f.jobId),
+        facts.map((f) => f.sha256 ?? null),
+        facts.map((f) => f.md5 ?? null),
+        JobStatus.COMPLETED,
+      ],
+    );
+    return { jobs: row.jobs.map(toJobRecord), sessions: new Map(row.sessions.map((r) => [r.id as string, toSessionRecord(r)])) };
+  }
+
+  /** PENDING → CANCELLED for jobs whose session ended before they ran, each with its reason. */
+  async cancelPendingJobs(tx: Tx, cancels: { id: string; error: string }[]): Promise<JobRecord[]> {
+    if (cancels.length === 0) return [];
+    const rows = await this.db.of(tx).query(
+      `update processing_job j set status = $3, error = v.error, finished_at = now(), locked_until = null, lease_token = null, updated_at = now()
+         from unnest($1::uuid[], $2::text[]) as v(id, error)
+        where j.id = v.id and j.status = any($4::text[]) returning ${JOB_COLUMNS}`,
+      [cancels.map((c) => c.id), cancels.map((c) => c.error), JobStatus.CANCELLED, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.CANCELLED, [JobStatus.PENDING])],
+    );
+    return rows.map(toJobRecord);
   }
 
   /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
-  async requeueJob(em: EntityManager, id: string): Promise<boolean> {
-    const patch = { attempts: 0, error: null, result: null, startedAt: null, finishedAt: null, runAfter: null, lockedUntil: null };
-    for (const from of [JobStatus.FAILED, JobStatus.CANCELLED]) {
-      if (await this.moveJob(em, { id, status: from }, JobStatus.PENDING, patch)) return true;
-    }
-    return false
+  async requeueJob(tx: Tx, id: string): Promise<JobRecord | null> {
+    const rows = await this.db.of(tx).query(
+      `update processing_job j set status = $2, attempts = 0, error = null, result = null, started_at = null, finished_at = null, run_after = null,
+              locked_until = null, lease_token = null, updated_at = now()
+        where j.id = $1 and j.status = any($3::text[]) returning ${JOB_COLUMNS}`,
+      [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED])],
+    );
+    return rows.length === 1 ? toJobRecord(rows[0]) : null;
   }
 
-  /**
-   * RUNNING → PENDING for a job whose processor died (lease expired): the reconciler re-queues it. The
-   * dead attempt stays counted, so a job that keeps killing its processor still runs out of attempts.
-   */
-  requeueAbandonedJob(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING, lockedUntil: { $lt: new Date() } }, JobStatus.PENDING, {
-      error: 'lease expired: its processor stopped',
-      runAfter: null,
-      lockedUntil: null,
-    });
-  }
-
-  /**
-   * RUNNING → PENDING for a job this processor gives back unfinished (graceful shutdown): the attempt did
-   * not run to an outcome, so it is not counted, and another processor may take the job at once.
-   */
-  releaseJob(em: EntityManager, id: string): Promise<boolean> {
-    return this.moveJob(em, { id, status: JobStatus.RUNNING }, JobStatus.PENDING, {
-      attempts: raw('greatest(attempts - 1, 0)'),
-      runAfter: null,
-      lockedUntil: null,
-    });
-  }
-
-  /**
-   * Marks a PENDING job whose message is being sent again (the reconciler's re-queue of a job whose
-   * message was lost), so that the next pass leaves it alone for a while. Not a status change.
-   */
-  async touchPendingJob(em: EntityManager, id: string, notTouchedSince: Date): Promise<boolean> {
-    const n = await em.nativeUpdate(ProcessingJob, { id, status: JobStatus.PENDING, updatedAt: { $lt: notTouchedSince } }, { updatedAt: new Date() });
-    return n === 1;
-  }
-
-  /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease. */
-  async cancelJob(em: EntityManager, id: string, error: string): Promise<boolean> {
-    for (const from of [JobStatus.PENDING, JobStatus.RUNNING]) {
-      if (await this.moveJob(em, { id, status: from }, JobStatus.CANCELLED, { error, finishedAt: new Date(), lockedUntil: null })) return true;
-    }
-    return false;
-  }
-
-  private async moveJob(em: EntityManager, where: Record<string, unknown> & { status: JobStatus }, to: JobStatus, patch: EntityData<ProcessingJob>): Promise<boolean> {
-    preconditions<JobStatus>(JOB_STATUS_TRANSITIONS, to, [where.status]);
-    const n = await em.nativeUpdate(ProcessingJob, where, { ...patch, status: to, updatedAt: new Date() });
-    return n === 1;
+  /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease (its token is gone). */
+  async cancelJob(tx: Tx, id: string, error: string): Promise<JobRecord | null> {
+    const rows = await this.db.of(tx).query(
+      `update processing_job j set status = $2, error = $3, finished_at = now(), locked_until = null, lease_token = null, updated_at = now()
+        where j.id = $1 and j.status = any($4::text[]) returning ${JOB_COLUMNS}`,
+      [id, JobStatus.CANCELLED, error, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.CANCELLED, [JobStatus.PENDING, JobStatus.RUNNING])],
+    );
+    return rows.length === 1 ? toJobRecord(rows[0]) : null;
   }
 
   // ---- UploadGroup (GroupStatus)
 
-  async moveGroup(em: EntityManager, id: string, to: GroupStatus, from?: GroupStatus[]): Promise<boolean> {
-    const sources = preconditions<GroupStatus>(GROUP_STATUS_TRANSITIONS, to, from);
-    const n = await em.nativeUpdate(UploadGroup, { id, status: { $in: sources } }, { status: to, updatedAt: new Date() });
-    return n === 1;
+  async moveGroup(tx: Tx, id: string, to: GroupStatus, from?: GroupStatus[]): Promise<boolean> {
+    return (await this.moveGroups(tx, [id], to, from)).length === 1;
+  }
+
+  async moveGroups(tx: Tx, ids: string[], to: GroupStatus, from?: GroupStatus[]): Promise<GroupRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query(
+      `update upload_group g set status = $2, updated_at = now() where g.id = any($1::uuid[]) and g.status = any($3::text[]) returning ${GROUP_COLUMNS}`,
+      [[...new Set(ids)].sort(), to, preconditions(GROUP_STATUS_TRANSITIONS, to, from)],
+    );
+    return rows.map(toGroupRecord);
   }
 }

@@ -31,6 +31,13 @@ export class OutboxMessage {
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
+  /**
+   * Held by the process that wrote the row until then: it publishes the row itself right after its commit.
+   * Other relays take rows nobody holds (null, or the holder died and the time passed).
+   */
+  @Property({ type: 'timestamptz', nullable: true })
+  claimedUntil: Date | null = null;
+
   constructor(props: { exchange: string; routingKey: string; messageId: string; payload: unknown; priority?: number | null; headers?: Record<string, string> | null }) {
     this.exchange = props.exchange;
     this.routingKey = props.routingKey;

@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,9 +13,9 @@ import {
   SessionEventType,
   Topology,
 } from '@app/contracts';
-import { UploadGroup } from '../group/upload-group.entity';
-import { ProcessingJob } from '../job/processing-job.entity';
-import { UploadSession } from '../upload/upload-session.entity';
+import { GroupRecord, JobRecord, SessionRecord, toDate } from '../lifecycle/records';
+import { OUTBOX_TRIGGER, OutboxTrigger } from '../ports/outbox-trigger.port';
+import { isEntityManager, Tx } from '../ports/sql.port';
 import { OutboxMessage } from './outbox-message.entity';
 
 export interface OutboxSettings {
@@ -24,16 +23,77 @@ export interface OutboxSettings {
 }
 export const OUTBOX_SETTINGS = Symbol('OutboxSettings');
 
+/** A message to publish, as the outbox stores it. */
+export interface OutboxRow {
+  exchange: string;
+  routingKey: string;
+  /** AMQP message-id; consumers deduplicate by it. */
+  messageId: string;
+  payload: unknown;
+  priority: number | null;
+  headers: Record<string, string> | null;
+}
+
+/** A row its transaction has committed: the relay may publish it. */
+export interface CommittedOutboxRow extends OutboxRow {
+  id: string;
+  createdAt: Date;
+}
+
 /**
- * Writes the messages a state change causes into the outbox, inside the caller's transaction:
- * no event without the change, no change without the event.
+ * How long the writer of a row holds it for its own relay (which publishes it right after the commit) before
+ * any relay may take it: long enough for a slow broker confirm, short enough that a writer's crash delays its
+ * messages only briefly. A writer that cannot publish gives its rows back at once.
+ */
+export const OUTBOX_HOLD_MS = 10_000;
+
+type JobRef = Pick<JobRecord, 'id' | 'sessionId' | 'type' | 'priority'>;
+type JobEventSource = Pick<JobRecord, 'id' | 'type' | 'status' | 'attempts' | 'result' | 'error'>;
+type SessionEventSource = Pick<SessionRecord, 'id' | 'groupId' | 'userId' | 'objectKey' | 'bucket' | 'status' | 'filename' | 'contentType' | 'size' | 'error' | 'errorMessage'>;
+
+const INSERT_ROWS = `insert into outbox_message (exchange, routing_key, message_id, payload, priority, headers, created_at, claimed_until)
+  select r.exchange, r.routing_key, r.message_id, r.payload, r.priority, r.headers, now(), now() + $7 * interval '1 millisecond'
+    from unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[], $5::smallint[], $6::jsonb[]) as r(exchange, routing_key, message_id, payload, priority, headers)
+  returning id, message_id, created_at`;
+
+/**
+ * The messages a state change causes, written in the caller's transaction: no event without the change, no
+ * change without the event. Builders make the rows (the one place that knows their shape); `write` stores them,
+ * as one multi-row insert on the SQL paths (handed to the relay once the transaction commits) or as entities
+ * in a MikroORM transaction (the relay is kicked by UnitOfWork and polls them).
  */
 @Injectable()
 export class Outbox {
-  constructor(@Inject(OUTBOX_SETTINGS) private readonly settings: OutboxSettings) {}
+  constructor(
+    @Inject(OUTBOX_SETTINGS) private readonly settings: OutboxSettings,
+    @Inject(OUTBOX_TRIGGER) private readonly trigger: OutboxTrigger,
+  ) {}
 
-  sessionEvent(em: EntityManager, type: SessionEventType, s: UploadSession): void {
-    this.domainEvent(em, {
+  async write(tx: Tx, rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (isEntityManager(tx)) {
+      for (const r of rows) tx.persist(new OutboxMessage(r));
+      return;
+    }
+    const inserted = await tx.query<{ id: string; message_id: string; created_at: Date }>(INSERT_ROWS, [
+      rows.map((r) => r.exchange),
+      rows.map((r) => r.routingKey),
+      rows.map((r) => r.messageId),
+      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => r.priority),
+      rows.map((r) => (r.headers ? JSON.stringify(r.headers) : null)),
+      OUTBOX_HOLD_MS,
+    ]);
+    const byMessageId = new Map(inserted.map((i) => [i.message_id, i]));
+    const committed: CommittedOutboxRow[] = rows.map((r) => {
+      const i = byMessageId.get(r.messageId)!;
+      return { ...r, id: String(i.id), createdAt: toDate(i.created_at)! };
+    });
+    tx.afterCommit(() => this.trigger.committed(committed));
+  }
+
+  sessionEvent(type: SessionEventType, s: SessionEventSource): OutboxRow {
+    return this.domainEvent({
       id: randomUUID(),
       type,
       occurredAt: new Date().toISOString(),
@@ -55,8 +115,8 @@ export class Outbox {
     });
   }
 
-  groupEvent(em: EntityManager, type: GroupEventType, g: UploadGroup, sessions: UploadSession[]): void {
-    this.domainEvent(em, {
+  groupEvent(type: GroupEventType, g: GroupRecord, sessions: Pick<SessionRecord, 'id' | 'objectKey' | 'status'>[]): OutboxRow {
+    return this.domainEvent({
       id: randomUUID(),
       type,
       occurredAt: new Date().toISOString(),
@@ -74,8 +134,8 @@ export class Outbox {
     });
   }
 
-  jobEvent(em: EntityManager, type: JobEventType, job: ProcessingJob, s: UploadSession): void {
-    this.domainEvent(em, {
+  jobEvent(type: JobEventType, job: JobEventSource, s: SessionEventSource): OutboxRow {
+    return this.domainEvent({
       id: randomUUID(),
       type,
       occurredAt: new Date().toISOString(),
@@ -96,39 +156,39 @@ export class Outbox {
     });
   }
 
-  /** Queue a job to run now, or after `delayMs` through the delay queues. */
-  runJob(em: EntityManager, job: ProcessingJob, delayMs?: number): void {
-    const body: RunJobV1 = { version: 1, jobId: job.id, sessionId: job.sessionId, type: job.type, correlationId: job.sessionId };
+  /** A job's message: run it now, or after `delayMs` through the delay queues. */
+  runJob(job: JobRef, delayMs?: number): OutboxRow {
     const delayed = delayMs !== undefined && delayMs > 0;
-    em.persist(
-      new OutboxMessage({
-        exchange: delayed ? Topology.jobsDelayExchange : Topology.jobsExchange,
-        routingKey: delayed ? jobDelayRoutingKey(jobDelayStage(delayMs), job.type) : jobRoutingKey(job.type),
-        messageId: randomUUID(),
-        payload: body,
-        priority: amqpPriorityOf(job.priority),
-      }),
-    );
+    return {
+      exchange: delayed ? Topology.jobsDelayExchange : Topology.jobsExchange,
+      routingKey: delayed ? jobDelayRoutingKey(jobDelayStage(delayMs), job.type) : jobRoutingKey(job.type),
+      messageId: randomUUID(),
+      payload: this.runJobBody(job),
+      priority: amqpPriorityOf(job.priority),
+      headers: null,
+    };
   }
 
   /**
    * A copy of a job's message for the jobs dead-letter queue, with the reason: the job ran out of attempts.
    * Operators inspect or replay from there (POST /v1/jobs/:id/retry re-queues it).
    */
-  deadJob(em: EntityManager, job: ProcessingJob, reason: string): void {
-    const body: RunJobV1 = { version: 1, jobId: job.id, sessionId: job.sessionId, type: job.type, correlationId: job.sessionId };
-    em.persist(
-      new OutboxMessage({
-        exchange: Topology.deadLetterExchange,
-        routingKey: Topology.jobsDeadQueue,
-        messageId: randomUUID(),
-        payload: body,
-        headers: { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': jobQueue(job.type), 'x-attempts': String(job.attempts) },
-      }),
-    );
+  deadJob(job: JobRef & Pick<JobRecord, 'attempts'>, reason: string): OutboxRow {
+    return {
+      exchange: Topology.deadLetterExchange,
+      routingKey: Topology.jobsDeadQueue,
+      messageId: randomUUID(),
+      payload: this.runJobBody(job),
+      priority: null,
+      headers: { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': jobQueue(job.type), 'x-attempts': String(job.attempts) },
+    };
   }
 
-  private domainEvent(em: EntityManager, event: DomainEventV1): void {
-    em.persist(new OutboxMessage({ exchange: this.settings.domainEventsExchange, routingKey: event.type, messageId: event.id, payload: event }));
+  private runJobBody(job: JobRef): RunJobV1 {
+    return { version: 1, jobId: job.id, sessionId: job.sessionId, type: job.type, correlationId: job.sessionId };
+  }
+
+  private domainEvent(event: DomainEventV1): OutboxRow {
+    return { exchange: this.settings.domainEventsExchange, routingKey: event.type, messageId: event.id, payload: event, priority: null, headers: null };
   }
 }

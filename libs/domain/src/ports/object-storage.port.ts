@@ -35,6 +35,29 @@ export interface PresignedPost {
   expiresAt: Date;
 }
 
+/** An object being read: what the store says of it, and its bytes (consume or destroy the body). */
+export interface ObjectRead {
+  /** The object's whole size (also when only its first bytes were asked for). */
+  size: number;
+  /** Without quotes. */
+  etag: string | null;
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): void };
+}
+
+/**
+ * The store answered 412: the object no longer has the ETag the read was pinned to (it was replaced after the
+ * notification that announced it). Its own failure kind: what follows a replacement is the caller's policy.
+ */
+export class ObjectChangedError extends Error {
+  constructor(
+    readonly key: string,
+    readonly expectedEtag: string,
+  ) {
+    super(`object ${key} changed: it no longer has ETag ${expectedEtag}`);
+    this.name = 'ObjectChangedError';
+  }
+}
+
 /** What the domain needs from S3-compatible storage. Implemented by libs/storage. */
 export interface ObjectStorage {
   readonly bucket: string;
@@ -47,6 +70,11 @@ export interface ObjectStorage {
   readRange(key: string, start: number, end: number): Promise<Buffer>;
   /** The whole object as a stream; the caller must consume or destroy it. */
   stream(key: string): Promise<Readable>;
+  /**
+   * One GET: the whole object, or only its first `firstBytes` (the size is the whole object's either way), pinned
+   * to `ifMatch` when given (ObjectChangedError when the store holds other bytes now). null: no such object.
+   */
+  read(key: string, opts?: { firstBytes?: number; ifMatch?: string | null; signal?: AbortSignal }): Promise<ObjectRead | null>;
   /** Stores a small object (e.g. a thumbnail) in one request. */
   put(key: string, body: Buffer, opts: { contentType: string }): Promise<void>;
   /** Idempotent: deleting a missing object succeeds. */

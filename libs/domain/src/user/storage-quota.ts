@@ -2,6 +2,7 @@ import { EventArgs, EventSubscriber } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../errors/domain-error';
+import type { Sql } from '../ports/sql.port';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload/upload-policy';
 import { UploadSession } from '../upload/upload-session.entity';
 
@@ -71,19 +72,21 @@ export class StorageQuota implements EventSubscriber<UploadSession> {
 }
 
 /**
- * Gives a session's reserved bytes back to its owner, at most once (the session's `quota_bytes` goes to 0
- * in the same statement). LifecycleWriter calls it when a session becomes FAILED or DELETED, in the same
- * transaction; a second call, or a FAILED → DELETED move, releases nothing.
+ * Gives sessions' reserved bytes back to their owners, at most once (each session's `quota_bytes` goes to 0 in
+ * the same statement). LifecycleWriter calls it when sessions become FAILED or DELETED, in the same transaction
+ * (their rows are already locked by that status write); a second call, or a FAILED → DELETED move, releases nothing.
  */
-export async function releaseQuota(em: EntityManager, sessionId: string): Promise<void> {
-  await em.execute(
+export async function releaseQuota(sql: Sql, sessionIds: string[]): Promise<void> {
+  await sql.query(
     `with released as (
        update upload_session s set quota_bytes = 0
-       from (select id, user_id, quota_bytes from upload_session where id = ? for update) old
-       where s.id = old.id and old.quota_bytes > 0
-       returning old.user_id, old.quota_bytes
+         from (select id, user_id, quota_bytes from upload_session where id = any($1::uuid[]) and quota_bytes > 0 order by id for update) old
+        where s.id = old.id
+        returning old.user_id, old.quota_bytes
+     ), per_user as (
+       select user_id, sum(quota_bytes) as bytes from released where user_id is not null group by user_id
      )
-     update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - r.quota_bytes) from released r where u.id = r.user_id`,
-    [sessionId],
+     update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - p.bytes) from per_user p where u.id = p.user_id`,
+    [sessionIds],
   );
 }

@@ -64,13 +64,15 @@ describe('normalizeStorageNotification', () => {
   });
 
   it('ignores event names it does not act on', () => {
-    expect(normalizeStorageNotification(minio('ObjectAccessed:Get'))).toEqual({ events: [], ignored: ['s3:ObjectAccessed:Get'] });
-    expect(normalizeStorageNotification(aws('ObjectRestore:Completed'))).toEqual({ events: [], ignored: ['ObjectRestore:Completed'] });
+    expect(normalizeStorageNotification(minio('ObjectAccessed:Get'))).toEqual({ events: [], recordIndices: [], ignored: ['s3:ObjectAccessed:Get'] });
+    expect(normalizeStorageNotification(aws('ObjectRestore:Completed'))).toEqual({ events: [], recordIndices: [], ignored: ['ObjectRestore:Completed'] });
   });
 
-  it('handles several records in one body', () => {
-    const body = { Records: [...ceph('ObjectCreated:Put').Records, ...ceph('ObjectRemoved:Delete').Records] };
-    expect(normalizeStorageNotification(body).events.map((e) => e.kind)).toEqual(['created', 'removed']);
+  it('handles several records in one body, each event knowing its record', () => {
+    const body = { Records: [...ceph('ObjectCreated:Put').Records, ...ceph('ObjectAccessed:Get').Records, ...ceph('ObjectRemoved:Delete').Records] };
+    const normalized = normalizeStorageNotification(body);
+    expect(normalized.events.map((e) => e.kind)).toEqual(['created', 'removed']);
+    expect(normalized.recordIndices).toEqual([0, 2]);
   });
 
   it.each([

@@ -10,6 +10,8 @@ export class MalformedNotification extends Error {
 
 export interface NormalizedNotification {
   events: StorageObjectEvent[];
+  /** For each event, the index of its record in the body's `Records`. */
+  recordIndices: number[];
   /** Event names of records we do not act on (e.g. ObjectAccessed:Get). */
   ignored: string[];
 }
@@ -62,7 +64,7 @@ export function normalizeStorageNotification(body: unknown): NormalizedNotificat
   if (body.Records.length === 0 && typeof body.EventName === 'string') {
     throw new MalformedNotification(`MinIO event ${body.EventName} without records`);
   }
-  const result: NormalizedNotification = { events: [], ignored: [] };
+  const result: NormalizedNotification = { events: [], recordIndices: [], ignored: [] };
   body.Records.forEach((record: unknown, i: number) => {
     if (!isObject(record)) throw new MalformedNotification(`Records[${i}] is not an object`);
     const eventName = str(record.eventName);
@@ -82,6 +84,7 @@ export function normalizeStorageNotification(body: unknown): NormalizedNotificat
       throw new MalformedNotification(`Records[${i}].s3.object.size is not a byte count`);
     }
     const source = sourceOf(record, body);
+    result.recordIndices.push(i);
     result.events.push({
       kind,
       eventName: eventName.replace(/^s3:/, ''),

@@ -38,7 +38,7 @@ export class AddJobUseCase {
         config: cmd.config ?? {},
       });
       em.persist(job);
-      this.outbox.runJob(em, job);
+      await this.outbox.write(em, [this.outbox.runJob(job)]);
       return job;
     });
   }

@@ -26,7 +26,8 @@ export class CancelJobUseCase {
       if (!(await this.lifecycle.cancelJob(em, job.id, 'cancelled by request'))) {
         throw new DomainError(DomainErrorCode.JOB_STATE_CONFLICT, `Job ${job.id} is ${job.status}: only PENDING or RUNNING jobs can be cancelled`);
       }
-      await this.settler.settle(em, session);
+      // The session row is locked (findAccessibleJob): the lock order of every path, session before its jobs.
+      await this.settler.settle(em, [session]);
       return em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
     });
   }

@@ -1,26 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { JobType } from '@app/contracts';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
-import { JobContext, JobHandler, SessionFacts } from './job-handler';
-import { forEachChunk } from './stored-object';
+import { ContentJobHandler, JobContext, JobFailure, ObjectDigest, ObjectNeeds, SessionFacts } from './job-handler';
+import { runAlone } from './stored-object';
 
 /** CHECKSUM: SHA-256 and MD5 of the stored object, in one streamed pass (never the whole file in memory). */
 @Injectable()
-export class ChecksumJobHandler implements JobHandler {
+export class ChecksumJobHandler implements ContentJobHandler {
   readonly type = JobType.CHECKSUM;
 
   constructor(@Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage) {}
 
-  async run({ session, signal }: JobContext): Promise<Record<string, unknown>> {
-    const sha256 = createHash('sha256');
-    const md5 = createHash('md5');
-    const size = await forEachChunk(this.storage, session.objectKey, signal, (chunk) => {
-      sha256.update(chunk);
-      md5.update(chunk);
-    });
-    const sha = sha256.digest();
-    return { size, sha256: sha.toString('hex'), sha256Base64: sha.toString('base64'), md5: md5.digest('hex') };
+  run(ctx: JobContext): Promise<Record<string, unknown>> {
+    return runAlone(this.storage, ctx, this);
+  }
+
+  needs(): ObjectNeeds {
+    return { headBytes: 0, sha256: true, md5: true };
+  }
+
+  async analyze({ session }: JobContext, digest: ObjectDigest | null): Promise<Record<string, unknown>> {
+    // Transient: the object is either being deleted (the session then goes DELETED and the job is cancelled at
+    // its next claim) or not yet visible on an eventually consistent store; retries decide.
+    if (!digest) throw new JobFailure(`object ${session.objectKey} is not in storage`, false);
+    const sha = digest.sha256!;
+    return { size: digest.size, sha256: sha.toString('hex'), sha256Base64: sha.toString('base64'), md5: digest.md5!.toString('hex') };
   }
 
   sessionFacts(result: Record<string, unknown>): SessionFacts {

@@ -4,7 +4,8 @@ import sharp from 'sharp';
 import { JobType } from '@app/contracts';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { DECODABLE_IMAGE_TYPES, IMAGE_HEADER_BYTES, SNIFF_BYTES } from './image-formats';
-import { JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandler, JobHandlerSettings } from './job-handler';
+import { ContentJobHandler, JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandlerSettings, ObjectDigest, ObjectNeeds } from './job-handler';
+import { runAlone } from './stored-object';
 
 /**
  * METADATA: detected MIME type and extension, size; for images width, height, format and EXIF orientation,
@@ -12,7 +13,7 @@ import { JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandler, JobHandlerSet
  * PDFs get no page count: no small, maintained library reads it without loading the whole document.
  */
 @Injectable()
-export class MetadataJobHandler implements JobHandler {
+export class MetadataJobHandler implements ContentJobHandler {
   readonly type = JobType.METADATA;
 
   constructor(
@@ -20,13 +21,20 @@ export class MetadataJobHandler implements JobHandler {
     @Inject(JOB_HANDLER_SETTINGS) private readonly settings: JobHandlerSettings,
   ) {}
 
-  async run({ session, signal }: JobContext): Promise<Record<string, unknown>> {
-    const stored = await this.storage.head(session.objectKey);
-    if (!stored) throw new JobFailure(`object ${session.objectKey} is not in storage`, false);
-    const head = await this.storage.readRange(session.objectKey, 0, IMAGE_HEADER_BYTES - 1);
+  run(ctx: JobContext): Promise<Record<string, unknown>> {
+    return runAlone(this.storage, ctx, this);
+  }
+
+  needs(): ObjectNeeds {
+    return { headBytes: IMAGE_HEADER_BYTES, sha256: false, md5: false };
+  }
+
+  async analyze({ session, signal }: JobContext, digest: ObjectDigest | null): Promise<Record<string, unknown>> {
+    if (!digest) throw new JobFailure(`object ${session.objectKey} is not in storage`, false);
     signal.throwIfAborted();
+    const head = digest.head.subarray(0, IMAGE_HEADER_BYTES);
     const detected = await fromBuffer(head.subarray(0, SNIFF_BYTES));
-    const result: Record<string, unknown> = { size: stored.size, mimeType: detected?.mime ?? null, extension: detected?.ext ?? null };
+    const result: Record<string, unknown> = { size: digest.size, mimeType: detected?.mime ?? null, extension: detected?.ext ?? null };
     if (!detected || !DECODABLE_IMAGE_TYPES.has(detected.mime)) return result;
     try {
       const m = await sharp(head, { limitInputPixels: this.settings.maxImagePixels }).metadata();

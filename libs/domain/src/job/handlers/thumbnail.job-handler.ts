@@ -24,7 +24,7 @@ export class ThumbnailJobHandler implements JobHandler {
     sharp.cache(false);
   }
 
-  async run({ job, session, signal }: JobContext): Promise<Record<string, unknown>> {
+  async run({ job, session, signal, checkpoint }: JobContext): Promise<Record<string, unknown>> {
     if (!(await this.storage.head(session.objectKey))) throw new JobFailure(`object ${session.objectKey} is not in storage`, false);
     const detected = await fromBuffer(await this.storage.readRange(session.objectKey, 0, SNIFF_BYTES - 1));
     if (!detected || !DECODABLE_IMAGE_TYPES.has(detected.mime)) {
@@ -60,6 +60,8 @@ export class ThumbnailJobHandler implements JobHandler {
     signal.throwIfAborted();
 
     const key = thumbnailKey(session.id, box);
+    // The one write of this job outside the database: not once its lease is gone (another processor owns it).
+    checkpoint?.();
     await this.storage.put(key, out.data, { contentType: 'image/webp' });
     return { key, size: out.data.length, width: out.info.width, height: out.info.height, format: 'webp', contentType: 'image/webp', box };
   }

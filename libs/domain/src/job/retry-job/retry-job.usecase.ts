@@ -24,12 +24,12 @@ export class RetryJobUseCase {
     return this.uow.run(async (em) => {
       const { job, session } = await findAccessibleJob(em, actor, jobId);
       assertJobsCanRun(session);
-      if (!(await this.lifecycle.requeueJob(em, job.id))) {
+      const requeued = await this.lifecycle.requeueJob(em, job.id);
+      if (!requeued) {
         throw new DomainError(DomainErrorCode.JOB_STATE_CONFLICT, `Job ${job.id} is ${job.status}: only FAILED or CANCELLED jobs can be retried`);
       }
-      const requeued = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
-      this.outbox.runJob(em, requeued);
-      return requeued;
+      await this.outbox.write(em, [this.outbox.runJob(requeued)]);
+      return em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
     });
   }
 }

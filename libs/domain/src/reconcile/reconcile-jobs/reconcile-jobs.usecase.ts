@@ -1,17 +1,15 @@
-import { LockMode } from '@mikro-orm/core';
-import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
-import { DomainEventType, JobStatus } from '@app/contracts';
-import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { Outbox } from '../../outbox/outbox';
-import { UnitOfWork } from '../../outbox/unit-of-work';
-import { UploadSession } from '../../upload/upload-session.entity';
-import { ProcessingJob } from '../../job/processing-job.entity';
-import { SessionSettler } from '../../job/settle-session';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { JOB_TYPES, JobStatus } from '@app/contracts';
+import { JobLedger } from '../../job/run-jobs/job-ledger';
+import { JOB_QUEUES, JobQueues } from '../../ports/job-queues.port';
+import { SQL_DATABASE, SqlDatabase } from '../../ports/sql.port';
 
 export interface ReconcileJobsSettings {
   batchSize: number;
-  /** A PENDING job untouched for this long has lost its message (dead-lettered, purged): send it again. */
+  /**
+   * A PENDING job due for this long while its type's queue holds no ready message has lost its message
+   * (dead-lettered, purged): it is sent again.
+   */
   stalePendingMs: number;
 }
 
@@ -23,69 +21,42 @@ export interface ReconcileJobsFigures {
 
 /**
  * Jobs whose processor died: RUNNING past their lease go back to PENDING and are queued again (through the
- * outbox), or fail when that dead attempt was their last. PENDING jobs that have waited far too long get
- * their message again. A replayed job message is harmless: the claim is a compare-and-set.
+ * outbox), or fail when that dead attempt was their last. PENDING jobs whose message was lost get it again —
+ * only for job types whose queue is empty of ready messages, so a long backlog (messages waiting their turn)
+ * is never duplicated. A replayed job message is harmless anyway: the claim is a compare-and-set.
  */
 @Injectable()
 export class ReconcileJobsUseCase {
   private readonly logger = new Logger(ReconcileJobsUseCase.name);
 
   constructor(
-    private readonly em: EntityManager,
-    private readonly uow: UnitOfWork,
-    private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
-    private readonly settlement: SessionSettler,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    private readonly ledger: JobLedger,
+    @Inject(JOB_QUEUES) private readonly queues: JobQueues,
   ) {}
 
   async execute(settings: ReconcileJobsSettings): Promise<ReconcileJobsFigures> {
     const figures: ReconcileJobsFigures = { requeued: 0, failed: 0, resent: 0 };
-    const now = new Date();
-    const abandoned = await this.em.fork().find(
-      ProcessingJob,
-      { status: JobStatus.RUNNING, lockedUntil: { $lt: now } },
-      { orderBy: { lockedUntil: 'asc' }, limit: settings.batchSize, fields: ['id'] },
+    const abandoned = await this.db.query<{ id: string }>(
+      `select id from processing_job where status = $1 and locked_until < now() order by locked_until limit $2`,
+      [JobStatus.RUNNING, settings.batchSize],
     );
-    for (const { id } of abandoned) {
-      const outcome = await this.recoverAbandoned(id);
-      if (outcome) figures[outcome]++;
+    if (abandoned.length > 0) {
+      const recovered = await this.ledger.recoverAbandoned(abandoned.map((j) => j.id));
+      figures.requeued += recovered.requeued;
+      figures.failed += recovered.failed;
+      if (recovered.requeued + recovered.failed > 0) this.logger.warn({ msg: 'abandoned jobs recovered', ...recovered });
     }
-    const staleBefore = new Date(now.getTime() - settings.stalePendingMs);
-    const stale = await this.em.fork().find(
-      ProcessingJob,
-      { status: JobStatus.PENDING, updatedAt: { $lt: staleBefore }, $or: [{ runAfter: null }, { runAfter: { $lt: staleBefore } }] },
-      { orderBy: { updatedAt: 'asc' }, limit: settings.batchSize, fields: ['id'] },
-    );
-    for (const { id } of stale) {
-      const resent = await this.uow.run(async (em) => {
-        if (!(await this.lifecycle.touchPendingJob(em, id, staleBefore))) return false;
-        this.outbox.runJob(em, await em.findOneOrFail(ProcessingJob, id));
-        return true;
+    for (const type of JOB_TYPES) {
+      // Messages waiting their turn: nothing is lost while the queue still holds some (a backlog drains). Without
+      // an answer from the broker, nothing is resent this pass.
+      const ready = await this.queues.readyMessages(type).catch((e: unknown) => {
+        this.logger.warn({ msg: 'queue depth unknown; lost job messages are looked for next pass', type, err: e instanceof Error ? e.message : String(e) });
+        return null;
       });
-      if (resent) figures.resent++;
+      if (ready !== 0) continue;
+      figures.resent += await this.ledger.resendLost(type, settings.stalePendingMs, settings.batchSize);
     }
     return figures;
-  }
-
-  private recoverAbandoned(jobId: string): Promise<'requeued' | 'failed' | null> {
-    return this.uow.run(async (em) => {
-      const job = await em.findOne(ProcessingJob, jobId, { refresh: true });
-      if (!job || job.status !== JobStatus.RUNNING || !job.lockedUntil || job.lockedUntil.getTime() >= Date.now()) return null;
-      // The same lock order as the job's own settlement: session row first.
-      const session = await em.findOneOrFail(UploadSession, job.sessionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (job.attempts >= job.maxAttempts) {
-        const error = `lease expired on attempt ${job.attempts} of ${job.maxAttempts}: its processor stopped`;
-        if (!(await this.lifecycle.failJob(em, job.id, error))) return null;
-        const failed = await em.findOneOrFail(ProcessingJob, job.id, { refresh: true });
-        this.outbox.jobEvent(em, DomainEventType.JobFailed, failed, session);
-        await this.settlement.settle(em, session);
-        this.logger.warn({ msg: 'abandoned job failed: no attempts left', jobId: job.id, sessionId: session.id, attempts: job.attempts });
-        return 'failed';
-      }
-      if (!(await this.lifecycle.requeueAbandonedJob(em, job.id))) return null;
-      this.outbox.runJob(em, job);
-      this.logger.log({ msg: 'abandoned job re-queued', jobId: job.id, sessionId: session.id, attempts: job.attempts });
-      return 'requeued';
-    });
   }
 }

@@ -1,18 +1,15 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { GroupProgress } from '../../group/group-progress';
-import { ProcessingJob } from '../../job/processing-job.entity';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { Outbox } from '../../outbox/outbox';
-import { UnitOfWork } from '../../outbox/unit-of-work';
+import { SESSION_COLUMNS, SessionRecord, toSessionRecord } from '../../lifecycle/records';
+import { Outbox, OutboxRow } from '../../outbox/outbox';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { SQL_DATABASE, SqlDatabase, SqlTx } from '../../ports/sql.port';
 import { sessionIdFromKey, THUMBNAILS_PREFIX } from '../../upload/object-key';
-import { UploadSession } from '../../upload/upload-session.entity';
-import { ProcessedStorageEvent } from '../processed-storage-event.entity';
-import { StorageObjectEvent, storageEventIdentity } from '../storage-object-event';
 import { SessionEndings } from '../../upload/session-endings';
+import { StorageObjectEvent, storageEventIdentity } from '../storage-object-event';
 
 export type StorageEventOutcome =
   | 'uploaded'
@@ -22,19 +19,35 @@ export type StorageEventOutcome =
   | 'already-applied'
   | 'late-object-removed'
   | 'stale-removal'
-  | 'ignored';
+  | 'ignored'
+  /** A creation for an object no session knows: the record can never apply (its message is dead-lettered). */
+  | 'unknown-object';
+
+/** Sessions whose object is stored: a removal may concern them. */
+const STORED: readonly FileStatus[] = [FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.COMPLETED];
+const WAITING: readonly FileStatus[] = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
+const ENDED: readonly FileStatus[] = [FileStatus.FAILED, FileStatus.DELETED];
+
+/** What the store says of an event's object, asked before the transaction (no network call inside one). */
+interface Probe {
+  /** Created events without a size: the stored size (null: no object). */
+  size?: number | null;
+  /** Removed events: whether an object is there again (removal and re-creation arrive in either order). */
+  exists?: boolean;
+}
 
 /**
- * Moves a session by what the store says happened to its object. Notifications are at-least-once and
- * unordered: each is applied at most once (by identity), and a late or reordered one never moves a
- * session backwards. The session change, its jobs and its messages commit together.
+ * Moves sessions by what the store says happened to their objects. Notifications are at-least-once and
+ * unordered: each is applied at most once (by identity), and a late or reordered one never moves a session
+ * backwards. A batch of notifications is applied in one transaction: the session changes, their jobs and their
+ * messages commit together, each kind of row in one statement.
  */
 @Injectable()
 export class ApplyStorageEventUseCase {
   private readonly logger = new Logger(ApplyStorageEventUseCase.name);
 
   constructor(
-    private readonly uow: UnitOfWork,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
     private readonly groups: GroupProgress,
@@ -42,83 +55,148 @@ export class ApplyStorageEventUseCase {
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
+  /** One event (the reconciler's, the gateway's complete). A creation no session knows is an UNKNOWN_OBJECT error. */
   async execute(event: StorageObjectEvent): Promise<StorageEventOutcome> {
-    if (event.key.startsWith(THUMBNAILS_PREFIX)) return 'ignored';
-    return this.uow.run(async (em) => {
-      const fresh = await em.execute(`insert into processed_storage_event (identity, processed_at) values (?, now()) on conflict do nothing returning identity`, [
-        storageEventIdentity(event),
-      ]);
-      if (fresh.length === 0) return 'duplicate';
+    const [outcome] = await this.applyBatch([event]);
+    if (outcome === 'unknown-object') throw new DomainError(DomainErrorCode.UNKNOWN_OBJECT, `No upload session for object ${event.bucket}/${event.key}`);
+    return outcome;
+  }
 
-      const session = await this.findSession(em, event);
-      if (!session) {
-        // The store tells of removals of keys that never existed; only an unknown creation is worth a dead letter.
-        if (event.kind === 'removed') return 'ignored';
-        throw new DomainError(DomainErrorCode.UNKNOWN_OBJECT, `No upload session for object ${event.bucket}/${event.key}`);
+  /** The outcome of each event, in order. */
+  async applyBatch(events: StorageObjectEvent[]): Promise<StorageEventOutcome[]> {
+    const outcomes: StorageEventOutcome[] = events.map((e) => (e.key.startsWith(THUMBNAILS_PREFIX) ? 'ignored' : 'duplicate'));
+    const relevant = events.map((e, i) => i).filter((i) => outcomes[i] !== 'ignored');
+    const probes = await this.probe(events, relevant);
+    // A key twice in one batch (a creation and its removal, a replay): applied in order, one round each.
+    for (const round of rounds(relevant, (i) => events[i].key)) {
+      const { results, deletions } = await this.db.transaction((tx) => this.applyRound(tx, round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} }))));
+      round.forEach((i, k) => (outcomes[i] = results[k]));
+      // After the commit: an object of an ended session must not stay. A replay after a crash here finds its
+      // identity applied and deletes again (idempotent).
+      for (const key of deletions) await this.storage.delete(key);
+    }
+    return outcomes;
+  }
+
+  private async probe(events: StorageObjectEvent[], relevant: number[]): Promise<Map<number, Probe>> {
+    const probes = new Map<number, Probe>();
+    for (const i of relevant) {
+      const e = events[i];
+      if (e.kind === 'removed') probes.set(i, { exists: (await this.storage.head(e.key)) !== null });
+      else if (e.size === null) probes.set(i, { size: (await this.storage.head(e.key))?.size ?? null });
+    }
+    return probes;
+  }
+
+  private async applyRound(tx: SqlTx, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: StorageEventOutcome[]; deletions: string[] }> {
+    const identities = items.map((it) => storageEventIdentity(it.event));
+    const { fresh, sessions } = await this.openRound(
+      tx,
+      identities,
+      items.map((it) => it.event.key),
+      items.map((it) => sessionIdFromKey(it.event.key)).filter((id): id is string => id !== null),
+    );
+    const byKey = new Map([...sessions.values()].map((s) => [s.objectKey, s]));
+    const sessionOf = (e: StorageObjectEvent): SessionRecord | null => {
+      const s = byKey.get(e.key) ?? sessions.get(sessionIdFromKey(e.key) ?? '');
+      return s && s.bucket === e.bucket ? s : null;
+    };
+
+    const results: StorageEventOutcome[] = [];
+    const deletions: string[] = [];
+    const uploads: { index: number; session: SessionRecord; etag: string | null; size: number }[] = [];
+    const mismatches: { index: number; session: SessionRecord; message: string }[] = [];
+    const removals: { index: number; session: SessionRecord }[] = [];
+    items.forEach(({ event, probe }, index) => {
+      const session = sessionOf(event);
+      if (!fresh.has(identities[index])) {
+        // A replay. A creation for an ended session deletes the object again: the first delivery may have died before.
+        if (event.kind === 'created' && session && ENDED.includes(session.status)) deletions.push(session.objectKey);
+        return void (results[index] = 'duplicate');
       }
-      return event.kind === 'created' ? this.objectCreated(em, session, event) : this.objectRemoved(em, session);
-    });
-  }
-
-  private async findSession(em: EntityManager, event: StorageObjectEvent): Promise<UploadSession | null> {
-    const session = await em.findOne(UploadSession, { objectKey: event.key });
-    if (session) return session.bucket === event.bucket ? session : null;
-    // A store that mangles a key still keeps our session id prefix.
-    const id = sessionIdFromKey(event.key);
-    const byId = id ? await em.findOne(UploadSession, id) : null;
-    return byId && byId.bucket === event.bucket ? byId : null;
-  }
-
-  private async objectCreated(em: EntityManager, session: UploadSession, event: StorageObjectEvent): Promise<StorageEventOutcome> {
-    switch (session.status) {
-      case FileStatus.UPLOADED:
-      case FileStatus.PROCESSING:
-      case FileStatus.COMPLETED:
-        return 'already-applied';
-      case FileStatus.FAILED:
-      case FileStatus.DELETED:
+      if (event.kind === 'removed') {
+        // The store tells of removals of keys that never existed, and of objects we removed ourselves.
+        if (!session || !STORED.includes(session.status)) return void (results[index] = 'ignored');
+        if (probe.exists) return void (results[index] = 'stale-removal');
+        return void removals.push({ index, session });
+      }
+      if (!session) return void (results[index] = 'unknown-object');
+      if (STORED.includes(session.status)) return void (results[index] = 'already-applied');
+      if (ENDED.includes(session.status)) {
         // The object arrived after the session ended (expired, aborted, cancelled, deleted): it must not stay.
-        await this.storage.delete(session.objectKey);
-        return 'late-object-removed';
-      case FileStatus.PENDING_UPLOAD:
-      case FileStatus.UPLOADING:
-        break;
-    }
+        deletions.push(session.objectKey);
+        return void (results[index] = 'late-object-removed');
+      }
+      const size = event.size ?? probe.size ?? null;
+      // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
+      const expected = session.size ?? (size !== null && size > 0 ? size : -1);
+      if (size === null || size !== expected) mismatches.push({ index, session, message: `stored ${size ?? 'no'} bytes, declared ${session.size}` });
+      else uploads.push({ index, session, etag: event.etag, size });
+    });
 
-    const size = event.size ?? (await this.storage.head(session.objectKey))?.size ?? null;
-    // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
-    const expected = session.size ?? (size !== null && size > 0 ? size : -1);
-    if (size !== expected) {
-      if (!(await this.lifecycle.markFailed(em, session.id, 'SIZE_MISMATCH', `stored ${size ?? 'no'} bytes, declared ${session.size}`))) return 'already-applied';
-      // Deleted before commit: a replay after a failed commit decides the same and deletes again (idempotent).
-      await this.storage.delete(session.objectKey);
-      await this.endings.ended(em, session.id, DomainEventType.SessionFailed);
-      return 'size-mismatch';
-    }
+    const out: OutboxRow[] = [];
+    const { sessions: uploaded, jobs } = await this.lifecycle.markObjectsUploaded(
+      tx,
+      uploads.map((u) => ({ bucket: u.session.bucket, objectKey: u.session.objectKey, etag: u.etag, size: u.size })),
+    );
+    const movedByKey = new Map(uploaded.map((s) => [s.objectKey, s]));
+    for (const u of uploads) results[u.index] = movedByKey.has(u.session.objectKey) ? 'uploaded' : 'already-applied';
+    for (const job of jobs) out.push(this.outbox.runJob(job));
+    for (const s of uploaded) out.push(this.outbox.sessionEvent(DomainEventType.SessionUploaded, s));
+    await this.groups.sessionsUploaded(tx, uploaded);
 
-    if (!(await this.lifecycle.markUploaded(em, session.id, { etag: event.etag, ...(session.size === null ? { size: expected } : {}) }))) return 'already-applied';
-    const uploaded = await em.findOneOrFail(UploadSession, session.id, { refresh: true });
-    for (const spec of uploaded.jobPlan) {
-      const job = new ProcessingJob({ sessionId: uploaded.id, ...spec });
-      em.persist(job);
-      this.outbox.runJob(em, job);
-    }
-    this.outbox.sessionEvent(em, DomainEventType.SessionUploaded, uploaded);
-    await this.groups.sessionUploaded(em, uploaded);
-    this.logger.log({ msg: 'session uploaded', sessionId: uploaded.id, jobs: uploaded.jobPlan.map((j) => j.type) });
-    return 'uploaded';
-  }
+    // Only a session still waiting for its bytes fails on a size mismatch; one the right object already reached stays.
+    const failed = await this.lifecycle.failSessions(
+      tx,
+      mismatches.map((m) => ({ id: m.session.id, error: 'SIZE_MISMATCH', errorMessage: m.message })),
+      [...WAITING],
+    );
+    for (const m of mismatches) results[m.index] = failed.some((f) => f.id === m.session.id) ? 'size-mismatch' : 'already-applied';
+    for (const f of failed) deletions.push(f.objectKey);
+    await this.endings.endedMany(tx, failed, DomainEventType.SessionFailed, out);
 
-  private async objectRemoved(em: EntityManager, session: UploadSession): Promise<StorageEventOutcome> {
-    if (session.status !== FileStatus.UPLOADED && session.status !== FileStatus.PROCESSING && session.status !== FileStatus.COMPLETED) {
-      // Removal before creation, or of an object we removed ourselves: nothing to undo.
-      return 'ignored';
-    }
-    // Removal and a later re-creation can arrive in either order: the store decides.
-    if (await this.storage.head(session.objectKey)) return 'stale-removal';
-    if (!(await this.lifecycle.markDeleted(em, session.id))) return 'already-applied';
     // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
-    await this.endings.ended(em, session.id, DomainEventType.SessionDeleted);
-    return 'deleted';
+    const deleted = await this.lifecycle.moveSessions(tx, removals.map((r) => r.session.id), FileStatus.DELETED, [...STORED]);
+    for (const r of removals) results[r.index] = deleted.some((d) => d.id === r.session.id) ? 'deleted' : 'already-applied';
+    await this.endings.endedMany(tx, deleted, DomainEventType.SessionDeleted, out);
+
+    await this.outbox.write(tx, out);
+    for (const s of uploaded) {
+      this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
+    }
+    return { results, deletions };
   }
+
+  /**
+   * Opens a round, in one statement: records the identities of the events being applied (first: only this
+   * intake takes them) and locks the sessions they may concern (by object key, or by the session id a mangled key
+   * still starts with; then by id: the lock order). Returns the identities not seen before and the sessions.
+   */
+  private async openRound(tx: SqlTx, identities: string[], objectKeys: string[], sessionIds: string[]): Promise<{ fresh: Set<string>; sessions: Map<string, SessionRecord> }> {
+    const [row] = await tx.query<{ fresh: string[]; sessions: Record<string, unknown>[] }>(
+      `with fresh as (
+         insert into processed_storage_event (identity, processed_at)
+         select i, now() from unnest($1::text[]) as i order by i
+         on conflict do nothing returning identity
+       ), locked as (
+         select ${SESSION_COLUMNS} from upload_session s where s.object_key = any($2::text[]) or s.id = any($3::uuid[]) order by s.id for update of s
+       )
+       select (select coalesce(json_agg(identity), '[]') from fresh) as fresh, (select coalesce(json_agg(l), '[]') from locked l) as sessions`,
+      [identities, objectKeys, sessionIds],
+    );
+    return { fresh: new Set(row.fresh), sessions: new Map(row.sessions.map((r) => [r.id as string, toSessionRecord(r)])) };
+  }
+}
+
+/** Splits indices into consecutive rounds in which no key appears twice, keeping each key's events in order. */
+export function rounds(indices: number[], keyOf: (i: number) => string): number[][] {
+  const out: number[][] = [];
+  const roundOfKey = new Map<string, number>();
+  for (const i of indices) {
+    const key = keyOf(i);
+    const r = (roundOfKey.get(key) ?? -1) + 1;
+    roundOfKey.set(key, r);
+    (out[r] ??= []).push(i);
+  }
+  return out;
 }

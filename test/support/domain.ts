@@ -1,0 +1,19 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { PgSqlDatabase } from '@app/database';
+import { GroupProgress, JobLedger, LifecycleWriter, Outbox, SessionEndings, SessionSettler } from '@app/domain';
+import { testEnv } from './test-env';
+
+/** A relay that publishes nothing: the rows stay in outbox_message for the test to read. */
+export const QUIET_RELAY = { kick: (): void => undefined, committed: (): void => undefined };
+
+/** The domain's shared writers on a test ORM, wired as DomainCoreModule wires them (for integration tests). */
+export function domainServices(orm: MikroORM) {
+  const db = new PgSqlDatabase(orm);
+  const lifecycle = new LifecycleWriter(db);
+  const outbox = new Outbox({ domainEventsExchange: testEnv().DOMAIN_EVENTS_EXCHANGE }, QUIET_RELAY);
+  const progress = new GroupProgress(lifecycle, outbox, db);
+  const endings = new SessionEndings(outbox, progress, db);
+  const settler = new SessionSettler(lifecycle, outbox, endings, db);
+  const ledger = new JobLedger(db, lifecycle, outbox, settler);
+  return { db, lifecycle, outbox, progress, endings, settler, ledger };
+}
