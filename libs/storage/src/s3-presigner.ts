@@ -1,0 +1,90 @@
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** What a pre-signed S3 request is made from (a subset of S3Settings). */
+export interface PresignerSettings {
+  /** The host put into URLs (S3_PUBLIC_ENDPOINT). */
+  publicEndpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  forcePathStyle: boolean;
+}
+
+export type PresignedOperation = 'PutObject' | 'GetObject' | 'UploadPart';
+
+const METHOD: Record<PresignedOperation, 'PUT' | 'GET'> = { PutObject: 'PUT', GetObject: 'GET', UploadPart: 'PUT' };
+
+/** RFC 3986 escaping, as S3 and the SDK do it (encodeURIComponent leaves !'()* alone). */
+function escape(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * SigV4 query-string signing of the few S3 requests we hand out (PUT, GET, UploadPart), with the same
+ * signer the AWS SDK uses underneath (@smithy/signature-v4, which caches its signing key per day) but
+ * without the SDK's per-URL work: `getSignedUrl` builds the whole command middleware stack and evaluates
+ * the endpoint rule set for every URL (0.46 ms of CPU here against 0.075 ms for the signature alone).
+ *
+ * The URLs are the SDK's, byte for byte (same path escaping, same `x-id`, same signed headers; see the
+ * spec), for path-style and virtual-hosted buckets on a custom endpoint, which is what S3_ENDPOINT is.
+ */
+export class S3Presigner {
+  private readonly signer: SignatureV4;
+  private readonly protocol: string;
+  private readonly hostname: string;
+  private readonly port: number | undefined;
+  private readonly host: string;
+  /** The path of a key's URL up to the key (the endpoint's own path, and the bucket in path style). */
+  private readonly prefix: string;
+
+  constructor(s: PresignerSettings) {
+    const url = new URL(s.publicEndpoint);
+    this.protocol = url.protocol;
+    this.hostname = s.forcePathStyle ? url.hostname : `${s.bucket}.${url.hostname}`;
+    this.port = url.port ? Number(url.port) : undefined;
+    this.host = this.port === undefined ? this.hostname : `${this.hostname}:${this.port}`;
+    const base = url.pathname.replace(/\/+$/, '');
+    this.prefix = s.forcePathStyle ? `${base}/${s.bucket}/` : `${base}/`;
+    this.signer = new SignatureV4({
+      service: 's3',
+      region: s.region,
+      credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+      sha256: Hash.bind(null, 'sha256'),
+      // S3 keys are escaped once, by us (the SDK's S3 signer does the same).
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+  }
+
+  /**
+   * A pre-signed URL for `operation` on `key`. `headers` are signed (the client must send them as given:
+   * `content-length` and `content-type` make the store refuse any other body); `query` goes into the URL.
+   */
+  async presign(
+    operation: PresignedOperation,
+    key: string,
+    opts: { expiresInSeconds: number; headers?: Record<string, string>; query?: Record<string, string>; signingDate?: Date },
+  ): Promise<string> {
+    const headers: Record<string, string> = { ...opts.headers, host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' };
+    const signed = await this.signer.presign(
+      {
+        method: METHOD[operation],
+        protocol: this.protocol,
+        hostname: this.hostname,
+        port: this.port,
+        path: this.prefix + key.split('/').map(escape).join('/'),
+        query: { ...opts.query, 'x-id': operation },
+        headers,
+      },
+      { expiresIn: opts.expiresInSeconds, signingDate: opts.signingDate, signableHeaders: new Set(Object.keys(headers)) },
+    );
+    const params = signed.query ?? {};
+    const query = Object.keys(params)
+      .sort()
+      .map((k) => `${escape(k)}=${escape(String(params[k]))}`)
+      .join('&');
+    return `${this.protocol}//${this.host}${signed.path}?${query}`;
+  }
+}
