@@ -19,6 +19,8 @@ import { SignUploadPartsUseCase } from './sign-upload-parts/sign-upload-parts.us
 import { StartCompanionUploadUseCase } from './start-companion-upload/start-companion-upload.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
 import { StorageQuota } from '../user/storage-quota';
+import { Sql } from '../persistence/sql';
+import { UploadSessionRepository } from './upload-session.repository';
 
 /** Use cases of the public upload API: sessions, parts, groups. */
 @Module({})
@@ -47,8 +49,8 @@ export class UploadsModule {
       module: UploadsModule,
       // Completing an upload moves the session exactly as the store's notification does.
       imports: [StorageEventsModule],
-      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, MultipartParts, ...useCases],
-      exports: [UPLOAD_POLICY, ...useCases],
+      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, Sql, UploadSessionRepository, MultipartParts, ...useCases],
+      exports: [UPLOAD_POLICY, Sql, ...useCases],
     };
   }
 }
