@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
@@ -16,7 +15,9 @@ import { GatewayHealthController, GatewayMetricsController } from './operations.
 import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
-import { RateLimitGuard, rateLimitOptions } from './rate-limit/rate-limit.guard';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimits } from './rate-limit/rate-limits';
+import { SharedHitCounts } from './rate-limit/shared-hit-counts';
 import { UploadsController } from './uploads/uploads.controller';
 
 /** The public HTTP API. */
@@ -35,11 +36,12 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
-        ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
       ],
       controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
       providers: [
         TokenVerifier,
+        SharedHitCounts,
+        RateLimits,
         // Global guards run in this order: identity first, then the rate limit counts the caller it established.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

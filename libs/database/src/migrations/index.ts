@@ -4,6 +4,7 @@ import { Migration20261128020000 } from './Migration20261128020000';
 import { Migration20261128020100 } from './Migration20261128020100';
 import { Migration20261128021500 } from './Migration20261128021500';
 import { Migration20261128030000 } from './Migration20261128030000';
+import { Migration20261201150000 } from './Migration20261201150000';
 
 /** Every migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128020100', class: Migration20261128020100 },
   { name: 'Migration20261128021500', class: Migration20261128021500 },
   { name: 'Migration20261128030000', class: Migration20261128030000 },
+  { name: 'Migration20261201150000', class: Migration20261201150000 },
 ];
