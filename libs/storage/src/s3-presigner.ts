@@ -1,5 +1,5 @@
-import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac, createSecretKey, Hash, Hmac, KeyObject } from 'node:crypto';
 
 /** What a pre-signed S3 request is made from (a subset of S3Settings). */
 export interface PresignerSettings {
@@ -51,7 +51,7 @@ export class S3Presigner {
       service: 's3',
       region: s.region,
       credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
-      sha256: Hash.bind(null, 'sha256'),
+      sha256: Sha256,
       // S3 keys are escaped once, by us (the SDK's S3 signer does the same).
       uriEscapePath: false,
       applyChecksum: false,
@@ -86,5 +86,62 @@ export class S3Presigner {
       .map((k) => `${escape(k)}=${escape(String(params[k]))}`)
       .join('&');
     return `${this.protocol}//${this.host}${signed.path}?${query}`;
+  }
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+/**
+ * HMAC keys as KeyObjects: by the signing key's bytes (the signer hands out the same cached array all day),
+ * and by text for the secret access key (the signer hashes it on every call to find its cached signing key).
+ */
+const hmacKeys = new WeakMap<object, KeyObject>();
+const textKeys = new Map<string, KeyObject>();
+
+function hmacKey(secret: SourceData): KeyObject {
+  if (typeof secret === 'string') {
+    let key = textKeys.get(secret);
+    if (!key) {
+      if (textKeys.size >= 16) textKeys.clear();
+      key = createSecretKey(Buffer.from(secret, 'utf8'));
+      textKeys.set(secret, key);
+    }
+    return key;
+  }
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(bytes(secret));
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+function bytes(data: Exclude<SourceData, string>): Buffer {
+  return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+}
+
+/**
+ * SHA-256 and HMAC-SHA256 for the signer (what @smithy/hash-node does), with the HMAC key as a KeyObject:
+ * node:crypto given raw bytes first tests them for a KeyObject by catching an exception, which here cost
+ * three times the HMAC itself (16.7 µs against 5.0 µs).
+ */
+class Sha256 {
+  private hash!: Hash | Hmac;
+
+  constructor(private readonly secret?: SourceData) {
+    this.reset();
+  }
+
+  update(data: SourceData): void {
+    if (typeof data === 'string') this.hash.update(data, 'utf8');
+    else this.hash.update(bytes(data));
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+
+  reset(): void {
+    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', hmacKey(this.secret));
   }
 }
