@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import autocannon from 'autocannon';
 import { ormConfig } from '@app/database';
 import { MIGRATIONS } from '../../../libs/database/src/migrations';
-import { Actor, GetUploadUseCase, ListUploadsUseCase } from '@app/domain';
+import { Actor, GetUploadUseCase, ListUploadsUseCase, Sql, SqlStatement, UploadSessionQueries } from '@app/domain';
 import { startApp, stopProcess } from '../apps';
 import { call, tokenFor } from '../client';
 import { freshDatabase, NS, PORTS, psql, scaleDatabaseUrl } from '../env';
@@ -69,7 +69,7 @@ function inline(query: string, params: unknown[]): string {
   return query.replace(/\$(\d+)|\?/g, (_, n: string | undefined) => literal(params[n ? Number(n) - 1 : i++]));
 }
 
-/** The SQL the use cases send (captured from MikroORM's query log), and the key lines of its plan. */
+/** The SQL the use cases send (captured from MikroORM's query log and from Sql, the path of hot statements), and the key lines of its plan. */
 async function plans(SCALE_DATABASE_URL: string, ids: string[], cursor: string): Promise<{ what: string; sql: string; plan: string[]; indexOnly: boolean; removed: number }[]> {
   const captured: { query: string; params: unknown[] }[] = [];
   class Capture extends DefaultLogger {
@@ -77,14 +77,21 @@ async function plans(SCALE_DATABASE_URL: string, ids: string[], cursor: string):
       if (c.query) captured.push({ query: c.query, params: c.params ?? [] });
     }
   }
+  class CapturingSql extends Sql {
+    override query<R>(statement: SqlStatement, values: unknown[]): Promise<R[]> {
+      captured.push({ query: statement.text, params: values });
+      return super.query<R>(statement, values);
+    }
+  }
   const orm = await MikroORM.init({ ...ormConfig(SCALE_DATABASE_URL, { poolMax: 2 }), debug: ['query'], loggerFactory: (o: LoggerOptions) => new Capture(o) });
+  const queries = (em: ReturnType<MikroORM['em']['fork']>) => new UploadSessionQueries(new CapturingSql(em));
   const actor: Actor = { userId: USER, isAdmin: false, uploadToken: null };
   const out: { what: string; sql: string; plan: string[]; indexOnly: boolean; removed: number }[] = [];
   try {
     const cases: [string, (em: ReturnType<MikroORM['em']['fork']>) => Promise<unknown>][] = [
-      ['GET /v1/uploads/:id', (em) => new GetUploadUseCase(em).execute(actor, ids[0])],
-      ['GET /v1/uploads (first page)', (em) => new ListUploadsUseCase(em).execute(actor, {})],
-      ['GET /v1/uploads?cursor= (page 25)', (em) => new ListUploadsUseCase(em).execute(actor, { cursor })],
+      ['GET /v1/uploads/:id', (em) => new GetUploadUseCase(queries(em)).execute(actor, ids[0])],
+      ['GET /v1/uploads (first page)', (em) => new ListUploadsUseCase(queries(em)).execute(actor, {})],
+      ['GET /v1/uploads?cursor= (page 25)', (em) => new ListUploadsUseCase(queries(em)).execute(actor, { cursor })],
     ];
     for (const [what, run] of cases) {
       captured.length = 0;

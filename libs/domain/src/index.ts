@@ -27,6 +27,7 @@ export * from './group/list-group-uploads/list-group-uploads.usecase';
 export * from './group/cancel-upload-group/cancel-upload-group.usecase';
 export * from './upload/upload-session.entity';
 export * from './upload/upload-session.repository';
+export * from './upload/upload-session.queries';
 export * from './persistence/sql';
 export * from './upload/file-part.entity';
 export * from './upload/object-key';

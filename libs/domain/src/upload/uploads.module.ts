@@ -21,6 +21,7 @@ import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
 import { StorageQuota } from '../user/storage-quota';
 import { Sql } from '../persistence/sql';
 import { UploadSessionRepository } from './upload-session.repository';
+import { UploadSessionQueries } from './upload-session.queries';
 
 /** Use cases of the public upload API: sessions, parts, groups. */
 @Module({})
@@ -49,7 +50,7 @@ export class UploadsModule {
       module: UploadsModule,
       // Completing an upload moves the session exactly as the store's notification does.
       imports: [StorageEventsModule],
-      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, Sql, UploadSessionRepository, MultipartParts, ...useCases],
+      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, Sql, UploadSessionRepository, UploadSessionQueries, MultipartParts, ...useCases],
       exports: [UPLOAD_POLICY, Sql, ...useCases],
     };
   }
