@@ -133,9 +133,11 @@ describe('upload session queries (integration, Postgres)', () => {
     const page1 = await rowsRead(null);
     const deep = sessions.filter((s) => s.userId === user).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[45];
     const page10 = await rowsRead({ createdAt: deep.createdAt, id: deep.id });
-    expect(page10).toHaveLength(1);
-    expect(page10[0]['Index Cond']).toMatch(/created_at.*id/);
-    expect(page10[0]['Rows Removed by Filter'] ?? 0).toBe(0);
-    expect(page10[0]['Actual Rows']).toBeLessThanOrEqual(page1[0]['Actual Rows']);
+    // Whatever the plan (an index scan under the limit, or a bitmap scan on a table this small), the cursor is
+    // part of an index condition, no row is read only to be thrown away, and no more rows are read than for page 1.
+    expect(page10.some((scan) => /ROW\(created_at, id\) < ROW\(/.test(scan['Index Cond'] ?? ''))).toBe(true);
+    for (const scan of page10) expect(scan['Rows Removed by Filter'] ?? 0).toBe(0);
+    const read = (scans: typeof page1) => Math.max(...scans.map((scan) => scan['Actual Rows']));
+    expect(read(page10)).toBeLessThanOrEqual(read(page1));
   });
 });
