@@ -1,16 +1,9 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, createSecretKey, Hash, Hmac, KeyObject } from 'node:crypto';
+import type { S3Settings } from './s3-object-storage';
 
-/** What a pre-signed S3 request is made from (a subset of S3Settings). */
-export interface PresignerSettings {
-  /** The host put into URLs (S3_PUBLIC_ENDPOINT). */
-  publicEndpoint: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  bucket: string;
-  forcePathStyle: boolean;
-}
+/** What a pre-signed S3 request is made from: the store's settings but its internal endpoint (URLs name the public one). */
+export type PresignerSettings = Omit<S3Settings, 'endpoint'>;
 
 export type PresignedOperation = 'PutObject' | 'GetObject' | 'UploadPart';
 
