@@ -1,7 +1,7 @@
-import { DynamicModule, RequestMethod } from '@nestjs/common';
+import { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { Correlation } from './correlation';
@@ -22,13 +22,32 @@ export function requestIdOf(req: IncomingMessage & { id?: unknown }): string {
 const LOG_FIELDS = Symbol('requestLogFields');
 
 /**
- * Adds fields to the request's own log line (the one line pino-http writes when the response is sent), so a
- * route can name what it did (a created session's id) without a second line per request.
+ * Adds fields to the request's own log line (the one line written when the response is sent, logRequest), so
+ * a route can name what it did (a created session's id) without a second line per request.
  */
 export function annotateRequestLog(req: object, fields: Record<string, unknown>): void {
-  // Controllers see the framework's request; pino-http sees the node request under it.
+  // Controllers see the framework's request; the line is written from the node request under it.
   const target = ((req as { raw?: object }).raw ?? req) as { [LOG_FIELDS]?: Record<string, unknown> };
   target[LOG_FIELDS] = { ...target[LOG_FIELDS], ...fields };
+}
+
+/** Probes and scrapes every few seconds would drown everything else. */
+const UNLOGGED_PATHS = /^\/(health|metrics)(\/|$)/;
+
+/**
+ * The request's log line, once its response is sent (called by HttpObservabilityMiddleware): method, path
+ * without query string, status, duration, the request id, and what the route added (annotateRequestLog).
+ * One call on the root logger, no per-request child loggers (pino-http made two or three per request, which
+ * cost more than the rest of a small request's work).
+ */
+export function logRequest(req: IncomingMessage & { id?: string }, res: ServerResponse, ms: number): void {
+  const path = pathOnly(req.url);
+  const logger = PinoLogger.root;
+  if (!logger || UNLOGGED_PATHS.test(path) || !logger.isLevelEnabled('info')) return;
+  const fields = (req as { [LOG_FIELDS]?: Record<string, unknown> })[LOG_FIELDS];
+  const responseTime = Math.round(ms);
+  const outcome = res.statusCode >= 500 ? 'failed' : `${responseTime} ms`;
+  logger.info({ requestId: req.id, req, res, responseTime, ...fields }, `${req.method} ${path} ${res.statusCode} ${outcome}`);
 }
 
 /**
@@ -41,15 +60,15 @@ export function pathOnly(url: string | undefined): string {
 
 /**
  * Structured JSON logs through pino (nestjs-pino): one object per line with `app`, `level`, `time`, `msg`,
- * `correlationId`, and for HTTP one line per request with method, path, status and duration. Secrets
- * never reach a line: Authorization, X-Upload-Token, cookies and query strings are removed.
+ * `correlationId`, and for HTTP one line per request with method, path, status and duration (logRequest).
+ * Secrets never reach a line: Authorization, X-Upload-Token, cookies and query strings are removed.
  *
  * `asyncWrites`: lines go to stdout without blocking the event loop, several per write when they come faster
  * than the pipe takes them (an app answering a thousand requests a second: one synchronous write per line
  * cost 6% of its CPU). They are flushed when the process exits; a SIGKILL can lose the last few.
  */
 export function loggingModule(app: string, level: string, opts: { asyncWrites?: boolean } = {}): DynamicModule {
-  const http: PinoHttpOptions = {
+  const root: PinoHttpOptions = {
     level,
     base: { app },
     messageKey: 'msg',
@@ -59,26 +78,15 @@ export function loggingModule(app: string, level: string, opts: { asyncWrites?: 
       const correlationId = Correlation.current();
       return correlationId ? { correlationId } : {};
     },
-    genReqId: (req, res) => {
-      const id = requestIdOf(req);
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'requestId' },
-    customProps: (req) => (req as { [LOG_FIELDS]?: Record<string, unknown> })[LOG_FIELDS] ?? {},
-    // Probes and scrapes every few seconds would drown everything else.
-    autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(pathOnly(req.url)) },
     serializers: {
       req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
       res: (res: ServerResponse | { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
     redact: { paths: ['req.headers.authorization', 'req.headers["x-upload-token"]', 'req.headers.cookie', '*.token', '*.uploadToken'], censor: '[redacted]' },
-    customSuccessMessage: (req, res, ms) => `${req.method} ${pathOnly(req.url)} ${res.statusCode} ${Math.round(ms)} ms`,
-    customErrorMessage: (req, res) => `${req.method} ${pathOnly(req.url)} ${res.statusCode} failed`,
   };
   return LoggerModule.forRoot({
-    pinoHttp: opts.asyncWrites ? [http, pino.destination({ dest: 1, sync: false })] : http,
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    pinoHttp: opts.asyncWrites ? [root, pino.destination({ dest: 1, sync: false })] : root,
+    // nestjs-pino provides the root logger (and Nest's Logger on it); the request lines are ours (logRequest).
+    forRoutes: [],
   });
 }
