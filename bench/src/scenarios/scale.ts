@@ -199,7 +199,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
       '',
       ...table(['request', ' req/s', ' p50 ms', ' p99 ms'], Object.entries(results).map(([k, r]) => [k, fmtFigure(r.rps), fmtFigure(r.p50, 1), fmtFigure(r.p99, 1)])),
       '',
-      'Query plans (EXPLAIN ANALYZE of the SQL the use cases send, captured from MikroORM; key lines):',
+      'Query plans (EXPLAIN ANALYZE of the SQL the use cases send, captured from MikroORM and from Sql, the path of hot statements; key lines):',
       '',
       ...explained.flatMap((e) => [`- ${e.what}: \`${e.sql.length > 160 ? `${e.sql.slice(0, 160)}…` : e.sql}\``, '', '  ```', ...e.plan.map((l) => `  ${l}`), '  ```', '']),
     ],
