@@ -28,8 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(GatewayEnv, config),
-        // One line per request: at a thousand requests a second, synchronous writes cost more than the lines.
-        ObservabilityModule.forRoot({ app: 'upload-gateway', logLevel: config.logLevel, asyncLogWrites: true }),
+        ObservabilityModule.forRoot({ app: 'upload-gateway', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),

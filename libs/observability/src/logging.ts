@@ -2,7 +2,6 @@ import { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
-import pino from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { Correlation } from './correlation';
 
@@ -62,12 +61,8 @@ export function pathOnly(url: string | undefined): string {
  * Structured JSON logs through pino (nestjs-pino): one object per line with `app`, `level`, `time`, `msg`,
  * `correlationId`, and for HTTP one line per request with method, path, status and duration (logRequest).
  * Secrets never reach a line: Authorization, X-Upload-Token, cookies and query strings are removed.
- *
- * `asyncWrites`: lines go to stdout without blocking the event loop, several per write when they come faster
- * than the pipe takes them (an app answering a thousand requests a second: one synchronous write per line
- * cost 6% of its CPU). They are flushed when the process exits; a SIGKILL can lose the last few.
  */
-export function loggingModule(app: string, level: string, opts: { asyncWrites?: boolean } = {}): DynamicModule {
+export function loggingModule(app: string, level: string): DynamicModule {
   const root: PinoHttpOptions = {
     level,
     base: { app },
@@ -85,7 +80,7 @@ export function loggingModule(app: string, level: string, opts: { asyncWrites?: 
     redact: { paths: ['req.headers.authorization', 'req.headers["x-upload-token"]', 'req.headers.cookie', '*.token', '*.uploadToken'], censor: '[redacted]' },
   };
   return LoggerModule.forRoot({
-    pinoHttp: opts.asyncWrites ? [root, pino.destination({ dest: 1, sync: false })] : root,
+    pinoHttp: root,
     // nestjs-pino provides the root logger (and Nest's Logger on it); the request lines are ours (logRequest).
     forRoutes: [],
   });

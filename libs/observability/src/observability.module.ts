@@ -10,9 +10,9 @@ import { loggingModule } from './logging';
  */
 @Module({})
 export class ObservabilityModule implements NestModule, OnModuleInit {
-  static forRoot(opts: { app: string; logLevel: string; asyncLogWrites?: boolean }): DynamicModule {
+  static forRoot(opts: { app: string; logLevel: string }): DynamicModule {
     register.setDefaultLabels({ app: opts.app });
-    return { module: ObservabilityModule, imports: [loggingModule(opts.app, opts.logLevel, { asyncWrites: opts.asyncLogWrites })] };
+    return { module: ObservabilityModule, imports: [loggingModule(opts.app, opts.logLevel)] };
   }
 
   onModuleInit(): void {
