@@ -24,7 +24,7 @@ function ensureData(SCALE_DATABASE_URL: string, rows: number, log: (m: string) =
   } catch {
     // no database yet
   }
-  if (current === `${rows}|${USERS}|t|${latest}`) return log(`  reusing ${fmt(rows, 0)} sessions in ${new URL(SCALE_DATABASE_URL).pathname.slice(1)}`);
+  if (current === `${rows}|${USERS}|true|${latest}`) return log(`  reusing ${fmt(rows, 0)} sessions in ${new URL(SCALE_DATABASE_URL).pathname.slice(1)}`);
   const t0 = Date.now();
   freshDatabase(SCALE_DATABASE_URL);
   psql(
@@ -147,10 +147,12 @@ export async function scale(ctx: BenchContext): Promise<Section> {
       ['GET /v1/uploads?limit=20&cursor= (page 25)', () => `/v1/uploads?limit=20&cursor=${cursor}`],
     ];
     await load(routes[0][1], 1, token); // warm-up
-    for (const [name, path] of routes) {
-      const runs = [];
-      for (let i = 0; i < ctx.runs; i++) runs.push(await load(path, seconds, token));
-      results[name] = { rps: figure(runs.map((r) => r.rps)), p50: figure(runs.map((r) => r.p50)), p99: figure(runs.map((r) => r.p99)) };
+    // Runs interleaved (page 1, page 25, … in turn), so the pages compared see the same machine.
+    const runs = new Map<string, { rps: number; p50: number; p99: number }[]>(routes.map(([name]) => [name, []]));
+    for (let i = 0; i < ctx.runs; i++) for (const [name, path] of routes) runs.get(name)!.push(await load(path, seconds, token));
+    for (const [name] of routes) {
+      const r = runs.get(name)!;
+      results[name] = { rps: figure(r.map((x) => x.rps)), p50: figure(r.map((x) => x.p50)), p99: figure(r.map((x) => x.p99)) };
       ctx.log(`  ${name}: p99 ${fmtFigure(results[name].p99)} ms`);
     }
     if (gateway.child.exitCode !== null) throw new Error(`gateway exited; see ${gateway.log}`);
@@ -195,7 +197,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
     title: 'Scale of state',
     lines: [
       `${fmt(rows, 0)} sessions (${fmt(rows / PER_USER, 0)} users, ${fmt(PER_USER, 0)} each; one job per uploaded session) made with INSERT … SELECT generate_series in a database of their own, ` +
-        `then VACUUM ANALYZE. A gateway on that database; autocannon, 8 connections, ${seconds} s per run, as ${USER}.`,
+        `then VACUUM ANALYZE. A gateway on that database; autocannon, 8 connections, ${seconds} s per run, as ${USER}; the three requests' runs interleaved.`,
       '',
       ...table(['request', ' req/s', ' p50 ms', ' p99 ms'], Object.entries(results).map(([k, r]) => [k, fmtFigure(r.rps), fmtFigure(r.p50, 1), fmtFigure(r.p99, 1)])),
       '',
