@@ -133,7 +133,8 @@ describe('operations (e2e)', () => {
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines('upload-gateway')).toContainEqual(expect.objectContaining({ correlationId: requestId, msg: 'upload session created', sessionId }));
+    // The request's own line names the session it created.
+    expect(lines('upload-gateway')).toContainEqual(expect.objectContaining({ correlationId: requestId, requestId, msg: expect.stringMatching(/^POST \/v1\/uploads 201 /), sessionId }));
     expect(lines('storage-events')).toContainEqual(expect.objectContaining({ correlationId: sessionId, msg: 'storage event applied', outcome: 'uploaded' }));
     expect(lines('job-processor')).toContainEqual(expect.objectContaining({ correlationId: sessionId, msg: 'job finished', type: 'VALIDATION', outcome: 'completed' }));
     // The id rides on the messages themselves, as the AMQP correlation-id property.

@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
 import { ormConfig, PgSqlDatabase } from '@app/database';
-import { DomainError, DomainErrorCode, LifecycleWriter, StorageQuota, UploadPolicy, UploadSession } from '@app/domain';
+import { DomainError, DomainErrorCode, FilePart, LifecycleWriter, StorageQuota, UploadPolicy, UploadSession, UploadSessionRepository } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(60_000);
@@ -10,19 +10,20 @@ jest.setTimeout(60_000);
 const MiB = 1024 * 1024;
 
 /**
- * The quota against real Postgres: reservations race on one User row without overshooting, and a session
- * gives its bytes back exactly once however its FAILED/DELETED transitions race or repeat.
+ * The quota against real Postgres: reservations race on one User row without overshooting (the statement
+ * that inserts sessions charges them), and a session gives its bytes back exactly once however its
+ * FAILED/DELETED transitions race or repeat.
  */
 describe('storage quota (integration, Postgres)', () => {
   let orm: MikroORM;
+  let sessions: UploadSessionRepository;
   let lifecycle: LifecycleWriter;
   const policy = { userQuotaBytes: 10 * MiB } as UploadPolicy;
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(testEnv().DATABASE_URL, { poolMax: 12 }));
     lifecycle = new LifecycleWriter(new PgSqlDatabase(orm));
-    // Registers itself as the subscriber that charges every inserted session.
-    new StorageQuota(policy, orm.em);
+    sessions = new UploadSessionRepository(new PgSqlDatabase(orm), new StorageQuota(policy), orm.em);
   });
   afterAll(() => orm?.close());
 
@@ -36,9 +37,9 @@ describe('storage quota (integration, Postgres)', () => {
     return new UploadSession({ id, bucket: 'b', objectKey: `uploads/${id}/f`, filename: 'f', contentType: 'text/plain', size, expiresAt: new Date(Date.now() + 60_000), userId, jobPlan: [] });
   }
 
-  async function insert(s: UploadSession): Promise<'ok' | 'over'> {
+  async function insert(s: UploadSession, parts: FilePart[] = []): Promise<'ok' | 'over'> {
     try {
-      await orm.em.fork().persistAndFlush(s);
+      await sessions.insertNew([{ session: s, parts }]);
       return 'ok';
     } catch (e) {
       if (e instanceof DomainError && e.code === DomainErrorCode.QUOTA_EXCEEDED) return 'over';
@@ -48,8 +49,8 @@ describe('storage quota (integration, Postgres)', () => {
 
   it('20 concurrent inserts of 1 MiB for one user: exactly 10 fit, the rest roll back', async () => {
     const user = `race-${randomUUID()}`;
-    const sessions = Array.from({ length: 20 }, () => session(user, MiB));
-    const results = await Promise.all(sessions.map(insert));
+    const racing = Array.from({ length: 20 }, () => session(user, MiB));
+    const results = await Promise.all(racing.map((s) => insert(s)));
     expect(results.filter((r) => r === 'ok')).toHaveLength(10);
     expect(await held(user)).toBe(10 * MiB);
     const stored = await orm.em.fork().count(UploadSession, { userId: user });
@@ -84,6 +85,30 @@ describe('storage quota (integration, Postgres)', () => {
       .catch(() => undefined);
     expect(await held(user)).toBe(2 * MiB);
     expect((await orm.em.fork().findOneOrFail(UploadSession, b.id)).status).toBe(FileStatus.PENDING_UPLOAD);
+  });
+
+  it('a new user is created by their first charge; sessions of one owner are charged together, all or none', async () => {
+    const user = `group-${randomUUID()}`;
+    const three = [session(user, 4 * MiB), session(user, 4 * MiB), session(user, 4 * MiB)];
+    await expect(sessions.insertNew(three.map((s) => ({ session: s, parts: [] })))).rejects.toMatchObject({ code: DomainErrorCode.QUOTA_EXCEEDED });
+    expect(await orm.em.fork().count(UploadSession, { userId: user })).toBe(0);
+    await sessions.insertNew(three.slice(0, 2).map((s) => ({ session: s, parts: [] })));
+    expect(await held(user)).toBe(8 * MiB);
+    expect(await orm.em.fork().count(UploadSession, { userId: user })).toBe(2);
+  });
+
+  it('a refused multipart session leaves neither its row nor its parts; an accepted one stores every part', async () => {
+    const user = `parts-${randomUUID()}`;
+    const big = session(user, 12 * MiB);
+    expect(await insert(big, [1, 2].map((n) => new FilePart({ sessionId: big.id, partNumber: n, size: 6 * MiB })))).toBe('over');
+    const fits = session(user, 10 * MiB);
+    expect(await insert(fits, [1, 2].map((n) => new FilePart({ sessionId: fits.id, partNumber: n, size: 5 * MiB })))).toBe('ok');
+    expect(await orm.em.fork().count(FilePart, { sessionId: { $in: [big.id, fits.id] } })).toBe(2);
+    expect(await orm.em.fork().count(UploadSession, { id: big.id })).toBe(0);
+  });
+
+  it('a session persisted through the unit of work instead is refused (it would skip the quota)', async () => {
+    await expect(orm.em.fork().persistAndFlush(session(`orm-${randomUUID()}`, MiB))).rejects.toThrow(/UploadSessionRepository.insertNew/);
   });
 
   it('anonymous sessions hold nothing', async () => {

@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
@@ -17,7 +16,9 @@ import { AuthGuard } from './identity/auth.guard';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './uploads/jobs.controller';
 import { LiveModule } from './live/live.module';
-import { RateLimitGuard, rateLimitOptions } from './rate-limit/rate-limit.guard';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimits } from './rate-limit/rate-limits';
+import { SharedHitCounts } from './rate-limit/shared-hit-counts';
 import { UploadsController } from './uploads/uploads.controller';
 import { WebhooksApiModule } from './webhooks/webhooks-api.module';
 
@@ -37,13 +38,14 @@ export class AppModule {
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
         UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
         JobOperationsModule,
-        ThrottlerModule.forRoot(rateLimitOptions(config.http.rateLimit)),
         WebhooksApiModule.forRoot(config),
         LiveModule.forRoot(config),
       ],
       controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
       providers: [
         TokenVerifier,
+        SharedHitCounts,
+        RateLimits,
         // Global guards run in this order: identity first, then the rate limit counts the caller it established.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

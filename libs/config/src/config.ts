@@ -36,8 +36,8 @@ export interface GatewayConfig extends CommonConfig {
     /** Empty: CORS off. `['*']`: any origin. */
     corsOrigins: string[];
     trustedProxies: number;
-    /** Per caller per window; 0 = off. */
-    rateLimit: { writes: number; requests: number; windowSeconds: number };
+    /** Per caller per window; 0 = off. `syncMs`: between exchanges of counts with the other replicas; 0 = per replica. */
+    rateLimit: { writes: number; requests: number; windowSeconds: number; syncMs: number };
   };
   webhooks: { secretRotationGraceMs: number };
   live: LiveStreamsConfig;
@@ -154,7 +154,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     http: {
       corsOrigins: env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
       trustedProxies: env.HTTP_TRUSTED_PROXIES,
-      rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
+      rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS, syncMs: env.RATE_LIMIT_SYNC_MS },
     },
     webhooks: { secretRotationGraceMs: env.WEBHOOK_SECRET_ROTATION_GRACE_SECONDS * 1000 },
     live: {

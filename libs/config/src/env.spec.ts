@@ -17,7 +17,7 @@ describe('gateway security settings', () => {
     expect(c.auth.anonymousUploads).toBe(false);
     expect(c.http.corsOrigins).toEqual([]);
     expect(c.uploads.userQuotaBytes).toBe(0);
-    expect(c.http.rateLimit).toEqual({ writes: 120, requests: 1200, windowSeconds: 60 });
+    expect(c.http.rateLimit).toEqual({ writes: 120, requests: 1200, windowSeconds: 60, syncMs: 1000 });
     expect(c.http.trustedProxies).toBe(0);
     expect(c.uploads.presignedUrlTtlSeconds).toBe(900);
   });
@@ -33,6 +33,9 @@ describe('gateway security settings', () => {
     ['USER_QUOTA_BYTES', '10MB'],
     ['RATE_LIMIT_WRITES', '1.5'],
     ['RATE_LIMIT_WINDOW_SECONDS', '0'],
+    ['RATE_LIMIT_SYNC_MS', '50'],
+    ['RATE_LIMIT_SYNC_MS', '-1'],
+    ['RATE_LIMIT_SYNC_MS', 'often'],
     ['CORS_ORIGINS', 'example.com'],
     ['HTTP_BODY_LIMIT', 'lots'],
     ['PRESIGNED_URL_TTL_SECONDS', '999999999'],
@@ -45,5 +48,6 @@ describe('gateway security settings', () => {
     expect(c.uploads.userQuotaBytes).toBe(10485760);
     expect(c.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(c.http.rateLimit.writes).toBe(0);
+    expect(load({ ANONYMOUS_UPLOADS: 'true', RATE_LIMIT_SYNC_MS: '0' }).http.rateLimit.syncMs).toBe(0);
   });
 });

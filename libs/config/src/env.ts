@@ -80,6 +80,9 @@ export class GatewayEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_REQUESTS: number = 1200;
   /** The window of both rate limits. Callers are counted by user id, anonymous ones by client IP. */
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RATE_LIMIT_WINDOW_SECONDS: number = 60;
+  /** Milliseconds between two exchanges of rate-limit counts with the other gateway replicas (through Postgres); 0 = each replica counts alone. */
+  @Transform(toInt) @IsInt() @ValidateIf((env: GatewayEnv) => env.RATE_LIMIT_SYNC_MS !== 0) @Min(100, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' }) @Max(60_000, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' })
+  RATE_LIMIT_SYNC_MS: number = 1000;
   /** Browser origins allowed by CORS (comma-separated, or *); empty = no CORS headers at all. */
   @ValidateIf((env: GatewayEnv) => env.CORS_ORIGINS !== '') @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
   CORS_ORIGINS: string = '';

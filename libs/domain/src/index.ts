@@ -31,6 +31,8 @@ export * from './group/list-upload-groups/list-upload-groups.usecase';
 export * from './group/list-group-uploads/list-group-uploads.usecase';
 export * from './group/cancel-upload-group/cancel-upload-group.usecase';
 export * from './upload/upload-session.entity';
+export * from './upload/upload-session.repository';
+export * from './upload/upload-session.queries';
 export * from './upload/file-part.entity';
 export * from './upload/object-key';
 export * from './upload/upload-policy';

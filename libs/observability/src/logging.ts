@@ -1,7 +1,8 @@
-import { DynamicModule, RequestMethod } from '@nestjs/common';
+import { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
 import { Correlation } from './correlation';
 
 /** Incoming ids we accept as the request id (a proxy's or the client's), if they look sane. */
@@ -17,6 +18,37 @@ export function requestIdOf(req: IncomingMessage & { id?: unknown }): string {
   return randomUUID();
 }
 
+const LOG_FIELDS = Symbol('requestLogFields');
+
+/**
+ * Adds fields to the request's own log line (the one line written when the response is sent, logRequest), so
+ * a route can name what it did (a created session's id) without a second line per request.
+ */
+export function annotateRequestLog(req: object, fields: Record<string, unknown>): void {
+  // Controllers see the framework's request; the line is written from the node request under it.
+  const target = ((req as { raw?: object }).raw ?? req) as { [LOG_FIELDS]?: Record<string, unknown> };
+  target[LOG_FIELDS] = { ...target[LOG_FIELDS], ...fields };
+}
+
+/** Probes and scrapes every few seconds would drown everything else. */
+const UNLOGGED_PATHS = /^\/(health|metrics)(\/|$)/;
+
+/**
+ * The request's log line, once its response is sent (called by HttpObservabilityMiddleware): method, path
+ * without query string, status, duration, the request id, and what the route added (annotateRequestLog).
+ * One call on the root logger, no per-request child loggers (pino-http made two or three per request, which
+ * cost more than the rest of a small request's work).
+ */
+export function logRequest(req: IncomingMessage & { id?: string }, res: ServerResponse, ms: number): void {
+  const path = pathOnly(req.url);
+  const logger = PinoLogger.root;
+  if (!logger || UNLOGGED_PATHS.test(path) || !logger.isLevelEnabled('info')) return;
+  const fields = (req as { [LOG_FIELDS]?: Record<string, unknown> })[LOG_FIELDS];
+  const responseTime = Math.round(ms);
+  const outcome = res.statusCode >= 500 ? 'failed' : `${responseTime} ms`;
+  logger.info({ requestId: req.id, req, res, responseTime, ...fields }, `${req.method} ${path} ${res.statusCode} ${outcome}`);
+}
+
 /**
  * Query strings carry pre-signature material (X-Amz-Signature, X-Amz-Credential) and webhook tokens:
  * a logged URL keeps only its path.
@@ -27,38 +59,29 @@ export function pathOnly(url: string | undefined): string {
 
 /**
  * Structured JSON logs through pino (nestjs-pino): one object per line with `app`, `level`, `time`, `msg`,
- * `correlationId`, and for HTTP one line per request with method, path, status and duration. Secrets
- * never reach a line: Authorization, X-Upload-Token, cookies and query strings are removed.
+ * `correlationId`, and for HTTP one line per request with method, path, status and duration (logRequest).
+ * Secrets never reach a line: Authorization, X-Upload-Token, cookies and query strings are removed.
  */
 export function loggingModule(app: string, level: string): DynamicModule {
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      level,
-      base: { app },
-      messageKey: 'msg',
-      timestamp: () => `,"time":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-      mixin: () => {
-        const correlationId = Correlation.current();
-        return correlationId ? { correlationId } : {};
-      },
-      genReqId: (req, res) => {
-        const id = requestIdOf(req);
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      quietReqLogger: true,
-      customAttributeKeys: { reqId: 'requestId' },
-      // Probes and scrapes every few seconds would drown everything else.
-      autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(pathOnly(req.url)) },
-      serializers: {
-        req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
-        res: (res: ServerResponse | { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-upload-token"]', 'req.headers.cookie', '*.token', '*.uploadToken'], censor: '[redacted]' },
-      customSuccessMessage: (req, res, ms) => `${req.method} ${pathOnly(req.url)} ${res.statusCode} ${Math.round(ms)} ms`,
-      customErrorMessage: (req, res) => `${req.method} ${pathOnly(req.url)} ${res.statusCode} failed`,
+  const root: PinoHttpOptions = {
+    level,
+    base: { app },
+    messageKey: 'msg',
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin: () => {
+      const correlationId = Correlation.current();
+      return correlationId ? { correlationId } : {};
     },
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    serializers: {
+      req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
+      res: (res: ServerResponse | { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-upload-token"]', 'req.headers.cookie', '*.token', '*.uploadToken'], censor: '[redacted]' },
+  };
+  return LoggerModule.forRoot({
+    pinoHttp: root,
+    // nestjs-pino provides the root logger (and Nest's Logger on it); the request lines are ours (logRequest).
+    forRoutes: [],
   });
 }

@@ -12,13 +12,12 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
 import { S3ObjectReader } from './s3-object-reader';
+import { S3Presigner } from './s3-presigner';
 
 export interface S3Settings {
   endpoint: string;
@@ -59,7 +58,9 @@ function isNoSuchUpload(e: unknown): boolean {
 export class S3ObjectStorage implements ObjectStorage {
   readonly bucket: string;
   private readonly client: S3Client;
+  /** POST policies (Uppy's form uploads) go through the SDK; every other URL through `presigner`. */
   private readonly signer: S3Client;
+  private readonly presigner: S3Presigner;
 
   private readonly publicBase: string;
   private readonly pathStyle: boolean;
@@ -72,19 +73,23 @@ export class S3ObjectStorage implements ObjectStorage {
     this.client = createS3Client(settings);
     this.reader = new S3ObjectReader(settings);
     this.signer = settings.publicEndpoint === settings.endpoint ? this.client : createS3Client(settings, settings.publicEndpoint);
+    this.presigner = new S3Presigner(settings);
   }
 
   async presignPut(key: string, opts: { contentType: string; contentLength: number; expiresInSeconds: number }): Promise<PresignedRequest> {
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType, ContentLength: opts.contentLength });
-    // content-length is signed by default; content-type only when asked. The store then refuses any other body.
-    const url = await getSignedUrl(this.signer, command, { expiresIn: opts.expiresInSeconds, signableHeaders: new Set(['content-type']) });
+    // Both headers signed: the store refuses any other body.
+    const url = await this.presigner.presign('PutObject', key, {
+      expiresInSeconds: opts.expiresInSeconds,
+      headers: { 'content-type': opts.contentType, 'content-length': String(opts.contentLength) },
+    });
     return { method: 'PUT', url, headers: { 'Content-Type': opts.contentType }, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
   }
 
   async presignGet(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest> {
     const disposition = opts.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` : undefined;
-    const url = await getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: disposition }), {
-      expiresIn: opts.expiresInSeconds,
+    const url = await this.presigner.presign('GetObject', key, {
+      expiresInSeconds: opts.expiresInSeconds,
+      query: disposition === undefined ? {} : { 'response-content-disposition': disposition },
     });
     return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
   }
@@ -155,8 +160,11 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async presignUploadPart(key: string, uploadId: string, partNumber: number, opts: { expiresInSeconds: number; contentLength?: number }): Promise<PresignedRequest> {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: opts.contentLength });
-    const url = await getSignedUrl(this.signer, command, { expiresIn: opts.expiresInSeconds });
+    const url = await this.presigner.presign('UploadPart', key, {
+      expiresInSeconds: opts.expiresInSeconds,
+      query: { partNumber: String(partNumber), uploadId },
+      headers: opts.contentLength === undefined ? {} : { 'content-length': String(opts.contentLength) },
+    });
     return { method: 'PUT', url, headers: {}, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
   }
 

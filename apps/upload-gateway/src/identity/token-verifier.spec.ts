@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { GatewayConfig } from '@app/config';
 import { DomainError, DomainErrorCode } from '@app/domain';
 import { claims, JwksServer, keyPairs, signJwt } from '../../../../test/support/jwks';
-import { TokenVerifier } from './token-verifier';
+import { TokenVerifier, VERIFIED_TOKEN_TTL_MS } from './token-verifier';
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const ISS = 'https://id.example.test/';
@@ -114,5 +114,57 @@ describe('TokenVerifier', () => {
   it('never echoes the token in its error', async () => {
     const token = signJwt(valid({ exp: now() - 10 }), hs);
     expect(await rejection(both, token)).not.toContain(token.split('.')[2]);
+  });
+
+  describe('remembers verified tokens', () => {
+    const at = (clock: { t: number }, auth: Partial<GatewayConfig['auth']> = { jwtSecret: SECRET }) =>
+      new TokenVerifier({ auth: { anonymousUploads: false, ...auth } } as GatewayConfig, () => clock.t);
+
+    it('answers a token it verified from memory, until the token expires and not a moment longer', async () => {
+      const clock = { t: Date.now() };
+      const v = at(clock);
+      const exp = Math.floor(clock.t / 1000) + 30;
+      const token = signJwt(claims('dave', { exp }), hs);
+      const first = await v.verify(token);
+      expect(await v.verify(token)).toBe(first);
+      clock.t = exp * 1000 - 1;
+      expect(await v.verify(token)).toBe(first);
+      clock.t = exp * 1000;
+      expect(await rejection(v, token)).toMatch(/jwt expired/);
+    });
+
+    it('checks a token without exp again after VERIFIED_TOKEN_TTL_MS', async () => {
+      const clock = { t: Date.now() };
+      const v = at(clock);
+      const token = signJwt({ sub: 'erin' }, hs);
+      const first = await v.verify(token);
+      clock.t += VERIFIED_TOKEN_TTL_MS - 1;
+      expect(await v.verify(token)).toBe(first);
+      clock.t += 2;
+      const again = await v.verify(token);
+      expect(again).not.toBe(first);
+      expect(again).toEqual(first);
+    });
+
+    it('a remembered token vouches for no other: a tampered copy is still refused', async () => {
+      const v = at({ t: Date.now() });
+      const token = signJwt(valid(), hs);
+      await v.verify(token);
+      expect(await rejection(v, tamper(token))).toMatch(/invalid signature/);
+    });
+
+    it('does not outlive its configuration: a verifier with another secret refuses what the first one remembers', async () => {
+      const clock = { t: Date.now() };
+      const token = signJwt(claims('frank'), hs);
+      expect((await at(clock).verify(token)).userId).toBe('frank');
+      await rejection(at(clock, { jwtSecret: 'a-rotated-secret-0123456789' }), token);
+    });
+
+    it('remembers RS256 tokens from the JWKS the same way', async () => {
+      const v = at({ t: Date.now() }, { jwksUrl: jwks.url });
+      const token = signJwt(claims('gina'), keys.rs256);
+      const first = await v.verify(token);
+      expect(await v.verify(token)).toBe(first);
+    });
   });
 });

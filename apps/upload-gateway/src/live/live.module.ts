@@ -1,6 +1,6 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { GatewayConfig } from '@app/config';
-import { GetUploadGroupUseCase, GetUploadUseCase } from '@app/domain';
+import { GetUploadGroupUseCase, GetUploadUseCase, UploadSessionQueries } from '@app/domain';
 import { AmqpConnection, LiveEventsFeed } from '@app/messaging';
 import { LIVE_CONFIG, LiveController } from './live.controller';
 import { registerLiveGauges } from './live.metrics';
@@ -23,6 +23,7 @@ export class LiveModule {
       providers: [
         // Stateless reads; the snapshot is the same JSON as the GETs.
         GetUploadUseCase,
+        UploadSessionQueries,
         GetUploadGroupUseCase,
         LiveStreams,
         { provide: LIVE_CONFIG, useValue: config.live },

@@ -1,7 +1,7 @@
-import { CreatedUpload, ProcessingJob, thumbnailOf, UploadDetails, UploadParts, UploadSession } from '@app/domain';
+import { CreatedUpload, JobSummary, SessionSummary, thumbnailOf, UploadDetails, UploadParts } from '@app/domain';
 
 /** The public JSON of a session (never the token hash, never the job plan's internals). */
-export function presentSession(s: UploadSession) {
+export function presentSession(s: SessionSummary) {
   return {
     id: s.id,
     groupId: s.groupId,
@@ -29,7 +29,7 @@ export function presentSession(s: UploadSession) {
   };
 }
 
-export function presentJob(j: ProcessingJob) {
+export function presentJob(j: JobSummary) {
   return {
     id: j.id,
     sessionId: j.sessionId,

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FileStatus } from '@app/contracts';
+import { annotateRequestLog } from '@app/observability';
 import {
   AbortUploadUseCase,
   Actor,
@@ -43,8 +44,6 @@ const UploadId = () => ApiParam({ name: 'id', format: 'uuid', description: 'uplo
 @ApiErrors(401, 503)
 @Controller('v1/uploads')
 export class UploadsController {
-  private readonly logger = new Logger('Uploads');
-
   constructor(
     private readonly generateFileUploadUrl: GenerateFileUploadUrlUseCase,
     private readonly getUpload: GetUploadUseCase,
@@ -66,10 +65,10 @@ export class UploadsController {
   @ApiBody({ type: CreateUploadBody })
   @ApiCreatedResponse({ type: CreatedUploadView, description: 'the session (PENDING_UPLOAD) with `upload` instructions' })
   @ApiErrors(400, 404)
-  async create(@CurrentActor() actor: Actor, @Body() body: unknown) {
+  async create(@CurrentActor() actor: Actor, @Body() body: unknown, @Req() req: object) {
     const created = await this.generateFileUploadUrl.execute(actor, body);
-    // Links this request's correlation id to the upload's own (its session id) in the logs.
-    this.logger.log({ msg: 'upload session created', sessionId: created.session.id, strategy: created.upload.strategy, size: created.session.size });
+    // The request's log line links its correlation id (the request id) to the upload's own (its session id).
+    annotateRequestLog(req, { sessionId: created.session.id, strategy: created.upload.strategy, size: created.session.size });
     return presentCreated(created);
   }
 

@@ -5,6 +5,7 @@ import { Migration20261128020100 } from './Migration20261128020100';
 import { Migration20261128021500 } from './Migration20261128021500';
 import { Migration20261128030000 } from './Migration20261128030000';
 import { Migration20261201140000 } from './Migration20261201140000';
+import { Migration20261201150000 } from './Migration20261201150000';
 import { Migration20261201160000 } from './Migration20261201160000';
 
 /** Every migration, in order. Add new ones at the end. */
@@ -15,5 +16,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128021500', class: Migration20261128021500 },
   { name: 'Migration20261128030000', class: Migration20261128030000 },
   { name: 'Migration20261201140000', class: Migration20261201140000 },
+  { name: 'Migration20261201150000', class: Migration20261201150000 },
   { name: 'Migration20261201160000', class: Migration20261201160000 },
 ];

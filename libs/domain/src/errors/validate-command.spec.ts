@@ -24,6 +24,14 @@ const problem = (f: () => unknown) => {
 };
 
 describe('validateCommand', () => {
+  it('refuses strings and keys that are not well-formed Unicode (lone surrogates Postgres cannot store), naming where', () => {
+    expect(problem(() => validateCommand(Sample, { name: 'a\udfffb' }))).toEqual([{ field: 'name', message: expect.stringContaining('well-formed Unicode') }]);
+    expect(problem(() => validateCommand(Sample, { name: 'x', config: { ['k\ud800']: 'v' } }))).toEqual([{ field: 'config', message: expect.stringContaining('well-formed Unicode') }]);
+    expect(problem(() => validateCommand(Sample, { name: 'x', config: { list: ['ok', '\udc00'] } }))).toEqual([{ field: 'config.list[1]', message: expect.stringContaining('well-formed Unicode') }]);
+    // A proper pair is fine.
+    expect(validateCommand(Sample, { name: '\ud83d\ude00' }).name).toBe('😀');
+  });
+
   it('accepts nesting up to the limit', () => {
     expect(validateCommand(Sample, { name: 'x', config: nested(MAX_INPUT_DEPTH - 1) }).name).toBe('x');
   });

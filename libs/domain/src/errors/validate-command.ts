@@ -13,13 +13,21 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
 /** Deepest nesting of objects and arrays any command accepts (deeper input would exhaust the transformer's stack). */
 export const MAX_INPUT_DEPTH = 16;
 
-/** The path of the first value nested deeper than `max`, or null. Iterative: the input may be arbitrarily deep. */
-function tooDeep(input: unknown, max: number): string | null {
+type InputProblem = { path: string; kind: 'too-deep' | 'ill-formed' };
+
+/**
+ * The path of the first value nested deeper than `max`, or of the first string (key or value) that is not
+ * well-formed Unicode (a lone surrogate: JSON allows `\udfff`, Postgres' jsonb and text refuse it), or null.
+ * Iterative: the input may be arbitrarily deep.
+ */
+function inputProblem(input: unknown, max: number): InputProblem | null {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value: input, depth: 0, path: '' }];
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;
+    if (typeof value === 'string' && !value.isWellFormed()) return { path, kind: 'ill-formed' };
     if (value === null || typeof value !== 'object') continue;
-    if (depth > max) return path;
+    if (depth > max) return { path, kind: 'too-deep' };
+    for (const k of Object.keys(value)) if (!k.isWellFormed()) return { path: path || 'body', kind: 'ill-formed' };
     for (const [k, v] of Object.entries(value)) stack.push({ value: v, depth: depth + 1, path: path ? (Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`) : k });
   }
   return null;
@@ -33,8 +41,9 @@ export function validateCommand<T extends object>(cls: new () => T, input: unkno
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw DomainError.invalid([{ field: 'body', message: 'must be a JSON object' }]);
   }
-  const deep = tooDeep(input, MAX_INPUT_DEPTH);
-  if (deep !== null) throw DomainError.invalid([{ field: deep.split(/[.[]/)[0], message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
+  const problem = inputProblem(input, MAX_INPUT_DEPTH);
+  if (problem?.kind === 'too-deep') throw DomainError.invalid([{ field: problem.path.split(/[.[]/)[0], message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
+  if (problem?.kind === 'ill-formed') throw DomainError.invalid([{ field: problem.path, message: 'must be well-formed Unicode (no lone surrogate code units)' }]);
   const command = plainToInstance(cls, input, { enableImplicitConversion: false, exposeDefaultValues: true });
   const errors = validateSync(command, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length > 0) throw DomainError.invalid(flatten(errors));

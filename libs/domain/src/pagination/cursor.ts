@@ -1,4 +1,7 @@
+import { raw } from '@mikro-orm/core';
 import { DomainError } from '../errors/domain-error';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Keyset pagination over (createdAt desc, id desc): the cursor is the last item's position, opaque to clients. */
 export interface Position {
@@ -21,17 +24,21 @@ export function decodeCursor(cursor: string): Position {
     const createdAt = new Date(t);
     // Only instants a row can have: Postgres refuses years JavaScript accepts (e.g. -200000 or +275760).
     const year = createdAt.getUTCFullYear();
-    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime()) || year < 1970 || year > 9999) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !UUID.test(id) || Number.isNaN(createdAt.getTime()) || year < 1970 || year > 9999) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw DomainError.invalid([{ field: 'cursor', message: 'must be a cursor returned by a previous page' }]);
   }
 }
 
-/** The `where` that continues after a position, for MikroORM. */
+/**
+ * The `where` that continues after a position, for MikroORM: a row comparison, which Postgres applies as an
+ * index condition on (…, created_at, id). (`created_at < ? OR (created_at = ? AND id < ?)` is only a filter,
+ * so page k would read k pages of rows.)
+ */
 export function after(p: Position | null): object {
   if (!p) return {};
-  return { $or: [{ createdAt: { $lt: p.createdAt } }, { createdAt: p.createdAt, id: { $lt: p.id } }] };
+  return { [raw((alias: string) => `(${alias}.created_at, ${alias}.id) < (?, ?)`, [p.createdAt, p.id])]: [] };
 }
 
 /** Fetch limit+1 rows, return limit and a cursor when there is more. */

@@ -19,6 +19,8 @@ import { SignUploadPartsUseCase } from './sign-upload-parts/sign-upload-parts.us
 import { StartCompanionUploadUseCase } from './start-companion-upload/start-companion-upload.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from './upload-policy';
 import { StorageQuota } from '../user/storage-quota';
+import { UploadSessionRepository } from './upload-session.repository';
+import { UploadSessionQueries } from './upload-session.queries';
 
 /** Use cases of the public upload API: sessions, parts, groups. */
 @Module({})
@@ -47,7 +49,7 @@ export class UploadsModule {
       module: UploadsModule,
       // Completing an upload moves the session exactly as the store's notification does.
       imports: [StorageEventsModule],
-      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, MultipartParts, ...useCases],
+      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, UploadSessionRepository, UploadSessionQueries, MultipartParts, ...useCases],
       exports: [UPLOAD_POLICY, ...useCases],
     };
   }

@@ -1,71 +1,47 @@
-import { EventArgs, EventSubscriber } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../errors/domain-error';
 import type { Sql } from '../ports/sql.port';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload/upload-policy';
-import { UploadSession } from '../upload/upload-session.entity';
+import type { UploadSession } from '../upload/upload-session.entity';
 
 /**
- * The per-user storage quota (USER_QUOTA_BYTES), kept on the User row with atomic SQL so concurrent
- * creations cannot overshoot it. A session reserves its declared size when it is created, in the
- * transaction that inserts it; it gives the bytes back once, when it becomes FAILED or DELETED
- * (`releaseQuota`, called by LifecycleWriter in the transaction of that status change).
+ * The per-user storage quota (USER_QUOTA_BYTES), kept on the User row (`app_user.reserved_bytes`) with atomic
+ * SQL so concurrent creations cannot overshoot it, whichever gateway replica serves them. A session reserves
+ * its declared size in the very statement that inserts it (UploadSessionRepository.insertNew, the only way
+ * new sessions are stored); it gives the bytes back once, when it becomes FAILED or DELETED (`releaseQuota`,
+ * called by LifecycleWriter in the transaction of that status change).
  * Usage is counted even when the quota is unlimited, so turning a quota on later starts from the truth.
  * Anonymous sessions hold no quota: anonymous uploads are bounded by the size limit and the per-IP rate limit.
- *
- * The reservation is not something a use case can forget: this is a MikroORM subscriber, and every insert
- * of an UploadSession in an app that loads UploadsModule (the gateway) runs `reserve` inside the flush's
- * transaction — POST /v1/uploads, groups with files, Uppy's routes, and whatever creates sessions later.
- * QUOTA_EXCEEDED thrown there rolls the whole flush back.
  */
 @Injectable()
-export class StorageQuota implements EventSubscriber<UploadSession> {
-  /** Event managers that already charge sessions: a second provider instance must not charge them twice. */
-  private static readonly wired = new WeakSet<object>();
+export class StorageQuota {
+  constructor(@Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy) {}
 
-  constructor(
-    @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
-    em: EntityManager,
-  ) {
-    const events = em.getEventManager();
-    if (StorageQuota.wired.has(events)) return;
-    StorageQuota.wired.add(events);
-    events.registerSubscriber(this);
+  /** Bytes per user; 0 = unlimited. */
+  get limit(): number {
+    return this.policy.userQuotaBytes;
   }
 
-  getSubscribedEntities() {
-    return [UploadSession];
-  }
-
-  async beforeCreate(args: EventArgs<UploadSession>): Promise<void> {
-    await this.reserve(args.em as EntityManager, args.entity);
-  }
-
-  /** Charges a new session to its owner, or throws QUOTA_EXCEEDED. Runs inside the transaction that inserts it. */
-  async reserve(em: EntityManager, session: UploadSession): Promise<void> {
-    // Sessions whose size nobody declared (Uppy's S3 routes) are charged nothing here: a known gap, see docs/security.md.
-    if (session.userId === null || session.size === null) return;
-    const limit = this.policy.userQuotaBytes;
-    if (limit > 0 && session.size > limit) throw this.exceeded(session.size, null, limit);
-    // Upsert: the User row normally exists (AuthGuard), but the reservation must not depend on that.
-    const rows: unknown[] = await em.execute(
-      `insert into app_user (id, created_at, reserved_bytes) values (?, now(), ?)
-       on conflict (id) do update set reserved_bytes = app_user.reserved_bytes + excluded.reserved_bytes
-       where ? = 0 or app_user.reserved_bytes + excluded.reserved_bytes <= ?
-       returning reserved_bytes`,
-      [session.userId, session.size, limit, limit],
-    );
-    if (rows.length === 0) {
-      const [held] = await em.execute<{ reserved_bytes: string }[]>('select reserved_bytes from app_user where id = ?', [session.userId]);
-      throw this.exceeded(session.size, held ? Number(held.reserved_bytes) : null, limit);
+  /**
+   * The bytes new sessions of one owner reserve, each session's `quotaBytes` set to its share. Sessions
+   * whose size nobody declared (Uppy's S3 routes) reserve nothing here: a known gap, see docs/security.md.
+   * Throws QUOTA_EXCEEDED at once when they could not fit even in an empty quota.
+   */
+  reserve(sessions: UploadSession[]): number {
+    let bytes = 0;
+    for (const s of sessions) {
+      s.quotaBytes = s.userId !== null && s.size !== null ? s.size : 0;
+      bytes += s.quotaBytes;
     }
-    session.quotaBytes = session.size;
+    if (this.limit > 0 && bytes > this.limit) throw this.exceeded(bytes, null);
+    return bytes;
   }
 
-  private exceeded(size: number, held: number | null, limit: number): DomainError {
+  exceeded(bytes: number, held: number | null): DomainError {
+    const limit = this.limit;
     const usage = held === null ? '' : `; ${held} of them are held by your unfinished and stored uploads`;
-    return new DomainError(DomainErrorCode.QUOTA_EXCEEDED, `storage quota exceeded: this upload needs ${size} bytes and your quota is ${limit} bytes${usage}`, [
+    return new DomainError(DomainErrorCode.QUOTA_EXCEEDED, `storage quota exceeded: this upload needs ${bytes} bytes and your quota is ${limit} bytes${usage}`, [
       { field: 'size', message: `exceeds the remaining storage quota (quota ${limit} bytes)` },
     ]);
   }

@@ -89,41 +89,48 @@ export class WebhookDeliveries {
    */
   async claimDue(em: EntityManager, opts: { capacity: number; endpointConcurrency: number; leaseMs: number }): Promise<ClaimedDelivery[]> {
     if (opts.capacity <= 0) return [];
-    const rows: ClaimedRow[] = await em.execute(
-      `with due as (
-         select distinct d.subscription_id as id
-           from webhook_delivery d
-          where d.status in (${from(D.SENDING)}) and d.next_attempt_at <= now()
-          limit 200
-       ), subs as (
-         select s.id,
-                ? - (select count(*) from webhook_delivery b
-                      where b.subscription_id = s.id and b.status = '${D.SENDING}' and b.next_attempt_at > now()) as free
+    // Two statements in one transaction: the first locks the subscriptions, the second counts their attempts in
+    // flight. In one statement the count would read the statement's snapshot, taken before the lock was granted:
+    // a claimer that waited for (or came right after) another's commit would not see that claimer's attempts.
+    const rows = await em.transactional(async (tx): Promise<ClaimedRow[]> => {
+      const locked: { id: string }[] = await tx.execute(
+        `select s.id
            from webhook_subscription s
-           join due on due.id = s.id
           where s.enabled
-            for no key update of s skip locked
-       ), picked as (
-         select p.id
-           from subs
-           cross join lateral (
-             select d.id from webhook_delivery d
-              where d.subscription_id = subs.id and d.status in (${from(D.SENDING)}) and d.next_attempt_at <= now()
-              order by d.next_attempt_at, d.id
-              limit greatest(subs.free, 0)
-                for update of d skip locked
-           ) p
-          limit ?
-       )
-       update webhook_delivery d
-          set status = '${D.SENDING}', attempts = d.attempts + 1, run_attempts = d.run_attempts + 1,
-              next_attempt_at = now() + make_interval(secs => ?), last_attempt_at = now(), updated_at = now()
-         from picked, webhook_subscription s
-        where d.id = picked.id and s.id = d.subscription_id
-       returning d.id, d.subscription_id, d.event_id, d.event_type, d.payload, d.attempts, d.run_attempts,
-                 s.url, s.secret, s.previous_secret, s.previous_secret_expires_at, s.failing_since`,
-      [opts.endpointConcurrency, opts.capacity, opts.leaseMs / 1000],
-    );
+            and s.id in (select distinct d.subscription_id from webhook_delivery d
+                          where d.status in (${from(D.SENDING)}) and d.next_attempt_at <= now() limit 200)
+            for no key update of s skip locked`,
+      );
+      if (locked.length === 0) return [];
+      return tx.execute(
+        `with subs as (
+           select s.id,
+                  ? - (select count(*) from webhook_delivery b
+                        where b.subscription_id = s.id and b.status = '${D.SENDING}' and b.next_attempt_at > now()) as free
+             from webhook_subscription s
+            where s.id = any(?::uuid[])
+         ), picked as (
+           select p.id
+             from subs
+             cross join lateral (
+               select d.id from webhook_delivery d
+                where d.subscription_id = subs.id and d.status in (${from(D.SENDING)}) and d.next_attempt_at <= now()
+                order by d.next_attempt_at, d.id
+                limit greatest(subs.free, 0)
+                  for update of d skip locked
+             ) p
+            limit ?
+         )
+         update webhook_delivery d
+            set status = '${D.SENDING}', attempts = d.attempts + 1, run_attempts = d.run_attempts + 1,
+                next_attempt_at = now() + make_interval(secs => ?), last_attempt_at = now(), updated_at = now()
+           from picked, webhook_subscription s
+          where d.id = picked.id and s.id = d.subscription_id
+         returning d.id, d.subscription_id, d.event_id, d.event_type, d.payload, d.attempts, d.run_attempts,
+                   s.url, s.secret, s.previous_secret, s.previous_secret_expires_at, s.failing_since`,
+        [opts.endpointConcurrency, `{${locked.map((l) => l.id).join(',')}}`, opts.capacity, opts.leaseMs / 1000],
+      );
+    });
     return rows.map((r) => ({
       id: r.id,
       subscriptionId: r.subscription_id,

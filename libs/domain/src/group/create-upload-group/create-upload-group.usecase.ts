@@ -3,9 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, FieldProblem } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { Actor, newUploadToken } from '../../identity/actor';
-import { CreatedUpload, GenerateFileUploadUrlUseCase } from '../../upload/generate-file-upload-url/generate-file-upload-url.usecase';
-import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { CreatedUpload, GenerateFileUploadUrlUseCase, PreparedUpload } from '../../upload/generate-file-upload-url/generate-file-upload-url.usecase';
 import { UPLOAD_POLICY, UploadPolicy } from '../../upload/upload-policy';
+import { UploadSessionRepository } from '../../upload/upload-session.repository';
 import { GroupView, withBytes } from '../group-view';
 import { UploadGroup } from '../upload-group.entity';
 import { CreateUploadGroupCommand } from './create-upload-group.command';
@@ -22,15 +22,16 @@ export interface CreatedGroup {
 
 /**
  * POST /v1/groups: the group, every session of its `files` and all their upload instructions in one
- * transaction. One invalid file rejects the whole request; the 400 names each problem as `files[i].field`.
+ * transaction (the store's part, signing and multipart uploads, comes first, outside it). One invalid file
+ * rejects the whole request; the 400 names each problem as `files[i].field`.
  */
 @Injectable()
 export class CreateUploadGroupUseCase {
   constructor(
     private readonly em: EntityManager,
     private readonly uploads: GenerateFileUploadUrlUseCase,
+    private readonly sessions: UploadSessionRepository,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
-    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
   async execute(actor: Actor, input: unknown): Promise<CreatedGroup> {
@@ -63,22 +64,26 @@ export class CreateUploadGroupUseCase {
     if (problems.length > 0) throw DomainError.invalid(problems);
 
     const token = actor.userId === null ? newUploadToken() : null;
-    const started: { key: string; uploadId: string }[] = [];
-    return this.em.transactional(async (em) => {
-      const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, userId: actor.userId, fileCount: files.length });
-      group.uploadTokenHash = token?.hash ?? null;
-      em.persist(group);
-      const uploads: CreatedUpload[] = [];
-      for (const file of files) {
-        uploads.push(await this.uploads.prepare(em, { ...file, groupId: group.id }, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started));
-      }
-      await em.flush();
-      const [view] = await withBytes(em, [group]);
-      return { view, uploads, ...(token ? { uploadToken: token.token } : {}) };
-    }).catch(async (e: unknown) => {
-      // Nothing was recorded: leave no multipart upload behind in the store either.
-      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
+    const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, userId: actor.userId, fileCount: files.length });
+    group.uploadTokenHash = token?.hash ?? null;
+    const owner = { userId: group.userId, uploadTokenHash: group.uploadTokenHash };
+    // The store's part first (URLs, multipart uploads), outside any transaction; then one transaction stores everything.
+    const prepared: PreparedUpload[] = [];
+    try {
+      for (const file of files) prepared.push(await this.uploads.prepare({ ...file, groupId: group.id }, owner));
+    } catch (e) {
+      await this.uploads.abandon(prepared);
       throw e;
-    });
+    }
+    let view: GroupView | undefined;
+    await this.uploads.storeOrAbandon(prepared, () =>
+      this.em.transactional(async (em) => {
+        em.persist(group);
+        await em.flush();
+        await this.sessions.insertNew(prepared, em);
+        [view] = await withBytes(em, [group]);
+      }),
+    );
+    return { view: view!, uploads: prepared.map((p) => ({ session: p.session, upload: p.upload })), ...(token ? { uploadToken: token.token } : {}) };
   }
 }

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
-import { takeGroupSlot } from '../../group/group-access';
+import { findAccessibleGroup, takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
 import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
@@ -14,6 +14,7 @@ import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
+import { NewSession, UploadSessionRepository } from '../upload-session.repository';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
 
 /** Part URLs handed out with a new multipart session; more through POST /v1/uploads/:id/parts. */
@@ -24,6 +25,11 @@ export interface CreatedUpload {
   upload: UploadInstructions;
   /** For anonymous callers only: must accompany later calls on this session as X-Upload-Token. Shown once. */
   uploadToken?: string;
+}
+
+/** A session ready to be stored: its rows, and the instructions the client gets once they are. */
+export interface PreparedUpload extends NewSession {
+  upload: UploadInstructions;
 }
 
 /** Who a new session belongs to: the caller, or the group it joins (whose owner and upload token it shares). */
@@ -37,14 +43,17 @@ export interface SessionOwner {
  * (PENDING_UPLOAD) with its job plan, and hand out the pre-signed upload instructions: one PUT, or above the
  * multipart threshold (or when asked) a multipart upload in parts of a negotiated size.
  *
- * A session joining a group takes one of the group's slots in the same transaction (409 when the group is
- * full, cancelled or finished) and belongs to the group's owner; in an anonymous group it is reached with
- * the group's upload token, so no token of its own is issued.
+ * The store's part (signing, CreateMultipartUpload) happens first, outside any transaction; then one
+ * statement reserves the quota and stores the session (UploadSessionRepository.insertNew). A session joining a
+ * group takes one of the group's slots in the same transaction (409 when the group is full, cancelled or
+ * finished) and belongs to the group's owner; in an anonymous group it is reached with the group's upload
+ * token, so no token of its own is issued.
  */
 @Injectable()
 export class GenerateFileUploadUrlUseCase {
   constructor(
     private readonly em: EntityManager,
+    private readonly sessions: UploadSessionRepository,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
   ) {}
@@ -61,22 +70,23 @@ export class GenerateFileUploadUrlUseCase {
     this.checkCaller(actor);
     this.checkPolicy(cmd);
 
-    const started: { key: string; uploadId: string }[] = [];
-    try {
-      return await this.em.transactional(async (em) => {
-        if (cmd.groupId) {
-          const group = await takeGroupSlot(em, actor, cmd.groupId);
-          return this.prepare(em, cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, started);
-        }
-        const token = actor.userId === null ? newUploadToken() : null;
-        const created = await this.prepare(em, cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null }, started);
-        return { ...created, ...(token ? { uploadToken: token.token } : {}) };
-      });
-    } catch (e) {
-      // Nothing was recorded: leave no multipart upload behind in the store either.
-      await Promise.all(started.map((m) => this.storage.abortMultipartUpload(m.key, m.uploadId).catch(() => undefined)));
-      throw e;
+    const groupId = cmd.groupId;
+    if (groupId !== undefined) {
+      // The group decides the owner; its slot is taken below, in the transaction that stores the session.
+      const group = await findAccessibleGroup(this.em, actor, groupId);
+      const prepared = await this.prepare(cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
+      await this.storeOrAbandon([prepared], () =>
+        this.em.transactional(async (em) => {
+          await takeGroupSlot(em, actor, groupId);
+          await this.sessions.insertNew([prepared], em);
+        }),
+      );
+      return { session: prepared.session, upload: prepared.upload };
     }
+    const token = actor.userId === null ? newUploadToken() : null;
+    const prepared = await this.prepare(cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null });
+    await this.storeOrAbandon([prepared], () => this.sessions.insertNew([prepared]));
+    return { session: prepared.session, upload: prepared.upload, ...(token ? { uploadToken: token.token } : {}) };
   }
 
   /** Anonymous callers are refused unless the server allows anonymous uploads. */
@@ -91,11 +101,12 @@ export class GenerateFileUploadUrlUseCase {
   }
 
   /**
-   * Creates the session (and for multipart, the store's multipart upload and the FilePart rows) in the given
-   * transaction and returns its upload instructions. For a command that passed checkPolicy.
-   * `started` collects multipart uploads created in the store, for clean-up if the transaction fails.
+   * The session (and for multipart, the store's multipart upload and the FilePart rows) with its upload
+   * instructions, not stored yet. For a command that passed checkPolicy. Talks to the store: call it
+   * outside any transaction, then store the result with UploadSessionRepository.insertNew, and `abandon` it
+   * if that fails.
    */
-  async prepare(em: EntityManager, cmd: GenerateFileUploadUrlCommand, owner: SessionOwner, started: { key: string; uploadId: string }[] = []): Promise<CreatedUpload> {
+  async prepare(cmd: GenerateFileUploadUrlCommand, owner: SessionOwner): Promise<PreparedUpload> {
     const id = randomUUID();
     const session = new UploadSession({
       id,
@@ -120,24 +131,24 @@ export class GenerateFileUploadUrlUseCase {
         contentLength: cmd.size,
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      em.persist(session);
-      return { session, upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+      return { session, parts: [], upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
     }
 
     // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
-    started.push({ key: session.objectKey, uploadId });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
     const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
     const first = parts.slice(0, FIRST_PART_URLS);
     const urls = await Promise.all(
       first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
-    );
-    em.persist(session);
-    for (const p of parts) em.persist(p);
+    ).catch(async (e: unknown) => {
+      await this.storage.abortMultipartUpload(session.objectKey, uploadId).catch(() => undefined);
+      throw e;
+    });
     return {
       session,
+      parts,
       upload: {
         strategy: 'MULTIPART',
         uploadId,
@@ -147,6 +158,23 @@ export class GenerateFileUploadUrlUseCase {
         expiresAt: new Date(Date.now() + this.policy.presignedUrlTtlSeconds * 1000).toISOString(),
       },
     };
+  }
+
+  /** Stores prepared uploads with `store`; when that fails, nothing was recorded, so nothing stays in the store either. */
+  async storeOrAbandon(prepared: PreparedUpload[], store: () => Promise<unknown>): Promise<void> {
+    try {
+      await store();
+    } catch (e) {
+      await this.abandon(prepared);
+      throw e;
+    }
+  }
+
+  /** Aborts the store's multipart uploads of prepared uploads that will not be stored (best effort). */
+  async abandon(prepared: PreparedUpload[]): Promise<void> {
+    await Promise.all(
+      prepared.filter((p) => p.session.uploadId !== null).map((p) => this.storage.abortMultipartUpload(p.session.objectKey, p.session.uploadId!).catch(() => undefined)),
+    );
   }
 
   /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */

@@ -13,7 +13,7 @@ import { UploadSession } from '../upload-session.entity';
 import { GetDownloadUrlQuery } from './get-download-url.query';
 
 /** The thumbnail a session has, from its latest completed THUMBNAIL job; null when it has none. */
-export function thumbnailOf(jobs: ProcessingJob[]): { key: string; size: number; width: number; height: number; contentType: string } | null {
+export function thumbnailOf(jobs: Pick<ProcessingJob, 'type' | 'status' | 'result' | 'finishedAt'>[]): { key: string; size: number; width: number; height: number; contentType: string } | null {
   const done = jobs
     .filter((j) => j.type === JobType.THUMBNAIL && j.status === JobStatus.COMPLETED && typeof j.result?.key === 'string')
     .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0];

@@ -1,17 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { PartStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { Actor, canAccess } from '../../identity/actor';
-import { ProcessingJob } from '../../job/processing-job.entity';
-import { FilePart } from '../file-part.entity';
 import { UploadSession } from '../upload-session.entity';
+import { SessionDetails, UploadSessionQueries } from '../upload-session.queries';
 
-export interface UploadDetails {
-  session: UploadSession;
-  jobs: ProcessingJob[];
-  parts: { total: number; uploaded: number; uploadedBytes: number };
-}
+/** One session with its parts summary and its jobs. */
+export type UploadDetails = SessionDetails;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,22 +17,14 @@ export async function findAccessibleSession(em: EntityManager, actor: Actor, id:
   return session;
 }
 
-/** One session with its parts summary and its jobs. */
+/** One session with its parts summary and its jobs (GET /v1/uploads/:id, the route clients poll): one statement. */
 @Injectable()
 export class GetUploadUseCase {
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly queries: UploadSessionQueries) {}
 
   async execute(actor: Actor, id: string): Promise<UploadDetails> {
-    const session = await findAccessibleSession(this.em, actor, id);
-    const [jobs, parts] = await Promise.all([
-      this.em.find(ProcessingJob, { sessionId: id }, { orderBy: { createdAt: 'asc', priority: 'asc' } }),
-      this.em.find(FilePart, { sessionId: id }, { fields: ['status', 'size'] }),
-    ]);
-    const uploaded = parts.filter((p) => p.status === PartStatus.UPLOADED);
-    return {
-      session,
-      jobs,
-      parts: { total: session.totalParts, uploaded: uploaded.length, uploadedBytes: uploaded.reduce((n, p) => n + p.size, 0) },
-    };
+    const details = UUID.test(id) ? await this.queries.details(id) : null;
+    if (!details || !canAccess(actor, details.session)) throw new DomainError(DomainErrorCode.SESSION_NOT_FOUND, `Upload ${id} not found`);
+    return details;
   }
 }

@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
@@ -10,6 +9,7 @@ import { buildObjectKey } from '../object-key';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
+import { UploadSessionRepository } from '../upload-session.repository';
 import { StartCompanionUploadCommand } from './start-companion-upload.command';
 
 /** An upload token an anonymous Uppy page chose itself must be as hard to guess as one we issue. */
@@ -29,7 +29,7 @@ export type StartedCompanionUpload =
 @Injectable()
 export class StartCompanionUploadUseCase {
   constructor(
-    private readonly em: EntityManager,
+    private readonly sessions: UploadSessionRepository,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
   ) {}
@@ -78,12 +78,15 @@ export class StartCompanionUploadUseCase {
         maxBytes: Math.min(this.policy.maxFileSize, 5 * 1024 ** 3),
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      await this.em.persistAndFlush(session);
+      await this.sessions.insertNew([{ session, parts: [] }]);
       return { strategy, session, post };
     }
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType });
     session.uploadId = uploadId;
-    await this.em.persistAndFlush(session);
+    await this.sessions.insertNew([{ session, parts: [] }]).catch(async (e: unknown) => {
+      await this.storage.abortMultipartUpload(session.objectKey, uploadId).catch(() => undefined);
+      throw e;
+    });
     return { strategy, session, uploadId };
   }
 }
