@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { SessionStateError, UploadCancelledError } from '../errors';
 import { UploadClient } from '../upload-client';
 import { UploadResult } from '../upload-file';
-import { JobRequest, SessionDetails } from '../types';
+import { Group, JobRequest, LiveEvent, SessionDetails } from '../types';
 import { describeError, jobsSummary, table } from './format';
 import { LiveView } from './live-view';
 import { ProgressView } from './progress-view';
@@ -103,6 +103,13 @@ export async function put(o: PutOptions): Promise<number> {
 
   let groupLine: string | null = null;
   let groupId: string | null = null;
+  // A group's stream opens as soon as the group exists, so no change is missed while the bytes go up (files
+  // may finish processing before the last one is sent); its lines wait until the progress bars are done.
+  const early: LiveEvent<SessionDetails | Group>[] = [];
+  let live: LiveView | null = null;
+  let groupStream: Promise<unknown> | null = null;
+  const stopGroupStream = new AbortController();
+  const groupStreamFailed = (e: unknown) => process.stderr.write(`${describeError(e)}\n`);
   try {
     const pendings = files.map((f) => (o.noResume ? undefined : o.state.pendingFor(f.key)));
     const resumeGroup = o.group !== undefined && pendings.every((p) => p?.groupId) && new Set(pendings.map((p) => p!.groupId)).size === 1;
@@ -116,6 +123,11 @@ export async function put(o: PutOptions): Promise<number> {
             groupId = g.id;
             o.state.rememberToken(g.id, client.gateway.tokenOf(g.id));
             uploads.forEach((u, i) => record(i, { sessionId: u.id, uploadToken: client.gateway.tokenOf(u.id), groupId: g.id, partSize: u.upload.strategy === 'MULTIPART' ? u.upload.partSize : null }));
+            if (o.wait) {
+              groupStream = client
+                .waitForGroup(g.id, { timeoutMs: o.timeoutMs, signal: AbortSignal.any([controller.signal, stopGroupStream.signal]), onEvent: (e) => (live ? live.onEvent(e) : early.push(e)) })
+                .catch((e: unknown) => (controller.signal.aborted || stopGroupStream.signal.aborted ? undefined : groupStreamFailed(e)));
+            }
           },
           onProgress: (p) => p.files.forEach((fp, i) => view.update(files[i].key, fp)),
         },
@@ -136,6 +148,7 @@ export async function put(o: PutOptions): Promise<number> {
     }
   } catch (e) {
     view.stop();
+    stopGroupStream.abort();
     // Nothing was created (a 400 for the whole group, an unreachable gateway): say why.
     if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
     else process.stderr.write(`error: ${describeError(e)}\n`);
@@ -147,14 +160,12 @@ export async function put(o: PutOptions): Promise<number> {
     process.stderr.write('interrupted: run the same command again to resume\n');
   } else if (o.wait) {
     // Processing, live: one line per change, from the gateway's event streams (polling where it has none).
-    const live = new LiveView(!o.json, new Map(outcomes.filter((out) => out.sessionId).map((out) => [out.sessionId!, out.file])));
+    const view = new LiveView(!o.json, new Map(outcomes.filter((out) => out.sessionId).map((out) => [out.sessionId!, out.file])));
+    live = view;
+    for (const e of early.splice(0)) view.onEvent(e);
     if (groupId && outcomes.every((out) => out.sessionId && !out.error)) {
-      // One stream for the whole group: every file's events, then the group's final one.
-      try {
-        await client.waitForGroup(groupId, { timeoutMs: o.timeoutMs, onEvent: (e) => live.onEvent(e) });
-      } catch (e) {
-        process.stderr.write(`${describeError(e)}\n`);
-      }
+      // One stream for the whole group, opened when the group was created: every file's events, then the group's final one.
+      await (groupStream ?? client.waitForGroup(groupId, { timeoutMs: o.timeoutMs, onEvent: (e) => view.onEvent(e) }).catch(groupStreamFailed));
       await Promise.all(
         outcomes.map(async (out) => {
           const s = await client.getSession(out.sessionId!).catch((e: unknown) => void (out.error = describeError(e)));
@@ -162,11 +173,13 @@ export async function put(o: PutOptions): Promise<number> {
         }),
       );
     } else {
+      // Some file failed to upload: each session is followed on its own instead.
+      stopGroupStream.abort();
       await Promise.all(
         outcomes.map(async (out) => {
           if (!out.sessionId || out.error) return;
           try {
-            const s = await client.waitForSession(out.sessionId, { timeoutMs: o.timeoutMs, onEvent: (e) => live.onEvent(e) });
+            const s = await client.waitForSession(out.sessionId, { timeoutMs: o.timeoutMs, onEvent: (e) => view.onEvent(e) });
             Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
           } catch (e) {
             if (e instanceof SessionStateError) {
