@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { cpuTable, CpuMeter, CpuWindow, IdleRates, ProcessGroup, sleep } from '../accounting';
 import { System } from '../apps';
-import { call, putObject } from '../client';
+import { call, GATEWAY, putObject, tokenFor } from '../client';
+import { parseEventStream } from '../../../libs/client/src/event-stream';
 import { SessionWatch } from '../events';
 import { Target, table, thresholdTarget } from '../report';
 import { fmt, percentile } from '../stats';
@@ -15,6 +16,45 @@ export const OFFERED_RATE = 100;
  * flight; without a bound a slow gateway would get hundreds of requests at once and shed them (503).
  */
 const MAX_IN_FLIGHT = 32;
+/**
+ * Every LIVE_EVERY-th file is watched over its live stream (GET /v1/uploads/:id/events), as the demo page and the
+ * SDK watch a file: opened after the create, the PUT sent once the snapshot arrived. Those files belong to
+ * LIVE_USERS users in turn (a caller may hold only SSE_MAX_STREAMS_PER_CALLER streams, like a browser's tabs).
+ */
+const LIVE_EVERY = 2;
+const LIVE_USERS = 64;
+
+/** One file's live stream: when its snapshot and its session.uploaded / session.completed events arrived here. */
+interface LiveWatch {
+  snapshot: Promise<void>;
+  uploadedAt?: number;
+  completedAt?: number;
+  close: () => void;
+  failure?: string;
+}
+
+async function watchLive(id: string, token: string): Promise<LiveWatch> {
+  const controller = new AbortController();
+  const res = await fetch(`${GATEWAY}/v1/uploads/${id}/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, signal: controller.signal });
+  if (res.status !== 200 || !res.body) throw new Error(`GET /v1/uploads/${id}/events answered ${res.status}: ${await res.text()}`);
+  let snapshotSeen!: () => void;
+  const w: LiveWatch = { snapshot: new Promise<void>((r) => (snapshotSeen = r)), close: () => controller.abort() };
+  void (async () => {
+    try {
+      for await (const e of parseEventStream(res.body!)) {
+        if (e.event === 'snapshot') snapshotSeen();
+        else if (e.event === 'session.uploaded') w.uploadedAt ??= Date.now();
+        else if (e.event === 'session.completed') w.completedAt ??= Date.now();
+        else if (e.event === 'session.failed') w.failure = e.data;
+      }
+    } catch (e) {
+      if (!controller.signal.aborted) w.failure = String(e);
+    } finally {
+      snapshotSeen();
+    }
+  })();
+  return w;
+}
 
 export interface OpenLoopResult {
   rate: number;
@@ -25,6 +65,8 @@ export interface OpenLoopResult {
   /** Per second during the offering, from the events' occurredAt. */
   completedPerSecond: number;
   notificationToUploaded: { p50: number; p99: number; n: number };
+  /** PUT answered → session.uploaded seen by an SSE client of the file; committed (occurredAt) → seen. */
+  live: { putToSeen: { p50: number; p99: number }; committedToSeen: { p50: number; p99: number }; completedSeen: { p50: number; p99: number }; n: number; watched: number };
   createToCompleted: { p50: number; p99: number };
   offeredToCompleted: { p50: number; p99: number };
   uploadedToCompleted: { p50: number; p99: number };
@@ -62,7 +104,8 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
   const drainSeconds = opts.quick ? 8 : 30;
   const n = rate * offerSeconds;
   const body = randomBytes(SIZE);
-  const files: { id?: string; offeredAt: number; t0?: number; t1?: number; t2?: number }[] = [];
+  const files: { id?: string; offeredAt: number; t0?: number; t1?: number; t2?: number; live?: LiveWatch }[] = [];
+  const liveTokens = Array.from({ length: LIVE_USERS }, (_, k) => tokenFor(`bench-live-${k}`));
   const tasks: Promise<void>[] = [];
   let inFlight = 0;
   const slotFreed: (() => void)[] = [];
@@ -91,14 +134,19 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
       if (wait > 0) await sleep(wait);
       const f: (typeof files)[number] = { offeredAt: Date.now() };
       files.push(f);
+      const liveToken = i % LIVE_EVERY === 0 ? liveTokens[(i / LIVE_EVERY) % LIVE_USERS] : null;
       tasks.push(
         (async () => {
           await takeSlot();
           try {
             f.t0 = Date.now();
-            const created = await call('POST', '/v1/uploads', { token: opts.token, body: smallFileBody() });
+            const created = await call('POST', '/v1/uploads', { token: liveToken ?? opts.token, body: smallFileBody() });
             f.id = created.id;
             f.t1 = Date.now();
+            if (liveToken) {
+              f.live = await watchLive(created.id, liveToken);
+              await f.live.snapshot;
+            }
             await putObject(created.upload.url, body, created.upload.headers);
             f.t2 = Date.now();
           } finally {
@@ -119,6 +167,11 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
     const cpu = meter.stop();
     clearInterval(sampler);
     opts.sys.assertAlive();
+    // The streams' last events travel after the bus's: give them a moment, then close every stream.
+    const watched = files.filter((f) => f.live);
+    const liveDeadline = performance.now() + 5_000;
+    while (watched.some((f) => f.live!.completedAt === undefined && f.live!.failure === undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined) && performance.now() < liveDeadline) await sleep(50);
+    for (const f of watched) f.live!.close();
 
     const times = files.map((f) => ({ ...f, ev: opts.watch.times.get(f.id!) }));
     const failed = times.filter((f) => f.ev?.failed);
@@ -129,6 +182,10 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
     const total = times.map((f) => (f.ev?.completedAt !== undefined ? f.ev.completedAt - f.t0! : Infinity));
     const offeredTotal = times.map((f) => (f.ev?.completedAt !== undefined ? f.ev.completedAt - f.offeredAt : Infinity));
     const jobs = done.filter((f) => f.ev!.uploadedAt !== undefined).map((f) => f.ev!.completedAt! - f.ev!.uploadedAt!);
+    const seen = watched.filter((f) => f.live!.uploadedAt !== undefined && opts.watch.times.get(f.id!)?.uploadedAt !== undefined);
+    const putToSeen = seen.map((f) => f.live!.uploadedAt! - f.t2!);
+    const committedToSeen = seen.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
+    const completedSeen = watched.filter((f) => f.live!.completedAt !== undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined).map((f) => f.live!.completedAt! - opts.watch.times.get(f.id!)!.completedAt!);
     const firstT0 = Math.min(...times.map((f) => f.offeredAt));
     const inOffer = done.filter((f) => f.ev!.completedAt! - firstT0 <= offerEnd * 1000).length;
     const lastPut = Math.max(...times.map((f) => f.t2!));
@@ -151,6 +208,7 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
       completed: done.length,
       completedPerSecond: inOffer / offerEnd,
       notificationToUploaded: { ...pq(notif), n: notif.length },
+      live: { putToSeen: pq(putToSeen), committedToSeen: pq(committedToSeen), completedSeen: pq(completedSeen), n: seen.length, watched: watched.length },
       createToCompleted: pq(total),
       offeredToCompleted: pq(offeredTotal),
       uploadedToCompleted: pq(jobs),
@@ -165,6 +223,7 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
   } finally {
     clearInterval(sampler);
     meter.stop();
+    for (const f of files) f.live?.close();
   }
 }
 
@@ -175,6 +234,7 @@ export function openLoopLines(r: OpenLoopResult, idle: IdleRates | null, cores: 
   return [
     `A new 4 KiB file every ${fmt(1000 / r.rate, 0)} ms (${r.rate} files/s offered, whatever the system does) for ${r.offerSeconds} s: ${r.offered} files, each POST /v1/uploads → PUT ` +
       `by one of at most ${MAX_IN_FLIGHT} clients at once (a file offered while all are busy waits for one), nobody waiting for COMPLETED; then up to ${r.drainSeconds} s for the last to complete. Backlog = files offered but not yet COMPLETED (waiting for their create, their PUT or their jobs), sampled every 250 ms. ` +
+      `Every ${LIVE_EVERY === 2 ? 'other' : `${LIVE_EVERY}th`} file belongs to one of ${LIVE_USERS} users who watches it on its live stream (server-sent events, opened after the create; the PUT waits for the snapshot). ` +
       `Verdict: **${r.keptUp ? 'kept up' : 'backlog grew'}**${r.why.length ? ` (${r.why.join('; ')})` : ''}.`,
     '',
     ...table(['', ' value'], [
@@ -189,6 +249,9 @@ export function openLoopLines(r: OpenLoopResult, idle: IdleRates | null, cores: 
       [`offered → a client free (at most ${MAX_IN_FLIGHT} in flight)`, ms(r.waitForClient.p50), ms(r.waitForClient.p99)],
       ['create (POST /v1/uploads)', ms(r.create.p50), ms(r.create.p99)],
       [`notification → UPLOADED (${r.notificationToUploaded.n} files)`, ms(r.notificationToUploaded.p50), ms(r.notificationToUploaded.p99)],
+      [`PUT answered → session.uploaded seen on the file's live stream (${r.live.n} of ${r.live.watched} watched files)`, ms(r.live.putToSeen.p50), ms(r.live.putToSeen.p99)],
+      ['UPLOADED committed → seen on the live stream', ms(r.live.committedToSeen.p50), ms(r.live.committedToSeen.p99)],
+      ['COMPLETED committed → session.completed seen on the live stream', ms(r.live.completedSeen.p50), ms(r.live.completedSeen.p99)],
       ['UPLOADED → COMPLETED', ms(r.uploadedToCompleted.p50), ms(r.uploadedToCompleted.p99)],
       ['create → COMPLETED (not completed = never)', ms(r.createToCompleted.p50), ms(r.createToCompleted.p99)],
       ['offered → COMPLETED (not completed = never)', ms(r.offeredToCompleted.p50), ms(r.offeredToCompleted.p99)],
@@ -208,6 +271,15 @@ export function openLoopTargets(r: OpenLoopResult): Target[] {
       atLeast: false,
       wanted: '< 50 ms',
       measured: `${withMs(r.notificationToUploaded.p99)} (p50 ${withMs(r.notificationToUploaded.p50)})`,
+    }),
+    thresholdTarget({
+      name: `Open loop at ${r.rate} files/s: notification → event seen by an SSE client, p99`,
+      source: 'issue 20',
+      value: r.live.putToSeen.p99,
+      limit: 100,
+      atLeast: false,
+      wanted: '< 100 ms',
+      measured: `${withMs(r.live.putToSeen.p99)} from the PUT's answer (p50 ${withMs(r.live.putToSeen.p50)}; ${r.live.n} of ${r.live.watched} watched files); committed → seen p99 ${withMs(r.live.committedToSeen.p99)}`,
     }),
     {
       name: `Open loop at ${r.rate} files/s: the system keeps up`,
