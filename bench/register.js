@@ -6,7 +6,7 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const paths = {};
-for (const lib of ['domain', 'contracts', 'messaging', 'storage', 'config', 'database', 'health']) {
+for (const lib of ['domain', 'contracts', 'messaging', 'storage', 'config', 'database', 'health', 'observability', 'webhooks', 'processing']) {
   paths[`@app/${lib}`] = [`libs/${lib}/src`];
   paths[`@app/${lib}/*`] = [`libs/${lib}/src/*`];
 }

@@ -4,9 +4,8 @@ import { Readable } from 'node:stream';
 import { FileStatus, JobStatus, JobType } from '@app/contracts';
 import { JobRecord, SessionRecord } from '../../lifecycle/records';
 import { ObjectRead, ObjectStorage } from '../../ports/object-storage.port';
-import { ChecksumJobHandler } from '../handlers/checksum.job-handler';
 import { JobHandlerRegistry } from '../handlers/job-handler-registry';
-import { ValidationJobHandler } from '../handlers/validation.job-handler';
+import { ChecksumJobHandler, ValidationJobHandler } from '@app/processing';
 import { ClaimResult, FinishedAttempt, JobLedger } from './job-ledger';
 import { JobRunner, JobRunSettings, OutcomeNotRecorded, ProcessorStopping } from './job-runner';
 

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JobType } from '@app/contracts';
-import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
-import { ContentJobHandler, JobContext, JobFailure, ObjectDigest, ObjectNeeds, SessionFacts } from './job-handler';
-import { runAlone } from './stored-object';
+import { ContentJobHandler, JobContext, JobFailure, OBJECT_STORAGE, ObjectDigest, ObjectNeeds, ObjectStorage, runAlone, SessionFacts } from '@app/domain';
 
 /** CHECKSUM: SHA-256 and MD5 of the stored object, in one streamed pass (never the whole file in memory). */
 @Injectable()

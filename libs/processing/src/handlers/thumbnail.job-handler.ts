@@ -2,9 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { fromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { JobType } from '@app/contracts';
-import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandler, JobHandlerSettings, OBJECT_STORAGE, ObjectStorage } from '@app/domain';
 import { DECODABLE_IMAGE_TYPES, SNIFF_BYTES, thumbnailBox, thumbnailKey } from './image-formats';
-import { JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandler, JobHandlerSettings } from './job-handler';
 
 /**
  * THUMBNAIL: a WebP that fits in a box (job config `size`, else the configured default), EXIF-rotated,

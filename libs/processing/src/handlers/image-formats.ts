@@ -1,4 +1,4 @@
-import { THUMBNAILS_PREFIX } from '../../upload/object-key';
+import { THUMBNAILS_PREFIX } from '@app/domain';
 
 /** Types the image handlers decode (sniffed types, as file-type names them). */
 export const DECODABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);

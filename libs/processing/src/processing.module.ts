@@ -1,16 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { JOB_HANDLER_SETTINGS, JOB_RUN_SETTINGS, JobHandler, JobHandlerRegistry, JobHandlerSettings, JobRunner, JobRunSettings } from '@app/domain';
 import { ChecksumJobHandler } from './handlers/checksum.job-handler';
-import { JOB_HANDLER_SETTINGS, JobHandler, JobHandlerSettings } from './handlers/job-handler';
-import { JobHandlerRegistry } from './handlers/job-handler-registry';
 import { MetadataJobHandler } from './handlers/metadata.job-handler';
 import { ThumbnailJobHandler } from './handlers/thumbnail.job-handler';
 import { ValidationJobHandler } from './handlers/validation.job-handler';
-import { JOB_RUN_SETTINGS, JobRunner, JobRunSettings } from './run-jobs/job-runner';
 
 /** Every job handler there is. The registry checks them against the types this process consumes. */
 const HANDLERS = [ValidationJobHandler, ChecksumJobHandler, MetadataJobHandler, ThumbnailJobHandler];
 
-/** Running jobs (the job-processor). */
+/**
+ * Running jobs (the job-processor only): the domain's JobRunner with the handlers that read and decode files
+ * (file-type, sharp). No other app imports this lib, so no other process loads the native image library.
+ */
 @Module({})
 export class JobsModule {
   static forRoot(settings: JobRunSettings & JobHandlerSettings): DynamicModule {

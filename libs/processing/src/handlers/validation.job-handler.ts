@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { fromBuffer, mimeTypes } from 'file-type';
 import { JobType } from '@app/contracts';
-import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { ContentJobHandler, JobContext, JobFailure, OBJECT_STORAGE, ObjectDigest, ObjectNeeds, ObjectStorage, runAlone } from '@app/domain';
 import { isDeclaredTypeCompatible } from './content-type-compat';
 import { SNIFF_BYTES } from './image-formats';
-import { ContentJobHandler, JobContext, JobFailure, ObjectDigest, ObjectNeeds } from './job-handler';
-import { runAlone } from './stored-object';
 
 /**
  * VALIDATION: the stored object is what the client declared: its size, its real type (magic numbers

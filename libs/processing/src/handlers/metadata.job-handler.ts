@@ -2,10 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { fromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { JobType } from '@app/contracts';
-import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
+import { ContentJobHandler, JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandlerSettings, OBJECT_STORAGE, ObjectDigest, ObjectNeeds, ObjectStorage, runAlone } from '@app/domain';
 import { DECODABLE_IMAGE_TYPES, IMAGE_HEADER_BYTES, SNIFF_BYTES } from './image-formats';
-import { ContentJobHandler, JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandlerSettings, ObjectDigest, ObjectNeeds } from './job-handler';
-import { runAlone } from './stored-object';
 
 /**
  * METADATA: detected MIME type and extension, size; for images width, height, format and EXIF orientation,
