@@ -110,7 +110,7 @@ describe('upload SDK (e2e)', () => {
       },
     });
     // Start following as soon as the session exists, before its bytes are sent.
-    let following: Promise<unknown> | null = null;
+    let following = null as Promise<unknown> | null;
     const changes: string[] = [];
     const { sessionId } = await recording.uploadFile(Buffer.from('followed live'), {
       filename: 'live.txt',
@@ -124,7 +124,7 @@ describe('upload SDK (e2e)', () => {
     expect(requests.filter((r) => r === `GET /v1/uploads/${sessionId}`).length).toBeLessThanOrEqual(1);
 
     const events: string[] = [];
-    let group: Promise<unknown> | null = null;
+    let group = null as Promise<unknown> | null;
     const uploaded = await recording.uploadGroup([{ source: Buffer.from('one'), filename: 'one.txt' }, { source: Buffer.from('two'), filename: 'two.txt' }], {
       name: 'followed',
       onGroup: (g) => void (group = recording.waitForGroup(g.id, { onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type) })),

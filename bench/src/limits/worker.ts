@@ -21,7 +21,6 @@ type Request =
   | { op: 'close' };
 
 const DIST = process.env.BENCH_DIST!;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = (path: string) => require(join(DIST, path));
 
 let app: INestApplicationContext | null = null;

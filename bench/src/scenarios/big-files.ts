@@ -241,7 +241,6 @@ async function run(ctx: BenchContext): Promise<Section> {
 }
 
 function pkgVersion(name: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(join(ROOT, 'node_modules', name, 'package.json')) as { version: string }).version;
 }
 
