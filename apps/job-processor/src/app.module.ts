@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfigModule, JobProcessorConfig, JobProcessorEnv } from '@app/config';
+import { AppConfigModule, JobProcessorConfig } from '@app/config';
 import { jobQueue, Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule } from '@app/domain';
@@ -17,7 +17,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AppConfigModule.forRoot(JobProcessorEnv, config),
+        AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp, { consumedQueues: [...config.jobTypes.map(jobQueue), Topology.jobsDeadQueue] }),

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfigModule, StorageEventsConfig, StorageEventsEnv } from '@app/config';
+import { AppConfigModule, StorageEventsConfig } from '@app/config';
 import { Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, ReconcileModule, StorageEventsModule } from '@app/domain';
@@ -20,7 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AppConfigModule.forRoot(StorageEventsEnv, config),
+        AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'storage-events', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp, { consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, ...webhookQueues(config)] }),

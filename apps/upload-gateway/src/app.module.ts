@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { AppConfigModule, GatewayConfig, GatewayEnv } from '@app/config';
+import { AppConfigModule, GatewayConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
 import { HealthModule } from '@app/health';
@@ -29,7 +29,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AppConfigModule.forRoot(GatewayEnv, config),
+        AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'upload-gateway', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
         MessagingModule.forRoot(config.amqp),
