@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { GroupProgress } from './group/group-progress';
 import { JobLedger } from './job/run-jobs/job-ledger';
-import { SessionSettler } from './job/settle-session';
+import { SessionSettler } from './job/session-settler';
 import { SessionEndings } from './upload/session-endings';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
 import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';

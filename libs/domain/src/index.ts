@@ -75,7 +75,7 @@ export * from './job/add-job/add-job.usecase';
 export * from './job/retry-job/retry-job.usecase';
 export * from './job/cancel-job/cancel-job.usecase';
 export * from './job/list-jobs/list-jobs.usecase';
-export * from './job/settle-session';
+export * from './job/session-settler';
 export * from './reconcile/reconcile.module';
 export * from './reconcile/reconciler';
 export * from './reconcile/reconcile-uploads/reconcile-uploads.usecase';

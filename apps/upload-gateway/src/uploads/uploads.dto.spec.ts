@@ -3,12 +3,12 @@ import 'reflect-metadata';
 const API_MODEL_PROPERTIES_ARRAY = 'swagger/apiModelPropertiesArray';
 import { getMetadataStorage } from 'class-validator';
 import {
-  CompletedPartDto,
+  CompletedPartInput,
   CreateUploadGroupCommand,
   GenerateFileUploadUrlCommand,
-  JobRequestDto,
-  MultipartUploadAbortSchema,
-  MultipartUploadCompleteSchema,
+  JobRequestInput,
+  AbortUploadCommand,
+  CompleteUploadCommand,
   SignUploadPartsCommand,
 } from '@app/domain';
 import { AbortUploadBody, CompletedPartBody, CompleteUploadBody, CreateGroupBody, CreateUploadBody, JobRequestBody, SignPartsBody } from './uploads.dto';
@@ -33,12 +33,12 @@ function documented(cls: Cls): string[] {
 describe('OpenAPI request bodies describe exactly the fields the domain commands accept', () => {
   it.each<[string, Cls, Cls]>([
     ['POST /v1/uploads', GenerateFileUploadUrlCommand, CreateUploadBody],
-    ['jobs[]', JobRequestDto, JobRequestBody],
-    // POST /v1/uploads/:id/jobs: AddJobCommand extends JobRequestDto.
+    ['jobs[]', JobRequestInput, JobRequestBody],
+    // POST /v1/uploads/:id/jobs: AddJobCommand extends JobRequestInput.
     ['POST /v1/uploads/:id/parts', SignUploadPartsCommand, SignPartsBody],
-    ['POST /v1/uploads/:id/complete', MultipartUploadCompleteSchema, CompleteUploadBody],
-    ['parts[]', CompletedPartDto, CompletedPartBody],
-    ['POST /v1/uploads/:id/abort', MultipartUploadAbortSchema, AbortUploadBody],
+    ['POST /v1/uploads/:id/complete', CompleteUploadCommand, CompleteUploadBody],
+    ['parts[]', CompletedPartInput, CompletedPartBody],
+    ['POST /v1/uploads/:id/abort', AbortUploadCommand, AbortUploadBody],
     ['POST /v1/groups', CreateUploadGroupCommand, CreateGroupBody],
   ])('%s', (_route, command, body) => {
     expect(documented(body)).toEqual(validated(command));

@@ -5,7 +5,7 @@ import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { UnitOfWork } from '../../outbox/unit-of-work';
 import { findAccessibleJob } from '../find-accessible-job';
 import { ProcessingJob } from '../processing-job.entity';
-import { SessionSettler } from '../settle-session';
+import { SessionSettler } from '../session-settler';
 
 /**
  * PENDING or RUNNING → CANCELLED. A running processor notices at its next lease renewal and stops; its

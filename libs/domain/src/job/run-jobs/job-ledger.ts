@@ -7,7 +7,7 @@ import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
 import { Outbox, OutboxRow } from '../../outbox/outbox';
 import { SQL_DATABASE, SqlDatabase, SqlTx } from '../../ports/sql.port';
 import { SessionFacts } from '../handlers/job-handler';
-import { SessionSettler } from '../settle-session';
+import { SessionSettler } from '../session-settler';
 import { JOB_RUNNABLE_SESSION_STATUSES } from '../find-accessible-job';
 
 /** What became of one job message's job when its batch was claimed. */

@@ -9,7 +9,7 @@ import { UnitOfWork } from '../../outbox/unit-of-work';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UploadSession } from '../upload-session.entity';
-import { MultipartUploadAbortSchema } from './abort-upload.command';
+import { AbortUploadCommand } from './abort-upload.command';
 import { SessionEndings } from '../session-endings';
 
 export const ABORTED = 'ABORTED';
@@ -31,7 +31,7 @@ export class AbortUploadUseCase {
   ) {}
 
   async execute(actor: Actor, ref: SessionRef, input: unknown): Promise<UploadSession> {
-    const cmd = validateCommand(MultipartUploadAbortSchema, input ?? {});
+    const cmd = validateCommand(AbortUploadCommand, input ?? {});
     const session = await resolveSession(this.em, actor, ref);
     if (session.status === FileStatus.FAILED && session.error === ABORTED) {
       if (session.uploadId) await this.storage.abortMultipartUpload(session.objectKey, session.uploadId);

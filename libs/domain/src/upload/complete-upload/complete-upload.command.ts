@@ -2,7 +2,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { MAX_PARTS } from '../multipart/part-plan';
 
-export class CompletedPartDto {
+export class CompletedPartInput {
   @IsInt() @Min(1) @Max(MAX_PARTS)
   partNumber!: number;
 
@@ -15,11 +15,14 @@ export class CompletedPartDto {
  * Body of POST /v1/uploads/:id/complete (the seed's `multipartUploadCompleteSchema`). The part list is
  * optional: the upload is completed from what the store holds, and a list given is checked against it.
  */
-export class MultipartUploadCompleteSchema {
+export class CompleteUploadCommand {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_PARTS)
   @ValidateNested({ each: true })
-  @Type(() => CompletedPartDto)
-  parts?: CompletedPartDto[];
+  @Type(() => CompletedPartInput)
+  parts?: CompletedPartInput[];
 }
+
+/** The seed's `multipartUploadCompleteSchema` (completing a multipart upload): this command's validation rules. */
+export const multipartUploadCompleteSchema = CompleteUploadCommand;

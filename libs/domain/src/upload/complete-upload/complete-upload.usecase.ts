@@ -10,7 +10,7 @@ import { MultipartParts, partRange } from '../multipart/multipart-parts';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
-import { MultipartUploadCompleteSchema } from './complete-upload.command';
+import { CompleteUploadCommand } from './complete-upload.command';
 
 const unquote = (etag: string) => etag.replace(/^"+|"+$/g, '');
 
@@ -32,7 +32,7 @@ export class CompleteUploadUseCase {
   ) {}
 
   async execute(actor: Actor, ref: SessionRef, input: unknown): Promise<UploadSession> {
-    const cmd = validateCommand(MultipartUploadCompleteSchema, input);
+    const cmd = validateCommand(CompleteUploadCommand, input);
     const session = await resolveSession(this.em, actor, ref);
     switch (session.status) {
       case FileStatus.UPLOADED:
@@ -86,7 +86,7 @@ export class CompleteUploadUseCase {
   }
 
   /** The parts to complete with: all of 1..totalParts where the plan is ours, the client's list where it chose. */
-  private choose(session: UploadSession, stored: StoredPart[], cmd: MultipartUploadCompleteSchema): StoredPart[] {
+  private choose(session: UploadSession, stored: StoredPart[], cmd: CompleteUploadCommand): StoredPart[] {
     const held = new Map(stored.map((p) => [p.partNumber, p]));
     const problems: FieldProblem[] = [];
     (cmd.parts ?? []).forEach((p, i) => {

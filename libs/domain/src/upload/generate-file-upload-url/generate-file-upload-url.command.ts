@@ -50,7 +50,7 @@ function IsS3Metadata(options?: ValidationOptions) {
     });
 }
 
-export class JobRequestDto implements JobRequest {
+export class JobRequestInput implements JobRequest {
   @IsEnum(JobType)
   type!: JobType;
 
@@ -96,9 +96,12 @@ export class GenerateFileUploadUrlCommand {
   @IsArray()
   @ArrayMaxSize(10)
   @ValidateNested({ each: true })
-  @Type(() => JobRequestDto)
-  jobs?: JobRequestDto[];
+  @Type(() => JobRequestInput)
+  jobs?: JobRequestInput[];
 
   @IsOptional() @IsS3Metadata()
   metadata?: Record<string, string>;
 }
+
+/** The seed's `multipartUploadInitSchema` (initializing a multipart upload (POST /v1/uploads with a size above the multipart threshold)): this command's validation rules. */
+export const multipartUploadInitSchema = GenerateFileUploadUrlCommand;

@@ -134,7 +134,7 @@ export class GenerateFileUploadUrlUseCase {
       return { session, parts: [], upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
     }
 
-    // multipartUploadInitSchema: the store's multipart upload, its FilePart rows, the first batch of part URLs.
+    // A multipart upload (multipartUploadInitSchema): the store's multipart upload, its FilePart rows, the first batch of part URLs.
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;

@@ -3,8 +3,8 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiT
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { Actor, CancelJobUseCase, RetryJobUseCase } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
-import { presentJob } from './upload.presenter';
-import { JobView } from './uploads.dto';
+import { presentJob } from '../uploads/upload.presenter';
+import { JobView } from '../uploads/uploads.dto';
 
 const JobId = () => ApiParam({ name: 'id', format: 'uuid', description: 'processing job id' });
 
