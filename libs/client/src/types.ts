@@ -96,6 +96,10 @@ export interface Group {
   totalFiles: number;
   completedFiles: number;
   failedFiles?: number;
+  /** The group takes no file after it; one still waiting for files then ends FAILED with error EXPIRED. */
+  expiresAt?: string;
+  /** Why a FAILED group ended when its files are not the reason (EXPIRED); null otherwise. */
+  error?: string | null;
   [extra: string]: unknown;
 }
 

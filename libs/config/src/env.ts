@@ -62,6 +62,10 @@ export class GatewayEnv extends BaseEnv {
   ALLOWED_CONTENT_TYPES: string = '*/*';
   /** Most files one upload group may have (its totalFiles, and the files sent with POST /v1/groups). */
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_FILES_PER_GROUP: number = 1000;
+  /** Seconds a new upload group has to receive all its files (`expiresInSeconds` of POST /v1/groups overrides it); the reconciler then ends it FAILED (EXPIRED). */
+  @Transform(toInt) @IsInt() @Min(60) GROUP_EXPIRY_SECONDS: number = 86400;
+  /** Most seconds a caller may ask for with `expiresInSeconds`. */
+  @Transform(toInt) @IsInt() @Min(60) GROUP_MAX_EXPIRY_SECONDS: number = 7 * 86400;
   @Transform(toBool) @IsBoolean() ANONYMOUS_UPLOADS: boolean = false;
   @ValidateIf((env: GatewayEnv) => !env.ANONYMOUS_UPLOADS && !env.JWKS_URL)
   @IsString({ message: 'JWT_SECRET or JWKS_URL is required when ANONYMOUS_UPLOADS is off' })

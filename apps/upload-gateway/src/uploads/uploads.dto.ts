@@ -173,6 +173,12 @@ export class CreateGroupBody {
   @ApiProperty({ example: 'holiday photos' }) name!: string;
   @ApiPropertyOptional() description?: string;
   @ApiPropertyOptional({ description: 'files the group will hold; default: the number of `files`' }) totalFiles?: number;
+  @ApiPropertyOptional({
+    minimum: 60,
+    description:
+      'seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most GROUP_MAX_EXPIRY_SECONDS). Past it, a group still short of files or waiting for bytes ends FAILED with error EXPIRED (one group.failed): its files still waiting for bytes end FAILED (EXPIRED) and what they left in storage is removed; files already uploaded finish normally',
+  })
+  expiresInSeconds?: number;
   @ApiPropertyOptional({ type: [CreateUploadBody], description: 'sessions created with the group, in one transaction' }) files?: CreateUploadBody[];
 }
 
@@ -186,6 +192,8 @@ export class GroupView {
   @ApiProperty({ description: 'files added so far (at most totalFiles)' }) fileCount!: number;
   @ApiProperty() completedFiles!: number;
   @ApiProperty() failedFiles!: number;
+  @ApiProperty({ nullable: true, type: String, enum: ['EXPIRED'], description: 'why a FAILED group ended when its files are not the reason; null otherwise' }) error!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', description: 'the group takes no file after it; the reconciler then ends it if it is still waiting for files' }) expiresAt!: string;
   @ApiProperty() bytesExpected!: number;
   @ApiProperty() bytesUploaded!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;

@@ -22,6 +22,9 @@ function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?
   return [...from];
 }
 
+/** Error of a group (and of its waiting sessions) ended by its expiry. WARNING: persisted and published; clients match on it. */
+export const GROUP_EXPIRED_ERROR = 'EXPIRED';
+
 /** A session in one of these holds no storage quota: entering one gives the bytes back, in the same transaction, once. */
 const RELEASES_QUOTA: ReadonlySet<FileStatus> = new Set([FileStatus.FAILED, FileStatus.DELETED]);
 
@@ -412,6 +415,18 @@ export class LifecycleWriter {
 
   async moveGroup(tx: Tx, id: string, to: GroupStatus, from?: GroupStatus[]): Promise<boolean> {
     return (await this.moveGroups(tx, [id], to, from)).length === 1;
+  }
+
+  /**
+   * PENDING | IN_PROGRESS → FAILED with error EXPIRED, only while the group is past its `expiresAt`. The caller
+   * holds the group's sessions' rows (the lock order) and ends its waiting sessions in the same transaction.
+   */
+  async markGroupExpired(tx: Tx, id: string): Promise<GroupRecord | null> {
+    const rows = await this.db.of(tx).query(
+      `update upload_group g set status = $2, error = $3, updated_at = now() where g.id = $1 and g.status = any($4::text[]) and g.expires_at <= now() returning ${GROUP_COLUMNS}`,
+      [id, GroupStatus.FAILED, GROUP_EXPIRED_ERROR, preconditions(GROUP_STATUS_TRANSITIONS, GroupStatus.FAILED, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS])],
+    );
+    return rows.length === 1 ? toGroupRecord(rows[0]) : null;
   }
 
   async moveGroups(tx: Tx, ids: string[], to: GroupStatus, from?: GroupStatus[]): Promise<GroupRecord[]> {

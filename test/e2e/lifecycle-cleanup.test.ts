@@ -1,0 +1,89 @@
+import { Client } from 'pg';
+import { DomainEventType } from '@app/contracts';
+import { System } from '../support/apps';
+import { Capture } from '../support/broker';
+import { anUpload, textBytes } from '../support/builders';
+import { api, jwtFor, putToUrl } from '../support/http';
+import { multipartUploadsUnder, objectExists, putPart } from '../support/multipart';
+import { sleep, waitFor } from '../support/poll';
+import { testEnv } from '../support/test-env';
+
+jest.setTimeout(180_000);
+
+const MiB = 1024 ** 2;
+
+/**
+ * What a client abandons or what fails ends and leaves nothing in the store: the three apps as processes,
+ * the reconciler every second, real Ceph RGW and RabbitMQ. Expiry is brought forward in the database (the
+ * gateway's minimum is a minute): as if the client had gone away that long ago.
+ */
+describe('nothing left dangling (e2e)', () => {
+  const env = testEnv();
+  let system: System;
+  let events: Capture;
+  let db: Client;
+
+  const eventsOf = (pred: (m: { routingKey: string; body: any }) => boolean) => events.messages.filter(pred);
+
+  beforeAll(async () => {
+    db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    system = await System.start({ RECONCILER_INTERVAL_SECONDS: '1', JOB_TYPES: 'VALIDATION' });
+    events = await Capture.on(env.DOMAIN_EVENTS_EXCHANGE);
+  });
+
+  afterAll(async () => {
+    await events?.close();
+    await system?.stop();
+    await db?.end();
+  });
+
+  it('an under-filled group expires: FAILED with error EXPIRED, its waiting files FAILED (EXPIRED), exactly one group.failed, no object or multipart upload left', async () => {
+    const caller = { token: jwtFor(`expiry-${Date.now()}`) };
+    const single = textBytes('never sent\n');
+    const res = await api('POST', '/v1/groups', {
+      ...caller,
+      body: {
+        name: 'under-filled',
+        totalFiles: 3,
+        expiresInSeconds: 3600,
+        files: [
+          anUpload(single).named('never-sent.txt').build(),
+          anUpload(Buffer.alloc(0)).named('half.bin').ofType('application/octet-stream').declaringSize(6 * MiB).with({ multipart: true, partSize: 5 * MiB }).build(),
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(Date.parse(res.body.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+    expect(res.body).toMatchObject({ status: 'PENDING', totalFiles: 3, fileCount: 2, error: null });
+    const [first, half] = res.body.uploads;
+    // The multipart file's first part reaches the store; the client never comes back for the rest.
+    const part = await putPart(half.upload.parts[0].url, Buffer.alloc(5 * MiB, 7));
+    expect(part.status).toBe(200);
+    expect(await multipartUploadsUnder(half.objectKey)).toEqual([half.upload.uploadId]);
+
+    await db.query(`update upload_group set expires_at = now() - interval '1 second' where id = $1`, [res.body.id]);
+    // No file joins an expired group, whether or not the reconciler has been by yet.
+    const late = await api('POST', `/v1/groups/${res.body.id}/uploads`, { ...caller, body: anUpload(single).named('late.txt').build() });
+    expect(late.status).toBe(409);
+
+    const group = await waitFor(() => api('GET', `/v1/groups/${res.body.id}`, caller), (r) => r.body.status !== 'PENDING', { timeoutMs: 30_000, what: 'the group to expire' });
+    expect(group.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED', totalFiles: 3, fileCount: 2, completedFiles: 0, failedFiles: 2 });
+    for (const u of [first, half]) {
+      const s = await api('GET', `/v1/uploads/${u.id}`, caller);
+      expect(s.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
+    }
+
+    await waitFor(async () => eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id).length, (n) => n >= 1, { timeoutMs: 30_000, what: 'group.failed' });
+    await sleep(3_000); // three more reconciler passes: none may add a second event
+    const groupEvents = eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id);
+    expect(groupEvents.map((m) => m.routingKey)).toEqual([DomainEventType.GroupFailed]);
+    expect(groupEvents[0].body.data).toMatchObject({ status: 'FAILED', error: 'EXPIRED', failedFiles: 2 });
+    expect(groupEvents[0].body.data.sessions.map((s: any) => s.status)).toEqual(['FAILED', 'FAILED']);
+    for (const u of [first, half]) expect(events.forSession(u.id).map((m) => m.routingKey)).toEqual([DomainEventType.SessionFailed]);
+
+    await waitFor(() => multipartUploadsUnder(half.objectKey), (ids) => ids.length === 0, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
+    expect(await objectExists(first.objectKey)).toBe(false);
+    expect(await objectExists(half.objectKey)).toBe(false);
+  });
+});
