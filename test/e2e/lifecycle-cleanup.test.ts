@@ -2,9 +2,10 @@ import { Client } from 'pg';
 import { DomainEventType } from '@app/contracts';
 import { System } from '../support/apps';
 import { Capture } from '../support/broker';
-import { anUpload, textBytes } from '../support/builders';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { api, jwtFor, putToUrl } from '../support/http';
-import { multipartUploadsUnder, objectExists, putPart } from '../support/multipart';
+import { multipartUploadsUnder, objectExists, putPart, storeClient } from '../support/multipart';
 import { sleep, waitFor } from '../support/poll';
 import { testEnv } from '../support/test-env';
 
@@ -85,5 +86,26 @@ describe('nothing left dangling (e2e)', () => {
     await waitFor(() => multipartUploadsUnder(half.objectKey), (ids) => ids.length === 0, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
     expect(await objectExists(first.objectKey)).toBe(false);
     expect(await objectExists(half.objectKey)).toBe(false);
+  });
+
+  it('a file that fails validation keeps no bytes in the store: object and thumbnails deleted after the retention (0 here), objectDeletedAt shown', async () => {
+    const caller = { token: jwtFor(`failed-${Date.now()}`) };
+    const bytes = textBytes(`not what was declared ${Math.random()}\n`);
+    const created = await api('POST', '/v1/uploads', { ...caller, body: anUpload(bytes).withChecksum(sha256Base64(Buffer.from('other bytes'))).build() });
+    expect(created.status).toBe(201);
+    // A derived file as the THUMBNAIL job writes it, under the session's thumbnail prefix.
+    const { s3, bucket } = storeClient();
+    const thumbnail = `thumbnails/${created.body.id}/256.webp`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: thumbnail, Body: Buffer.from('webp'), ContentType: 'image/webp' }));
+    expect(await putToUrl(created.body.upload.url, bytes, created.body.upload.headers)).toBe(200);
+
+    const failed = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => ['FAILED', 'COMPLETED'].includes(r.body.status), { timeoutMs: 30_000, what: 'validation to fail' });
+    expect(failed.body).toMatchObject({ status: 'FAILED' });
+    expect(failed.body.errorMessage).toMatch(/checksum mismatch/);
+    const purged = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => r.body.objectDeletedAt !== null, { timeoutMs: 30_000, what: 'the failed object deleted' });
+    expect(purged.body).toMatchObject({ status: 'FAILED', error: failed.body.error, objectDeletedAt: expect.any(String) });
+    expect(await objectExists(created.body.objectKey)).toBe(false);
+    expect(await objectExists(thumbnail)).toBe(false);
+    expect((await api('GET', `/v1/uploads/${created.body.id}/download`, caller)).status).toBe(409);
   });
 });

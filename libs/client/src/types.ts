@@ -32,6 +32,8 @@ export interface Session {
   partSize?: number | null;
   error: string | null;
   errorMessage?: string | null;
+  /** FAILED sessions: when the bytes that reached the store were deleted (FAILED_OBJECT_RETENTION_SECONDS after the failure). */
+  objectDeletedAt?: string | null;
   [extra: string]: unknown;
 }
 

@@ -75,7 +75,7 @@ export interface StorageEventsConfig extends CommonConfig {
   prefetch: number;
   /** Token of the notification webhook; null disables it. */
   webhookToken: string | null;
-  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number; failedObjectRetentionMs: number };
   webhooks: WebhookDeliveryConfig;
 }
 
@@ -203,6 +203,7 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
       batchSize: env.RECONCILER_BATCH_SIZE,
       graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
       stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
+      failedObjectRetentionMs: env.FAILED_OBJECT_RETENTION_SECONDS * 1000,
     },
   };
 }

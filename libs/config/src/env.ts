@@ -135,6 +135,11 @@ export class StorageEventsEnv extends BaseEnv {
    * message again (it was lost). Never while the queue holds a backlog: a long backlog is not duplicated.
    */
   @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 120;
+  /**
+   * Seconds the bytes of a FAILED upload (its object, thumbnails, multipart parts) stay in the store before the
+   * reconciler deletes them; 0 = at its next pass. Their quota is given back when the upload fails.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400) FAILED_OBJECT_RETENTION_SECONDS: number = 0;
 
   // ---- Outgoing webhook delivery (this app runs it; see the README for why)
   /** on: this process also delivers webhooks; off: it does not; only: it does nothing else (no storage notifications, no reconciler). */

@@ -49,6 +49,14 @@ export class UploadSessionView {
   @ApiProperty() completedParts!: number;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) uploadedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'FAILED uploads only: when the bytes that reached the store (the object, its thumbnails, the parts of a multipart upload) were deleted, FAILED_OBJECT_RETENTION_SECONDS after the failure; null before that, and for every other status',
+  })
+  objectDeletedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
 }

@@ -143,6 +143,19 @@ export class LifecycleWriter {
     return (await this.moveSessions(tx, [id], FileStatus.DELETED)).length === 1;
   }
 
+  /**
+   * Records that what FAILED sessions left in the store has been deleted (not a status: a fact of a final one),
+   * once: a session no longer FAILED, or already recorded, is not written. Returns the ids recorded.
+   */
+  async markFailedObjectsDeleted(tx: Tx, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query<{ id: string }>(
+      `update upload_session s set object_deleted_at = now(), version = s.version + 1 where s.id = any($1::uuid[]) and s.status = $2 and s.object_deleted_at is null returning s.id`,
+      [ids, FileStatus.FAILED],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Sessions → `to` (COMPLETED, PROCESSING, DELETED, …) in one statement; returns those that moved. */
   async moveSessions(tx: Tx, ids: string[], to: FileStatus, from?: FileStatus[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];

@@ -1,11 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExpireUploadGroupsFigures, ExpireUploadGroupsUseCase } from './expire-upload-groups/expire-upload-groups.usecase';
+import { PurgeFailedObjectsFigures, PurgeFailedObjectsSettings, PurgeFailedObjectsUseCase } from './purge-failed-objects/purge-failed-objects.usecase';
 import { ReconcileJobsFigures, ReconcileJobsSettings, ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
 import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 
-export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings;
-export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures>;
+export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings & PurgeFailedObjectsSettings;
+export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures>;
 
 /** WARNING: shared by every replica of every version; changing it lets two versions reconcile at once. */
 const RECONCILER_LOCK_KEY = 0x75706c64; // 'upld'
@@ -23,6 +24,7 @@ export class Reconciler {
     private readonly uploads: ReconcileUploadsUseCase,
     private readonly jobs: ReconcileJobsUseCase,
     private readonly groups: ExpireUploadGroupsUseCase,
+    private readonly failedObjects: PurgeFailedObjectsUseCase,
   ) {}
 
   /** A lifecycle step added to the pass: its failure is logged and never stops the other steps. */
@@ -43,7 +45,8 @@ export class Reconciler {
       const jobs = await this.jobs.execute(settings);
       const uploads = await this.uploads.execute(settings);
       const groups = await this.step('expire-upload-groups', () => this.groups.execute(settings));
-      return { ...uploads, ...jobs, ...groups };
+      const purged = await this.step('purge-failed-objects', () => this.failedObjects.execute(settings));
+      return { ...uploads, ...jobs, ...groups, ...purged };
     });
   }
 }
