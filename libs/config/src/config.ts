@@ -75,7 +75,7 @@ export interface StorageEventsConfig extends CommonConfig {
   prefetch: number;
   /** Token of the notification webhook; null disables it. */
   webhookToken: string | null;
-  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number; failedObjectRetentionMs: number };
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number; failedObjectRetentionMs: number; dedupeRetentionMs: number };
   webhooks: WebhookDeliveryConfig;
 }
 
@@ -204,6 +204,7 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
       graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
       stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
       failedObjectRetentionMs: env.FAILED_OBJECT_RETENTION_SECONDS * 1000,
+      dedupeRetentionMs: env.STORAGE_EVENT_DEDUPE_RETENTION_SECONDS * 1000,
     },
   };
 }

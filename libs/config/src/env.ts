@@ -140,6 +140,12 @@ export class StorageEventsEnv extends BaseEnv {
    * reconciler deletes them; 0 = at its next pass. Their quota is given back when the upload fails.
    */
   @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400) FAILED_OBJECT_RETENTION_SECONDS: number = 0;
+  /**
+   * Seconds the identity of an applied storage notification is kept to recognise its replays. Must stay well above
+   * how long a notification can still come again: the broker's redelivery (a message held while storage-events is
+   * down), the store's own retries (MinIO's queue_dir, AWS's at-least-once). Older rows are pruned in small batches.
+   */
+  @Transform(toInt) @IsInt() @Min(86400) @Max(365 * 86400) STORAGE_EVENT_DEDUPE_RETENTION_SECONDS: number = 7 * 86400;
 
   // ---- Outgoing webhook delivery (this app runs it; see the README for why)
   /** on: this process also delivers webhooks; off: it does not; only: it does nothing else (no storage notifications, no reconciler). */

@@ -1,12 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExpireUploadGroupsFigures, ExpireUploadGroupsUseCase } from './expire-upload-groups/expire-upload-groups.usecase';
+import { PruneDedupeFigures, PruneDedupeSettings, PruneDedupeUseCase } from './prune-dedupe/prune-dedupe.usecase';
 import { PurgeFailedObjectsFigures, PurgeFailedObjectsSettings, PurgeFailedObjectsUseCase } from './purge-failed-objects/purge-failed-objects.usecase';
 import { ReconcileJobsFigures, ReconcileJobsSettings, ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
 import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 
-export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings & PurgeFailedObjectsSettings;
-export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures>;
+export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings & PurgeFailedObjectsSettings & PruneDedupeSettings;
+export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures & PruneDedupeFigures>;
 
 /** WARNING: shared by every replica of every version; changing it lets two versions reconcile at once. */
 const RECONCILER_LOCK_KEY = 0x75706c64; // 'upld'
@@ -25,6 +26,7 @@ export class Reconciler {
     private readonly jobs: ReconcileJobsUseCase,
     private readonly groups: ExpireUploadGroupsUseCase,
     private readonly failedObjects: PurgeFailedObjectsUseCase,
+    private readonly dedupe: PruneDedupeUseCase,
   ) {}
 
   /** A lifecycle step added to the pass: its failure is logged and never stops the other steps. */
@@ -46,7 +48,8 @@ export class Reconciler {
       const uploads = await this.uploads.execute(settings);
       const groups = await this.step('expire-upload-groups', () => this.groups.execute(settings));
       const purged = await this.step('purge-failed-objects', () => this.failedObjects.execute(settings));
-      return { ...uploads, ...jobs, ...groups, ...purged };
+      const pruned = await this.step('prune-dedupe', () => this.dedupe.execute(settings));
+      return { ...uploads, ...jobs, ...groups, ...purged, ...pruned };
     });
   }
 }
