@@ -10,7 +10,7 @@ import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 export class JobRequestBody {
   @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
   @ApiPropertyOptional({ minimum: 1, maximum: 10, description: '1 is most urgent; default from the job type' }) priority?: number;
-  @ApiPropertyOptional({ minimum: 1, maximum: 20 }) maxAttempts?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'the attempt budget of each run (default 3): attempts made before the job is FAILED; a manual retry grants it again' }) maxAttempts?: number;
   @ApiPropertyOptional({ description: 'a required job that fails fails the upload (VALIDATION is always required)' }) required?: boolean;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'handler-specific settings' }) config?: Record<string, unknown>;
 }
@@ -108,8 +108,12 @@ export class JobView {
   @ApiProperty({ type: 'object', additionalProperties: true }) config!: Record<string, unknown>;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) result!: Record<string, unknown> | null;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
-  @ApiProperty() attempts!: number;
-  @ApiProperty() maxAttempts!: number;
+  @ApiProperty({ description: 'attempts started so far, over every run: a manual retry (POST /v1/jobs/:id/retry) keeps counting them' }) attempts!: number;
+  @ApiProperty({
+    description:
+      'attempts the job may make in total: the maxAttempts it was created with (its budget), raised by that budget again at each manual retry; automatic retries happen while attempts < maxAttempts. E.g. a budget of 3 used up, then retried by hand: attempts 3, maxAttempts 6',
+  })
+  maxAttempts!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;

@@ -403,11 +403,15 @@ export class LifecycleWriter {
     return rows.map(toJobRecord);
   }
 
-  /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
+  /**
+   * FAILED | CANCELLED → PENDING by hand, keeping the history: `attempts` keeps counting, and the job gets its
+   * budget again on top (`max_attempts = attempts + budget`, the budget being the maxAttempts it was created
+   * with, kept in `attempt_budget`). The last error and result stay until the new run replaces them.
+   */
   async requeueJob(tx: Tx, id: string): Promise<JobRecord | null> {
     const rows = await this.db.of(tx).query(
-      `update processing_job j set status = $2, attempts = 0, error = null, result = null, started_at = null, finished_at = null, run_after = null,
-              locked_until = null, lease_token = null, updated_at = now()
+      `update processing_job j set status = $2, attempt_budget = coalesce(j.attempt_budget, j.max_attempts), max_attempts = j.attempts + coalesce(j.attempt_budget, j.max_attempts),
+              finished_at = null, run_after = null, locked_until = null, lease_token = null, updated_at = now()
         where j.id = $1 and j.status = any($3::text[]) returning ${JOB_COLUMNS}`,
       [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED])],
     );
