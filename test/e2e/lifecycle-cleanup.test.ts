@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DomainEventType } from '@app/contracts';
 import { System } from '../support/apps';
 import { Capture } from '../support/broker';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetBucketLifecycleConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { api, jwtFor, putToUrl } from '../support/http';
 import { multipartUploadsUnder, objectExists, putPart, storeClient } from '../support/multipart';
@@ -107,5 +107,36 @@ describe('nothing left dangling (e2e)', () => {
     expect(await objectExists(created.body.objectKey)).toBe(false);
     expect(await objectExists(thumbnail)).toBe(false);
     expect((await api('GET', `/v1/uploads/${created.body.id}/download`, caller)).status).toBe(409);
+  });
+
+  it('an abandoned multipart upload expires (FAILED, EXPIRED, one session.failed) and ListMultipartUploads shows nothing left; the bucket carries the abort rule behind it', async () => {
+    const caller = { token: jwtFor(`abandoned-mpu-${Date.now()}`) };
+    const created = await api('POST', '/v1/uploads', {
+      ...caller,
+      body: anUpload(Buffer.alloc(0)).named('abandoned.bin').ofType('application/octet-stream').declaringSize(11 * MiB).with({ multipart: true, partSize: 5 * MiB }).build(),
+    });
+    expect(created.status).toBe(201);
+    const { uploadId, parts } = created.body.upload;
+    // Two of its three parts reach the store; then the client goes away.
+    for (const p of parts.slice(0, 2)) expect((await putPart(p.url, Buffer.alloc(5 * MiB, p.partNumber))).status).toBe(200);
+    expect(await multipartUploadsUnder(created.body.objectKey)).toEqual([uploadId]);
+
+    await db.query(`update upload_session set expires_at = now() - interval '1 second' where id = $1`, [created.body.id]);
+    const expired = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING', { timeoutMs: 30_000, what: 'expiry' });
+    expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
+    expect(await multipartUploadsUnder(created.body.objectKey)).toEqual([]);
+    expect(await objectExists(created.body.objectKey)).toBe(false);
+    await waitFor(async () => events.forSession(created.body.id).length, (n) => n >= 1, { timeoutMs: 20_000, what: 'session.failed' });
+    await sleep(2_000);
+    expect(events.forSession(created.body.id).map((m) => m.routingKey)).toEqual([DomainEventType.SessionFailed]);
+
+    // Provisioning (global setup runs scripts/provision-store.mjs) left the store's own backstop on the bucket.
+    const { s3, bucket } = storeClient();
+    const rules = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+    expect(rules.find((r) => r.ID === 'abort-incomplete-multipart-uploads')).toMatchObject({
+      Status: 'Enabled',
+      Filter: { Prefix: 'uploads/' },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: Math.ceil((Number(env.UPLOAD_EXPIRY_SECONDS) + Number(env.MULTIPART_ABORT_MARGIN_SECONDS)) / 86400) },
+    });
   });
 });
