@@ -9,7 +9,11 @@
 //      AMQP are refused unless RGW allows cleartext secrets), exchange
 //      STORAGE_EVENTS_EXCHANGE, ack level none; RGW publishes with routing key =
 //      topic name;
-//   4. the bucket's notification configuration: s3:ObjectCreated:*, s3:ObjectRemoved:*.
+//   4. the bucket's notification configuration: s3:ObjectCreated:*, s3:ObjectRemoved:*;
+//   5. a bucket lifecycle rule (ID abort-incomplete-multipart-uploads, prefix uploads/) aborting multipart
+//      uploads left incomplete DaysAfterInitiation = ceil((UPLOAD_EXPIRY_SECONDS + MULTIPART_ABORT_MARGIN_SECONDS)
+//      / 1 day) after they began: a backstop behind the reconciler, which aborts them at the session's expiry.
+//      Other rules of the bucket are kept. A store that refuses the rule (MinIO: see the README) gets a warning.
 // With STORAGE_EVENTS_PUSH_ENDPOINT=http(s)://... the topic pushes over HTTP to that URL instead
 // (storage-events' POST /v1/storage-events?token=...; RGW cannot send a header, so the token rides in
 // the query). Use such a topic on a bucket of its own: radosgw aborts on a multi-object delete in a
@@ -19,7 +23,9 @@
 import { execFileSync } from 'node:child_process';
 import {
   CreateBucketCommand,
+  GetBucketLifecycleConfigurationCommand,
   HeadBucketCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketCorsCommand,
   PutBucketNotificationConfigurationCommand,
   S3Client,
@@ -152,13 +158,44 @@ async function main() {
       throw s3Error(e, 'PutBucketNotificationConfiguration');
     });
 
+  // --- 5. lifecycle rule: abort incomplete multipart uploads after the upload expiry plus a margin
+  const lifecycle = await putAbortRule(s3, bucket);
+
   const secs = ((Date.now() - t0) / 1000).toFixed(2);
   console.log(
     `provision-store: ${done.length ? done.join(', ') + '; ' : ''}bucket ${bucket} (${bucketState}, CORS ${origins.join(',')}); ` +
       `exchanges ${storageExchange}, ${domainExchange} on vhost ${a.vhost}; ` +
       `topic ${topicName} -> ${httpPush ? pushEndpoint.replace(/([?&]token=)[^&]*/, '$1***') : `${pushEndpoint} exchange ${storageExchange}`} (${topicArn}); ` +
-      `notification ObjectCreated:*, ObjectRemoved:*; ${secs} s`,
+      `notification ObjectCreated:*, ObjectRemoved:*; ${lifecycle}; ${secs} s`,
   );
+}
+
+const ABORT_RULE_ID = 'abort-incomplete-multipart-uploads';
+
+/** Whole days (at least 1) after which the store aborts an incomplete multipart upload: the upload expiry plus a margin. */
+function abortAfterDays(uploadExpirySeconds, marginSeconds) {
+  return Math.max(1, Math.ceil((uploadExpirySeconds + marginSeconds) / 86400));
+}
+
+/** Puts (or updates) the abort rule, keeping the bucket's other rules; returns what it did, for the summary line. */
+async function putAbortRule(s3, bucket) {
+  const days = abortAfterDays(Number(env.UPLOAD_EXPIRY_SECONDS || 86400), Number(env.MULTIPART_ABORT_MARGIN_SECONDS || 86400));
+  let others = [];
+  try {
+    const current = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    others = (current.Rules ?? []).filter((r) => r.ID !== ABORT_RULE_ID);
+  } catch (e) {
+    if (e?.name !== 'NoSuchLifecycleConfiguration' && e?.$metadata?.httpStatusCode !== 404) throw s3Error(e, 'GetBucketLifecycleConfiguration');
+  }
+  const rule = { ID: ABORT_RULE_ID, Status: 'Enabled', Filter: { Prefix: 'uploads/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: days } };
+  try {
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [...others, rule] } }));
+    return `lifecycle: incomplete multipart uploads aborted after ${days} day(s)`;
+  } catch (e) {
+    // MinIO refuses AbortIncompleteMultipartUpload in a bucket lifecycle: it has its own sweep (MINIO_API_STALE_UPLOADS_EXPIRY).
+    console.error(`provision-store: warning: the store refused the lifecycle rule aborting incomplete multipart uploads (${e?.name ?? e}); the reconciler still aborts them at expiry`);
+    return 'lifecycle: abort rule refused by the store';
+  }
 }
 
 /** rabbitmqctl add_vhost + permissions for guest (RGW logs in as guest) and the AMQP_URL user. */

@@ -127,13 +127,20 @@ describe('image jobs (e2e)', () => {
       const failed = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the added job to fail' });
       expect(failed.status).toBe('COMPLETED');
 
-      // Someone else's job is a 404; a FAILED job can be retried (fresh budget), a COMPLETED one cannot.
+      // Someone else's job is a 404; a FAILED job can be retried (a fresh budget on top, attempts keep counting), a COMPLETED one cannot.
       expect((await api('POST', `/v1/jobs/${added.body.id}/retry`, { uploadToken: 'x' })).status).toBe(404);
       expect((await api('POST', `/v1/jobs/not-a-uuid/retry`, created.caller)).status).toBe(404);
       const retried = await api('POST', `/v1/jobs/${added.body.id}/retry`, created.caller);
       expect(retried.status).toBe(200);
-      expect(retried.body).toMatchObject({ status: 'PENDING', attempts: 0, error: null });
-      await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the retried job to fail again' });
+      const first = failed.jobs.find((j: any) => j.id === added.body.id);
+      // Not an image: a permanent failure at its first attempt. The retry keeps that attempt and adds the budget (3).
+      expect(first).toMatchObject({ attempts: 1, maxAttempts: 3 });
+      expect(retried.body).toMatchObject({ status: 'PENDING', attempts: 1, maxAttempts: 4, error: first.error });
+      const again = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the retried job to fail again' });
+      expect(again.jobs.find((j: any) => j.id === added.body.id)).toMatchObject({ status: 'FAILED', attempts: 2, maxAttempts: 4 });
+      const twice = await api('POST', `/v1/jobs/${added.body.id}/retry`, created.caller);
+      expect(twice.body).toMatchObject({ status: 'PENDING', attempts: 2, maxAttempts: 5 });
+      await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the job to fail a third time' });
       const validation = failed.jobs.find((j: any) => j.type === 'VALIDATION');
       expect((await api('POST', `/v1/jobs/${validation.id}/retry`, created.caller)).status).toBe(409);
       expect((await api('POST', `/v1/jobs/${validation.id}/cancel`, created.caller)).status).toBe(409);

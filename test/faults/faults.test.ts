@@ -261,8 +261,8 @@ describe('faults', () => {
     report(`expiry: session ${expired.body.status}/${expired.body.error}; object after a late PUT: removed; events ${JSON.stringify(events.get(res.body.id))}`);
     expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
     void driver;
-    // TODO(issue-3 merge): the multipart half (an abandoned multipart upload's parts aborted) once the
-    // ObjectStorage port has multipart on this branch.
+    // The multipart half (an abandoned multipart upload aborted, ListMultipartUploads empty) is in
+    // test/e2e/lifecycle-cleanup.test.ts, with group expiry and the purge of failed objects.
   });
 
   it('kill -9 of job-processor in the middle of a batch settle: 0 lost, 0 duplicate jobs, one session.completed each, one group.completed', async () => {

@@ -1,8 +1,8 @@
 import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { FileStatus, JobStatus, JobType } from '@app/contracts';
+import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 import { ormConfig, PgSqlDatabase } from '@app/database';
-import { buildObjectKey, LifecycleWriter, ProcessingJob, UploadSession } from '@app/domain';
+import { buildObjectKey, LifecycleWriter, ProcessingJob, UploadGroup, UploadSession } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
 /** Compare-and-set against the real Postgres: under a race exactly one writer wins, the others see false. */
@@ -100,5 +100,45 @@ describe('LifecycleWriter (Postgres)', () => {
     expect(await claim()).toEqual([]);
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { runAfter: new Date(Date.now() - 1) });
     expect(await claim()).toEqual([expect.objectContaining({ id: job.id, status: JobStatus.RUNNING })]);
+  });
+
+  it('expires a group only when open and past its expiresAt: FAILED with error EXPIRED, once', async () => {
+    const group = new UploadGroup({ name: 'expiring', totalFiles: 3, expiresAt: new Date(Date.now() + 60_000) });
+    await orm.em.fork().persistAndFlush(group);
+    const expire = () => orm.em.fork().transactional((em) => writer.markGroupExpired(em, group.id));
+    expect(await expire()).toBeNull();
+    await orm.em.fork().nativeUpdate(UploadGroup, { id: group.id }, { expiresAt: new Date(Date.now() - 1000) });
+    const results = await race(6, expire);
+    expect(results.filter((r) => r !== null)).toEqual([expect.objectContaining({ id: group.id, status: GroupStatus.FAILED, error: 'EXPIRED' })]);
+    const done = new UploadGroup({ name: 'done', totalFiles: 1, expiresAt: new Date(Date.now() - 1000) });
+    done.status = GroupStatus.COMPLETED;
+    await orm.em.fork().persistAndFlush(done);
+    expect(await orm.em.fork().transactional((em) => writer.markGroupExpired(em, done.id))).toBeNull();
+    expect((await orm.em.fork().findOneOrFail(UploadGroup, done.id)).status).toBe(GroupStatus.COMPLETED);
+  });
+
+  it('a manual retry keeps counting attempts and grants the budget again on top, each time', async () => {
+    const s = await aSession(FileStatus.COMPLETED);
+    const job = new ProcessingJob({ sessionId: s.id, type: JobType.CHECKSUM, priority: 5, required: false, maxAttempts: 2 });
+    job.status = JobStatus.FAILED;
+    job.attempts = 2;
+    job.error = 'boom';
+    await orm.em.fork().persistAndFlush(job);
+    const retry = () => orm.em.fork().transactional((em) => writer.requeueJob(em, job.id));
+    expect(await retry()).toMatchObject({ status: JobStatus.PENDING, attempts: 2, maxAttempts: 4, error: 'boom' });
+    expect(await retry()).toBeNull(); // PENDING: not retried twice
+    await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { status: JobStatus.CANCELLED, attempts: 3 });
+    expect(await retry()).toMatchObject({ status: JobStatus.PENDING, attempts: 3, maxAttempts: 5 });
+    expect((await orm.em.fork().findOneOrFail(ProcessingJob, job.id)).attemptBudget).toBe(2);
+  });
+
+  it('records the deletion of a FAILED session\'s bytes once, and never for another status', async () => {
+    const failed = await aSession(FileStatus.FAILED);
+    const completed = await aSession(FileStatus.COMPLETED);
+    const mark = () => orm.em.fork().transactional((em) => writer.markFailedObjectsDeleted(em, [failed.id, completed.id]));
+    expect(await mark()).toEqual([failed.id]);
+    expect(await mark()).toEqual([]);
+    expect((await orm.em.fork().findOneOrFail(UploadSession, failed.id)).objectDeletedAt).toBeInstanceOf(Date);
+    expect((await orm.em.fork().findOneOrFail(UploadSession, completed.id)).objectDeletedAt).toBeNull();
   });
 });

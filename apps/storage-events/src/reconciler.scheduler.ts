@@ -40,7 +40,7 @@ export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplic
   @CreateRequestContext()
   private async runOnce(): Promise<void> {
     const figures = await this.reconciler.runOnce(this.config.reconciler);
-    if (figures && (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent)) {
+    if (figures && (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent || figures.groupsExpired || figures.failedObjectsDeleted || figures.dedupePruned)) {
       this.logger.log({ msg: 'reconciliation pass', ...figures });
     }
   }

@@ -93,7 +93,7 @@ export class Gateway {
     return this.call('GET', `/v1/uploads/${enc(id)}/download`, { signal, tokenFor: [id], idempotent: true });
   }
 
-  async createGroup(body: { name: string; description?: string; totalFiles?: number; files?: UploadRequest[] }, signal?: AbortSignal): Promise<CreatedGroup> {
+  async createGroup(body: { name: string; description?: string; totalFiles?: number; expiresInSeconds?: number; files?: UploadRequest[] }, signal?: AbortSignal): Promise<CreatedGroup> {
     const created = await this.call<CreatedGroup>('POST', '/v1/groups', { body, signal });
     this.rememberToken(created.id, created.uploadToken);
     for (const u of created.uploads ?? []) this.rememberToken(u.id, u.uploadToken ?? created.uploadToken);

@@ -32,6 +32,8 @@ export interface Session {
   partSize?: number | null;
   error: string | null;
   errorMessage?: string | null;
+  /** FAILED sessions: when the bytes that reached the store were deleted (FAILED_OBJECT_RETENTION_SECONDS after the failure). */
+  objectDeletedAt?: string | null;
   [extra: string]: unknown;
 }
 
@@ -96,6 +98,10 @@ export interface Group {
   totalFiles: number;
   completedFiles: number;
   failedFiles?: number;
+  /** The group takes no file after it; one still waiting for files then ends FAILED with error EXPIRED. */
+  expiresAt?: string;
+  /** Why a FAILED group ended when its files are not the reason (EXPIRED); null otherwise. */
+  error?: string | null;
   [extra: string]: unknown;
 }
 

@@ -32,6 +32,8 @@ export interface GroupProgress {
 export interface UploadGroupOptions extends Omit<SendOptions, 'onProgress' | 'onSession'> {
   name: string;
   description?: string;
+  /** Seconds the group has to receive all its files (the server's default and maximum apply). */
+  expiresInSeconds?: number;
   /** Jobs for every file that names none. */
   jobs?: JobRequest[];
   /** Files sent at once (each with `concurrency` parts in flight). Default 2. */
@@ -71,7 +73,7 @@ export async function uploadGroupWith(gateway: Gateway, files: GroupFile[], opti
       ...(f.metadata ? { metadata: f.metadata } : {}),
     };
   });
-  const created = await gateway.createGroup({ name: options.name, description: options.description, totalFiles: files.length, files: requests }, options.signal);
+  const created = await gateway.createGroup({ name: options.name, description: options.description, totalFiles: files.length, expiresInSeconds: options.expiresInSeconds, files: requests }, options.signal);
   // A gateway that creates the group without its files: add them one by one.
   const uploads = created.uploads?.length === files.length ? created.uploads : await addOneByOne(gateway, created.id, requests, options.signal);
   await options.onGroup?.(created, uploads);

@@ -25,6 +25,9 @@ export interface UploadRules {
   /** 0 = unlimited. */
   userQuotaBytes: number;
   maxFilesPerGroup: number;
+  /** Default lifetime of a group, and the most a caller may ask for. */
+  groupExpirySeconds: number;
+  maxGroupExpirySeconds: number;
 }
 
 export interface GatewayConfig extends CommonConfig {
@@ -72,7 +75,7 @@ export interface StorageEventsConfig extends CommonConfig {
   prefetch: number;
   /** Token of the notification webhook; null disables it. */
   webhookToken: string | null;
-  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number };
+  reconciler: { intervalMs: number; batchSize: number; graceMs: number; stalePendingMs: number; failedObjectRetentionMs: number; dedupeRetentionMs: number };
   webhooks: WebhookDeliveryConfig;
 }
 
@@ -129,6 +132,9 @@ export function parseDefaultJobs(spec: string): { pattern: string; jobs: JobType
 }
 
 export function gatewayConfig(env: GatewayEnv): GatewayConfig {
+  if (env.GROUP_EXPIRY_SECONDS > env.GROUP_MAX_EXPIRY_SECONDS) {
+    throw new Error(`Invalid configuration:\n  GROUP_EXPIRY_SECONDS (${env.GROUP_EXPIRY_SECONDS}) must not exceed GROUP_MAX_EXPIRY_SECONDS (${env.GROUP_MAX_EXPIRY_SECONDS})`);
+  }
   return {
     ...common(env),
     port: env.GATEWAY_PORT,
@@ -142,6 +148,8 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       defaultJobs: parseDefaultJobs(env.DEFAULT_JOBS),
       userQuotaBytes: env.USER_QUOTA_BYTES,
       maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
+      groupExpirySeconds: env.GROUP_EXPIRY_SECONDS,
+      maxGroupExpirySeconds: env.GROUP_MAX_EXPIRY_SECONDS,
     },
     auth: {
       anonymousUploads: env.ANONYMOUS_UPLOADS,
@@ -195,6 +203,8 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
       batchSize: env.RECONCILER_BATCH_SIZE,
       graceMs: env.RECONCILER_GRACE_SECONDS * 1000,
       stalePendingMs: env.RECONCILER_STALE_JOB_SECONDS * 1000,
+      failedObjectRetentionMs: env.FAILED_OBJECT_RETENTION_SECONDS * 1000,
+      dedupeRetentionMs: env.STORAGE_EVENT_DEDUPE_RETENTION_SECONDS * 1000,
     },
   };
 }

@@ -51,3 +51,12 @@ describe('gateway security settings', () => {
     expect(load({ ANONYMOUS_UPLOADS: 'true', RATE_LIMIT_SYNC_MS: '0' }).http.rateLimit.syncMs).toBe(0);
   });
 });
+
+describe('group expiry settings', () => {
+  it('a day by default, at most a week asked for; the default may not exceed the maximum', () => {
+    const c = load({ JWT_SECRET: 'a-long-enough-secret' });
+    expect(c.uploads).toMatchObject({ groupExpirySeconds: 86400, maxGroupExpirySeconds: 604800 });
+    expect(() => load({ JWT_SECRET: 'a-long-enough-secret', GROUP_EXPIRY_SECONDS: '30' })).toThrow(/GROUP_EXPIRY_SECONDS/);
+    expect(() => load({ JWT_SECRET: 'a-long-enough-secret', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(/must not exceed GROUP_MAX_EXPIRY_SECONDS/);
+  });
+});

@@ -62,6 +62,10 @@ export class GatewayEnv extends BaseEnv {
   ALLOWED_CONTENT_TYPES: string = '*/*';
   /** Most files one upload group may have (its totalFiles, and the files sent with POST /v1/groups). */
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_FILES_PER_GROUP: number = 1000;
+  /** Seconds a new upload group has to receive all its files (`expiresInSeconds` of POST /v1/groups overrides it); the reconciler then ends it FAILED (EXPIRED). */
+  @Transform(toInt) @IsInt() @Min(60) GROUP_EXPIRY_SECONDS: number = 86400;
+  /** Most seconds a caller may ask for with `expiresInSeconds`. */
+  @Transform(toInt) @IsInt() @Min(60) GROUP_MAX_EXPIRY_SECONDS: number = 7 * 86400;
   @Transform(toBool) @IsBoolean() ANONYMOUS_UPLOADS: boolean = false;
   @ValidateIf((env: GatewayEnv) => !env.ANONYMOUS_UPLOADS && !env.JWKS_URL)
   @IsString({ message: 'JWT_SECRET or JWKS_URL is required when ANONYMOUS_UPLOADS is off' })
@@ -131,6 +135,17 @@ export class StorageEventsEnv extends BaseEnv {
    * message again (it was lost). Never while the queue holds a backlog: a long backlog is not duplicated.
    */
   @Transform(toInt) @IsInt() @Min(10) @Max(86400) RECONCILER_STALE_JOB_SECONDS: number = 120;
+  /**
+   * Seconds the bytes of a FAILED upload (its object, thumbnails, multipart parts) stay in the store before the
+   * reconciler deletes them; 0 = at its next pass. Their quota is given back when the upload fails.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400) FAILED_OBJECT_RETENTION_SECONDS: number = 0;
+  /**
+   * Seconds the identity of an applied storage notification is kept to recognise its replays. Must stay well above
+   * how long a notification can still come again: the broker's redelivery (a message held while storage-events is
+   * down), the store's own retries (MinIO's queue_dir, AWS's at-least-once). Older rows are pruned in small batches.
+   */
+  @Transform(toInt) @IsInt() @Min(86400) @Max(365 * 86400) STORAGE_EVENT_DEDUPE_RETENTION_SECONDS: number = 7 * 86400;
 
   // ---- Outgoing webhook delivery (this app runs it; see the README for why)
   /** on: this process also delivers webhooks; off: it does not; only: it does nothing else (no storage notifications, no reconciler). */

@@ -44,6 +44,7 @@ const groupData = objectSchema<GroupEventDataV1>(
     totalFiles: count('files the group was declared with'),
     completedFiles: count('files COMPLETED'),
     failedFiles: count('files FAILED'),
+    error: nullable(text(), 'why a FAILED group ended when its files are not the reason: EXPIRED (it was still waiting for files at its expiresAt)'),
     sessions: {
       type: 'array',
       items: {

@@ -44,6 +44,8 @@ export interface GroupEventDataV1 {
   totalFiles: number;
   completedFiles: number;
   failedFiles: number;
+  /** Why a FAILED group ended when its files are not the reason (EXPIRED); null otherwise. */
+  error?: string | null;
   sessions: { sessionId: string; objectKey: string; status: FileStatus }[];
 }
 

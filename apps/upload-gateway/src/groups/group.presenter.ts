@@ -15,6 +15,9 @@ export function presentGroup(v: GroupView) {
     fileCount: g.fileCount,
     completedFiles: g.completedFiles,
     failedFiles: g.failedFiles,
+    /** Why a FAILED group ended, when its files are not the reason (EXPIRED); null otherwise. */
+    error: g.error,
+    expiresAt: g.expiresAt,
     bytesExpected: v.bytesExpected,
     bytesUploaded: v.bytesUploaded,
     createdAt: g.createdAt,

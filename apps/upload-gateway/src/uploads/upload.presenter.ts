@@ -24,6 +24,7 @@ export function presentSession(s: SessionSummary) {
     completedParts: s.completedParts,
     uploadedAt: s.uploadedAt,
     expiresAt: s.expiresAt,
+    objectDeletedAt: s.objectDeletedAt,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };

@@ -10,7 +10,7 @@ import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 export class JobRequestBody {
   @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
   @ApiPropertyOptional({ minimum: 1, maximum: 10, description: '1 is most urgent; default from the job type' }) priority?: number;
-  @ApiPropertyOptional({ minimum: 1, maximum: 20 }) maxAttempts?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'the attempt budget of each run (default 3): attempts made before the job is FAILED; a manual retry grants it again' }) maxAttempts?: number;
   @ApiPropertyOptional({ description: 'a required job that fails fails the upload (VALIDATION is always required)' }) required?: boolean;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'handler-specific settings' }) config?: Record<string, unknown>;
 }
@@ -49,6 +49,14 @@ export class UploadSessionView {
   @ApiProperty() completedParts!: number;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) uploadedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'FAILED uploads only: when the bytes that reached the store (the object, its thumbnails, the parts of a multipart upload) were deleted, FAILED_OBJECT_RETENTION_SECONDS after the failure; null before that, and for every other status',
+  })
+  objectDeletedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
 }
@@ -100,8 +108,12 @@ export class JobView {
   @ApiProperty({ type: 'object', additionalProperties: true }) config!: Record<string, unknown>;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) result!: Record<string, unknown> | null;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
-  @ApiProperty() attempts!: number;
-  @ApiProperty() maxAttempts!: number;
+  @ApiProperty({ description: 'attempts started so far, over every run: a manual retry (POST /v1/jobs/:id/retry) keeps counting them' }) attempts!: number;
+  @ApiProperty({
+    description:
+      'attempts the job may make in total: the maxAttempts it was created with (its budget), raised by that budget again at each manual retry; automatic retries happen while attempts < maxAttempts. E.g. a budget of 3 used up, then retried by hand: attempts 3, maxAttempts 6',
+  })
+  maxAttempts!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
@@ -173,6 +185,12 @@ export class CreateGroupBody {
   @ApiProperty({ example: 'holiday photos' }) name!: string;
   @ApiPropertyOptional() description?: string;
   @ApiPropertyOptional({ description: 'files the group will hold; default: the number of `files`' }) totalFiles?: number;
+  @ApiPropertyOptional({
+    minimum: 60,
+    description:
+      'seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most GROUP_MAX_EXPIRY_SECONDS). Past it, a group still short of files or waiting for bytes ends FAILED with error EXPIRED (one group.failed): its files still waiting for bytes end FAILED (EXPIRED) and what they left in storage is removed; files already uploaded finish normally',
+  })
+  expiresInSeconds?: number;
   @ApiPropertyOptional({ type: [CreateUploadBody], description: 'sessions created with the group, in one transaction' }) files?: CreateUploadBody[];
 }
 
@@ -186,6 +204,8 @@ export class GroupView {
   @ApiProperty({ description: 'files added so far (at most totalFiles)' }) fileCount!: number;
   @ApiProperty() completedFiles!: number;
   @ApiProperty() failedFiles!: number;
+  @ApiProperty({ nullable: true, type: String, enum: ['EXPIRED'], description: 'why a FAILED group ended when its files are not the reason; null otherwise' }) error!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', description: 'the group takes no file after it; the reconciler then ends it if it is still waiting for files' }) expiresAt!: string;
   @ApiProperty() bytesExpected!: number;
   @ApiProperty() bytesUploaded!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;

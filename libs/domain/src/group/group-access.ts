@@ -18,13 +18,13 @@ export async function findAccessibleGroup(em: EntityManager, actor: Actor, id: s
  * Takes one slot of the group for a new session, race-free: a conditional `UPDATE … WHERE file_count <
  * total_files AND status is open`, so concurrent adds never exceed totalFiles. Call it in the transaction
  * that inserts the session (a rollback gives the slot back). Fails 404 for a group the actor may not see,
- * 409 for a full, cancelled or finished one.
+ * 409 for a full, expired, cancelled or finished one.
  */
 export async function takeGroupSlot(em: EntityManager, actor: Actor, groupId: string): Promise<UploadGroup> {
   const group = await findAccessibleGroup(em, actor, groupId);
   const taken: unknown[] = await em.execute(
     `update upload_group set file_count = file_count + 1, updated_at = now()
-      where id = ? and file_count < total_files and status in (?, ?)
+      where id = ? and file_count < total_files and status in (?, ?) and expires_at > now()
       returning id`,
     [groupId, GroupStatus.PENDING, GroupStatus.IN_PROGRESS],
   );
@@ -32,6 +32,9 @@ export async function takeGroupSlot(em: EntityManager, actor: Actor, groupId: st
   const now = await em.findOneOrFail(UploadGroup, groupId, { refresh: true });
   if (FINAL_GROUP_STATUSES.includes(now.status)) {
     throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} is ${now.status} and takes no more files`);
+  }
+  if (now.expiresAt.getTime() <= Date.now()) {
+    throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} expired at ${now.expiresAt.toISOString()} and takes no more files`);
   }
   throw new DomainError(DomainErrorCode.GROUP_STATE_CONFLICT, `Group ${groupId} already has its ${now.totalFiles} files (totalFiles)`);
 }

@@ -41,6 +41,17 @@ export class UploadGroup {
   @Property({ type: 'integer' })
   failedFiles: number = 0;
 
+  /**
+   * Past it, a group still waiting for files (fewer than totalFiles added, or one still waiting for its bytes)
+   * is ended by the reconciler: FAILED with error EXPIRED. No file is added after it.
+   */
+  @Property({ type: 'timestamptz' })
+  expiresAt: Date;
+
+  /** Why the group ended FAILED when its files are not the reason: EXPIRED. WARNING: persisted and published. */
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
+
   /** SHA-256 of the anonymous caller's upload token; null for owned groups. */
   @Property({ type: 'text', nullable: true, hidden: true })
   uploadTokenHash: string | null = null;
@@ -51,13 +62,19 @@ export class UploadGroup {
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 
-  /** `fileCount`: the sessions created together with the group, in its transaction. */
-  constructor(props: { name: string; totalFiles: number; userId?: string | null; description?: string | null; fileCount?: number }) {
+  /**
+   * `fileCount`: the sessions created together with the group, in its transaction. `expiresAt`: by default a
+   * day from now (GROUP_EXPIRY_SECONDS's default); the gateway always passes its configured one.
+   */
+  constructor(props: { name: string; totalFiles: number; expiresAt?: Date; userId?: string | null; description?: string | null; fileCount?: number }) {
     if (!props.name) throw new Error('UploadGroup.name is required');
     if (!Number.isInteger(props.totalFiles) || props.totalFiles < 1) throw new Error('UploadGroup.totalFiles must be a positive integer');
     const fileCount = props.fileCount ?? 0;
     if (!Number.isInteger(fileCount) || fileCount < 0 || fileCount > props.totalFiles) throw new Error('UploadGroup.fileCount must be 0..totalFiles');
+    const expiresAt = props.expiresAt ?? new Date(Date.now() + 86_400_000);
+    if (Number.isNaN(expiresAt.getTime())) throw new Error('UploadGroup.expiresAt must be a valid date');
     this.name = props.name;
+    this.expiresAt = expiresAt;
     this.totalFiles = props.totalFiles;
     this.fileCount = fileCount;
     this.userId = props.userId ?? null;

@@ -39,12 +39,17 @@ export class ProcessingJob {
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
 
-  /** Attempts started so far (incremented when a processor claims the job). */
+  /** Attempts started so far, over every run (incremented when a processor claims the job; a manual retry keeps it). */
   @Property({ type: 'integer' })
   attempts: number = 0;
 
+  /** Attempts the job may make in total: its budget, raised by that budget again at each manual retry. */
   @Property({ type: 'integer' })
   maxAttempts: number;
+
+  /** The budget of each run, recorded at the first manual retry (null until then: `maxAttempts`). */
+  @Property({ type: 'integer', nullable: true })
+  attemptBudget: number | null = null;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();

@@ -22,6 +22,9 @@ function preconditions<S extends string>(table: TransitionTable<S>, to: S, from?
   return [...from];
 }
 
+/** Error of a group (and of its waiting sessions) ended by its expiry. WARNING: persisted and published; clients match on it. */
+export const GROUP_EXPIRED_ERROR = 'EXPIRED';
+
 /** A session in one of these holds no storage quota: entering one gives the bytes back, in the same transaction, once. */
 const RELEASES_QUOTA: ReadonlySet<FileStatus> = new Set([FileStatus.FAILED, FileStatus.DELETED]);
 
@@ -138,6 +141,19 @@ export class LifecycleWriter {
 
   async markDeleted(tx: Tx, id: string): Promise<boolean> {
     return (await this.moveSessions(tx, [id], FileStatus.DELETED)).length === 1;
+  }
+
+  /**
+   * Records that what FAILED sessions left in the store has been deleted (not a status: a fact of a final one),
+   * once: a session no longer FAILED, or already recorded, is not written. Returns the ids recorded.
+   */
+  async markFailedObjectsDeleted(tx: Tx, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.of(tx).query<{ id: string }>(
+      `update upload_session s set object_deleted_at = now(), version = s.version + 1 where s.id = any($1::uuid[]) and s.status = $2 and s.object_deleted_at is null returning s.id`,
+      [ids, FileStatus.FAILED],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Sessions → `to` (COMPLETED, PROCESSING, DELETED, …) in one statement; returns those that moved. */
@@ -387,11 +403,15 @@ export class LifecycleWriter {
     return rows.map(toJobRecord);
   }
 
-  /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
+  /**
+   * FAILED | CANCELLED → PENDING by hand, keeping the history: `attempts` keeps counting, and the job gets its
+   * budget again on top (`max_attempts = attempts + budget`, the budget being the maxAttempts it was created
+   * with, kept in `attempt_budget`). The last error and result stay until the new run replaces them.
+   */
   async requeueJob(tx: Tx, id: string): Promise<JobRecord | null> {
     const rows = await this.db.of(tx).query(
-      `update processing_job j set status = $2, attempts = 0, error = null, result = null, started_at = null, finished_at = null, run_after = null,
-              locked_until = null, lease_token = null, updated_at = now()
+      `update processing_job j set status = $2, attempt_budget = coalesce(j.attempt_budget, j.max_attempts), max_attempts = j.attempts + coalesce(j.attempt_budget, j.max_attempts),
+              finished_at = null, run_after = null, locked_until = null, lease_token = null, updated_at = now()
         where j.id = $1 and j.status = any($3::text[]) returning ${JOB_COLUMNS}`,
       [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED])],
     );
@@ -412,6 +432,18 @@ export class LifecycleWriter {
 
   async moveGroup(tx: Tx, id: string, to: GroupStatus, from?: GroupStatus[]): Promise<boolean> {
     return (await this.moveGroups(tx, [id], to, from)).length === 1;
+  }
+
+  /**
+   * PENDING | IN_PROGRESS → FAILED with error EXPIRED, only while the group is past its `expiresAt`. The caller
+   * holds the group's sessions' rows (the lock order) and ends its waiting sessions in the same transaction.
+   */
+  async markGroupExpired(tx: Tx, id: string): Promise<GroupRecord | null> {
+    const rows = await this.db.of(tx).query(
+      `update upload_group g set status = $2, error = $3, updated_at = now() where g.id = $1 and g.status = any($4::text[]) and g.expires_at <= now() returning ${GROUP_COLUMNS}`,
+      [id, GroupStatus.FAILED, GROUP_EXPIRED_ERROR, preconditions(GROUP_STATUS_TRANSITIONS, GroupStatus.FAILED, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS])],
+    );
+    return rows.length === 1 ? toGroupRecord(rows[0]) : null;
   }
 
   async moveGroups(tx: Tx, ids: string[], to: GroupStatus, from?: GroupStatus[]): Promise<GroupRecord[]> {

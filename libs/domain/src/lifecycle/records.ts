@@ -45,6 +45,7 @@ export interface GroupRecord {
   totalFiles: number;
   completedFiles: number;
   failedFiles: number;
+  error: string | null;
 }
 
 /** Columns of upload_session a SessionRecord is read from (for RETURNING and selects; `s` is the table alias). */
@@ -54,7 +55,7 @@ export const SESSION_COLUMNS =
 export const JOB_COLUMNS =
   'j.id, j.session_id, j.type, j.status, j.priority, j.required, j.config, j.result, j.error, j.attempts, j.max_attempts, j.locked_until, j.run_after, j.lease_token';
 
-export const GROUP_COLUMNS = 'g.id, g.user_id, g.status, g.total_files, g.completed_files, g.failed_files';
+export const GROUP_COLUMNS = 'g.id, g.user_id, g.status, g.total_files, g.completed_files, g.failed_files, g.error';
 
 type Row = Record<string, unknown>;
 
@@ -111,5 +112,6 @@ export function toGroupRecord(r: Row): GroupRecord {
     totalFiles: Number(r.total_files),
     completedFiles: Number(r.completed_files),
     failedFiles: Number(r.failed_files),
+    error: (r.error as string | null) ?? null,
   };
 }

@@ -51,6 +51,24 @@ describe('GroupStatus lifecycle', () => {
   });
 });
 
+describe('lifecycle ends added by the reconciler and the retry route', () => {
+  it("a group's expiry ends only an open group (PENDING, IN_PROGRESS → FAILED); a final group never moves again", () => {
+    expect(sourcesOf(GROUP_STATUS_TRANSITIONS, G.FAILED).sort()).toEqual([G.IN_PROGRESS, G.PENDING]);
+    for (const final of [G.COMPLETED, G.FAILED, G.CANCELLED]) expect(GROUP_STATUS_TRANSITIONS[final]).toEqual([]);
+  });
+  it('the expiry of a waiting file goes PENDING_UPLOAD | UPLOADING → FAILED, as a single upload expires', () => {
+    expect(canTransition(FILE_STATUS_TRANSITIONS, F.PENDING_UPLOAD, F.FAILED)).toBe(true);
+    expect(canTransition(FILE_STATUS_TRANSITIONS, F.UPLOADING, F.FAILED)).toBe(true);
+  });
+  it('purging the bytes of a FAILED file moves no status: FAILED only goes on to DELETED', () => {
+    expect(FILE_STATUS_TRANSITIONS[F.FAILED]).toEqual([F.DELETED]);
+  });
+  it('a manual retry leaves only FAILED or CANCELLED; automatic retries leave RUNNING', () => {
+    expect(sourcesOf(JOB_STATUS_TRANSITIONS, J.PENDING).sort()).toEqual([J.CANCELLED, J.FAILED, J.RUNNING]);
+    expect(canTransition(JOB_STATUS_TRANSITIONS, J.COMPLETED, J.PENDING)).toBe(false);
+  });
+});
+
 describe('PartStatus lifecycle', () => {
   it.each(pairs(Object.values(PartStatus), partAllowed))('%s → %s allowed: %s', (from, to, allowed) => {
     expect(canTransition(PART_STATUS_TRANSITIONS, from, to)).toBe(allowed);

@@ -11,6 +11,7 @@ export const FILE_STATUS_TRANSITIONS: Readonly<Record<FileStatus, readonly FileS
   [FileStatus.UPLOADED]: [FileStatus.PROCESSING, FileStatus.FAILED, FileStatus.DELETED],
   [FileStatus.PROCESSING]: [FileStatus.COMPLETED, FileStatus.FAILED, FileStatus.DELETED],
   [FileStatus.COMPLETED]: [FileStatus.DELETED],
+  // The reconciler deleting a FAILED file's bytes (object_deleted_at) is a fact of the final status, not a transition.
   [FileStatus.FAILED]: [FileStatus.DELETED],
   [FileStatus.DELETED]: [],
 };
@@ -20,12 +21,14 @@ export const JOB_STATUS_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStat
   // RUNNING → PENDING is a retry (attempts < maxAttempts); RUNNING → RUNNING is a take-over of an expired lease.
   [JobStatus.RUNNING]: [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PENDING, JobStatus.RUNNING],
   [JobStatus.COMPLETED]: [],
-  // FAILED and CANCELLED jobs may be retried by hand (POST /v1/jobs/:id/retry).
+  // FAILED and CANCELLED jobs may be retried by hand (POST /v1/jobs/:id/retry): attempts keep counting, maxAttempts grows.
   [JobStatus.FAILED]: [JobStatus.PENDING],
   [JobStatus.CANCELLED]: [JobStatus.PENDING],
 };
 
 export const GROUP_STATUS_TRANSITIONS: Readonly<Record<GroupStatus, readonly GroupStatus[]>> = {
+  // → FAILED: a file failed and every file is final, or the group expired still waiting for files (error EXPIRED).
+  // → CANCELLED: asked for by the caller. Only an open group (PENDING, IN_PROGRESS) ends.
   [GroupStatus.PENDING]: [GroupStatus.IN_PROGRESS, GroupStatus.CANCELLED, GroupStatus.FAILED],
   [GroupStatus.IN_PROGRESS]: [GroupStatus.COMPLETED, GroupStatus.FAILED, GroupStatus.CANCELLED],
   [GroupStatus.COMPLETED]: [],

@@ -129,6 +129,7 @@ export class Outbox {
         totalFiles: g.totalFiles,
         completedFiles: g.completedFiles,
         failedFiles: g.failedFiles,
+        error: g.error,
         sessions: sessions.map((s) => ({ sessionId: s.id, objectKey: s.objectKey, status: s.status })),
       },
     });

@@ -15,6 +15,9 @@ export interface UploadPolicy {
   userQuotaBytes: number;
   /** Most files (totalFiles) one upload group may have. */
   maxFilesPerGroup: number;
+  /** Seconds a new group has to receive its files, unless it asks for its own (at most maxGroupExpirySeconds). */
+  groupExpirySeconds: number;
+  maxGroupExpirySeconds: number;
 }
 
 export const UPLOAD_POLICY = Symbol('UploadPolicy');

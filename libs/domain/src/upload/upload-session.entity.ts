@@ -100,6 +100,13 @@ export class UploadSession {
   @Property({ type: 'timestamptz', nullable: true })
   uploadedAt: Date | null = null;
 
+  /**
+   * FAILED sessions only: when what the session left in the store (object, thumbnails, multipart upload) was
+   * deleted by the reconciler, FAILED_OBJECT_RETENTION_SECONDS after it failed. null: not yet (or never stored).
+   */
+  @Property({ type: 'timestamptz', nullable: true })
+  objectDeletedAt: Date | null = null;
+
   /** After this instant an upload that has not arrived is abandoned (EXPIRED). */
   @Property({ type: 'timestamptz' })
   expiresAt: Date;

@@ -30,6 +30,7 @@ export type SessionSummary = Pick<
   | 'uploadTokenHash'
   | 'uploadedAt'
   | 'expiresAt'
+  | 'objectDeletedAt'
   | 'createdAt'
   | 'updatedAt'
 >;
@@ -47,7 +48,7 @@ export interface SessionDetails {
 
 const SESSION_COLUMNS = `s.id, s.group_id, s.user_id, s.bucket, s.object_key, s.upload_id, s.status, s.filename, s.content_type, s.size,
   s.checksum_sha256, s.sha256, s.md5, s.etag, s.error, s.error_message, s.metadata, s.total_parts, s.completed_parts,
-  s.upload_token_hash, s.uploaded_at, s.expires_at, s.created_at, s.updated_at`;
+  s.upload_token_hash, s.uploaded_at, s.expires_at, s.object_deleted_at, s.created_at, s.updated_at`;
 
 /** One session, its jobs (oldest first) and its uploaded parts summed: one statement, one round trip. */
 const DETAILS = `select ${SESSION_COLUMNS},
@@ -92,6 +93,7 @@ interface SessionRow {
   // Timestamps arrive as Postgres writes them ('2026-12-01 05:45:00.123+00'): MikroORM's connection keeps them text.
   uploaded_at: string | null;
   expires_at: string;
+  object_deleted_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -167,6 +169,7 @@ function toSession(r: SessionRow): SessionSummary {
     uploadTokenHash: r.upload_token_hash,
     uploadedAt: date(r.uploaded_at),
     expiresAt: new Date(r.expires_at),
+    objectDeletedAt: date(r.object_deleted_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };

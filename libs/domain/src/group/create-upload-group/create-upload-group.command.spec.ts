@@ -27,6 +27,9 @@ describe('CreateUploadGroupCommand', () => {
     ['files not a list', { name: 'g', files: 'a.txt' }, ['files']],
     ['no name', { files: [file()] }, ['name']],
     ['an unknown field', { name: 'g', totalFiles: 1, owner: 'x' }, ['owner']],
+    ['its own expiry', { name: 'g', totalFiles: 1, expiresInSeconds: 3600 }, []],
+    ['an expiry under a minute', { name: 'g', totalFiles: 1, expiresInSeconds: 59 }, ['expiresInSeconds']],
+    ['an expiry as text', { name: 'g', totalFiles: 1, expiresInSeconds: '3600' }, ['expiresInSeconds']],
   ])('%s', (_, input, fields) => {
     expect([...new Set(fieldsOf(input))].sort()).toEqual([...fields].sort());
   });

@@ -19,6 +19,13 @@ export class CreateUploadGroupCommand {
   @IsOptional() @IsInt() @Min(1)
   totalFiles?: number;
 
+  /**
+   * Seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most
+   * GROUP_MAX_EXPIRY_SECONDS, checked by the use case); past it the group ends FAILED with error EXPIRED.
+   */
+  @IsOptional() @IsInt() @Min(60)
+  expiresInSeconds?: number;
+
   /** Files created with the group, each as the body of POST /v1/uploads (without groupId). */
   @IsOptional()
   @IsArray()

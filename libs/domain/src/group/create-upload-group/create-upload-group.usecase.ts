@@ -51,6 +51,9 @@ export class CreateUploadGroupUseCase {
       problems.push({ field: 'totalFiles', message: 'must be given (at least 1) when no files are sent' });
     }
     if (totalFiles > max) problems.push({ field: 'totalFiles', message: `must not exceed ${max} (MAX_FILES_PER_GROUP)` });
+    if (cmd.expiresInSeconds !== undefined && cmd.expiresInSeconds > this.policy.maxGroupExpirySeconds) {
+      problems.push({ field: 'expiresInSeconds', message: `must not exceed ${this.policy.maxGroupExpirySeconds} (GROUP_MAX_EXPIRY_SECONDS)` });
+    }
     if (files.length > totalFiles) problems.push({ field: 'files', message: `has ${files.length} files, more than totalFiles (${totalFiles})` });
     files.forEach((file, i) => {
       if (file.groupId !== undefined) problems.push({ field: `files[${i}].groupId`, message: 'must be absent: the files join the new group' });
@@ -64,7 +67,8 @@ export class CreateUploadGroupUseCase {
     if (problems.length > 0) throw DomainError.invalid(problems);
 
     const token = actor.userId === null ? newUploadToken() : null;
-    const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, userId: actor.userId, fileCount: files.length });
+    const expiresAt = new Date(Date.now() + (cmd.expiresInSeconds ?? this.policy.groupExpirySeconds) * 1000);
+    const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, expiresAt, userId: actor.userId, fileCount: files.length });
     group.uploadTokenHash = token?.hash ?? null;
     const owner = { userId: group.userId, uploadTokenHash: group.uploadTokenHash };
     // The store's part first (URLs, multipart uploads), outside any transaction; then one transaction stores everything.

@@ -8,8 +8,9 @@ import { assertJobsCanRun, findAccessibleJob } from '../find-accessible-job';
 import { ProcessingJob } from '../processing-job.entity';
 
 /**
- * A FAILED or CANCELLED job runs again, with a fresh attempt budget: PENDING and re-queued in one
- * transaction. Refused on a FAILED or DELETED session (409): a failed session stays failed, the lifecycle
+ * A FAILED or CANCELLED job runs again, with a fresh attempt budget on top of its history: PENDING and re-queued
+ * in one transaction; `attempts` keeps counting and `maxAttempts` grows by the job's budget (LifecycleWriter.requeueJob).
+ * Refused on a FAILED or DELETED session (409): a failed session stays failed, the lifecycle
  * has no way back. On a COMPLETED session the job runs and records its outcome without moving the session.
  */
 @Injectable()
