@@ -78,6 +78,7 @@ export * from './job/list-jobs/list-jobs.usecase';
 export * from './job/settle-session';
 export * from './reconcile/reconcile.module';
 export * from './reconcile/reconciler';
+export * from './reconcile/reconcile-step';
 export * from './reconcile/reconcile-uploads/reconcile-uploads.usecase';
 export * from './reconcile/reconcile-jobs/reconcile-jobs.usecase';
 export * from './upload/session-endings';

@@ -1,35 +1,63 @@
-import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
 import { ReconcileJobsFigures, ReconcileJobsSettings, ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
+import { ReconcileErrors, ReconcileStep } from './reconcile-step';
 import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 
 export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings;
 export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures;
 
+/** What one pass did, and the items (or steps) it could not settle, per step. */
+export interface ReconcilerPass {
+  figures: ReconcilerFigures;
+  errors: Record<string, number>;
+}
+
 /** WARNING: shared by every replica of every version; changing it lets two versions reconcile at once. */
 const RECONCILER_LOCK_KEY = 0x75706c64; // 'upld'
 
 /**
- * One reconciliation pass, by one replica at a time: a Postgres advisory lock (held by a transaction for
- * the pass, so it is released even if this process dies) elects the runner; the others skip the pass.
- * The steps are compare-and-sets anyway: the lock saves work, correctness does not depend on it.
+ * One reconciliation pass, by one replica at a time: a session-level Postgres advisory lock, held on a connection of
+ * its own for the pass (released with that connection if this process dies), elects the runner; the others skip the
+ * pass. No transaction spans the pass: each step commits item by item (see ReconcileStep), so one failing item (a
+ * store error, a statement timeout, a deadlock) costs only itself. The steps are compare-and-sets anyway: the lock
+ * saves work, correctness does not depend on it.
+ *
+ * To add a step: implement ReconcileStep, add its figures to ReconcilerFigures, and put it in `steps` (they run in
+ * that order).
  */
 @Injectable()
 export class Reconciler {
+  private readonly logger = new Logger(Reconciler.name);
+  private readonly steps: readonly ReconcileStep[];
+
   constructor(
-    private readonly em: EntityManager,
-    private readonly uploads: ReconcileUploadsUseCase,
-    private readonly jobs: ReconcileJobsUseCase,
-  ) {}
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    jobs: ReconcileJobsUseCase,
+    uploads: ReconcileUploadsUseCase,
+  ) {
+    this.steps = [jobs, uploads];
+  }
 
   /** null when another replica holds the lock. */
-  async runOnce(settings: ReconcilerSettings): Promise<ReconcilerFigures | null> {
-    return this.em.fork().transactional(async (lockHolder) => {
-      const [{ locked }] = await lockHolder.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [RECONCILER_LOCK_KEY]);
-      if (!locked) return null;
-      const jobs = await this.jobs.execute(settings);
-      const uploads = await this.uploads.execute(settings);
-      return { ...uploads, ...jobs };
+  async runOnce(settings: ReconcilerSettings): Promise<ReconcilerPass | null> {
+    return this.db.withSessionLock(RECONCILER_LOCK_KEY, async () => {
+      const pass: ReconcilerPass = { figures: { checked: 0, advanced: 0, expired: 0, requeued: 0, failed: 0, resent: 0 }, errors: {} };
+      const errors: ReconcileErrors = {
+        item: (step, item, error) => {
+          pass.errors[step] = (pass.errors[step] ?? 0) + 1;
+          this.logger.warn({ msg: 'reconciliation item failed; the pass goes on', step, item, err: error instanceof Error ? error.message : String(error) });
+        },
+      };
+      for (const step of this.steps) {
+        try {
+          const figures = await step.run(settings, errors);
+          for (const [k, v] of Object.entries(figures) as [keyof ReconcilerFigures, number][]) pass.figures[k] = (pass.figures[k] ?? 0) + v;
+        } catch (e) {
+          errors.item(step.name, '(step)', e);
+        }
+      }
+      return pass;
     });
   }
 }
