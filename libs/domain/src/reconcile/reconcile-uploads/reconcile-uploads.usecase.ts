@@ -128,9 +128,7 @@ export class ReconcileUploadsUseCase implements ReconcileStep {
 
   private async expire(session: WaitingSession): Promise<boolean> {
     const expired = await this.db.transaction(async (tx) => {
-      // The lock order: the session, then its group, then (releasing its quota) its owner.
-      await tx.query(`select s.id from upload_session s where s.id = $1 for update`, [session.id]);
-      if (session.groupId) await tx.query(`select g.id from upload_group g where g.id = $1 for update`, [session.groupId]);
+      // The lock order: the session (its status write), its group, its owner (releasing its quota).
       const [moved] = await this.lifecycle.failSessions(
         tx,
         [{ id: session.id, error: 'EXPIRED', errorMessage: `no upload arrived before ${session.expiresAt.toISOString()}` }],
