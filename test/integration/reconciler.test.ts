@@ -3,8 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
 import { ormConfig } from '@app/database';
 import {
+  Actor,
   ApplyStorageEventUseCase,
   buildObjectKey,
+  CompleteUploadUseCase,
+  DomainError,
+  DomainErrorCode,
+  MultipartParts,
+  SignUploadPartsUseCase,
+  UploadPolicy,
   ObjectStorage,
   ReconcileJobsUseCase,
   Reconciler,
@@ -40,7 +47,8 @@ class ScriptedStore {
 
 /**
  * A reconciliation pass against the real Postgres with a scripted store: each session is settled in its own
- * transaction (a HEAD that throws costs only its session).
+ * transaction (a HEAD that throws costs only its session), and expiry never fails a session whose object
+ * arrived while the store was being asked.
  */
 describe('Reconciler (Postgres)', () => {
   let orm: MikroORM;
@@ -122,6 +130,38 @@ describe('Reconciler (Postgres)', () => {
     expect(events.some((e) => e.session === second.id)).toBe(false);
   });
 
+  it('a session completed while its HEAD was answered (404) stays UPLOADED with its object: expiry only fails waiting sessions', async () => {
+    let apply!: ApplyStorageEventUseCase;
+    // The client's complete lands between the store's answer and the reconciler's decision.
+    const store = new ScriptedStore(async (key) => {
+      await apply.execute({ kind: 'created', eventName: 'ObjectCreated:ConfirmedByGateway', source: 'api', bucket: store.bucket, key, size: 3, etag: 'abc', sequencer: null, eventId: `api:${key}`, eventTime: null });
+      return null;
+    });
+    const [session] = await expiredSessions(store, 1);
+    const wired = reconcilerOn(store);
+    apply = wired.apply;
+
+    const pass = await wired.reconciler.runOnce(SETTINGS);
+
+    expect(pass?.figures).toMatchObject({ checked: 1, expired: 0 });
+    expect(await statusOf(session.id)).toEqual({ status: FileStatus.UPLOADED, error: null });
+    expect(store.deleted).toEqual([]);
+    expect(store.aborted).toEqual([]);
+  });
+
+  it('a second created event disagreeing on size leaves an UPLOADED session and its object alone', async () => {
+    const store = new ScriptedStore(async () => null);
+    const [session] = await expiredSessions(store, 1);
+    const { apply } = reconcilerOn(store);
+    const created = { kind: 'created' as const, eventName: 'ObjectCreated:Put', source: 'ceph' as const, bucket: store.bucket, key: session.objectKey, etag: 'abc', sequencer: null, eventTime: null };
+
+    expect(await apply.execute({ ...created, size: 3, eventId: `a-${session.id}` })).toBe('uploaded');
+    expect(await apply.execute({ ...created, size: 5, eventId: `b-${session.id}` })).toBe('already-applied');
+
+    expect(await statusOf(session.id)).toEqual({ status: FileStatus.UPLOADED, error: null });
+    expect(store.deleted).toEqual([]);
+  });
+
   it('one replica at a time: a pass started while another holds the lock does nothing', async () => {
     const store = new ScriptedStore(async () => null);
     const { reconciler } = reconcilerOn(store);
@@ -134,5 +174,87 @@ describe('Reconciler (Postgres)', () => {
     expect(inner).toBeNull();
     // Released with its connection: the next pass runs.
     expect(await reconciler.runOnce(SETTINGS)).not.toBeNull();
+  });
+});
+
+/**
+ * The gateway's side of expiry: past `expiresAt` a multipart upload takes no more part URLs and is not completed
+ * (410 UPLOAD_EXPIRED naming the session), unless the store already holds its object.
+ */
+describe('sign and complete after expiresAt (Postgres)', () => {
+  let orm: MikroORM;
+  let services: ReturnType<typeof domainServices>;
+  const ADMIN: Actor = { userId: null, isAdmin: true, uploadToken: null };
+  const policy = { presignedUrlTtlSeconds: 900, maxFileSize: 1024 ** 3 } as UploadPolicy;
+
+  beforeAll(async () => {
+    orm = await MikroORM.init(ormConfig(env.DATABASE_URL, { poolMax: 4 }));
+    services = domainServices(orm);
+  });
+  afterAll(() => orm?.close(true));
+
+  /** A store that holds the object (or not), and fails the test if asked to sign or complete. */
+  function storeHolding(object: StoredObject | null) {
+    const calls: string[] = [];
+    const storage = {
+      bucket: 'uploads-expiry',
+      head: async () => object,
+      presignUploadPart: async () => {
+        calls.push('presignUploadPart');
+        return { url: 'http://x', method: 'PUT', headers: {}, expiresAt: new Date() };
+      },
+      listParts: async () => {
+        calls.push('listParts');
+        return [];
+      },
+      completeMultipartUpload: async () => {
+        calls.push('completeMultipartUpload');
+        return null;
+      },
+    } as unknown as ObjectStorage;
+    return { storage, calls };
+  }
+
+  async function expiredMultipart(): Promise<UploadSession> {
+    const id = randomUUID();
+    const s = new UploadSession({ id, bucket: 'uploads-expiry', objectKey: buildObjectKey(id, 'big.bin'), filename: 'big.bin', contentType: 'application/octet-stream', size: 3, expiresAt: new Date(Date.now() - 1_000), jobPlan: [] });
+    s.status = FileStatus.UPLOADING;
+    s.uploadId = `mp-${id}`;
+    s.totalParts = 1;
+    await orm.em.fork().persistAndFlush(s);
+    return s;
+  }
+
+  function useCases(storage: ObjectStorage) {
+    const em = orm.em.fork();
+    const apply = new ApplyStorageEventUseCase(services.db, services.lifecycle, services.outbox, services.progress, services.endings, storage);
+    return {
+      sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
+      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy),
+    };
+  }
+
+  it('signing parts is a 410 UPLOAD_EXPIRED naming the session; nothing is signed', async () => {
+    const s = await expiredMultipart();
+    const { storage, calls } = storeHolding(null);
+    const refusal = await useCases(storage).sign.execute(ADMIN, { id: s.id }, { partNumbers: [1] }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(DomainError);
+    expect(refusal).toMatchObject({ code: DomainErrorCode.UPLOAD_EXPIRED, message: expect.stringContaining(s.id) });
+    expect(calls).toEqual([]);
+  });
+
+  it('completing is a 410 while the store holds no object; nothing is completed, the session still waits (for the reconciler)', async () => {
+    const s = await expiredMultipart();
+    const { storage, calls } = storeHolding(null);
+    await expect(useCases(storage).complete.execute(ADMIN, { id: s.id }, {})).rejects.toMatchObject({ code: DomainErrorCode.UPLOAD_EXPIRED });
+    expect(calls).toEqual([]);
+    expect((await services.db.query(`select status from upload_session where id = $1`, [s.id]))[0]).toEqual({ status: FileStatus.UPLOADING });
+  });
+
+  it('completing takes an object the store already assembled: UPLOADED', async () => {
+    const s = await expiredMultipart();
+    const { storage, calls } = storeHolding({ size: 3, etag: 'abc', contentType: 'application/octet-stream' });
+    expect(await useCases(storage).complete.execute(ADMIN, { id: s.id }, {})).toMatchObject({ status: FileStatus.UPLOADED });
+    expect(calls).toEqual([]);
   });
 });

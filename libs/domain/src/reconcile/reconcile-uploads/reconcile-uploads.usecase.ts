@@ -22,7 +22,7 @@ export interface ReconcileUploadsFigures {
   expired: number;
 }
 
-/** Sessions still waiting for their bytes: the ones the scans look at. */
+/** The only sessions expiry may fail: those still waiting for their bytes (never one the store already holds). */
 export const EXPIRABLE: readonly FileStatus[] = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
 
 /** A waiting session as the scans read it. */
@@ -53,8 +53,9 @@ export function reconciledEvent(session: Pick<SessionRecord, 'id' | 'bucket' | '
 /**
  * Settles upload sessions whose storage notification never came (the store drops them while the broker is
  * down, MinIO across restarts): a waiting session whose object exists is advanced exactly as its
- * notification would have advanced it; one past `expiresAt` without an object fails with EXPIRED and its
- * multipart upload is aborted. Each session is its own short transaction, the store's calls outside any; one that fails is reported
+ * notification would have advanced it; one past `expiresAt` without an object fails with EXPIRED (only from
+ * PENDING_UPLOAD or UPLOADING: a session whose object arrived meanwhile stays) and its multipart upload is
+ * aborted. Each session is its own short transaction, the store's calls outside any; one that fails is reported
  * and the next is looked at. Every step is a compare-and-set, so two reconcilers, or a reconciler and a late
  * notification, cannot apply anything twice.
  */
@@ -132,6 +133,8 @@ export class ReconcileUploadsUseCase implements ReconcileStep {
       const [moved] = await this.lifecycle.failSessions(
         tx,
         [{ id: session.id, error: 'EXPIRED', errorMessage: `no upload arrived before ${session.expiresAt.toISOString()}` }],
+        // Not UPLOADED or later: its object may have arrived (the client completed) after the HEAD answered 404.
+        [...EXPIRABLE],
       );
       if (!moved) return null;
       await this.endings.endedMany(tx, [moved], DomainEventType.SessionFailed);
