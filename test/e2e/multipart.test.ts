@@ -2,6 +2,7 @@ import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { DomainEventType } from '@app/contracts';
 import { System } from '../support/apps';
 import { Capture } from '../support/broker';
@@ -177,6 +178,31 @@ describe('multipart uploads (e2e)', () => {
     const after = await getUpload(m.id, m.caller);
     expect(after).toMatchObject({ status: 'FAILED', error: 'ABORTED' });
     expect(events.forSession(m.id, DomainEventType.SessionFailed)).toHaveLength(1);
+  });
+
+  it('past its expiresAt: part URLs and completion are a 410 UPLOAD_EXPIRED naming the upload; nothing is completed', async () => {
+    const size = 6 * MiB;
+    const path = join(dir, 'expired.bin');
+    await writeDeterministicFile(path, size, 'expired');
+    const m = await createMultipart(path, size);
+    await sendParts(m, path, size, [1, 2], [], 2);
+    const db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    try {
+      // The reconciler's election lock, held by the test: no pass expires the session meanwhile.
+      await db.query('select pg_advisory_lock($1::bigint)', [0x75706c64]);
+      await db.query(`update upload_session set expires_at = now() - interval '1 second' where id = $1`, [m.id]);
+      const sign = await api('POST', `/v1/uploads/${m.id}/parts`, { body: { partNumbers: [2] }, uploadToken: m.caller.uploadToken });
+      expect(sign.status).toBe(410);
+      expect(sign.body).toMatchObject({ code: 'UPLOAD_EXPIRED', message: expect.stringContaining(m.id) });
+      const complete = await api('POST', `/v1/uploads/${m.id}/complete`, { body: {}, uploadToken: m.caller.uploadToken });
+      expect(complete.status).toBe(410);
+      expect(complete.body).toMatchObject({ code: 'UPLOAD_EXPIRED', message: expect.stringContaining(m.id) });
+      expect(await objectExists(m.objectKey)).toBe(false);
+      expect(await multipartUploadsUnder(m.objectKey)).toEqual([m.uploadId]);
+    } finally {
+      await db.end();
+    }
   });
 
   describe('bad input: a clear 4xx, and no damage', () => {

@@ -98,6 +98,9 @@ describe('JobLedger (Postgres)', () => {
     expect(dead).toEqual([{ headers: expect.objectContaining({ 'x-dead-letter-reason': expect.stringContaining('gave up after 2 of 2 attempts') }) }]);
   });
 
+  /** The test fails on an item the step could not settle (the reconciler would log and count it). */
+  const RAISE = { item: (_step: string, _item: string, e: unknown): never => { throw e; } };
+
   it('the reconciler resends a lost job message only when its queue holds nothing ready, once', async () => {
     const { jobs } = await uploaded(1);
     const [lost] = jobs;
@@ -106,12 +109,43 @@ describe('JobLedger (Postgres)', () => {
     let ready = 7;
     const reconcile = new ReconcileJobsUseCase(services.db, services.ledger, { readyMessages: async () => ready });
     // A backlog waits in the queue: its messages are not lost, nothing is sent again.
-    await reconcile.execute({ batchSize: 100, stalePendingMs: 60_000 });
+    await reconcile.run({ batchSize: 100, stalePendingMs: 60_000 }, RAISE);
     expect(await messages()).toBe(0);
     ready = 0;
-    expect((await reconcile.execute({ batchSize: 100, stalePendingMs: 60_000 })).resent).toBeGreaterThanOrEqual(1);
+    expect((await reconcile.run({ batchSize: 100, stalePendingMs: 60_000 }, RAISE)).resent).toBeGreaterThanOrEqual(1);
     expect(await messages()).toBe(1);
-    await reconcile.execute({ batchSize: 100, stalePendingMs: 60_000 });
+    await reconcile.run({ batchSize: 100, stalePendingMs: 60_000 }, RAISE);
     expect(await messages()).toBe(1);
+  });
+
+  it('a job that crashes its processor every time ends FAILED after maxAttempts: each redelivery after a crash counts', async () => {
+    const { sessions, jobs } = await uploaded(1, { maxAttempts: 3 });
+    const [job] = jobs;
+    const crash = () => services.db.query(`update processing_job set locked_until = now() - interval '1 second' where id = $1`, [job.id]);
+    // First delivery, then the redeliveries of its unacked message after each crash (lease run out).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { claimed } = await services.ledger.claim([job.id], { leaseMs: 60_000 });
+      expect(claimed.map((c) => [c.job.id, c.job.attempts])).toEqual([[job.id, attempt]]);
+      await crash();
+    }
+    const last = await services.ledger.claim([job.id], { leaseMs: 60_000 });
+    expect(last.claimed).toEqual([]);
+    expect(last.decided.get(job.id)).toBe('failed');
+    const [row] = await services.db.query<{ status: JobStatus; attempts: number; error: string }>(`select status, attempts, error from processing_job where id = $1`, [job.id]);
+    expect(row).toEqual({ status: JobStatus.FAILED, attempts: 3, error: 'lease expired on attempt 3 of 3: its processor stopped' });
+    expect(await outboxOf([sessions[0].id], 'session.failed')).toHaveLength(1);
+  });
+
+  it('a stray message ahead of its retry delay does not run the job: not due, sent again for when it is due', async () => {
+    const { jobs } = await uploaded(1);
+    const [job] = jobs;
+    await services.db.query(`update processing_job set attempts = 1, run_after = now() + interval '1 minute' where id = $1`, [job.id]);
+    const before = (await services.db.query(`select 1 from outbox_message where payload->>'jobId' = $1`, [job.id])).length;
+    const { claimed, decided } = await services.ledger.claim([job.id], { leaseMs: 60_000 });
+    expect(claimed).toEqual([]);
+    expect(decided.get(job.id)).toBe('not-due');
+    const [row] = await services.db.query<{ status: JobStatus; attempts: number }>(`select status, attempts from processing_job where id = $1`, [job.id]);
+    expect(row).toEqual({ status: JobStatus.PENDING, attempts: 1 });
+    expect((await services.db.query(`select 1 from outbox_message where payload->>'jobId' = $1`, [job.id])).length).toBe(before + 1);
   });
 });

@@ -1,8 +1,11 @@
 import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
+import { DomainEventType, FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 import { ormConfig, PgSqlDatabase } from '@app/database';
+import { Client } from 'pg';
 import { buildObjectKey, LifecycleWriter, ProcessingJob, UploadGroup, UploadSession } from '@app/domain';
+import { domainServices } from '../support/domain';
+import { waitFor } from '../support/poll';
 import { testEnv } from '../support/test-env';
 
 /** Compare-and-set against the real Postgres: under a race exactly one writer wins, the others see false. */
@@ -141,4 +144,44 @@ describe('LifecycleWriter (Postgres)', () => {
     expect((await orm.em.fork().findOneOrFail(UploadSession, failed.id)).objectDeletedAt).toBeInstanceOf(Date);
     expect((await orm.em.fork().findOneOrFail(UploadSession, completed.id)).objectDeletedAt).toBeNull();
   });
+
+  it('ending a grouped session locks its group before its owner (lock order sessions → groups → users)', async () => {
+    const userId = `lock-order-${randomUUID()}`;
+    await orm.em.fork().getConnection().execute(`insert into app_user (id, created_at, reserved_bytes) values (?, now(), 10)`, [userId]);
+    const group = new UploadGroup({ name: 'lock order', totalFiles: 2, userId, fileCount: 1 });
+    await orm.em.fork().persistAndFlush(group);
+    const s = await aSession(FileStatus.UPLOADING);
+    await orm.em.fork().nativeUpdate(UploadSession, { id: s.id }, { groupId: group.id, userId, quotaBytes: 10 });
+    const url = testEnv().DATABASE_URL;
+    const userHolder = new Client({ connectionString: url });
+    const groupProbe = new Client({ connectionString: url });
+    await Promise.all([userHolder.connect(), groupProbe.connect()]);
+    try {
+      // Someone holds the owner's row (a session of theirs being created or ending).
+      await userHolder.query('begin');
+      await userHolder.query(`select id from app_user where id = $1 for update`, [userId]);
+      // The session fails (as expiry, abort, cancel do): its status write, its quota, its group's counters.
+      const { db, lifecycle, endings } = domainServices(orm);
+      const ending = db.transaction(async (tx) => {
+        const moved = await lifecycle.failSessions(tx, [{ id: s.id, error: 'EXPIRED', errorMessage: 'expired' }], [FileStatus.UPLOADING]);
+        await endings.endedMany(tx, moved, DomainEventType.SessionFailed);
+        return moved.length;
+      });
+      await waitFor(
+        async () => (await groupProbe.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%app_user%'`)).rows[0].n as number,
+        (n) => n > 0,
+        { timeoutMs: 10_000, what: 'the ending to wait for the owner' },
+      );
+      // While it waits for the owner, it already holds the group: it took the group first.
+      await groupProbe.query('begin');
+      await expect(groupProbe.query(`select id from upload_group where id = $1 for update nowait`, [group.id])).rejects.toThrow(/could not obtain lock/);
+      await groupProbe.query('rollback');
+      await userHolder.query('commit');
+      expect(await ending).toBe(1);
+      const [{ reserved_bytes }] = (await groupProbe.query(`select reserved_bytes from app_user where id = $1`, [userId])).rows;
+      expect(Number(reserved_bytes)).toBe(0);
+    } finally {
+      await Promise.all([userHolder.end(), groupProbe.end()]);
+    }
+  }, 30_000);
 });

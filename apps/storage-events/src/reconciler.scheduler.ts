@@ -1,11 +1,20 @@
 import { CreateRequestContext, MikroORM } from '@mikro-orm/postgresql';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, StorageEventsConfig } from '@app/config';
+import { Counter } from 'prom-client';
 import { Reconciler } from '@app/domain';
+
+/** WARNING: dashboards and alerts query this name. */
+const reconcilerErrors = new Counter({
+  name: 'reconciler_errors_total',
+  help: 'Items (or whole steps) a reconciliation pass could not settle, by step; the pass went on with the others',
+  labelNames: ['step'] as const,
+});
 
 /**
  * Runs a reconciliation pass every RECONCILER_INTERVAL_SECONDS (every replica schedules it; one at a
- * time runs it). A pass that fails (database or store down) is logged and tried again at the next tick.
+ * time runs it). An item a pass cannot settle is logged and counted (`reconciler_errors_total`) and the pass goes on;
+ * a pass that cannot start (database down) is logged and tried again at the next tick.
  */
 @Injectable()
 export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,9 +48,12 @@ export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplic
 
   @CreateRequestContext()
   private async runOnce(): Promise<void> {
-    const figures = await this.reconciler.runOnce(this.config.reconciler);
-    if (figures && (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent || figures.groupsExpired || figures.failedObjectsDeleted || figures.dedupePruned)) {
-      this.logger.log({ msg: 'reconciliation pass', ...figures });
+    const pass = await this.reconciler.runOnce(this.config.reconciler);
+    if (!pass) return;
+    for (const [step, n] of Object.entries(pass.errors)) reconcilerErrors.inc({ step }, n);
+    const { figures, errors } = pass;
+    if (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent || figures.groupsExpired || figures.failedObjectsDeleted || figures.dedupePruned || Object.keys(errors).length > 0) {
+      this.logger.log({ msg: 'reconciliation pass', ...figures, errors });
     }
   }
 }

@@ -8,7 +8,7 @@ export interface CommonConfig {
   logLevel: string;
   database: { url: string };
   amqp: { url: string; storageEventsExchange: string; domainEventsExchange: string };
-  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean };
+  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; requestTimeoutMs: number; connectTimeoutMs: number };
   shutdownTimeoutMs: number;
   /** Where outgoing webhooks may go. */
   webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
@@ -106,6 +106,8 @@ function common(env: BaseEnv): CommonConfig {
       secretAccessKey: env.S3_SECRET_KEY,
       bucket: env.S3_BUCKET,
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      requestTimeoutMs: env.S3_REQUEST_TIMEOUT_SECONDS * 1000,
+      connectTimeoutMs: env.S3_CONNECT_TIMEOUT_SECONDS * 1000,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: env.WEBHOOK_REQUIRE_HTTPS ?? env.NODE_ENV === 'production' },

@@ -28,6 +28,10 @@ export class BaseEnv {
   @IsString() S3_SECRET_KEY!: string;
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' }) S3_BUCKET!: string;
   @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE: boolean = true;
+  /** Seconds the store has to answer one request (until its headers) before the call fails; CompleteMultipartUpload gets ten times as long. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(600) S3_REQUEST_TIMEOUT_SECONDS: number = 30;
+  /** Seconds to connect to the store before the call fails. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(120) S3_CONNECT_TIMEOUT_SECONDS: number = 5;
 
   /** Seconds a graceful shutdown may take before the process exits anyway. */
   @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS: number = 25;

@@ -108,6 +108,22 @@ export class PgSqlDatabase implements SqlDatabase {
     }
   }
 
+  async withSessionLock<T>(key: number, work: () => Promise<T>): Promise<T | null> {
+    const holder = new Client(this.pool.connectionSettings as ConstructorParameters<typeof Client>[0]);
+    // A broken holder connection releases the lock; `work` goes on (its statements use the pool), and another
+    // replica may start a run meanwhile: the callers' writes are compare-and-sets.
+    holder.on('error', (e) => new Logger('SqlDatabase').warn(`advisory lock ${key}: its connection was lost (${e.message})`));
+    await holder.connect();
+    try {
+      const [{ locked }] = (await holder.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key])).rows;
+      if (!locked) return null;
+      return await work();
+    } finally {
+      // Ending the session releases its advisory locks.
+      await holder.end().catch(() => undefined);
+    }
+  }
+
   /**
    * LISTEN on `channel` on a connection of its own (outside the pool), reconnecting after a loss (a
    * notification sent meanwhile is missed: callers keep a timer as well). `onNotify` runs per notification.

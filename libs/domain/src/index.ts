@@ -78,6 +78,7 @@ export * from './job/list-jobs/list-jobs.usecase';
 export * from './job/session-settler';
 export * from './reconcile/reconcile.module';
 export * from './reconcile/reconciler';
+export * from './reconcile/reconcile-step';
 export * from './reconcile/reconcile-uploads/reconcile-uploads.usecase';
 export * from './reconcile/reconcile-jobs/reconcile-jobs.usecase';
 export * from './reconcile/expire-upload-groups/expire-upload-groups.usecase';

@@ -22,6 +22,7 @@ export function toMessageDisposition(e: unknown): Error {
     case DomainErrorCode.GROUP_NOT_FOUND:
     case DomainErrorCode.JOB_NOT_FOUND:
     case DomainErrorCode.SESSION_STATE_CONFLICT:
+    case DomainErrorCode.UPLOAD_EXPIRED:
     case DomainErrorCode.GROUP_STATE_CONFLICT:
     case DomainErrorCode.JOB_STATE_CONFLICT:
     case DomainErrorCode.OBJECT_NOT_IN_STORAGE:

@@ -5,11 +5,10 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { ObjectChangedError, type ObjectRead } from '@app/domain';
 import type { S3Settings } from './s3-object-storage';
+import { DEFAULT_S3_REQUEST_TIMEOUT_MS } from './s3-timeouts';
 
 /** Retries of a GET that failed before its body started (a reset connection, a 5xx), as the SDK would. */
 const ATTEMPTS = 3;
-/** Longest wait for the store's answer (headers); reading the body then streams at its own pace. */
-const ANSWER_TIMEOUT_MS = 30_000;
 
 /** S3's URI encoding of a key's path segments (RFC 3986 unreserved characters stay, `/` separates). */
 function encodeKey(key: string): string {
@@ -54,8 +53,11 @@ export class S3ObjectReader {
   private readonly signer: SignatureV4;
   private readonly base: URL;
   private readonly agent: http.Agent;
+  /** Longest wait for the store's answer (headers); reading the body then streams at its own pace. */
+  private readonly answerTimeoutMs: number;
 
   constructor(private readonly settings: S3Settings) {
+    this.answerTimeoutMs = settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS;
     this.base = new URL(settings.endpoint);
     this.signer = new SignatureV4({
       service: 's3',
@@ -106,13 +108,13 @@ export class S3ObjectReader {
     const transport = this.base.protocol === 'https:' ? https : http;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = transport.request(
-        { host: this.base.hostname, port: this.base.port || undefined, path, method: 'GET', headers: signed.headers, agent: this.agent, signal: opts.signal, timeout: ANSWER_TIMEOUT_MS },
+        { host: this.base.hostname, port: this.base.port || undefined, path, method: 'GET', headers: signed.headers, agent: this.agent, signal: opts.signal, timeout: this.answerTimeoutMs },
         (res) => {
           req.setTimeout(0);
           resolve(res);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer from the store within ${ANSWER_TIMEOUT_MS} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer from the store within ${this.answerTimeoutMs} ms`)));
       req.on('error', reject);
       req.end();
     });

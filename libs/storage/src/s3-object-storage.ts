@@ -17,6 +17,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { Readable } from 'node:stream';
 import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
 import { S3ObjectReader } from './s3-object-reader';
+import { DEFAULT_S3_CONNECT_TIMEOUT_MS, DEFAULT_S3_REQUEST_TIMEOUT_MS } from './s3-timeouts';
 import { S3Presigner } from './s3-presigner';
 
 export interface S3Settings {
@@ -27,7 +28,18 @@ export interface S3Settings {
   secretAccessKey: string;
   bucket: string;
   forcePathStyle: boolean;
+  /**
+   * Longest wait for the store's answer to one request (until its headers; a body then streams at its own pace),
+   * each of the SDK's 3 attempts; default 30 s. A hung store fails the call instead of freezing its caller (the
+   * reconciler, a consumer). CompleteMultipartUpload gets ten times as long: the store assembles the parts first.
+   */
+  requestTimeoutMs?: number;
+  /** Longest wait for a connection to the store; default 5 s. */
+  connectTimeoutMs?: number;
 }
+
+/** Ceph RGW answers CompleteMultipartUpload only once the object is assembled (no early 200 with whitespace). */
+const COMPLETE_TIMEOUT_FACTOR = 10;
 
 export function createS3Client(s: S3Settings, endpoint = s.endpoint): S3Client {
   return new S3Client({
@@ -39,6 +51,12 @@ export function createS3Client(s: S3Settings, endpoint = s.endpoint): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // The SDK waits forever by default. Cleared once the answer's headers arrive, so long downloads are not cut.
+    requestHandler: {
+      requestTimeout: s.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS,
+      connectionTimeout: s.connectTimeoutMs ?? DEFAULT_S3_CONNECT_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   });
 }
 
@@ -65,9 +83,11 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly publicBase: string;
   private readonly pathStyle: boolean;
   private readonly reader: S3ObjectReader;
+  private readonly completeTimeoutMs: number;
 
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
+    this.completeTimeoutMs = (settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS) * COMPLETE_TIMEOUT_FACTOR;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
     this.pathStyle = settings.forcePathStyle;
     this.client = createS3Client(settings);
@@ -200,6 +220,7 @@ export class S3ObjectStorage implements ObjectStorage {
           UploadId: uploadId,
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
         }),
+        { requestTimeout: this.completeTimeoutMs },
       );
     } catch (e) {
       if (isNoSuchUpload(e)) return null;

@@ -7,6 +7,7 @@ const WHY: Record<number, string> = {
   401: 'the bearer token is malformed, expired or not accepted',
   404: 'no such resource, or it belongs to someone else',
   409: 'the resource is not in a state that allows this',
+  410: 'the upload expired (`expiresAt` has passed; code `UPLOAD_EXPIRED`): start a new upload',
   503: 'the database is unavailable; retry after Retry-After seconds',
 };
 

@@ -28,6 +28,8 @@ export function httpStatusOf(code: DomainErrorCode): number {
     case DomainErrorCode.OBJECT_NOT_IN_STORAGE:
     case DomainErrorCode.WEBHOOK_STATE_CONFLICT:
       return HttpStatus.CONFLICT;
+    case DomainErrorCode.UPLOAD_EXPIRED:
+      return HttpStatus.GONE;
     case DomainErrorCode.MALFORMED_MESSAGE:
     case DomainErrorCode.UNKNOWN_OBJECT:
       return HttpStatus.INTERNAL_SERVER_ERROR;

@@ -101,7 +101,7 @@ export class UploadsController {
   @UploadId()
   @ApiBody({ type: SignPartsBody })
   @ApiOkResponse({ type: SignedPartsView })
-  @ApiErrors(400, 404, 409)
+  @ApiErrors(400, 404, 409, 410)
   async signParts(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
     const signed = await this.signUploadParts.execute(actor, { id }, body);
     return { uploadId: signed.uploadId, parts: signed.parts, expiresAt: signed.expiresAt.toISOString() };
@@ -124,7 +124,7 @@ export class UploadsController {
   @UploadId()
   @ApiBody({ type: CompleteUploadBody, required: false })
   @ApiOkResponse({ type: UploadSessionView })
-  @ApiErrors(400, 404, 409)
+  @ApiErrors(400, 404, 409, 410)
   async complete(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
     return presentSession(await this.completeUpload.execute(actor, { id }, body ?? {}));
   }

@@ -13,6 +13,8 @@ export enum DomainErrorCode {
   // Upload sessions
   SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
   SESSION_STATE_CONFLICT = 'SESSION_STATE_CONFLICT',
+  /** Past the session's `expiresAt`: it takes no more parts and cannot be completed (410). */
+  UPLOAD_EXPIRED = 'UPLOAD_EXPIRED',
   OBJECT_NOT_IN_STORAGE = 'OBJECT_NOT_IN_STORAGE',
   // Groups
   GROUP_NOT_FOUND = 'GROUP_NOT_FOUND',

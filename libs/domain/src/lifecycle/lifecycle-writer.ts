@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FileStatus, GroupStatus, JobStatus, JobType, PartStatus } from '@app/contracts';
-import { SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
+import { Sql, SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
 import { releaseQuota } from '../user/storage-quota';
 import { GROUP_COLUMNS, GroupRecord, JOB_COLUMNS, JobRecord, SESSION_COLUMNS, SessionRecord, toGroupRecord, toJobRecord, toSessionRecord } from './records';
 import { lockedSessionsOfJobs } from './row-locks';
@@ -166,7 +166,7 @@ export class LifecycleWriter {
       [ids, to, preconditions(FILE_STATUS_TRANSITIONS, to, from)],
     );
     const moved = rows.map(toSessionRecord);
-    if (RELEASES_QUOTA.has(to) && moved.length > 0) await releaseQuota(sql, moved.map((s) => s.id));
+    if (RELEASES_QUOTA.has(to) && moved.length > 0) await this.releaseQuotaOf(sql, moved);
     return moved;
   }
 
@@ -181,8 +181,18 @@ export class LifecycleWriter {
       [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.errorMessage), FileStatus.FAILED, preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, from)],
     );
     const moved = rows.map(toSessionRecord);
-    if (moved.length > 0) await releaseQuota(sql, moved.map((s) => s.id));
+    if (moved.length > 0) await this.releaseQuotaOf(sql, moved);
     return moved;
+  }
+
+  /**
+   * Gives back the quota of sessions that just ended, in the lock order: their groups (which the caller's
+   * SessionEndings updates next) are locked before their owners' app_user rows.
+   */
+  private async releaseQuotaOf(sql: Sql, ended: SessionRecord[]): Promise<void> {
+    const groupIds = [...new Set(ended.map((s) => s.groupId).filter((g): g is string => g !== null))].sort();
+    if (groupIds.length > 0) await sql.query(`select g.id from upload_group g where g.id = any($1::uuid[]) order by g.id for update`, [groupIds]);
+    await releaseQuota(sql, ended.map((s) => s.id));
   }
 
   // ---- FilePart (PartStatus)

@@ -42,6 +42,14 @@ export interface SqlDatabase {
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<R[]>;
   /** The statement runner of a transaction, whichever kind it is. */
   of(tx: Tx): Sql;
+  /**
+   * Runs `work` while this process holds the session-level advisory lock `key`, taken on a connection of its own
+   * (outside the pool, no transaction open on it); null, without running `work`, when another session holds it.
+   * `work` runs its own transactions: nothing of it waits for the lock's connection, and the lock goes with that
+   * connection (the process dies, the connection breaks). An election, not a guard: `work` must stay correct if two
+   * runs ever overlap.
+   */
+  withSessionLock<T>(key: number, work: () => Promise<T>): Promise<T | null>;
 }
 
 export const SQL_DATABASE = Symbol('SqlDatabase');

@@ -1,55 +1,77 @@
-import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
 import { ExpireUploadGroupsFigures, ExpireUploadGroupsUseCase } from './expire-upload-groups/expire-upload-groups.usecase';
 import { PruneDedupeFigures, PruneDedupeSettings, PruneDedupeUseCase } from './prune-dedupe/prune-dedupe.usecase';
 import { PurgeFailedObjectsFigures, PurgeFailedObjectsSettings, PurgeFailedObjectsUseCase } from './purge-failed-objects/purge-failed-objects.usecase';
 import { ReconcileJobsFigures, ReconcileJobsSettings, ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
+import { ReconcileErrors, ReconcileStep } from './reconcile-step';
 import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 
 export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings & PurgeFailedObjectsSettings & PruneDedupeSettings;
 export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures & PruneDedupeFigures>;
 
+/** What one pass did, and the items (or steps) it could not settle, per step. */
+export interface ReconcilerPass {
+  figures: ReconcilerFigures;
+  errors: Record<string, number>;
+}
+
 /** WARNING: shared by every replica of every version; changing it lets two versions reconcile at once. */
 const RECONCILER_LOCK_KEY = 0x75706c64; // 'upld'
 
 /**
- * One reconciliation pass, by one replica at a time: a Postgres advisory lock (held by a transaction for
- * the pass, so it is released even if this process dies) elects the runner; the others skip the pass.
- * The steps are compare-and-sets anyway: the lock saves work, correctness does not depend on it.
+ * One reconciliation pass, by one replica at a time: a session-level Postgres advisory lock, held on a connection of
+ * its own for the pass (released with that connection if this process dies), elects the runner; the others skip the
+ * pass. No transaction spans the pass: each step commits item by item (see ReconcileStep), so one failing item (a
+ * store error, a statement timeout, a deadlock) costs only itself. The steps are compare-and-sets anyway: the lock
+ * saves work, correctness does not depend on it.
+ *
+ * To add a step: implement ReconcileStep, add its figures to ReconcilerFigures, and put it in `steps` (they run in
+ * that order).
  */
 @Injectable()
 export class Reconciler {
   private readonly logger = new Logger(Reconciler.name);
-  constructor(
-    private readonly em: EntityManager,
-    private readonly uploads: ReconcileUploadsUseCase,
-    private readonly jobs: ReconcileJobsUseCase,
-    private readonly groups: ExpireUploadGroupsUseCase,
-    private readonly failedObjects: PurgeFailedObjectsUseCase,
-    private readonly dedupe: PruneDedupeUseCase,
-  ) {}
+  private readonly steps: readonly ReconcileStep[];
 
-  /** A lifecycle step added to the pass: its failure is logged and never stops the other steps. */
-  private async step<F>(name: string, run: () => Promise<F>): Promise<F | Record<string, never>> {
-    try {
-      return await run();
-    } catch (e) {
-      this.logger.warn({ msg: 'reconciler step failed; the next pass retries it', step: name, err: e instanceof Error ? e.message : String(e) });
-      return {};
-    }
+  constructor(
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    jobs: ReconcileJobsUseCase,
+    uploads: ReconcileUploadsUseCase,
+    groups: ExpireUploadGroupsUseCase,
+    failedObjects: PurgeFailedObjectsUseCase,
+    dedupe: PruneDedupeUseCase,
+  ) {
+    this.steps = [
+      jobs,
+      uploads,
+      // The clean-up steps: each runs its own short transactions; a failure of one is counted as the step's.
+      { name: 'expire-upload-groups', run: (settings) => groups.execute(settings) },
+      { name: 'purge-failed-objects', run: (settings) => failedObjects.execute(settings) },
+      { name: 'prune-dedupe', run: (settings) => dedupe.execute(settings) },
+    ];
   }
 
+
   /** null when another replica holds the lock. */
-  async runOnce(settings: ReconcilerSettings): Promise<ReconcilerFigures | null> {
-    return this.em.fork().transactional(async (lockHolder) => {
-      const [{ locked }] = await lockHolder.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [RECONCILER_LOCK_KEY]);
-      if (!locked) return null;
-      const jobs = await this.jobs.execute(settings);
-      const uploads = await this.uploads.execute(settings);
-      const groups = await this.step('expire-upload-groups', () => this.groups.execute(settings));
-      const purged = await this.step('purge-failed-objects', () => this.failedObjects.execute(settings));
-      const pruned = await this.step('prune-dedupe', () => this.dedupe.execute(settings));
-      return { ...uploads, ...jobs, ...groups, ...purged, ...pruned };
+  async runOnce(settings: ReconcilerSettings): Promise<ReconcilerPass | null> {
+    return this.db.withSessionLock(RECONCILER_LOCK_KEY, async () => {
+      const pass: ReconcilerPass = { figures: { checked: 0, advanced: 0, expired: 0, requeued: 0, failed: 0, resent: 0 }, errors: {} };
+      const errors: ReconcileErrors = {
+        item: (step, item, error) => {
+          pass.errors[step] = (pass.errors[step] ?? 0) + 1;
+          this.logger.warn({ msg: 'reconciliation item failed; the pass goes on', step, item, err: error instanceof Error ? error.message : String(error) });
+        },
+      };
+      for (const step of this.steps) {
+        try {
+          const figures = await step.run(settings, errors);
+          for (const [k, v] of Object.entries(figures) as [keyof ReconcilerFigures, number][]) pass.figures[k] = (pass.figures[k] ?? 0) + v;
+        } catch (e) {
+          errors.item(step.name, '(step)', e);
+        }
+      }
+      return pass;
     });
   }
 }

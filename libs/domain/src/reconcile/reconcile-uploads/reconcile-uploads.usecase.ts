@@ -1,13 +1,13 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainEventType, FileStatus } from '@app/contracts';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { UnitOfWork } from '../../outbox/unit-of-work';
+import { SESSION_COLUMNS, SessionRecord, toDate, toSessionRecord } from '../../lifecycle/records';
 import { OBJECT_STORAGE, ObjectStorage, StoredObject } from '../../ports/object-storage.port';
+import { SQL_DATABASE, SqlDatabase } from '../../ports/sql.port';
 import { ApplyStorageEventUseCase, StorageEventOutcome } from '../../storage-event/apply-storage-event/apply-storage-event.usecase';
 import { StorageObjectEvent } from '../../storage-event/storage-object-event';
-import { UploadSession } from '../../upload/upload-session.entity';
 import { SessionEndings } from '../../upload/session-endings';
+import type { ReconcileErrors, ReconcileStep } from '../reconcile-step';
 
 export interface ReconcileUploadsSettings {
   /** Sessions looked at per pass, per kind (expired, overdue). */
@@ -22,10 +22,18 @@ export interface ReconcileUploadsFigures {
   expired: number;
 }
 
-const WAITING = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
+/** The only sessions expiry may fail: those still waiting for their bytes (never one the store already holds). */
+export const EXPIRABLE: readonly FileStatus[] = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
+
+/** A waiting session as the scans read it. */
+interface WaitingSession extends SessionRecord {
+  expiresAt: Date;
+  /** As Postgres has it (microseconds): the keyset cursor must not round it. */
+  createdAt: string;
+}
 
 /** What the reconciler makes of a session whose object it found: a notification it synthesizes. */
-export function reconciledEvent(session: UploadSession, stored: StoredObject): StorageObjectEvent {
+export function reconciledEvent(session: Pick<SessionRecord, 'id' | 'bucket' | 'objectKey'>, stored: StoredObject): StorageObjectEvent {
   return {
     kind: 'created',
     eventName: 'Reconciled:Head',
@@ -45,59 +53,68 @@ export function reconciledEvent(session: UploadSession, stored: StoredObject): S
 /**
  * Settles upload sessions whose storage notification never came (the store drops them while the broker is
  * down, MinIO across restarts): a waiting session whose object exists is advanced exactly as its
- * notification would have advanced it; one past `expiresAt` without an object fails with EXPIRED and its
- * multipart upload is aborted. Every step is a compare-and-set, so two reconcilers, or a reconciler and a
- * late notification, cannot apply anything twice.
+ * notification would have advanced it; one past `expiresAt` without an object fails with EXPIRED (only from
+ * PENDING_UPLOAD or UPLOADING: a session whose object arrived meanwhile stays) and its multipart upload is
+ * aborted. Each session is its own short transaction, the store's calls outside any; one that fails is reported
+ * and the next is looked at. Every step is a compare-and-set, so two reconcilers, or a reconciler and a late
+ * notification, cannot apply anything twice.
  */
 @Injectable()
-export class ReconcileUploadsUseCase {
+export class ReconcileUploadsUseCase implements ReconcileStep {
+  readonly name = 'uploads';
   private readonly logger = new Logger(ReconcileUploadsUseCase.name);
   /** Keyset position of the overdue scan, so that long-waiting sessions do not starve the others. */
-  private cursor: { createdAt: Date; id: string } | null = null;
+  private cursor: { createdAt: string; id: string } | null = null;
 
   constructor(
-    private readonly em: EntityManager,
-    private readonly uow: UnitOfWork,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     private readonly lifecycle: LifecycleWriter,
     private readonly endings: SessionEndings,
     private readonly applyStorageEvent: ApplyStorageEventUseCase,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
-  async execute(settings: ReconcileUploadsSettings): Promise<ReconcileUploadsFigures> {
+  async run(settings: ReconcileUploadsSettings, errors: ReconcileErrors): Promise<ReconcileUploadsFigures> {
     const figures: ReconcileUploadsFigures = { checked: 0, advanced: 0, expired: 0 };
-    const now = new Date();
-    const expired = await this.em.fork().find(
-      UploadSession,
-      { status: { $in: WAITING }, expiresAt: { $lt: now }, bucket: this.storage.bucket },
-      { orderBy: { expiresAt: 'asc' }, limit: settings.batchSize },
-    );
-    const overdue = await this.overdue(settings, now);
+    const expired = await this.scan(`s.expires_at < now()`, [], 's.expires_at', settings.batchSize);
+    const overdue = await this.overdue(settings);
     for (const session of [...expired, ...overdue]) {
       figures.checked++;
-      const outcome = await this.reconcile(session, now);
-      if (outcome === 'uploaded' || outcome === 'size-mismatch') figures.advanced++;
-      if (outcome === 'expired') figures.expired++;
+      try {
+        const outcome = await this.reconcile(session);
+        if (outcome === 'uploaded' || outcome === 'size-mismatch') figures.advanced++;
+        if (outcome === 'expired') figures.expired++;
+      } catch (e) {
+        errors.item(this.name, session.id, e);
+      }
     }
     return figures;
   }
 
-  private async overdue(settings: ReconcileUploadsSettings, now: Date): Promise<UploadSession[]> {
-    const where = {
-      status: { $in: WAITING },
-      expiresAt: { $gte: now },
-      updatedAt: { $lt: new Date(now.getTime() - settings.graceMs) },
-      bucket: this.storage.bucket,
-    };
-    const after = this.cursor ? { $or: [{ createdAt: { $gt: this.cursor.createdAt } }, { createdAt: this.cursor.createdAt, id: { $gt: this.cursor.id } }] } : {};
-    const page = await this.em.fork().find(UploadSession, { ...where, ...after }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: settings.batchSize });
+  private async scan(condition: string, values: unknown[], orderBy: string, limit: number): Promise<WaitingSession[]> {
+    const rows = await this.db.query(
+      `select ${SESSION_COLUMNS}, s.expires_at, s.created_at::text as created_at from upload_session s
+        where s.status = any($1::text[]) and s.bucket = $2 and ${condition} order by ${orderBy} limit $3`,
+      [EXPIRABLE, this.storage.bucket, limit, ...values],
+    );
+    return rows.map((r) => ({ ...toSessionRecord(r), expiresAt: toDate(r.expires_at)!, createdAt: r.created_at as string }));
+  }
+
+  private async overdue(settings: ReconcileUploadsSettings): Promise<WaitingSession[]> {
+    const after = this.cursor ? ` and (s.created_at, s.id) > ($5::timestamptz, $6::uuid)` : '';
+    const page = await this.scan(
+      `s.expires_at >= now() and s.updated_at < now() - $4 * interval '1 millisecond'${after}`,
+      [settings.graceMs, ...(this.cursor ? [this.cursor.createdAt, this.cursor.id] : [])],
+      's.created_at, s.id',
+      settings.batchSize,
+    );
     const last = page.at(-1);
     // A short page means the scan reached the end: start from the beginning next time.
     this.cursor = page.length === settings.batchSize && last ? { createdAt: last.createdAt, id: last.id } : null;
     return page;
   }
 
-  private async reconcile(session: UploadSession, now: Date): Promise<StorageEventOutcome | 'expired' | 'waiting'> {
+  private async reconcile(session: WaitingSession): Promise<StorageEventOutcome | 'expired' | 'waiting'> {
     const stored = await this.storage.head(session.objectKey);
     if (stored) {
       const outcome = await this.applyStorageEvent.execute(reconciledEvent(session, stored));
@@ -106,16 +123,25 @@ export class ReconcileUploadsUseCase {
       }
       return outcome;
     }
-    if (session.expiresAt.getTime() >= now.getTime()) return 'waiting';
+    if (session.expiresAt.getTime() >= Date.now()) return 'waiting';
     return (await this.expire(session)) ? 'expired' : 'waiting';
   }
 
-  private async expire(session: UploadSession): Promise<boolean> {
-    const expired = await this.uow.run(async (em) => {
-      if (!(await this.lifecycle.markFailed(em, session.id, 'EXPIRED', `no upload arrived before ${session.expiresAt.toISOString()}`))) return null;
-      return this.endings.ended(em, session.id, DomainEventType.SessionFailed);
+  private async expire(session: WaitingSession): Promise<boolean> {
+    const expired = await this.db.transaction(async (tx) => {
+      // The lock order: the session (its status write), its group, its owner (releasing its quota).
+      const [moved] = await this.lifecycle.failSessions(
+        tx,
+        [{ id: session.id, error: 'EXPIRED', errorMessage: `no upload arrived before ${session.expiresAt.toISOString()}` }],
+        // Not UPLOADED or later: its object may have arrived (the client completed) after the HEAD answered 404.
+        [...EXPIRABLE],
+      );
+      if (!moved) return null;
+      await this.endings.endedMany(tx, [moved], DomainEventType.SessionFailed);
+      return moved;
     });
     if (!expired) return false;
+    // After the commit, outside any transaction.
     if (expired.uploadId) {
       // Nothing of an abandoned multipart upload may stay in the store.
       await this.storage.abortMultipartUpload(expired.objectKey, expired.uploadId);

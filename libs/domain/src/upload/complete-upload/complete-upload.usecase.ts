@@ -6,7 +6,7 @@ import { validateCommand } from '../../errors/validate-command';
 import { Actor } from '../../identity/actor';
 import { OBJECT_STORAGE, ObjectStorage, StoredObject, StoredPart } from '../../ports/object-storage.port';
 import { ApplyStorageEventUseCase } from '../../storage-event/apply-storage-event/apply-storage-event.usecase';
-import { MultipartParts, partRange } from '../multipart/multipart-parts';
+import { isExpired, MultipartParts, partRange, uploadExpired } from '../multipart/multipart-parts';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
@@ -19,7 +19,8 @@ const unquote = (etag: string) => etag.replace(/^"+|"+$/g, '');
  * (a part list from the client is checked against them, never trusted), or, for a single PUT, confirms the
  * object is there. Either way the session then moves exactly as the store's notification would move it
  * (same use case), so a lost notification does not strand it. Idempotent: a second call, or one after the
- * notification, returns the session as it is.
+ * notification, returns the session as it is. Past the session's `expiresAt` a multipart upload is not completed
+ * (410 UPLOAD_EXPIRED) unless the store already holds its object.
  */
 @Injectable()
 export class CompleteUploadUseCase {
@@ -49,8 +50,15 @@ export class CompleteUploadUseCase {
     if (session.uploadId === null) {
       if (cmd.parts !== undefined) throw DomainError.invalid([{ field: 'parts', message: 'a single-PUT upload has no parts' }]);
       const stored = await this.storage.head(session.objectKey);
+      if (!stored && isExpired(session)) throw uploadExpired(session);
       if (!stored) throw new DomainError(DomainErrorCode.OBJECT_NOT_IN_STORAGE, `Upload ${session.id}: the store holds no object yet; PUT it first`);
       return this.objectSeen(session, stored);
+    }
+    if (isExpired(session)) {
+      // Not completed after its expiry (the reconciler aborts it); one the store already assembled is taken.
+      const object = await this.storage.head(session.objectKey);
+      if (object) return this.objectSeen(session, object);
+      throw uploadExpired(session);
     }
 
     const stored = await this.storage.listParts(session.objectKey, session.uploadId);

@@ -13,7 +13,7 @@ export function partRange(session: UploadSession): number {
   return session.totalParts > 0 ? session.totalParts : MAX_PARTS;
 }
 
-/** A multipart session still taking parts, or a 409 saying why not. */
+/** A multipart session still taking parts, or a 409 saying why not (a 410 once it has expired). */
 export function assertTakingParts(session: UploadSession): asserts session is UploadSession & { uploadId: string } {
   if (session.uploadId === null) {
     throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is a single-PUT upload; it has no parts`);
@@ -22,6 +22,21 @@ export function assertTakingParts(session: UploadSession): asserts session is Up
     const why = session.error ? ` (${session.error})` : '';
     throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is ${session.status}${why} and takes no more parts`);
   }
+  if (isExpired(session)) throw uploadExpired(session);
+}
+
+/**
+ * Whether a session waiting for its bytes is past its `expiresAt`: from then on it takes no more parts and is not
+ * completed (the reconciler fails it with EXPIRED once the store shows no object; an object already stored is
+ * still taken).
+ */
+export function isExpired(session: Pick<UploadSession, 'expiresAt'>, now = new Date()): boolean {
+  return session.expiresAt.getTime() <= now.getTime();
+}
+
+/** The 410 of a session past its `expiresAt`. */
+export function uploadExpired(session: Pick<UploadSession, 'id' | 'expiresAt'>): DomainError {
+  return new DomainError(DomainErrorCode.UPLOAD_EXPIRED, `Upload ${session.id} expired at ${session.expiresAt.toISOString()}; start a new upload`);
 }
 
 /**
