@@ -125,6 +125,27 @@ export class UploadPageView {
   @ApiProperty({ nullable: true, type: String, description: 'pass as `cursor` for the next page; null on the last' }) nextCursor!: string | null;
 }
 
+export class CheckedFileBody {
+  @ApiProperty({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content' }) checksumSha256!: string;
+  @ApiProperty({ minimum: 1, description: 'bytes' }) size!: number;
+}
+
+/** POST /v1/uploads/check */
+export class CheckUploadsBody {
+  @ApiProperty({ type: [CheckedFileBody], minItems: 1, maxItems: 1000, description: 'the files to look for among your own COMPLETED uploads' }) files!: CheckedFileBody[];
+}
+
+export class CheckedFileView {
+  @ApiProperty() checksumSha256!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ description: 'you hold a COMPLETED upload of this content (its declared checksum verified by VALIDATION)' }) exists!: boolean;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'the newest such upload' }) duplicateOf!: string | null;
+}
+
+export class CheckUploadsView {
+  @ApiProperty({ type: [CheckedFileView], description: 'one answer per file, in the order asked' }) files!: CheckedFileView[];
+}
+
 /** POST /v1/uploads/:id/parts */
 export class SignPartsBody {
   @ApiProperty({ type: [Number], example: [1, 2, 3], description: 'part numbers (1-10,000) to get fresh pre-signed URLs for' }) partNumbers!: number[];
