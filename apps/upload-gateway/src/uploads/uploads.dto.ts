@@ -22,6 +22,12 @@ export class CreateUploadBody {
   @ApiProperty({ minimum: 1, example: 1024, description: 'bytes, at most MAX_FILE_SIZE_BYTES; the store refuses any other length' }) size!: number;
   @ApiPropertyOptional({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content, verified by the VALIDATION job' }) checksumSha256?: string;
   @ApiPropertyOptional({ format: 'uuid' }) groupId?: string;
+  @ApiPropertyOptional({
+    enum: ['upload', 'reuse'],
+    default: 'upload',
+    description: '"reuse" (needs checksumSha256): when you hold a COMPLETED upload of this content, the store copies it server-side and `upload` is `{ strategy: "NONE", reason: "DUPLICATE", duplicateOf }`; otherwise the usual instructions',
+  })
+  ifExists?: 'upload' | 'reuse';
   @ApiPropertyOptional({ description: 'default: size above MULTIPART_THRESHOLD_BYTES' }) multipart?: boolean;
   @ApiPropertyOptional({ minimum: 5 * 1024 ** 2, maximum: 5 * 1024 ** 3, description: 'multipart part size; at most 10,000 parts' }) partSize?: number;
   @ApiPropertyOptional({ type: [JobRequestBody], maxItems: 10, description: 'default: DEFAULT_JOBS for the content type' }) jobs?: JobRequestBody[];
@@ -75,6 +81,12 @@ export class MultipartUploadInstructions {
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
 }
 
+export class DuplicateUploadInstructions {
+  @ApiProperty({ enum: ['NONE'], description: 'send nothing: the store copies your stored copy; the session completes like any upload' }) strategy!: 'NONE';
+  @ApiProperty({ enum: ['DUPLICATE'] }) reason!: 'DUPLICATE';
+  @ApiProperty({ format: 'uuid', description: 'the session whose object was copied' }) duplicateOf!: string;
+}
+
 export class PlannedJobView {
   @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
   @ApiProperty() priority!: number;
@@ -82,11 +94,11 @@ export class PlannedJobView {
   @ApiProperty() required!: boolean;
 }
 
-@ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions)
+@ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions, DuplicateUploadInstructions)
 export class CreatedUploadView extends UploadSessionView {
   @ApiProperty({ type: [PlannedJobView] }) jobs!: PlannedJobView[];
-  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }] })
-  upload!: SingleUploadInstructions | MultipartUploadInstructions;
+  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }, { $ref: getSchemaPath(DuplicateUploadInstructions) }] })
+  upload!: SingleUploadInstructions | MultipartUploadInstructions | DuplicateUploadInstructions;
   @ApiPropertyOptional({ description: 'anonymous callers only, shown once: send it as X-Upload-Token on later calls on this upload' }) uploadToken?: string;
 }
 
