@@ -1,5 +1,10 @@
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UploadClient, UploadProgress } from '../../libs/client/src';
 import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { Caller, createUpload, getUpload, sendBytes, uploadToEnd, waitForStatus } from '../support/flows';
 import { System } from '../support/apps';
@@ -9,7 +14,8 @@ import { sample, scrape } from '../support/metrics';
 import { storeClient } from '../support/multipart';
 import { StoreProxy } from '../support/store-proxy';
 import { TestStore } from '../support/store';
-import { PORT_BASE, testEnv } from '../support/test-env';
+import { CLI } from '../support/terminal';
+import { GATEWAY_URL, PORT_BASE, testEnv } from '../support/test-env';
 
 jest.setTimeout(180_000);
 
@@ -187,6 +193,67 @@ describe('instant uploads (e2e)', () => {
       // "upload" (the default) sends the bytes even when they are held.
       expect((await uploadToEnd(anUpload(bytes).withChecksum(), owner)).status).toBe('COMPLETED');
       expect((await createUpload(anUpload(bytes).withChecksum().with({ ifExists: 'upload' }), owner)).body.upload.strategy).toBe('SINGLE');
+    });
+  });
+
+  describe('SDK skipExisting and CLI --skip-existing', () => {
+    it('the SDK hashes the file (a hashing phase in its progress), finds it held and sends nothing the second time', async () => {
+      const token = jwtFor(`sdk-skip-${randomUUID()}`);
+      const client = new UploadClient({ server: GATEWAY_URL, token });
+      const bytes = Buffer.from(`sdk ${randomUUID()}\n`.repeat(2000));
+      const path = join(mkdtempSync(join(tmpdir(), 'skip-sdk-')), 'report.txt');
+      writeFileSync(path, bytes);
+
+      const first = await client.uploadFile(path, { skipExisting: true });
+      expect(first).toMatchObject({ reused: false, strategy: 'SINGLE', bytesSent: bytes.length });
+      expect((await client.waitForSession(first.sessionId)).status).toBe('COMPLETED');
+
+      const seen: UploadProgress[] = [];
+      const second = await client.uploadFile(path, { skipExisting: true, onProgress: (p) => seen.push(p) });
+      expect(second).toMatchObject({ reused: true, duplicateOf: first.sessionId, strategy: 'NONE', bytesSent: 0 });
+      expect(seen[0]).toMatchObject({ phase: 'hashing', bytesHashed: 0 });
+      expect(seen.some((p) => p.phase === 'hashing' && p.bytesHashed === bytes.length)).toBe(true);
+      expect(seen[seen.length - 1]).toMatchObject({ phase: 'uploading', percent: 100 });
+      expect((await client.waitForSession(second.sessionId)).status).toBe('COMPLETED');
+      expect(putsOf(second.sessionId)).toEqual([]);
+      expect((await downloaded(second.sessionId, { token })).equals(bytes)).toBe(true);
+    });
+
+    it('put --skip-existing on a folder of 50 files, 40 of them uploaded before: 10 uploaded, 40 reused, exit 0 (JSON output)', async () => {
+      const token = jwtFor(`cli-skip-${randomUUID()}`);
+      const dir = mkdtempSync(join(tmpdir(), 'skip-cli-'));
+      const names = Array.from({ length: 50 }, (_, i) => `file-${String(i).padStart(2, '0')}.txt`);
+      names.forEach((n) => writeFileSync(join(dir, n), `${n} ${randomUUID()}\n`));
+      const env = { ...process.env, UPLOAD_SERVER: GATEWAY_URL, UPLOAD_TOKEN: token, UPLOAD_STATE_DIR: join(dir, '.state') };
+      const put = (files: string[]) =>
+        new Promise<{ code: number; out: any }>((resolve, reject) =>
+          execFile(process.execPath, [CLI, 'put', ...files, '--skip-existing', '--json'], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            try {
+              resolve({ code: error ? Number(error.code ?? 1) : 0, out: JSON.parse(stdout) });
+            } catch (e) {
+              reject(new Error(`CLI output is not JSON (${String(e)}): ${stdout}\n${stderr}`));
+            }
+          }),
+        );
+
+      const before = await put(names.slice(0, 40));
+      expect(before.code).toBe(0);
+      expect(before.out.totals).toEqual({ files: 40, uploaded: 40, reused: 0, failed: 0 });
+
+      const run = await put(names);
+      expect(run.code).toBe(0);
+      expect(run.out.ok).toBe(true);
+      expect(run.out.totals).toEqual({ files: 50, uploaded: 10, reused: 40, failed: 0 });
+      const byName = new Map<string, any>(run.out.files.map((f: any) => [f.file, f]));
+      const firstIds = new Map<string, string>(before.out.files.map((f: any) => [f.file, f.sessionId]));
+      for (const n of names.slice(0, 40)) {
+        expect(byName.get(n)).toMatchObject({ action: 'reused', duplicateOf: firstIds.get(n), status: 'COMPLETED' });
+        expect(putsOf(byName.get(n).sessionId)).toEqual([]);
+      }
+      for (const n of names.slice(40)) {
+        expect(byName.get(n)).toMatchObject({ action: 'uploaded', duplicateOf: null, status: 'COMPLETED' });
+        expect(putsOf(byName.get(n).sessionId)).toHaveLength(1);
+      }
     });
   });
 
