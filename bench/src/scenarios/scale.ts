@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,13 @@ const USER = 'user-7';
 const CONNECTIONS = 8;
 const PAGE = 25;
 
-/** A million sessions (in --quick fewer), made once with INSERT … SELECT generate_series and kept for the next run. */
+/** Files in one POST /v1/uploads/check (the most it takes), half of them held by the user. */
+const CHECKED = 1000;
+
+/**
+ * A million sessions (in --quick fewer), made once with INSERT … SELECT generate_series and kept for the next run.
+ * Each declares a checksum (SHA-256 of its id), so the COMPLETED ones are what POST /v1/uploads/check looks through.
+ */
 function ensureData(url: string, rows: number, log: (m: string) => void): void {
   const USERS = rows / PER_USER;
   const latest = MIGRATIONS[MIGRATIONS.length - 1].name;
@@ -36,11 +43,11 @@ function ensureData(url: string, rows: number, log: (m: string) => void): void {
   psql(
     url,
     `insert into app_user (id, created_at) select 'user-' || u, now() from generate_series(0, ${USERS - 1}) u;
-     insert into upload_session (id, user_id, bucket, object_key, status, filename, content_type, size, metadata, job_plan,
+     insert into upload_session (id, user_id, bucket, object_key, status, filename, content_type, size, checksum_sha256, metadata, job_plan,
                                  total_parts, completed_parts, counted_in_group, uploaded_at, expires_at, created_at, updated_at, version)
      select id, 'user-' || (i % ${USERS}), 'uploads-${NS}', 'uploads/' || id || '/file-' || i || '.bin',
             (array['COMPLETED', 'COMPLETED', 'COMPLETED', 'FAILED', 'PENDING_UPLOAD'])[1 + i % 5], 'file-' || i || '.bin',
-            'application/octet-stream', 4096 + i % 1000, '{}',
+            'application/octet-stream', 4096 + i % 1000, encode(sha256(convert_to(id::text, 'UTF8')), 'base64'), '{}',
             '[{"type":"VALIDATION","priority":5,"maxAttempts":3,"required":true,"config":{}}]', 0, 0, false,
             case when i % 5 = 4 then null else ts end, ts + interval '1 day', ts, ts, 1
      from (select i, gen_random_uuid() as id, now() - make_interval(secs => i) as ts from generate_series(1, ${rows}) i) g;
@@ -70,9 +77,11 @@ const revive = (v: unknown) => (v !== null && typeof v === 'object' && '$base64'
  * The SQL each request of a route sends, recorded inside the gateway (src/sql-capture.js) for `count`
  * requests made one after another with the capture header.
  */
-async function capture(base: string, token: string, file: string, paths: string[]): Promise<Captured[]> {
+async function capture(base: string, token: string, file: string, paths: string[], post?: unknown): Promise<Captured[]> {
   rmSync(file, { force: true });
-  for (const p of paths) await call('GET', p, { token, baseUrl: base, headers: { 'x-bench-capture': '1' } });
+  for (const p of paths) {
+    await call(post === undefined ? 'GET' : 'POST', p, { token, baseUrl: base, headers: { 'x-bench-capture': '1' }, ...(post === undefined ? {} : { body: post, expect: 200 }) });
+  }
   // The gateway writes a request's record when its response has finished, which may be just after we read it.
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
   const deadline = Date.now() + 5000;
@@ -171,6 +180,14 @@ async function run(ctx: BenchContext): Promise<Section> {
   const url = scaleDatabaseUrl(ctx.quick);
   ensureData(url, rows, ctx.log);
   const ids = psql(url, `select id from upload_session where user_id = '${USER}' order by random() limit 200`).split('\n');
+  // The check's files: half the user's COMPLETED sessions (held), half contents nobody has.
+  const held = psql(url, `select checksum_sha256 || ' ' || size from upload_session where user_id = '${USER}' and status = 'COMPLETED' order by random() limit ${CHECKED / 2}`)
+    .split('\n')
+    .map((l) => ({ checksumSha256: l.split(' ')[0], size: Number(l.split(' ')[1]) }));
+  const unknown = Array.from({ length: CHECKED - held.length }, (_, i) => ({ checksumSha256: createHash('sha256').update(`nobody-${i}`).digest('base64'), size: 4096 + i }));
+  const checkBody = { files: [...held, ...unknown].sort((a, b) => a.checksumSha256.localeCompare(b.checksumSha256)) };
+  const checks: (LoadResult & { cpu: CpuWindow })[] = [];
+  let checkAnswer: { exists: boolean }[] = [];
   const token = tokenFor(USER);
   const captureFile = join(RUN_DIR, 'sql-capture.jsonl');
   const base = `http://127.0.0.1:${PORTS.scaleGateway}`;
@@ -187,6 +204,7 @@ async function run(ctx: BenchContext): Promise<Section> {
     byId: 'GET /v1/uploads/:id (random of the user’s)',
     page1: `GET /v1/uploads?limit=20 (page 1)`,
     pageN: `GET /v1/uploads?limit=20&cursor= (page ${PAGE})`,
+    check: `POST /v1/uploads/check (${fmt(CHECKED, 0)} files, ${fmt(CHECKED / 2, 0)} held)`,
   };
   try {
     gateway = await startApp('upload-gateway', {
@@ -199,7 +217,7 @@ async function run(ctx: BenchContext): Promise<Section> {
     for (let p = 1; p < PAGE && page.nextCursor; p++) page = await call('GET', `/v1/uploads?limit=20&cursor=${encodeURIComponent(page.nextCursor)}`, { token, baseUrl: base });
     cursor = encodeURIComponent(page.nextCursor ?? '');
     if (!cursor) throw new BenchFailure(`${USER} has fewer than ${PAGE} pages`);
-    const paths: Record<keyof typeof routes, (i: number) => string> = {
+    const paths: Record<'byId' | 'page1' | 'pageN', (i: number) => string> = {
       byId: (i) => `/v1/uploads/${ids[i % ids.length]}`,
       page1: () => '/v1/uploads?limit=20',
       pageN: () => `/v1/uploads?limit=20&cursor=${cursor}`,
@@ -209,8 +227,10 @@ async function run(ctx: BenchContext): Promise<Section> {
       byId: await capture(base, token, captureFile, ids.slice(0, ctx.quick ? 20 : 200).map((_, i) => paths.byId(i))),
       page1: await capture(base, token, captureFile, [paths.page1(0)]),
       pageN: await capture(base, token, captureFile, [paths.pageN(0)]),
+      check: await capture(base, token, captureFile, ['/v1/uploads/check'], checkBody),
     };
-    const load = (key: keyof typeof routes) =>
+    checkAnswer = (await call<{ files: { exists: boolean }[] }>('POST', '/v1/uploads/check', { token, baseUrl: base, body: checkBody, expect: 200 })).files;
+    const load = (key: keyof typeof paths) =>
       httpLoad({ url: base, path: paths[key], headers: { authorization: `Bearer ${token}` }, connections: CONNECTIONS, seconds, expect: 200, what: routes[key] });
     await load('byId').then(() => replay(pool, captured.byId, 1)); // warm-up
     const measure = async <T extends LoadResult>(fn: () => Promise<T>, into: (T & { cpu: CpuWindow })[]) => {
@@ -238,6 +258,12 @@ async function run(ctx: BenchContext): Promise<Section> {
       for (const key of pair) if (key !== 'baseline') ctx.log(`  ${routes[key]}: ${fmtFigure(figure(http[key].map((r) => r.rps)))} req/s, p99 ${fmtFigure(figure(http[key].map((r) => r.p99)))} ms`);
       if (pair[1] === 'baseline') ctx.log(`  the same SQL through pg alone: ${fmtFigure(figure(baseline.map((r) => r.rps)))} /s, p99 ${fmtFigure(figure(baseline.map((r) => r.p99)), 2)} ms`);
     }
+    // The check of 1,000 files: its latency as one client sees it (one connection), after a warm-up.
+    const checkLoad = () =>
+      httpLoad({ url: base, method: 'POST', path: () => '/v1/uploads/check', body: checkBody, headers: { authorization: `Bearer ${token}` }, connections: 1, seconds, expect: 200, what: routes.check });
+    await checkLoad();
+    for (let i = 0; i < ctx.runs; i++) await measure(checkLoad, checks);
+    ctx.log(`  ${routes.check}: p50 ${fmtFigure(figure(checks.map((r) => r.p50)))} ms, p99 ${fmtFigure(figure(checks.map((r) => r.p99)))} ms, ${fmtFigure(figure(checks.map((r) => r.rps)))} req/s`);
     for (const [key, d] of Object.entries(deltas)) {
       statements[key] = dbLines(d, http[key].reduce((sum, r) => sum + r.requests, 0), 'request', null, { settled: true, top: 5, statementsOnly: true });
     }
@@ -248,7 +274,7 @@ async function run(ctx: BenchContext): Promise<Section> {
   }
   const plans: Record<string, Explained[]> = {};
   try {
-    for (const key of ['byId', 'page1', 'pageN'] as const) plans[key] = await Promise.all(captured[key][0].queries.filter((q) => isRead(q.text)).map((q) => explain(pool, q)));
+    for (const key of ['byId', 'page1', 'pageN', 'check'] as const) plans[key] = await Promise.all(captured[key][0].queries.filter((q) => isRead(q.text)).map((q) => explain(pool, q)));
   } finally {
     await pool.end();
   }
@@ -262,7 +288,27 @@ async function run(ctx: BenchContext): Promise<Section> {
   const p99Ratio = f('pageN', 'p99').median / f('page1', 'p99').median;
   const seq = Object.entries(plans).filter(([, ps]) => ps.some((p) => p.seqScan));
   const perRequest = (key: string) => `${fmt(captured[key][0].queries.length, 0)} (${captured[key][0].queries.map((q) => q.text.trim().split(/\s+/)[0].toLowerCase()).join(', ')})`;
+  const cf = (q: 'rps' | 'p50' | 'p99'): Figure => figure(checks.map((r) => r[q]));
+  const checkScan = plans.check.filter((p) => /upload_session/.test(p.sql));
+  const checkIndexOnly = checkScan.some((p) => p.lines.some((l) => /Index Only Scan using upload_session_completed_content_index/.test(l)));
+  const heldFound = checkAnswer.filter((a) => a.exists).length;
   const targets: Target[] = [
+    thresholdTarget({
+      name: `POST /v1/uploads/check of ${fmt(CHECKED, 0)} files at ${fmt(rows, 0)} sessions: p99, one connection`,
+      source: 'issue 22',
+      value: cf('p99').median,
+      limit: 100,
+      atLeast: false,
+      wanted: '< 100 ms',
+      measured: `${fmtFigure(cf('p99'), 0)} ms (p50 ${fmtFigure(cf('p50'), 0)} ms)`,
+    }),
+    {
+      name: `POST /v1/uploads/check finds exactly the held files, through the partial index`,
+      source: 'issue 22',
+      wanted: `${fmt(CHECKED / 2, 0)} of ${fmt(CHECKED, 0)} found; an index-only scan`,
+      measured: `${fmt(heldFound, 0)} found; ${checkIndexOnly ? 'index-only scan of upload_session_completed_content_index' : 'not an index-only scan of the partial index'}`,
+      met: heldFound === CHECKED / 2 && checkIndexOnly,
+    },
     thresholdTarget({ name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: rate`, source: 'issue 15', value: f('byId', 'rps').median, limit: 2000, atLeast: true, wanted: '≥ 2,000 req/s', measured: `${fmtFigure(f('byId', 'rps'))} req/s` }),
     thresholdTarget({ name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: p99`, source: 'issue 15', value: f('byId', 'p99').median, limit: 10, atLeast: false, wanted: '< 10 ms', measured: `${fmtFigure(f('byId', 'p99'), 0)} ms` }),
     {
@@ -294,7 +340,11 @@ async function run(ctx: BenchContext): Promise<Section> {
         ['the same SQL through pg alone', fmtFigure(bf('rps')), fmtFigure(bf('p50'), 2), fmtFigure(bf('p99'), 2), '100%'],
         [routes.page1, fmtFigure(f('page1', 'rps')), fmtFigure(f('page1', 'p50'), 1), fmtFigure(f('page1', 'p99'), 1), ''],
         [routes.pageN, fmtFigure(f('pageN', 'rps')), fmtFigure(f('pageN', 'p50'), 1), fmtFigure(f('pageN', 'p99'), 1), ''],
+        [`${routes.check}, 1 connection`, fmtFigure(cf('rps')), fmtFigure(cf('p50'), 1), fmtFigure(cf('p99'), 1), ''],
       ]),
+      '',
+      `The check: ${fmt(CHECKED, 0)} files in one request (the most it takes), ${fmt(CHECKED / 2, 0)} of them COMPLETED sessions of ${USER} (every seeded session declares a checksum), ` +
+        `${fmt(CHECKED / 2, 0)} contents nobody holds; ${fmt(heldFound, 0)} found. One statement (${perRequest('check')}), one probe per file into the partial index.`,
       '',
       `Rows the listing's statement reads (EXPLAIN (ANALYZE, BUFFERS) of the captured statement with its parameters): page 1 ${fmt(rowsRead('page1'), 0)}, page ${PAGE} ${fmt(rowsRead('pageN'), 0)}; ` +
         `the cursor ${cursorInIndex ? 'is' : 'is **not**'} an index condition.`,
@@ -307,6 +357,7 @@ async function run(ctx: BenchContext): Promise<Section> {
           { title: 'pg alone', runs: runsOf(baseline), unit: 'request' },
           { title: 'page 1', runs: runsOf(http.page1), unit: 'request' },
           { title: `page ${PAGE}`, runs: runsOf(http.pageN), unit: 'request' },
+          { title: 'check 1,000', runs: runsOf(checks), unit: 'request' },
         ],
         null,
         cpus().length,
@@ -320,9 +371,10 @@ async function run(ctx: BenchContext): Promise<Section> {
       ...plansLines('byId'),
       ...plansLines('page1'),
       ...plansLines('pageN'),
+      ...plansLines('check'),
     ],
     targets,
-    data: { rows, http, baseline, captured: Object.fromEntries(Object.entries(captured).map(([k, v]) => [k, v[0]])), plans },
+    data: { rows, http, baseline, checks, captured: Object.fromEntries(Object.entries(captured).map(([k, v]) => [k, v[0]])), plans },
   };
 }
 

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 
 /**
  * The SDK must run in a browser: bundled for the browser, nothing from Node may be needed except
- * `node:fs`, which only a file path (a Node-only source) loads, lazily.
+ * `node:fs`, which only a file path (a Node-only source) loads, lazily, and `node:crypto`, which only
+ * skipExisting's hashing tries, lazily (where it does not load, Web Crypto hashes instead).
  */
 describe('browser bundle', () => {
-  it('bundles for the browser with node:fs as the only Node import, loaded on demand', async () => {
+  it('bundles for the browser with node:fs and node:crypto as the only Node imports, loaded on demand', async () => {
     const result = await build({
       entryPoints: [join(__dirname, 'index.ts')],
       bundle: true,
@@ -14,12 +15,14 @@ describe('browser bundle', () => {
       format: 'esm',
       write: false,
       logLevel: 'silent',
-      external: ['node:fs'],
+      external: ['node:fs', 'node:crypto'],
     });
     const code = result.outputFiles[0].text;
-    expect([...new Set(code.match(/["']node:[a-z/_]+["']/g))]).toEqual(['"node:fs"']);
-    // Only as a dynamic import, so a bundle that never uploads a path never loads it.
+    expect([...new Set(code.match(/["']node:[a-z/_]+["']/g))].sort()).toEqual(['"node:crypto"', '"node:fs"']);
+    // Only as dynamic imports, so a bundle that never uploads a path (or hashes) never loads them.
     expect(code).toMatch(/import\("node:fs"\)/);
+    expect(code).toMatch(/import\("node:crypto"\)/);
+    expect(code).not.toMatch(/from\s*"node:/);
     expect(code).not.toMatch(/\b(require\(|process\.|Buffer\.)/);
   }, 30_000);
 });

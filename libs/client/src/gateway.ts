@@ -1,6 +1,6 @@
 import { GatewayError, GatewayErrorBody, UploadClientError } from './errors';
 import { backoffDelay, sleep } from './retry';
-import { CreatedGroup, CreatedUpload, Group, LiveKind, Page, PartUrl, Session, SessionDetails, StoredPart, StreamTicket, UploadRequest } from './types';
+import { CheckedFile, CreatedGroup, CreatedUpload, Group, LiveKind, Page, PartUrl, Session, SessionDetails, StoredPart, StreamTicket, UploadRequest } from './types';
 
 export interface GatewayOptions {
   /** Base URL of the gateway, e.g. http://localhost:3000. */
@@ -58,6 +58,12 @@ export class Gateway {
     const created = await this.call<CreatedUpload>('POST', '/v1/uploads', { body, signal, tokenFor: [body.groupId] });
     this.rememberToken(created.id, created.uploadToken ?? (body.groupId ? this.tokens.get(body.groupId) : undefined));
     return created;
+  }
+
+  /** Which of these files (base64 SHA-256, size) you already hold as COMPLETED uploads; at most 1,000 per call. */
+  async checkUploads(files: { checksumSha256: string; size: number }[], signal?: AbortSignal): Promise<CheckedFile[]> {
+    const res = await this.call<{ files: CheckedFile[] }>('POST', '/v1/uploads/check', { body: { files }, signal, idempotent: true });
+    return res.files;
   }
 
   getUpload(id: string, signal?: AbortSignal): Promise<SessionDetails> {

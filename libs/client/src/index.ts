@@ -3,6 +3,7 @@ export * from './types';
 export { Gateway, GatewayOptions } from './gateway';
 export { UploadProgress } from './progress';
 export { UploadSource, guessContentType } from './source';
+export { sha256Of } from './hash';
 export { ResumeFrom, SessionHandle, PartEvent, SendOptions, UploadFileOptions, UploadResult } from './upload-file';
 export { GroupFile, GroupProgress, GroupFileResult, GroupUploadResult, UploadGroupOptions } from './upload-group';
 export { WaitOptions, applySessionEvent } from './wait-for-session';

@@ -2,6 +2,10 @@
 export interface UploadProgress {
   sessionId: string | null;
   filename: string;
+  /** `hashing`: the file is being read to compute its SHA-256 (skipExisting); `uploading`: its bytes are being sent. */
+  phase: 'hashing' | 'uploading';
+  /** Bytes hashed so far (skipExisting; 0 otherwise). */
+  bytesHashed: number;
   bytesUploaded: number;
   totalBytes: number;
   /** 0..100, one decimal. */
@@ -21,6 +25,8 @@ const WINDOW_MS = 5_000;
 export class ProgressMeter {
   private bytes = 0;
   private parts = 0;
+  private phase: UploadProgress['phase'] = 'uploading';
+  private hashedBytes = 0;
   private readonly started: number;
   private samples: { t: number; bytes: number }[] = [];
 
@@ -45,6 +51,18 @@ export class ProgressMeter {
     this.emit();
   }
 
+  /** Hashing (before any byte is sent): `bytes` of the file read so far. */
+  hashing(bytes: number): void {
+    this.phase = 'hashing';
+    this.hashedBytes = bytes;
+    this.emit();
+  }
+
+  /** Hashing is over (the next snapshots are of the upload). */
+  hashed(): void {
+    this.phase = 'uploading';
+  }
+
   add(bytes: number, parts = 1): void {
     this.bytes = Math.min(this.totalBytes, this.bytes + bytes);
     this.parts = Math.min(this.totalParts, this.parts + parts);
@@ -63,6 +81,8 @@ export class ProgressMeter {
     return {
       sessionId: this.sessionId,
       filename: this.filename,
+      phase: this.phase,
+      bytesHashed: this.hashedBytes,
       bytesUploaded: this.bytes,
       totalBytes: this.totalBytes,
       percent: this.totalBytes === 0 ? 100 : Math.floor((this.bytes / this.totalBytes) * 1000) / 10,

@@ -53,6 +53,8 @@ export interface PartUrl {
 }
 
 export type UploadInstructions =
+  /** Nothing to send: the gateway had the store copy your stored upload `duplicateOf` (ifExists "reuse"). */
+  | { strategy: 'NONE'; reason: 'DUPLICATE'; duplicateOf: string }
   | { strategy: 'SINGLE'; method: 'PUT'; url: string; headers: Record<string, string>; expiresAt: string }
   | { strategy: 'MULTIPART'; uploadId: string; partSize: number; totalParts: number; parts: PartUrl[]; expiresAt: string };
 
@@ -83,11 +85,23 @@ export interface UploadRequest {
   contentType: string;
   size: number;
   checksumSha256?: string;
+  /** "reuse" (with checksumSha256): when you hold a COMPLETED upload of this content, it is copied server-side. Default "upload". */
+  ifExists?: 'upload' | 'reuse';
   groupId?: string;
   multipart?: boolean;
   partSize?: number;
   jobs?: JobRequest[];
   metadata?: Record<string, string>;
+}
+
+/** One answer of POST /v1/uploads/check. */
+export interface CheckedFile {
+  checksumSha256: string;
+  size: number;
+  /** You hold a COMPLETED upload of this content. */
+  exists: boolean;
+  /** Its session id (the newest one), or null. */
+  duplicateOf: string | null;
 }
 
 export interface Group {

@@ -1,7 +1,7 @@
 import { Gateway, GatewayOptions } from './gateway';
 import { followEvents } from './live';
 import { UploadSource } from './source';
-import { Group, LiveEvent, Page, Session, SessionDetails, StreamTicket } from './types';
+import { CheckedFile, Group, LiveEvent, Page, Session, SessionDetails, StreamTicket } from './types';
 import { GroupFile, GroupUploadResult, UploadGroupOptions, uploadGroupWith } from './upload-group';
 import { UploadFileOptions, uploadFileWith, UploadResult } from './upload-file';
 import { waitForGroupWith, WaitForGroupOptions } from './wait-for-group';
@@ -57,6 +57,11 @@ export class UploadClient {
   /** A short-lived URL that opens one stream without headers: `new EventSource(ticket.url)` in a browser. */
   streamTicket(kind: 'session' | 'group', id: string): Promise<StreamTicket> {
     return this.gateway.streamTicket(kind, id);
+  }
+
+  /** Which of these files (base64 SHA-256, size) you already hold as COMPLETED uploads (1,000 per call). */
+  checkUploads(files: { checksumSha256: string; size: number }[]): Promise<CheckedFile[]> {
+    return this.gateway.checkUploads(files);
   }
 
   getSession(id: string): Promise<SessionDetails> {

@@ -2,6 +2,7 @@ import { GatewayError, SessionStateError, StorageError, UploadCancelledError, Up
 import { Gateway } from './gateway';
 import { ProgressMeter, UploadProgress } from './progress';
 import { backoffDelay, sleep } from './retry';
+import { sha256Of } from './hash';
 import { guessContentType, ResolvedSource, resolveSource, UploadSource } from './source';
 import { CreatedUpload, PartUrl, Session, SessionDetails, StoredPart, UploadInstructions, UploadRequest } from './types';
 
@@ -19,7 +20,8 @@ export interface SessionHandle {
   sessionId: string;
   uploadToken?: string;
   groupId: string | null;
-  strategy: 'SINGLE' | 'MULTIPART';
+  /** NONE: a file you already held, copied server-side (nothing is sent). */
+  strategy: 'SINGLE' | 'MULTIPART' | 'NONE';
   partSize: number | null;
   totalParts: number;
 }
@@ -57,12 +59,21 @@ export interface SendOptions {
 export interface UploadFileOptions extends SendOptions, Partial<UploadRequest> {
   /** Continue this session instead of creating one: only the parts the store lacks are sent. */
   resume?: string | ResumeFrom;
+  /**
+   * Hash the file first (streamed from its source, reported as the `hashing` phase of the progress), ask the gateway
+   * whether you already hold it (POST /v1/uploads/check) and if so send nothing: the new session is a server-side
+   * copy of your stored one (`reused: true`). Needs a source that can be read twice (a path, a Blob, bytes).
+   */
+  skipExisting?: boolean;
 }
 
 export interface UploadResult {
   sessionId: string;
   uploadToken?: string;
-  strategy: 'SINGLE' | 'MULTIPART';
+  strategy: 'SINGLE' | 'MULTIPART' | 'NONE';
+  /** No byte was sent: the store copied your stored upload `duplicateOf`. */
+  reused: boolean;
+  duplicateOf: string | null;
   /** The session after the gateway confirmed the bytes (UPLOADED, or further along). */
   session: Session;
   /** Part numbers sent by this run (multipart). */
@@ -89,8 +100,16 @@ export async function uploadFileWith(gateway: Gateway, source: UploadSource, opt
   const filename = options.filename ?? src.name;
   if (!filename) throw new TypeError('filename is required for a Buffer, an unnamed Blob or a stream');
   options.signal?.throwIfAborted();
-  const { checksumSha256, groupId, multipart, partSize, jobs, metadata } = options;
-  const request: UploadRequest = { filename, contentType: options.contentType ?? src.contentType ?? guessContentType(filename), size: src.size, checksumSha256, groupId, multipart, partSize, jobs, metadata };
+  const { groupId, multipart, partSize, jobs, metadata } = options;
+  let { checksumSha256, ifExists } = options;
+  if (options.skipExisting) {
+    const meter = new ProgressMeter(filename, src.size, 1, options.onProgress);
+    meter.hashing(0);
+    checksumSha256 ??= await sha256Of(src, (n) => meter.hashing(n), options.signal);
+    const [held] = await gateway.checkUploads([{ checksumSha256, size: src.size }], options.signal);
+    ifExists = held?.exists ? 'reuse' : ifExists;
+  }
+  const request: UploadRequest = { filename, contentType: options.contentType ?? src.contentType ?? guessContentType(filename), size: src.size, checksumSha256, ifExists, groupId, multipart, partSize, jobs, metadata };
   const created = await gateway.createUpload(request, options.signal);
   return sendCreated(gateway, src, created, options);
 }
@@ -109,6 +128,12 @@ export async function sendCreated(gateway: Gateway, src: ResolvedSource, created
   };
   await options.onSession?.(handle);
   const meter = new ProgressMeter(created.filename, src.size, handle.totalParts, options.onProgress, Date.now, created.id);
+  if (upload.strategy === 'NONE') {
+    // Nothing to send: the store copied the held file before the gateway answered; confirm it like a single PUT.
+    meter.alreadyHeld(src.size, 1);
+    const done = await gateway.complete(created.id, undefined, options.signal);
+    return { ...resultBase(handle), reused: true, duplicateOf: upload.duplicateOf, session: done, partsSent: [], partsSkipped: [], bytesSent: 0 };
+  }
   meter.emit();
   const plan: MultipartPlan | null =
     upload.strategy === 'MULTIPART'
@@ -125,7 +150,7 @@ async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeF
   if (ALREADY_UP.includes(session.status)) {
     const meter = new ProgressMeter(session.filename, src.size, session.totalParts || 1, options.onProgress, Date.now, session.id);
     meter.alreadyHeld(src.size, session.totalParts || 1);
-    return { ...handleBase, strategy: session.uploadId ? 'MULTIPART' : 'SINGLE', session, partsSent: [], partsSkipped: range(1, session.totalParts || 1), bytesSent: 0 };
+    return { ...handleBase, strategy: session.uploadId ? 'MULTIPART' : 'SINGLE', reused: false, duplicateOf: null, session, partsSent: [], partsSkipped: range(1, session.totalParts || 1), bytesSent: 0 };
   }
   if (!RESUMABLE.includes(session.status)) {
     throw new SessionStateError(`session ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''}: it cannot be resumed`, session.id, session.status);
@@ -218,7 +243,7 @@ async function run(
   }
 }
 
-const resultBase = (h: SessionHandle) => ({ sessionId: h.sessionId, uploadToken: h.uploadToken, strategy: h.strategy });
+const resultBase = (h: SessionHandle) => ({ sessionId: h.sessionId, uploadToken: h.uploadToken, strategy: h.strategy, reused: false, duplicateOf: null as string | null });
 
 async function sendSingle(gateway: Gateway, src: ResolvedSource, up: Extract<UploadInstructions, { strategy: 'SINGLE' }>, options: SendOptions, signal: AbortSignal): Promise<void> {
   const headers = { ...up.headers };

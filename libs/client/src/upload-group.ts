@@ -11,6 +11,8 @@ export interface GroupFile {
   /** Required for streams. */
   size?: number;
   checksumSha256?: string;
+  /** "reuse" (with checksumSha256): a file you already hold is copied server-side instead of sent. */
+  ifExists?: 'upload' | 'reuse';
   partSize?: number;
   jobs?: JobRequest[];
   metadata?: Record<string, string>;
@@ -68,6 +70,7 @@ export async function uploadGroupWith(gateway: Gateway, files: GroupFile[], opti
       contentType: f.contentType ?? sources[i].contentType ?? guessContentType(filename),
       size: sources[i].size,
       ...(f.checksumSha256 ? { checksumSha256: f.checksumSha256 } : {}),
+      ...(f.ifExists ? { ifExists: f.ifExists } : {}),
       ...(f.partSize ? { partSize: f.partSize } : {}),
       ...(jobs ? { jobs } : {}),
       ...(f.metadata ? { metadata: f.metadata } : {}),
@@ -79,7 +82,7 @@ export async function uploadGroupWith(gateway: Gateway, files: GroupFile[], opti
   await options.onGroup?.(created, uploads);
 
   const perFile: UploadProgress[] = uploads.map((u, i) => ({
-    sessionId: u.id, filename: u.filename, bytesUploaded: 0, totalBytes: sources[i].size, percent: 0, partsUploaded: 0,
+    sessionId: u.id, filename: u.filename, phase: 'uploading', bytesHashed: 0, bytesUploaded: 0, totalBytes: sources[i].size, percent: 0, partsUploaded: 0,
     totalParts: u.upload.strategy === 'MULTIPART' ? u.upload.totalParts : 1, bytesPerSecond: 0, etaSeconds: null, elapsedMs: 0,
   }));
   const totalBytes = sources.reduce((n, s) => n + s.size, 0);

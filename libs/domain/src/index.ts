@@ -42,6 +42,8 @@ export * from './upload/generate-file-upload-url/generate-file-upload-url.comman
 export * from './upload/generate-file-upload-url/generate-file-upload-url.usecase';
 export * from './upload/get-upload/get-upload.usecase';
 export * from './upload/list-uploads/list-uploads.usecase';
+export * from './upload/check-uploads/check-uploads.command';
+export * from './upload/check-uploads/check-uploads.usecase';
 export * from './upload/session-ref';
 export * from './upload/upload-rules';
 export * from './upload/multipart/part-plan';

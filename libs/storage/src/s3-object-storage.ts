@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -12,10 +13,11 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { Readable } from 'node:stream';
-import type { MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
+import type { CopyOutcome, MultipartUploadListing, ObjectRead, ObjectStorage, PresignedPost, PresignedRequest, StoredObject, StoredPart } from '@app/domain';
 import { S3ObjectReader } from './s3-object-reader';
 import { DEFAULT_S3_CONNECT_TIMEOUT_MS, DEFAULT_S3_REQUEST_TIMEOUT_MS } from './s3-timeouts';
 import { S3Presigner } from './s3-presigner';
@@ -68,6 +70,41 @@ function isNotFound(e: unknown): boolean {
   return e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
 }
 
+function isPreconditionFailed(e: unknown): boolean {
+  return e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 412 || e.name === 'PreconditionFailed');
+}
+
+/** The most one CopyObject copies (S3's limit); larger objects are copied in UploadPartCopy ranges. */
+export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
+/** Range of one UploadPartCopy: 1 GiB, more when 10,000 of them would not cover the object. */
+const COPY_PART_BYTES = 1024 ** 3;
+const MAX_PARTS = 10_000;
+/** UploadPartCopy requests in flight for one copy. */
+const COPY_CONCURRENCY = 4;
+
+/** Where a copy's parts lie in the store (tests lower them to exercise UploadPartCopy on small objects). */
+export interface CopyLimits {
+  maxSingleCopyBytes: number;
+  copyPartBytes: number;
+}
+
+/**
+ * Ceph RGW (before ceph/ceph#44678) reads the copy's source condition from `x-amz-copy-if-match`, not the standard
+ * `x-amz-copy-source-if-match`: send both (other stores ignore the unknown header). Signed like the others.
+ */
+function withRgwCopyIfMatch(command: CopyObjectCommand, ifMatch: string | undefined): CopyObjectCommand {
+  if (ifMatch === undefined) return command;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-copy-if-match'] = ifMatch;
+      return next(args);
+    },
+    { step: 'build', name: 'rgwCopyIfMatch' },
+  );
+  return command;
+}
+
 function isNoSuchUpload(e: unknown): boolean {
   return e instanceof S3ServiceException && (e.name === 'NoSuchUpload' || e.$metadata.httpStatusCode === 404);
 }
@@ -85,7 +122,10 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly reader: S3ObjectReader;
   private readonly completeTimeoutMs: number;
 
-  constructor(settings: S3Settings) {
+  constructor(
+    settings: S3Settings,
+    private readonly copyLimits: CopyLimits = { maxSingleCopyBytes: MAX_SINGLE_COPY_BYTES, copyPartBytes: COPY_PART_BYTES },
+  ) {
     this.bucket = settings.bucket;
     this.completeTimeoutMs = (settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS) * COMPLETE_TIMEOUT_FACTOR;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
@@ -228,6 +268,88 @@ export class S3ObjectStorage implements ObjectStorage {
     }
     // Ceph RGW may answer with an empty or unquoted ETag: the object itself tells the truth.
     return this.head(key);
+  }
+
+  async copy(sourceKey: string, targetKey: string, opts: { size: number; contentType: string; ifMatch: string | null }): Promise<CopyOutcome> {
+    // x-amz-copy-source is "bucket/key", URL-encoded (each segment: the slashes stay).
+    const source = `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`;
+    const ifMatch = opts.ifMatch ? `"${opts.ifMatch}"` : undefined;
+    try {
+      if (opts.size <= this.copyLimits.maxSingleCopyBytes) {
+        // Asked first: Ceph RGW announces a copy its condition refused (an ObjectCreated:Copy for no object).
+        const head = await this.head(sourceKey);
+        if (head === null) return 'missing';
+        if (opts.ifMatch !== null && head.etag !== opts.ifMatch) return 'changed';
+        await this.client.send(
+          withRgwCopyIfMatch(
+            new CopyObjectCommand({ Bucket: this.bucket, Key: targetKey, CopySource: source, CopySourceIfMatch: ifMatch, MetadataDirective: 'REPLACE', ContentType: opts.contentType }),
+            ifMatch,
+          ),
+        );
+      } else {
+        return await this.copyInParts(sourceKey, source, targetKey, opts, ifMatch);
+      }
+      return 'copied';
+    } catch (e) {
+      if (isPreconditionFailed(e)) return 'changed';
+      if (isNotFound(e)) return 'missing';
+      throw e;
+    }
+  }
+
+  /**
+   * UploadPartCopy in ranges, then CompleteMultipartUpload. Ceph RGW ignores the source condition of UploadPartCopy
+   * (under either header name): the source's ETag is also compared before the first range and after the last, and a
+   * copy whose source changed in between is aborted. (The copy's VALIDATION job then checks its bytes anyway.)
+   */
+  private async copyInParts(
+    sourceKey: string,
+    source: string,
+    key: string,
+    opts: { size: number; contentType: string; ifMatch: string | null },
+    ifMatch: string | undefined,
+  ): Promise<CopyOutcome> {
+    const unchanged = async (): Promise<CopyOutcome> => {
+      const head = await this.head(sourceKey);
+      return head === null ? 'missing' : opts.ifMatch !== null && head.etag !== opts.ifMatch ? 'changed' : 'copied';
+    };
+    const before = await unchanged();
+    if (before !== 'copied') return before;
+    const partBytes = Math.max(this.copyLimits.copyPartBytes, Math.ceil(opts.size / MAX_PARTS));
+    const total = Math.ceil(opts.size / partBytes);
+    const { uploadId } = await this.createMultipartUpload(key, { contentType: opts.contentType });
+    try {
+      const etags: string[] = new Array(total);
+      let next = 0;
+      const worker = async () => {
+        for (let n = next++; n < total; n = next++) {
+          const start = n * partBytes;
+          const end = Math.min(opts.size, start + partBytes) - 1;
+          const out = await this.client.send(
+            new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: ifMatch }),
+          );
+          etags[n] = unquote(out.CopyPartResult?.ETag) ?? '';
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, total) }, worker));
+      const after = await unchanged();
+      if (after !== 'copied') {
+        await this.abortMultipartUpload(key, uploadId);
+        return after;
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((etag, i) => ({ PartNumber: i + 1, ETag: `"${etag}"` })) },
+        }),
+      );
+      return 'copied';
+    } catch (e) {
+      await this.abortMultipartUpload(key, uploadId).catch(() => undefined);
+      throw e;
+    }
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {

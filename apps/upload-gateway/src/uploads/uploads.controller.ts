@@ -6,6 +6,7 @@ import {
   AbortUploadUseCase,
   Actor,
   AddJobUseCase,
+  CheckUploadsUseCase,
   CompleteUploadUseCase,
   DeleteUploadUseCase,
   GenerateFileUploadUrlUseCase,
@@ -21,6 +22,8 @@ import { CurrentActor } from '../identity/auth.guard';
 import { presentCreated, presentDetails, presentJob, presentParts, presentSession } from './upload.presenter';
 import {
   AbortUploadBody,
+  CheckUploadsBody,
+  CheckUploadsView,
   CompleteUploadBody,
   CreateUploadBody,
   CreatedUploadView,
@@ -56,6 +59,7 @@ export class UploadsController {
     private readonly getDownloadUrl: GetDownloadUrlUseCase,
     private readonly listJobs: ListJobsUseCase,
     private readonly addJob: AddJobUseCase,
+    private readonly checkUploads: CheckUploadsUseCase,
   ) {}
 
   /** generateFileUploadUrl: create a session and get its upload instructions. */
@@ -70,6 +74,21 @@ export class UploadsController {
     // The request's log line links its correlation id (the request id) to the upload's own (its session id).
     annotateRequestLog(req, { sessionId: created.session.id, strategy: created.upload.strategy, size: created.session.size });
     return presentCreated(created);
+  }
+
+  /** Which files (SHA-256 and size) the caller already holds: their own COMPLETED uploads only, admins too. */
+  @Post('check')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'checkUploads',
+    summary: 'Which of up to 1,000 files (SHA-256, size) you already hold as COMPLETED uploads of your own',
+    description: 'Only your own uploads are considered (admins too). A match is an upload whose declared checksumSha256 VALIDATION verified; use its id with ifExists "reuse".',
+  })
+  @ApiBody({ type: CheckUploadsBody })
+  @ApiOkResponse({ type: CheckUploadsView })
+  @ApiErrors(400)
+  async check(@CurrentActor() actor: Actor, @Body() body: unknown) {
+    return { files: await this.checkUploads.execute(actor, body) };
   }
 
   @Get()

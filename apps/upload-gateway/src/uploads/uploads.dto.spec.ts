@@ -3,6 +3,8 @@ import 'reflect-metadata';
 const API_MODEL_PROPERTIES_ARRAY = 'swagger/apiModelPropertiesArray';
 import { getMetadataStorage } from 'class-validator';
 import {
+  CheckedFile,
+  CheckUploadsCommand,
   CompletedPartInput,
   CreateUploadGroupCommand,
   GenerateFileUploadUrlCommand,
@@ -11,7 +13,7 @@ import {
   CompleteUploadCommand,
   SignUploadPartsCommand,
 } from '@app/domain';
-import { AbortUploadBody, CompletedPartBody, CompleteUploadBody, CreateGroupBody, CreateUploadBody, JobRequestBody, SignPartsBody } from './uploads.dto';
+import { AbortUploadBody, CheckedFileBody, CheckUploadsBody, CompletedPartBody, CompleteUploadBody, CreateGroupBody, CreateUploadBody, JobRequestBody, SignPartsBody } from './uploads.dto';
 
 type Cls = new () => object;
 
@@ -40,6 +42,8 @@ describe('OpenAPI request bodies describe exactly the fields the domain commands
     ['parts[]', CompletedPartInput, CompletedPartBody],
     ['POST /v1/uploads/:id/abort', AbortUploadCommand, AbortUploadBody],
     ['POST /v1/groups', CreateUploadGroupCommand, CreateGroupBody],
+    ['POST /v1/uploads/check', CheckUploadsCommand, CheckUploadsBody],
+    ['files[]', CheckedFile, CheckedFileBody],
   ])('%s', (_route, command, body) => {
     expect(documented(body)).toEqual(validated(command));
   });

@@ -22,6 +22,12 @@ export class CreateUploadBody {
   @ApiProperty({ minimum: 1, example: 1024, description: 'bytes, at most MAX_FILE_SIZE_BYTES; the store refuses any other length' }) size!: number;
   @ApiPropertyOptional({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content, verified by the VALIDATION job' }) checksumSha256?: string;
   @ApiPropertyOptional({ format: 'uuid' }) groupId?: string;
+  @ApiPropertyOptional({
+    enum: ['upload', 'reuse'],
+    default: 'upload',
+    description: '"reuse" (needs checksumSha256): when you hold a COMPLETED upload of this content, the store copies it server-side and `upload` is `{ strategy: "NONE", reason: "DUPLICATE", duplicateOf }`; otherwise the usual instructions',
+  })
+  ifExists?: 'upload' | 'reuse';
   @ApiPropertyOptional({ description: 'default: size above MULTIPART_THRESHOLD_BYTES' }) multipart?: boolean;
   @ApiPropertyOptional({ minimum: 5 * 1024 ** 2, maximum: 5 * 1024 ** 3, description: 'multipart part size; at most 10,000 parts' }) partSize?: number;
   @ApiPropertyOptional({ type: [JobRequestBody], maxItems: 10, description: 'default: DEFAULT_JOBS for the content type' }) jobs?: JobRequestBody[];
@@ -83,6 +89,12 @@ export class MultipartUploadInstructions {
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt!: string;
 }
 
+export class DuplicateUploadInstructions {
+  @ApiProperty({ enum: ['NONE'], description: 'send nothing: the store copies your stored copy; the session completes like any upload' }) strategy!: 'NONE';
+  @ApiProperty({ enum: ['DUPLICATE'] }) reason!: 'DUPLICATE';
+  @ApiProperty({ format: 'uuid', description: 'the session whose object was copied' }) duplicateOf!: string;
+}
+
 export class PlannedJobView {
   @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
   @ApiProperty() priority!: number;
@@ -90,11 +102,11 @@ export class PlannedJobView {
   @ApiProperty() required!: boolean;
 }
 
-@ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions)
+@ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions, DuplicateUploadInstructions)
 export class CreatedUploadView extends UploadSessionView {
   @ApiProperty({ type: [PlannedJobView] }) jobs!: PlannedJobView[];
-  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }] })
-  upload!: SingleUploadInstructions | MultipartUploadInstructions;
+  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }, { $ref: getSchemaPath(DuplicateUploadInstructions) }] })
+  upload!: SingleUploadInstructions | MultipartUploadInstructions | DuplicateUploadInstructions;
   @ApiPropertyOptional({ description: 'anonymous callers only, shown once: send it as X-Upload-Token on later calls on this upload' }) uploadToken?: string;
 }
 
@@ -135,6 +147,27 @@ export class UploadDetailsView extends UploadSessionView {
 export class UploadPageView {
   @ApiProperty({ type: [UploadSessionView] }) items!: UploadSessionView[];
   @ApiProperty({ nullable: true, type: String, description: 'pass as `cursor` for the next page; null on the last' }) nextCursor!: string | null;
+}
+
+export class CheckedFileBody {
+  @ApiProperty({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content' }) checksumSha256!: string;
+  @ApiProperty({ minimum: 1, description: 'bytes' }) size!: number;
+}
+
+/** POST /v1/uploads/check */
+export class CheckUploadsBody {
+  @ApiProperty({ type: [CheckedFileBody], minItems: 1, maxItems: 1000, description: 'the files to look for among your own COMPLETED uploads' }) files!: CheckedFileBody[];
+}
+
+export class CheckedFileView {
+  @ApiProperty() checksumSha256!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ description: 'you hold a COMPLETED upload of this content (its declared checksum verified by VALIDATION)' }) exists!: boolean;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'the newest such upload' }) duplicateOf!: string | null;
+}
+
+export class CheckUploadsView {
+  @ApiProperty({ type: [CheckedFileView], description: 'one answer per file, in the order asked' }) files!: CheckedFileView[];
 }
 
 /** POST /v1/uploads/:id/parts */

@@ -15,6 +15,7 @@ const USAGE = `upload: send files to the upload platform
 
   upload put <files...> [--group NAME] [--jobs TYPE[:PRIORITY],...] [--content-type T] [--part-size BYTES]
                         [--concurrency N] [--resume SESSION_ID] [--no-resume] [--no-wait] [--timeout SECONDS]
+                        [--skip-existing]   (files you already uploaded are copied server-side, not sent)
   upload status <sessionId|groupId> [--wait]   (--wait: shows each change live until a final state)
   upload ls [--status STATUS] [--group GROUP_ID]
   upload get <sessionId> [-o FILE]
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       resume: { type: 'string' },
       'no-resume': { type: 'boolean', default: false },
+      'skip-existing': { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
       'no-progress': { type: 'boolean', default: false },
       timeout: { type: 'string' },
@@ -69,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       const timeout = v.timeout === undefined ? 600 : positiveInt(v.timeout, '--timeout');
       return put({
         server, token, files: args, group: v.group, jobs: v.jobs ? parseJobs(v.jobs) : undefined, contentType: v['content-type'], partSize, concurrency,
-        resume: v.resume, noResume: v['no-resume'], wait: !v['no-wait'], timeoutMs: timeout * 1000, json: v.json,
+        resume: v.resume, noResume: v['no-resume'], skipExisting: v['skip-existing'], wait: !v['no-wait'], timeoutMs: timeout * 1000, json: v.json,
         progress: !v.json && !v['no-progress'] && Boolean(process.stderr.isTTY), state,
       });
     }

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SessionStateError, UploadCancelledError } from '../errors';
+import { sha256Of } from '../hash';
+import { resolveSource } from '../source';
 import { UploadClient } from '../upload-client';
 import { UploadResult } from '../upload-file';
 import { Group, JobRequest, LiveEvent, SessionDetails } from '../types';
@@ -20,6 +22,8 @@ export interface PutOptions {
   concurrency: number;
   resume?: string;
   noResume: boolean;
+  /** Hash each file, ask the gateway which ones you already hold, and have those copied server-side instead of sent. */
+  skipExisting: boolean;
   wait: boolean;
   timeoutMs: number;
   json: boolean;
@@ -40,6 +44,9 @@ export interface FileOutcome {
   file: string;
   sessionId: string | null;
   status: string;
+  /** How the bytes got there: sent by this run, or reused (a server-side copy of `duplicateOf`, --skip-existing). */
+  action: 'uploaded' | 'reused' | null;
+  duplicateOf: string | null;
   resumed: boolean;
   partsSent: number[];
   partsSkipped: number[];
@@ -84,7 +91,28 @@ export async function put(o: PutOptions): Promise<number> {
     ...(o.jobs ? { jobs: o.jobs } : {}),
   };
 
-  const outcomes: FileOutcome[] = files.map((f) => ({ file: f.name, sessionId: null, status: 'NOT_SENT', resumed: false, partsSent: [], partsSkipped: [], jobs: [], error: null }));
+  const outcomes: FileOutcome[] = files.map((f) => ({ file: f.name, sessionId: null, status: 'NOT_SENT', action: null, duplicateOf: null, resumed: false, partsSent: [], partsSkipped: [], jobs: [], error: null }));
+  // --skip-existing: each file's SHA-256 (read from disk a slice at a time), then one check per 1,000 files.
+  const content: { checksumSha256: string; ifExists: 'upload' | 'reuse' }[] = [];
+  if (o.skipExisting) {
+    try {
+      if (!o.json) process.stderr.write(`hashing ${files.length} file(s)…\n`);
+      const sums: string[] = new Array(files.length);
+      let next = 0;
+      const hashNext = async () => {
+        for (let i = next++; i < files.length; i = next++) sums[i] = await sha256Of(await resolveSource(files[i].path), undefined, controller.signal);
+      };
+      await Promise.all(Array.from({ length: Math.min(4, files.length) }, hashNext));
+      for (let at = 0; at < files.length; at += 1000) {
+        const answers = await client.checkUploads(files.slice(at, at + 1000).map((f, k) => ({ checksumSha256: sums[at + k], size: f.size })));
+        answers.forEach((a, k) => (content[at + k] = { checksumSha256: sums[at + k], ifExists: a.exists ? 'reuse' : 'upload' }));
+      }
+    } catch (e) {
+      if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
+      else process.stderr.write(`error: ${describeError(e)}\n`);
+      return 1;
+    }
+  }
   const record = (i: number, s: { sessionId: string; uploadToken?: string; groupId: string | null; partSize: number | null }) => {
     const f = files[i];
     outcomes[i].sessionId = s.sessionId;
@@ -92,7 +120,14 @@ export async function put(o: PutOptions): Promise<number> {
     o.state.remember(pending, f.key, f.name);
   };
   const settle = (i: number, r: UploadResult) => {
-    Object.assign(outcomes[i], { sessionId: r.sessionId, status: r.session.status, partsSent: r.partsSent, partsSkipped: r.partsSkipped });
+    Object.assign(outcomes[i], {
+      sessionId: r.sessionId,
+      status: r.session.status,
+      action: r.reused ? 'reused' : 'uploaded',
+      duplicateOf: r.duplicateOf,
+      partsSent: r.partsSent,
+      partsSkipped: r.partsSkipped,
+    });
     o.state.forget(files[i].key);
   };
   const fail = (i: number, e: unknown) => {
@@ -115,7 +150,7 @@ export async function put(o: PutOptions): Promise<number> {
     const resumeGroup = o.group !== undefined && pendings.every((p) => p?.groupId) && new Set(pendings.map((p) => p!.groupId)).size === 1;
     if (o.group !== undefined && !resumeGroup) {
       const result = await client.uploadGroup(
-        files.map((f) => ({ source: f.path, ...(o.contentType ? { contentType: o.contentType } : {}) })),
+        files.map((f, i) => ({ source: f.path, ...(o.contentType ? { contentType: o.contentType } : {}), ...(content[i] ?? {}) })),
         {
           ...common,
           name: o.group,
@@ -139,7 +174,7 @@ export async function put(o: PutOptions): Promise<number> {
         files.map(async (f, i) => {
           const pending = o.resume ? { sessionId: o.resume } : pendings[i];
           try {
-            settle(i, await uploadOne(client, f, i, pending, o, common, view, outcomes, record));
+            settle(i, await uploadOne(client, f, i, pending, o, { ...common, ...(content[i] ?? {}) }, view, outcomes, record));
           } catch (e) {
             fail(i, e);
           }
@@ -204,12 +239,20 @@ export async function put(o: PutOptions): Promise<number> {
 
   const wanted = o.wait ? ['COMPLETED'] : ['UPLOADED', 'PROCESSING', 'COMPLETED'];
   const ok = outcomes.every((out) => wanted.includes(out.status) && !out.error);
+  const totals = {
+    files: outcomes.length,
+    uploaded: outcomes.filter((out) => out.action === 'uploaded').length,
+    reused: outcomes.filter((out) => out.action === 'reused').length,
+    failed: outcomes.filter((out) => !wanted.includes(out.status) || out.error).length,
+  };
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ ok, groupId, files: outcomes }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ok, groupId, totals, files: outcomes }, null, 2)}\n`);
   } else {
-    const rows = outcomes.map((out) => [out.file, out.sessionId ?? '-', out.status, jobsSummary(out.jobs), out.resumed ? `resumed, sent ${out.partsSent.length} parts` : '', out.error ?? '']);
+    const note = (out: FileOutcome) => (out.action === 'reused' ? `reused (copy of ${out.duplicateOf})` : out.resumed ? `resumed, sent ${out.partsSent.length} parts` : o.skipExisting && out.action ? 'uploaded' : '');
+    const rows = outcomes.map((out) => [out.file, out.sessionId ?? '-', out.status, jobsSummary(out.jobs), note(out), out.error ?? '']);
     process.stdout.write(`\n${table(['FILE', 'SESSION', 'STATUS', 'JOBS', 'NOTE', 'ERROR'], rows)}\n`);
     if (groupLine) process.stdout.write(`${groupLine}\n`);
+    process.stdout.write(`${totals.files} file(s): ${totals.uploaded} uploaded, ${totals.reused} reused${totals.failed ? `, ${totals.failed} failed` : ''}\n`);
   }
   return ok ? 0 : 1;
 }

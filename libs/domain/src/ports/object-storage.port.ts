@@ -58,6 +58,9 @@ export class ObjectChangedError extends Error {
   }
 }
 
+/** How a server-side copy ended: copied, no such source object, or a source that no longer has the pinned ETag. */
+export type CopyOutcome = 'copied' | 'missing' | 'changed';
+
 /** What the domain needs from S3-compatible storage. Implemented by libs/storage. */
 export interface ObjectStorage {
   readonly bucket: string;
@@ -77,6 +80,12 @@ export interface ObjectStorage {
   read(key: string, opts?: { firstBytes?: number; ifMatch?: string | null; signal?: AbortSignal }): Promise<ObjectRead | null>;
   /** Stores a small object (e.g. a thumbnail) in one request. */
   put(key: string, body: Buffer, opts: { contentType: string }): Promise<void>;
+  /**
+   * Copies an object inside the bucket, server-side (no byte passes through us): CopyObject, or above 5 GiB (the
+   * most one CopyObject takes) a multipart upload of UploadPartCopy ranges. Pinned to `ifMatch` when given. The
+   * target gets `contentType`; the store announces it with its own notification, like any upload.
+   */
+  copy(sourceKey: string, targetKey: string, opts: { size: number; contentType: string; ifMatch: string | null }): Promise<CopyOutcome>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
   /** Deletes every object under a prefix (few objects: one request each). */

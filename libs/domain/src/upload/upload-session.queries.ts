@@ -59,6 +59,40 @@ const DETAILS = `select ${SESSION_COLUMNS},
      (select json_build_array(count(*), coalesce(sum(p.size), 0)) from file_part p where p.session_id = s.id and p.status = '${PartStatus.UPLOADED}') as parts
    from upload_session s where s.id = $1`;
 
+/** A file by content: base64 SHA-256 and size in bytes. */
+export interface ContentKey {
+  checksumSha256: string;
+  size: number;
+}
+
+/** The owner's stored copy of some content: what a server-side copy needs. */
+export interface HeldCopy {
+  id: string;
+  bucket: string;
+  objectKey: string;
+  etag: string | null;
+  contentType: string;
+}
+
+/*
+ * The owner's newest COMPLETED session with that content, per file: an index-only probe of
+ * upload_session_completed_content_index each. COMPLETED means VALIDATION verified the declared checksum
+ * against the stored bytes, and the object's deletion has not been seen (a removal turns the session DELETED).
+ */
+const HELD = `select f.i::int as i, h.id
+   from unnest($2::text[], $3::bigint[]) with ordinality as f(checksum, size, i)
+   cross join lateral (
+     select s.id from upload_session s
+      where s.user_id = $1 and s.checksum_sha256 = f.checksum and s.size = f.size
+        and s.status = '${FileStatus.COMPLETED}' and s.checksum_sha256 is not null and s.user_id is not null
+      order by s.created_at desc limit 1) h`;
+
+/** The owner's COMPLETED sessions with that content, newest first (a few: the copy falls back to the next one). */
+const HELD_COPIES = `select s.id, s.bucket, s.object_key, s.etag, s.content_type from upload_session s
+   where s.user_id = $1 and s.checksum_sha256 = $2 and s.size = $3
+     and s.status = '${FileStatus.COMPLETED}' and s.checksum_sha256 is not null and s.user_id is not null
+   order by s.created_at desc limit 3`;
+
 export interface SessionFilter {
   /** Only this owner's sessions; absent: everyone's (admins). */
   userId?: string;
@@ -121,6 +155,25 @@ export class UploadSessionQueries {
       jobs: row.jobs.map((j) => toJob(session.id, j)),
       parts: { total: session.totalParts, uploaded: Number(row.parts[0]), uploadedBytes: Number(row.parts[1]) },
     };
+  }
+
+  /** For each file, the id of the owner's COMPLETED session with that content, or null; in the files' order. */
+  async held(userId: string, files: ContentKey[]): Promise<(string | null)[]> {
+    const found: (string | null)[] = files.map(() => null);
+    if (files.length === 0) return found;
+    const rows = await this.sql.query<{ i: number; id: string }>(HELD, [userId, files.map((f) => f.checksumSha256), files.map((f) => f.size)]);
+    for (const r of rows) found[r.i - 1] = r.id;
+    return found;
+  }
+
+  /** The owner's COMPLETED sessions holding that content, newest first (at most 3). */
+  async heldCopies(userId: string, file: ContentKey): Promise<HeldCopy[]> {
+    const rows = await this.sql.query<{ id: string; bucket: string; object_key: string; etag: string | null; content_type: string }>(HELD_COPIES, [
+      userId,
+      file.checksumSha256,
+      file.size,
+    ]);
+    return rows.map((r) => ({ id: r.id, bucket: r.bucket, objectKey: r.object_key, etag: r.etag, contentType: r.content_type }));
   }
 
   /** `limit` sessions matching the filter, newest first, plus one more when there is one (toPage makes the cursor). */

@@ -49,6 +49,23 @@ const INSERT_NEW = `with charge as (
 
 const RESERVED = 'select reserved_bytes from app_user where id = $1';
 
+/**
+ * A stored session still waiting for its bytes becomes a multipart upload: its store upload id and part count, and
+ * its FilePart rows, in one statement; nothing when it has moved on (or is multipart already).
+ */
+const START_MULTIPART = `with s as (
+     update upload_session set upload_id = $2, total_parts = $3, updated_at = now(), version = version + 1
+      where id = $1 and status = 'PENDING_UPLOAD' and upload_id is null
+     returning 1
+   ), parts as (
+     insert into file_part (id, session_id, part_number, size, status)
+     select p.id, $1, p.part_number, p.size, 'PENDING'
+       from unnest($4::uuid[], $5::int[], $6::bigint[]) as p(id, part_number, size)
+      where exists (select 1 from s)
+     returning 1
+   )
+   select count(*)::int as updated from s`;
+
 /** Event managers already guarded (a second provider instance must not register twice). */
 const guarded = new WeakSet<object>();
 
@@ -115,6 +132,22 @@ export class UploadSessionRepository {
     if (inserted === sessions.length) return;
     const [held] = await sql.query<{ reserved_bytes: string }>(RESERVED, [first.userId]);
     throw this.quota.exceeded(bytes, held ? Number(held.reserved_bytes) : null);
+  }
+
+  /**
+   * A reuse that found no copy left turns into a multipart upload: whether the stored session (still
+   * PENDING_UPLOAD, no store upload yet) became the multipart upload of `session.uploadId` with these parts.
+   */
+  async startMultipartInstead(session: UploadSession, parts: FilePart[]): Promise<boolean> {
+    const [{ updated }] = await this.db.query<{ updated: number }>(START_MULTIPART, [
+      session.id,
+      session.uploadId,
+      session.totalParts,
+      parts.map((p) => p.id),
+      parts.map((p) => p.partNumber),
+      parts.map((p) => p.size),
+    ]);
+    return updated === 1;
   }
 }
 

@@ -7,6 +7,7 @@ import { ListUploadGroupsUseCase } from '../group/list-upload-groups/list-upload
 import { StorageEventsModule } from '../storage-event/storage-events.module';
 import { UserDirectory } from '../user/user-directory';
 import { AbortUploadUseCase } from './abort-upload/abort-upload.usecase';
+import { CheckUploadsUseCase } from './check-uploads/check-uploads.usecase';
 import { CompleteUploadUseCase } from './complete-upload/complete-upload.usecase';
 import { DeleteUploadUseCase } from './delete-upload/delete-upload.usecase';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
@@ -31,6 +32,7 @@ export class UploadsModule {
       GetUploadUseCase,
       GetDownloadUrlUseCase,
       ListUploadsUseCase,
+      CheckUploadsUseCase,
       SignUploadPartsUseCase,
       ListUploadPartsUseCase,
       CompleteUploadUseCase,

@@ -74,7 +74,7 @@ export class CreateUploadGroupUseCase {
     // The store's part first (URLs, multipart uploads), outside any transaction; then one transaction stores everything.
     const prepared: PreparedUpload[] = [];
     try {
-      for (const file of files) prepared.push(await this.uploads.prepare({ ...file, groupId: group.id }, owner));
+      for (const file of files) prepared.push(await this.uploads.prepare({ ...file, groupId: group.id }, owner, actor));
     } catch (e) {
       await this.uploads.abandon(prepared);
       throw e;
@@ -88,6 +88,7 @@ export class CreateUploadGroupUseCase {
         [view] = await withBytes(em, [group]);
       }),
     );
+    await this.uploads.copyDuplicates(prepared);
     return { view: view!, uploads: prepared.map((p) => ({ session: p.session, upload: p.upload })), ...(token ? { uploadToken: token.token } : {}) };
   }
 }

@@ -20,6 +20,8 @@ export type StorageEventOutcome =
   | 'late-object-removed'
   | 'stale-removal'
   | 'ignored'
+  /** A copy's creation whose object is not in the store (Ceph RGW announces copies that failed, e.g. a 412). */
+  | 'absent-copy'
   /** A creation for an object no session knows: the record can never apply (its message is dead-lettered). */
   | 'unknown-object';
 
@@ -28,9 +30,12 @@ const STORED: readonly FileStatus[] = [FileStatus.UPLOADED, FileStatus.PROCESSIN
 const WAITING: readonly FileStatus[] = [FileStatus.PENDING_UPLOAD, FileStatus.UPLOADING];
 const ENDED: readonly FileStatus[] = [FileStatus.FAILED, FileStatus.DELETED];
 
+/** A server-side copy's creation (`ObjectCreated:Copy`, with or without MinIO's `s3:` prefix). */
+const isCopy = (e: StorageObjectEvent) => e.kind === 'created' && e.eventName.endsWith('ObjectCreated:Copy');
+
 /** What the store says of an event's object, asked before the transaction (no network call inside one). */
 interface Probe {
-  /** Created events without a size: the stored size (null: no object). */
+  /** Created events without a size, and copies: the stored size (null: no object). */
   size?: number | null;
   /** Removed events: whether an object is there again (removal and re-creation arrive in either order). */
   exists?: boolean;
@@ -83,7 +88,8 @@ export class ApplyStorageEventUseCase {
     for (const i of relevant) {
       const e = events[i];
       if (e.kind === 'removed') probes.set(i, { exists: (await this.storage.head(e.key)) !== null });
-      else if (e.size === null) probes.set(i, { size: (await this.storage.head(e.key))?.size ?? null });
+      // A copy is believed only once the store shows its object: Ceph RGW also announces copies that failed.
+      else if (e.size === null || isCopy(e)) probes.set(i, { size: (await this.storage.head(e.key))?.size ?? null });
     }
     return probes;
   }
@@ -121,13 +127,14 @@ export class ApplyStorageEventUseCase {
         return void removals.push({ index, session });
       }
       if (!session) return void (results[index] = 'unknown-object');
+      if (isCopy(event) && probe.size === null) return void (results[index] = 'absent-copy');
       if (STORED.includes(session.status)) return void (results[index] = 'already-applied');
       if (ENDED.includes(session.status)) {
         // The object arrived after the session ended (expired, aborted, cancelled, deleted): it must not stay.
         deletions.push(session.objectKey);
         return void (results[index] = 'late-object-removed');
       }
-      const size = event.size ?? probe.size ?? null;
+      const size = (isCopy(event) ? probe.size : event.size) ?? probe.size ?? null;
       // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
       const expected = session.size ?? (size !== null && size > 0 ? size : -1);
       if (size === null || size !== expected) mismatches.push({ index, session, message: `stored ${size ?? 'no'} bytes, declared ${session.size}` });

@@ -4,6 +4,7 @@ import {
   IsArray,
   IsBoolean,
   IsEnum,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -19,6 +20,10 @@ import { JobType } from '@app/contracts';
 import { JobRequest } from '../../job/plan/plan-jobs';
 import { IsMediaType, IsUploadFilename } from '../upload-fields';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../multipart/part-plan';
+
+/** POST /v1/uploads `ifExists`. */
+export const IF_EXISTS = ['upload', 'reuse'] as const;
+export type IfExists = (typeof IF_EXISTS)[number];
 
 const MAX_METADATA_ENTRIES = 20;
 const MAX_METADATA_BYTES = 2048;
@@ -85,6 +90,13 @@ export class GenerateFileUploadUrlCommand {
 
   @IsOptional() @IsUUID()
   groupId?: string;
+
+  /**
+   * What to do when the caller already holds this content (a COMPLETED upload of their own with this checksumSha256
+   * and size): "upload" (default) sends the bytes again; "reuse" copies the stored object server-side. Needs checksumSha256.
+   */
+  @IsOptional() @IsIn(IF_EXISTS)
+  ifExists?: IfExists;
 
   @IsOptional() @IsBoolean()
   multipart?: boolean;

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../../errors/domain-error';
+import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { findAccessibleGroup, takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
@@ -14,6 +14,7 @@ import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
 import { UploadInstructions } from '../upload-instructions';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { UploadSession } from '../upload-session.entity';
+import { HeldCopy, UploadSessionQueries } from '../upload-session.queries';
 import { NewSession, UploadSessionRepository } from '../upload-session.repository';
 import { GenerateFileUploadUrlCommand } from './generate-file-upload-url.command';
 
@@ -30,7 +31,14 @@ export interface CreatedUpload {
 /** A session ready to be stored: its rows, and the instructions the client gets once they are. */
 export interface PreparedUpload extends NewSession {
   upload: UploadInstructions;
+  /** The command it was prepared from (a reuse that finds no copy left turns into the upload it describes). */
+  command: GenerateFileUploadUrlCommand;
+  /** A reuse: the caller's stored copies of this content, newest first, to copy from once the session is stored. */
+  copyFrom?: HeldCopy[];
 }
+
+/** Duplicates copied at once (each copy is one request to the store, or a few for a very large object). */
+const CONCURRENT_COPIES = 8;
 
 /** Who a new session belongs to: the caller, or the group it joins (whose owner and upload token it shares). */
 export interface SessionOwner {
@@ -54,6 +62,7 @@ export class GenerateFileUploadUrlUseCase {
   constructor(
     private readonly em: EntityManager,
     private readonly sessions: UploadSessionRepository,
+    private readonly queries: UploadSessionQueries,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
   ) {}
@@ -74,18 +83,20 @@ export class GenerateFileUploadUrlUseCase {
     if (groupId !== undefined) {
       // The group decides the owner; its slot is taken below, in the transaction that stores the session.
       const group = await findAccessibleGroup(this.em, actor, groupId);
-      const prepared = await this.prepare(cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash });
+      const prepared = await this.prepare(cmd, { userId: group.userId, uploadTokenHash: group.uploadTokenHash }, actor);
       await this.storeOrAbandon([prepared], () =>
         this.em.transactional(async (em) => {
           await takeGroupSlot(em, actor, groupId);
           await this.sessions.insertNew([prepared], em);
         }),
       );
+      await this.copyDuplicates([prepared]);
       return { session: prepared.session, upload: prepared.upload };
     }
     const token = actor.userId === null ? newUploadToken() : null;
-    const prepared = await this.prepare(cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null });
+    const prepared = await this.prepare(cmd, { userId: actor.userId, uploadTokenHash: token?.hash ?? null }, actor);
     await this.storeOrAbandon([prepared], () => this.sessions.insertNew([prepared]));
+    await this.copyDuplicates([prepared]);
     return { session: prepared.session, upload: prepared.upload, ...(token ? { uploadToken: token.token } : {}) };
   }
 
@@ -96,6 +107,9 @@ export class GenerateFileUploadUrlUseCase {
 
   /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
   checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
+    if (cmd.ifExists === 'reuse' && cmd.checksumSha256 === undefined) {
+      throw DomainError.invalid([{ field: 'checksumSha256', message: 'is required with ifExists "reuse" (the content is found by its SHA-256)' }]);
+    }
     assertWithinPolicy(this.policy, cmd);
     this.partPlan(cmd);
   }
@@ -104,9 +118,13 @@ export class GenerateFileUploadUrlUseCase {
    * The session (and for multipart, the store's multipart upload and the FilePart rows) with its upload
    * instructions, not stored yet. For a command that passed checkPolicy. Talks to the store: call it
    * outside any transaction, then store the result with UploadSessionRepository.insertNew, and `abandon` it
-   * if that fails.
+   * if that fails; then `copyDuplicates`.
+   *
+   * With ifExists "reuse", when the owner is the caller (`actor`) and holds a COMPLETED upload of this content, the
+   * session gets nothing to send (strategy NONE) and the copies to take its object from: copyDuplicates copies
+   * server-side once the session is stored, so the copy's notification finds it.
    */
-  async prepare(cmd: GenerateFileUploadUrlCommand, owner: SessionOwner): Promise<PreparedUpload> {
+  async prepare(cmd: GenerateFileUploadUrlCommand, owner: SessionOwner, actor?: Actor): Promise<PreparedUpload> {
     const id = randomUUID();
     const session = new UploadSession({
       id,
@@ -123,22 +141,63 @@ export class GenerateFileUploadUrlUseCase {
       jobPlan: planJobs(cmd.contentType, cmd.jobs, this.policy.defaultJobs),
     });
     session.uploadTokenHash = owner.uploadTokenHash;
-    const plan = this.partPlan(cmd);
 
+    // Only the caller's own uploads are ever copied from: never a group owner's on an admin's behalf, never anyone's for an anonymous caller.
+    if (cmd.ifExists === 'reuse' && cmd.checksumSha256 !== undefined && owner.userId !== null && actor?.userId === owner.userId) {
+      const held = await this.queries.heldCopies(owner.userId, { checksumSha256: cmd.checksumSha256, size: cmd.size });
+      if (held.length > 0) return { session, parts: [], command: cmd, copyFrom: held, upload: { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: held[0].id } };
+    }
+    return { session, command: cmd, ...(await this.instructions(session, cmd)) };
+  }
+
+  /**
+   * After the sessions are stored: the object of each reuse, copied server-side from the newest stored copy that is
+   * still there unchanged (pinned to its ETag). When none is (deleted or replaced since the lookup), the session
+   * becomes the plain upload its command describes and the client sends the bytes after all.
+   */
+  async copyDuplicates(prepared: PreparedUpload[]): Promise<void> {
+    const todo = prepared.filter((p) => p.copyFrom !== undefined);
+    for (let i = 0; i < todo.length; i += CONCURRENT_COPIES) {
+      await Promise.all(todo.slice(i, i + CONCURRENT_COPIES).map((p) => this.copyOrUpload(p)));
+    }
+  }
+
+  private async copyOrUpload(p: PreparedUpload): Promise<void> {
+    const { session } = p;
+    for (const source of p.copyFrom ?? []) {
+      const outcome = await this.storage.copy(source.objectKey, session.objectKey, { size: session.size!, contentType: session.contentType, ifMatch: source.etag });
+      if (outcome === 'copied') {
+        p.upload = { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: source.id };
+        return;
+      }
+    }
+    const { parts, upload } = await this.instructions(session, p.command);
+    if (session.uploadId !== null && !(await this.sessions.startMultipartInstead(session, parts))) {
+      await this.storage.abortMultipartUpload(session.objectKey, session.uploadId).catch(() => undefined);
+      throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `upload ${session.id} ended before its bytes could be asked for`);
+    }
+    p.parts = parts;
+    p.upload = upload;
+    delete p.copyFrom;
+  }
+
+  /** How the client sends the bytes of a new session: a signed PUT, or a multipart upload created in the store. */
+  private async instructions(session: UploadSession, cmd: GenerateFileUploadUrlCommand): Promise<{ parts: FilePart[]; upload: UploadInstructions }> {
+    const plan = this.partPlan(cmd);
     if (!plan) {
       const put = await this.storage.presignPut(session.objectKey, {
         contentType: session.contentType,
         contentLength: cmd.size,
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      return { session, parts: [], upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+      return { parts: [], upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
     }
 
     // A multipart upload (multipartUploadInitSchema): the store's multipart upload, its FilePart rows, the first batch of part URLs.
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
-    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
+    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: session.id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
     const first = parts.slice(0, FIRST_PART_URLS);
     const urls = await Promise.all(
       first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
@@ -147,7 +206,6 @@ export class GenerateFileUploadUrlUseCase {
       throw e;
     });
     return {
-      session,
       parts,
       upload: {
         strategy: 'MULTIPART',
