@@ -204,7 +204,11 @@ export async function put(o: PutOptions): Promise<number> {
       await Promise.all(
         outcomes.map(async (out) => {
           const s = await client.getSession(out.sessionId!).catch((e: unknown) => void (out.error = describeError(e)));
-          if (s) Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
+          if (!s) return;
+          // A file that finished before the group's stream was open (a small file on a busy machine): its final
+          // state, so that every file's lines are shown (a state already shown prints nothing).
+          view.onEvent({ kind: 'snapshot', snapshot: s });
+          Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
         }),
       );
     } else {
