@@ -30,6 +30,8 @@ export class BaseEnv {
   AMQP_URL?: string;
   /** A cluster's nodes, comma separated amqp:// URLs; takes precedence over AMQP_URL. */
   @IsOptional() @Matches(AMQP_URL_LIST, { message: 'AMQP_URLS must be a comma-separated list of amqp:// URLs (one per cluster node)' }) AMQP_URLS?: string;
+  /** classic: one node's queues (default); quorum: replicated quorum queues for a RabbitMQ cluster, jobs in priority bands. */
+  @IsIn(['classic', 'quorum'], { message: 'AMQP_QUEUE_MODE must be classic or quorum' }) AMQP_QUEUE_MODE: string = 'classic';
   @IsString() @Matches(/^[\w.:-]+$/) STORAGE_EVENTS_EXCHANGE: string = 'storage.events';
   @IsString() @Matches(/^[\w.:-]+$/) DOMAIN_EVENTS_EXCHANGE: string = 'uploads.events';
 

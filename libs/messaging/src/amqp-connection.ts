@@ -1,9 +1,9 @@
 import { BeforeApplicationShutdown, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AmqpConnectionManager, AmqpConnectionManagerClass } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options, Replies } from 'amqplib';
-import { declareTopology, ExchangeNames, TopologyMismatch } from './topology';
+import { declareTopology, TopologyMismatch, TopologySettings } from './topology';
 
-export interface AmqpSettings extends ExchangeNames {
+export interface AmqpSettings extends TopologySettings {
   /** Every node of the broker (one URL for a single node): connections go to them in turn, the next one when a connection is lost. */
   urls: string[];
 }
