@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
+import { createServer, Server, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { AmqpConnection } from '@app/messaging';
 import { waitFor } from '../support/poll';
@@ -16,15 +17,21 @@ jest.setTimeout(90_000);
 describe('AmqpConnection over a list of URLs', () => {
   const env = testEnv();
   const vhost = decodeURIComponent(new URL(env.AMQP_URL).pathname.slice(1)) || '/';
-  /** Nothing listens there: the first "node" is down. */
+  /** A "node" that accepts the TCP connection and never answers (a hung host behind a live port): given up after 5 s. */
+  const silentNode = `amqp://guest:guest@127.0.0.1:${PORT_BASE + 18}`;
+  /** Nothing listens there: a node that is down. */
   const deadNode = `amqp://guest:guest@127.0.0.1:${PORT_BASE + 19}`;
+  const held: Socket[] = [];
+  let silent: Server;
   const queue = `failover-probe-${randomUUID()}`;
   const received: string[] = [];
   let connection: AmqpConnection;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     Logger.overrideLogger(false);
-    connection = new AmqpConnection({ urls: [deadNode, env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
+    silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(PORT_BASE + 18, '127.0.0.1', resolve));
+    connection = new AmqpConnection({ urls: [silentNode, deadNode, env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
     connection.channel('probe consumer', async (ch, managed) => {
       await ch.assertQueue(queue, { durable: true });
       await managed.consume(ch, queue, (msg) => {
@@ -42,12 +49,18 @@ describe('AmqpConnection over a list of URLs', () => {
       await ch.close().catch(() => undefined);
     }
     await connection.onApplicationShutdown();
+    for (const socket of held) socket.destroy();
+    silent.close();
   });
 
   const consumerOpen = () => connection.health().find((c) => c.name === 'probe consumer')?.state === 'open' && connection.isConnected();
 
-  it('skips the node that does not answer and publishes with confirms through the next', async () => {
+  it('gives up the node that never answers and the one that is down, and publishes with confirms through the next', async () => {
+    const t0 = Date.now();
     await connection.waitForConnect(30_000);
+    // 5 s for the silent node, 1 s before each next attempt.
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(held.length).toBeGreaterThanOrEqual(1);
     expect(connection.connectedTo).toBe(env.AMQP_URL.replace(/\/\/[^@/]*@/, '//***@'));
     await waitFor(async () => consumerOpen(), Boolean, { timeoutMs: 15_000, what: 'probe consumer open' });
     await connection.publish('', queue, Buffer.from('one'), {});

@@ -17,6 +17,8 @@ export function redactUrl(url: string): string {
 const HEARTBEAT_SECONDS = 5;
 /** Pause before the next connection attempt (to the next URL of the list). */
 const RECONNECT_SECONDS = 1;
+/** A node that does not answer at all (host gone, packets dropped) is given up after this, for the next URL. */
+const CONNECT_TIMEOUT_MS = 5_000;
 /** Pauses before reopening a channel the broker closed (grows to the last one). */
 const BACKOFF_MS = [250, 1_000, 2_000, 5_000];
 /** A publish the broker has not confirmed within this time has failed (the row stays in the outbox). */
@@ -185,7 +187,11 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
     this.firstConnection.catch(() => undefined);
     this.publisher = this.channel('publisher', async () => undefined);
     this.admin = this.channel('admin', async () => undefined);
-    this.manager = new AmqpConnectionManagerClass(settings.urls, { heartbeatIntervalInSeconds: HEARTBEAT_SECONDS, reconnectTimeInSeconds: RECONNECT_SECONDS });
+    this.manager = new AmqpConnectionManagerClass(settings.urls, {
+      heartbeatIntervalInSeconds: HEARTBEAT_SECONDS,
+      reconnectTimeInSeconds: RECONNECT_SECONDS,
+      connectionOptions: { timeout: CONNECT_TIMEOUT_MS },
+    });
     this.manager.on('connect', ({ connection, url }) => void this.onConnect(connection as unknown as ChannelModel, typeof url === 'string' ? url : '(options)'));
     this.manager.on('disconnect', ({ err }) => {
       if (this.conn === null) return;
