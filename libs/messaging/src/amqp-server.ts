@@ -54,6 +54,8 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('AmqpServer');
   private readonly channels: ManagedChannel[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  /** Channels closed since they delivered: a message still waiting in a gate for one of them is the broker's again. */
+  private readonly closedChannels = new WeakSet<ConfirmChannel>();
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -83,6 +85,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       group.sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0));
       this.channels.push(
         this.amqp.channel(`consume ${group.map((s) => s.queue).join(', ')}`, async (ch, managed) => {
+          ch.once('close', () => this.closedChannels.add(ch));
           for (const sub of group) {
             // Per consumer (global=false): each band has its own prefetch.
             await ch.prefetch(sub.prefetch);
@@ -124,6 +127,8 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   private async handleGated(ch: ConfirmChannel, sub: Subscription, gate: PriorityGate, msg: ConsumeMessage): Promise<void> {
     const release = await gate.acquire(sub.rank ?? 0);
     try {
+      // Its channel closed while it waited: the broker has redelivered it (or will), nothing to run or settle here.
+      if (this.closedChannels.has(ch)) return;
       if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
       await this.handle(ch, sub, msg);
     } finally {
