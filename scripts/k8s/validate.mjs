@@ -11,6 +11,31 @@ import { parseAllDocuments } from 'yaml';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = join(root, 'k8s');
 
+/**
+ * The RabbitMQ cluster operator's RabbitmqCluster has no model package: checked here on the fields we set (the
+ * operator's CRD has many more; kubectl apply --dry-run=server checks the rest against a real cluster).
+ */
+export function validateRabbitmqCluster(obj) {
+  const errors = [];
+  const spec = obj.spec ?? {};
+  if (typeof obj.metadata?.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(obj.metadata.name)) errors.push('metadata/name must be a DNS label');
+  if (!Number.isInteger(spec.replicas) || spec.replicas < 1) errors.push('spec/replicas must be a positive integer');
+  if (spec.image !== undefined && typeof spec.image !== 'string') errors.push('spec/image must be string');
+  for (const key of ['additionalConfig', 'advancedConfig', 'envConfig']) {
+    if (spec.rabbitmq?.[key] !== undefined && typeof spec.rabbitmq[key] !== 'string') errors.push(`spec/rabbitmq/${key} must be string`);
+  }
+  if (spec.rabbitmq?.additionalPlugins !== undefined && !(Array.isArray(spec.rabbitmq.additionalPlugins) && spec.rabbitmq.additionalPlugins.every((p) => typeof p === 'string'))) {
+    errors.push('spec/rabbitmq/additionalPlugins must be an array of strings');
+  }
+  if (spec.persistence?.storage !== undefined && !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(String(spec.persistence.storage))) errors.push('spec/persistence/storage must be a quantity');
+  for (const part of ['requests', 'limits']) {
+    for (const [k, v] of Object.entries(spec.resources?.[part] ?? {})) {
+      if (!['cpu', 'memory'].includes(k) || !/^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/.test(String(v))) errors.push(`spec/resources/${part}/${k} must be a cpu or memory quantity`);
+    }
+  }
+  if (errors.length) throw new Error(errors.join('; '));
+}
+
 /** apiVersion → module path prefix of its models. */
 function modulePath(apiVersion, kind) {
   if (apiVersion.startsWith('keda.sh/')) return `@kubernetes-models/keda/${apiVersion}/${kind}`;
@@ -31,6 +56,15 @@ export async function validateAll() {
       if (!obj) continue;
       const { apiVersion, kind } = obj;
       const name = obj.metadata?.name;
+      if (apiVersion === 'rabbitmq.com/v1beta1' && kind === 'RabbitmqCluster') {
+        try {
+          validateRabbitmqCluster(obj);
+          results.push({ file, kind, name, ok: true });
+        } catch (e) {
+          results.push({ file, kind, name, ok: false, error: e.message });
+        }
+        continue;
+      }
       let Model;
       try {
         Model = (await import(modulePath(String(apiVersion), String(kind))))[kind];

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { getMetadataStorage } from 'class-validator';
 import { parse, parseAllDocuments } from 'yaml';
 import { GatewayEnv, JobProcessorEnv, StorageEventsEnv, validateEnv } from '@app/config';
-import { JOB_TYPES, jobQueue } from '@app/contracts';
+import { JOB_TYPES, jobQueuesOf, QueueMode } from '@app/contracts';
 
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -44,6 +44,16 @@ describe('k8s/ manifests', () => {
     const results = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; kind: string; name: string; ok: boolean; error?: string });
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results).toHaveLength(docs.length);
+    // Loading the compiled validators takes 5-8 s on a loaded 2-core machine.
+  }, 30_000);
+
+  it('the schema check catches a broken RabbitmqCluster (our own check of the fields we set)', async () => {
+    const script = `
+      import { validateRabbitmqCluster } from './scripts/k8s/validate.mjs';
+      try { validateRabbitmqCluster({ metadata: { name: 'rabbitmq' }, spec: { replicas: 'three', rabbitmq: { additionalConfig: 1 } } }); console.log('accepted'); }
+      catch (e) { console.log(e.message); }`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+    expect(stdout).toMatch(/spec\/replicas must be a positive integer; spec\/rabbitmq\/additionalConfig must be string/);
   });
 
   it('the schema check catches a broken manifest', async () => {
@@ -68,12 +78,27 @@ describe('k8s/ manifests', () => {
       const deployment = find('Deployment', name);
       expect(deployment?.spec.template.spec.containers[0].env).toContainEqual({ name: 'JOB_TYPES', value: type });
       const scaled = find('ScaledObject', name);
-      expect(scaled?.spec).toMatchObject({ scaleTargetRef: { name }, triggers: [{ type: 'rabbitmq', metadata: { queueName: jobQueue(type), mode: 'QueueLength' } }] });
+      const mode = (find('ConfigMap', 'upload-platform-config')!.data as Env).AMQP_QUEUE_MODE as QueueMode;
+      // Its queues in the configured mode: one (classic), or each priority band (quorum).
+      expect(scaled?.spec).toMatchObject({
+        scaleTargetRef: { name },
+        triggers: jobQueuesOf(type, mode).map((queueName) => ({ type: 'rabbitmq', metadata: { queueName, mode: 'QueueLength' } })),
+      });
       expect(find('TriggerAuthentication', scaled!.spec.triggers[0].authenticationRef.name)).toBeDefined();
       expect(find('PodDisruptionBudget', name)?.spec.selector.matchLabels).toEqual(deployment!.spec.selector.matchLabels);
     }
     const selectors = applied.filter((d) => d.kind === 'Deployment').map((d) => JSON.stringify(d.spec.selector.matchLabels));
     expect(new Set(selectors).size).toBe(selectors.length);
+  });
+
+  it('the cluster mode: quorum queues on a 3-node RabbitmqCluster (the operator\'s), one node may be lost', () => {
+    const config = find('ConfigMap', 'upload-platform-config')!.data as Env;
+    expect(config.AMQP_QUEUE_MODE).toBe('quorum');
+    const broker = find('RabbitmqCluster', 'rabbitmq');
+    expect(broker?.spec.replicas).toBe(3);
+    expect(broker?.spec.rabbitmq.additionalConfig).toMatch(/cluster_partition_handling = pause_minority/);
+    const secret = find('Secret', 'upload-platform-secrets')!.stringData as Env;
+    expect(new URL(secret.AMQP_URL).hostname).toBe(`${broker!.metadata.name}.${broker!.metadata.namespace}.svc.cluster.local`);
   });
 
   it('the gateway has an HPA; every Deployment has probes, resources, a grace period longer than its drain, and a PDB or ScaledObject', () => {

@@ -51,3 +51,33 @@ describe('a topology that differs (e2e)', () => {
     expect(log).toMatch(/docs\/operations\.md#changing-the-rabbitmq-topology/);
   });
 });
+
+/** The cluster mode is a setting: an app of the other mode meets the queues of the first and stops, naming x-queue-type. */
+describe('a queue of the other mode (e2e)', () => {
+  let app: RunningApp | undefined;
+  const vhost = `${VHOST}-quorum`;
+  const url = testEnv().AMQP_URL.replace(/\/[^/]*$/, `/${vhost}`);
+
+  beforeAll(async () => {
+    rabbitmqctl('add_vhost', vhost);
+    rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+    const conn = await amqp.connect(url);
+    const ch = await conn.createChannel();
+    // As the quorum mode (AMQP_QUEUE_MODE=quorum) declares it.
+    await ch.assertQueue(Topology.storageNotificationsDeadQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await conn.close();
+  });
+  afterAll(async () => {
+    if (app) await stopApp(app, 'SIGKILL');
+    rabbitmqctl('delete_vhost', vhost);
+  });
+
+  it('a classic-mode app on quorum queues stops at start, naming the queue and x-queue-type', async () => {
+    app = await startApp('job-processor', { AMQP_URL: url, JOB_TYPES: 'VALIDATION', AMQP_QUEUE_MODE: 'classic' }, { port: PORT_BASE + 3, waitReady: false });
+    const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r('still running'), 45_000).unref())]);
+    expect(code).toBe(78);
+    const log = readFileSync(logFileOf(app), 'utf8');
+    expect(log).toMatch(/queue storage-events\.notifications\.dead/);
+    expect(log).toMatch(/argument x-queue-type/);
+  });
+});

@@ -40,7 +40,7 @@ describe('LiveEventsFeed (RabbitMQ)', () => {
 
   beforeAll(() => {
     Logger.overrideLogger(false);
-    connection = new AmqpConnection({ url: env.AMQP_URL, storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
+    connection = new AmqpConnection({ urls: [env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
     feed = new LiveEventsFeed(connection, env.DOMAIN_EVENTS_EXCHANGE, { lingerMs: 300 });
     feed.listen({ onEvent: (key, body) => received.push({ key, id: JSON.parse(body.toString()).id }), onGap: () => gaps++ });
   });

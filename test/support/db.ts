@@ -44,7 +44,7 @@ export class TestDb {
       await client.query(
         `insert into outbox_message (exchange, routing_key, message_id, payload, priority, created_at)
          select $1, $2, gen_random_uuid(), p, $4, now() from unnest($3::jsonb[]) as p`,
-        [Topology.jobsExchange, jobRoutingKey(opts.type), bodies.map((b) => JSON.stringify(b)), amqpPriorityOf(opts.priority)],
+        [Topology.jobsExchange, jobRoutingKey(opts.type, opts.priority), bodies.map((b) => JSON.stringify(b)), amqpPriorityOf(opts.priority)],
       );
       await client.query('commit');
     } catch (e) {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, JobProcessorConfig } from '@app/config';
-import { jobQueue, Topology } from '@app/contracts';
+import { jobQueuesOf, Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule } from '@app/domain';
 import { JobsModule } from '@app/processing';
@@ -20,7 +20,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp, { consumedQueues: [...config.jobTypes.map(jobQueue), Topology.jobsDeadQueue] }),
+        MessagingModule.forRoot(config.amqp, { consumedQueues: [...config.jobTypes.flatMap((t) => jobQueuesOf(t, config.amqp.queueMode)), Topology.jobsDeadQueue] }),
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { JobType, jobQueue, MessagePattern, Topology } from '@app/contracts';
+import { JobType, jobQueuesOf, MessagePattern, Topology } from '@app/contracts';
 import { installShutdownDeadline, jobProcessorConfig, JobProcessorEnv, loadConfigOrExit } from '@app/config';
-import { AmqpConnection, AmqpServer, exitOnTopologyMismatch } from '@app/messaging';
+import { AmqpConnection, AmqpServer, exitOnTopologyMismatch, PriorityGate, Subscription } from '@app/messaging';
 import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 
@@ -11,19 +11,25 @@ async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(JobProcessorEnv, jobProcessorConfig);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  /**
+   * A job type's queues: one (classic, AMQP priorities), or one per priority band (quorum). Bands share the type's
+   * concurrency through a PriorityGate: each band's consumer has its own prefetch (a higher band's message arrives
+   * at once, whatever the lower bands hold), and a freed slot goes to the highest band waiting.
+   */
+  const jobSubscriptions = (type: JobType, mode: typeof config.amqp.queueMode): Subscription[] => {
+    const prefetch = type === JobType.THUMBNAIL ? config.thumbnailConcurrency : config.concurrency;
+    const queues = jobQueuesOf(type, mode);
+    if (queues.length === 1) return [{ queue: queues[0], pattern: MessagePattern.RunJob, prefetch, deadLetterQueue: Topology.jobsDeadQueue }];
+    // Bands: `prefetch` jobs run at once; each band holds as many more in hand, so that a freed slot finds the next
+    // message of a higher band already here (not on its way from the broker, while a lower band's message waits).
+    const gate = new PriorityGate(prefetch, queues.length);
+    return queues.map((queue, rank) => ({ queue, pattern: MessagePattern.RunJob, prefetch: prefetch * 2, deadLetterQueue: Topology.jobsDeadQueue, gate, rank }));
+  };
   serveOpenApi(app, { title: 'job-processor', description: `Runs ${config.jobTypes.join(', ')} jobs; HTTP only for health and metrics.`, version: '1' });
   app.connectMicroservice(
     {
       // One queue per job type, so each type can be scaled on its own (JOB_TYPES).
-      strategy: new AmqpServer(
-        app.get(AmqpConnection),
-        config.jobTypes.map((type) => ({
-          queue: jobQueue(type),
-          pattern: MessagePattern.RunJob,
-          prefetch: type === JobType.THUMBNAIL ? config.thumbnailConcurrency : config.concurrency,
-          deadLetterQueue: Topology.jobsDeadQueue,
-        })),
-      ),
+      strategy: new AmqpServer(app.get(AmqpConnection), config.jobTypes.flatMap((type) => jobSubscriptions(type, config.amqp.queueMode))),
     },
     { inheritAppConfig: false },
   );

@@ -22,7 +22,7 @@ const TYPES = [JobType.VALIDATION, JobType.CHECKSUM] as const;
  * (the contract's own types: a change of the message shows up here at compile time). The processor consumes
  * real messages and does the real work. The bench's own queries go over one connection, left out of the CPU.
  */
-class JobBench {
+export class JobBench {
   private readonly url = benchEnv().DATABASE_URL;
   sessions: string[] = [];
 
@@ -82,7 +82,7 @@ class JobBench {
     );
     for (const r of rows) {
       const msg: RunJobV1 = { version: 1, jobId: r.id, sessionId: r.session_id, type, correlationId: r.session_id };
-      ch.publish(Topology.jobsExchange, jobRoutingKey(type), Buffer.from(JSON.stringify(msg)), {
+      ch.publish(Topology.jobsExchange, jobRoutingKey(type, priority), Buffer.from(JSON.stringify(msg)), {
         persistent: true,
         contentType: 'application/json',
         messageId: randomUUID(),
@@ -115,17 +115,62 @@ class JobBench {
   }
 }
 
-async function confirmChannel(): Promise<{ ch: amqp.ConfirmChannel; close: () => Promise<void> }> {
-  const conn = await amqp.connect(benchEnv().AMQP_URL);
+export async function confirmChannel(url = benchEnv().AMQP_URL): Promise<{ ch: amqp.ConfirmChannel; close: () => Promise<void> }> {
+  const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();
   return { ch, close: () => conn.close().catch(() => undefined) };
 }
 
-async function purge(queue: string): Promise<void> {
-  const conn = await amqp.connect(benchEnv().AMQP_URL);
+export async function purge(queues: string[], url = benchEnv().AMQP_URL): Promise<void> {
+  const conn = await amqp.connect(url);
   const ch = await conn.createChannel();
-  await ch.purgeQueue(queue);
+  for (const queue of queues) await ch.purgeQueue(queue);
   await conn.close();
+}
+
+/**
+ * The priority-1 wait behind a backlog: `backlog` priority-10 VALIDATION jobs queued, then `probes` priority-1 jobs
+ * published one every 200 ms while the backlog drains; wait = claim (started_at) − publish. After each run the rest
+ * of the backlog is purged from `queues` and the jobs in flight finish.
+ */
+export async function measurePriorityWaits(
+  bench: JobBench,
+  ch: amqp.ConfirmChannel,
+  opts: { backlog: number; probes: number; runs: number; queues: string[]; url?: string; log: (m: string) => void },
+): Promise<{ waits: number[][]; backlogLeft: number[] }> {
+  const { backlog, probes } = opts;
+  const waits: number[][] = [];
+  const backlogLeft: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    await bench.reset();
+    await bench.enqueue(JobType.VALIDATION, 10, 0, backlog, ch);
+    // Let the processor get going on the backlog, then add urgent jobs one at a time.
+    while ((await bench.finishedCount()) < Math.min(20, backlog / 10)) await sleep(100);
+    const published: { jobId: string; at: number }[] = [];
+    for (let k = 0; k < probes; k++) {
+      const at = Date.now();
+      const [jobId] = await bench.enqueue(JobType.VALIDATION, 1, backlog + k, 1, ch);
+      published.push({ jobId, at });
+      await sleep(200);
+    }
+    const ids = published.map((p) => p.jobId);
+    const deadline = Date.now() + 60_000;
+    while (Number((await bench.db.query(`select count(*) as n from processing_job where id = any($1) and status = 'COMPLETED'`, [ids])).rows[0].n) < probes) {
+      if (Date.now() > deadline) throw new BenchFailure('priority-1 jobs did not complete within 60 s behind the backlog (timeout)');
+      await sleep(100);
+    }
+    backlogLeft.push(Number((await bench.db.query(`select count(*) as n from processing_job where priority = 10 and status = 'PENDING'`)).rows[0].n));
+    const started = new Map(
+      (await bench.db.query<{ id: string; ms: string }>(`select id, (extract(epoch from started_at) * 1000)::bigint as ms from processing_job where id = any($1)`, [ids])).rows.map((r) => [r.id, Number(r.ms)]),
+    );
+    waits.push(published.map((p) => started.get(p.jobId)! - p.at));
+    opts.log(`  priority-1 wait behind ${backlog}: p50 ${fmt(percentile(waits.at(-1)!, 50), 0)} ms, max ${fmt(Math.max(...waits.at(-1)!), 0)} ms; backlog left ${backlogLeft.at(-1)}`);
+    // Drop the rest of the backlog: purge, let the messages in flight finish.
+    await purge(opts.queues, opts.url);
+    const quiet = Date.now() + 30_000;
+    while (Number((await bench.db.query(`select count(*) as n from processing_job where status = 'RUNNING'`)).rows[0].n) > 0 && Date.now() < quiet) await sleep(100);
+  }
+  return { waits, backlogLeft };
 }
 
 interface TypeRuns {
@@ -185,35 +230,9 @@ async function run(ctx: BenchContext): Promise<Section> {
       }
     }
 
-    for (let i = 0; i < priorityRuns; i++) {
-      await bench.reset();
-      await bench.enqueue(JobType.VALIDATION, 10, 0, backlog, ch);
-      // Let the processor get going on the backlog, then add urgent jobs one at a time.
-      while ((await bench.finishedCount()) < Math.min(20, backlog / 10)) await sleep(100);
-      const published: { jobId: string; at: number }[] = [];
-      for (let k = 0; k < probes; k++) {
-        const at = Date.now();
-        const [jobId] = await bench.enqueue(JobType.VALIDATION, 1, backlog + k, 1, ch);
-        published.push({ jobId, at });
-        await sleep(200);
-      }
-      const ids = published.map((p) => p.jobId);
-      const deadline = Date.now() + 60_000;
-      while (Number((await bench.db.query(`select count(*) as n from processing_job where id = any($1) and status = 'COMPLETED'`, [ids])).rows[0].n) < probes) {
-        if (Date.now() > deadline) throw new BenchFailure('priority-1 jobs did not complete within 60 s behind the backlog (timeout)');
-        await sleep(100);
-      }
-      backlogLeft.push(Number((await bench.db.query(`select count(*) as n from processing_job where priority = 10 and status = 'PENDING'`)).rows[0].n));
-      const started = new Map(
-        (await bench.db.query<{ id: string; ms: string }>(`select id, (extract(epoch from started_at) * 1000)::bigint as ms from processing_job where id = any($1)`, [ids])).rows.map((r) => [r.id, Number(r.ms)]),
-      );
-      waits.push(published.map((p) => started.get(p.jobId)! - p.at));
-      ctx.log(`  priority-1 wait behind ${backlog}: p50 ${fmt(percentile(waits.at(-1)!, 50), 0)} ms, max ${fmt(Math.max(...waits.at(-1)!), 0)} ms; backlog left ${backlogLeft.at(-1)}`);
-      // Drop the rest of the backlog: purge, let the messages in flight finish.
-      await purge(jobQueue(JobType.VALIDATION));
-      const quiet = Date.now() + 30_000;
-      while (Number((await bench.db.query(`select count(*) as n from processing_job where status = 'RUNNING'`)).rows[0].n) > 0 && Date.now() < quiet) await sleep(100);
-    }
+    const measured = await measurePriorityWaits(bench, ch, { backlog, probes, runs: priorityRuns, queues: [jobQueue(JobType.VALIDATION)], log: ctx.log });
+    waits.push(...measured.waits);
+    backlogLeft.push(...measured.backlogLeft);
     if (!isRunning(processor)) throw new BenchFailure(`job-processor exited; see ${processor.log}`);
   } finally {
     await close();

@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
-import { JobType, JOB_TYPES } from '@app/contracts';
-import { BaseEnv, GatewayEnv, JobProcessorEnv, parseDurations, StorageEventsEnv } from './env';
+import { JobType, JOB_TYPES, QueueMode } from '@app/contracts';
+import { amqpUrlsOf, BaseEnv, GatewayEnv, JobProcessorEnv, parseDurations, StorageEventsEnv } from './env';
 
 /** Typed, nested configuration the code reads (never process.env directly). */
 export interface CommonConfig {
   env: string;
   logLevel: string;
   database: { url: string };
-  amqp: { url: string; storageEventsExchange: string; domainEventsExchange: string };
+  /** `urls`: every node of the broker (one for a single node); a lost connection goes on with the next. */
+  amqp: { urls: string[]; queueMode: QueueMode; storageEventsExchange: string; domainEventsExchange: string };
   s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; requestTimeoutMs: number; connectTimeoutMs: number };
   shutdownTimeoutMs: number;
   /** Where outgoing webhooks may go. */
@@ -97,7 +98,7 @@ function common(env: BaseEnv): CommonConfig {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
     database: { url: env.DATABASE_URL },
-    amqp: { url: env.AMQP_URL, storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE },
+    amqp: { urls: amqpUrlsOf(env), queueMode: env.AMQP_QUEUE_MODE as QueueMode, storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE },
     s3: {
       endpoint: env.S3_ENDPOINT,
       publicEndpoint: env.S3_PUBLIC_ENDPOINT ?? env.S3_ENDPOINT,

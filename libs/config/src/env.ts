@@ -10,6 +10,13 @@ const toBool = ({ value }: { value: unknown }) => {
   return value;
 };
 const urlOpts = { require_tld: false, require_protocol: true };
+/** One amqp(s):// URL, or several comma separated (no empty entry). */
+const AMQP_URL_LIST = /^\s*amqps?:\/\/[^\s,]+(\s*,\s*amqps?:\/\/[^\s,]+)*\s*$/;
+
+/** AMQP_URLS, else AMQP_URL, as a list (both may hold several URLs, comma separated). */
+export function amqpUrlsOf(env: Pick<BaseEnv, 'AMQP_URL' | 'AMQP_URLS'>): string[] {
+  return (env.AMQP_URLS ?? env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+}
 
 /** Settings every app needs. Each app extends it with its own. */
 export class BaseEnv {
@@ -17,7 +24,14 @@ export class BaseEnv {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL: string = 'info';
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' }) DATABASE_URL!: string;
-  @Matches(/^amqps?:\/\/.+/, { message: 'AMQP_URL must be an amqp:// URL' }) AMQP_URL!: string;
+  /** The broker, or a cluster's nodes comma separated (tried in turn: a lost connection fails over to the next). */
+  @ValidateIf((env: BaseEnv) => env.AMQP_URLS === undefined)
+  @Matches(AMQP_URL_LIST, { message: 'AMQP_URL must be an amqp:// URL, or a comma-separated list of them (one per cluster node)' })
+  AMQP_URL?: string;
+  /** A cluster's nodes, comma separated amqp:// URLs; takes precedence over AMQP_URL. */
+  @IsOptional() @Matches(AMQP_URL_LIST, { message: 'AMQP_URLS must be a comma-separated list of amqp:// URLs (one per cluster node)' }) AMQP_URLS?: string;
+  /** classic: one node's queues (default); quorum: replicated quorum queues for a RabbitMQ cluster, jobs in priority bands. */
+  @IsIn(['classic', 'quorum'], { message: 'AMQP_QUEUE_MODE must be classic or quorum' }) AMQP_QUEUE_MODE: string = 'classic';
   @IsString() @Matches(/^[\w.:-]+$/) STORAGE_EVENTS_EXCHANGE: string = 'storage.events';
   @IsString() @Matches(/^[\w.:-]+$/) DOMAIN_EVENTS_EXCHANGE: string = 'uploads.events';
 

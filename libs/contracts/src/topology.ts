@@ -25,9 +25,44 @@ export function jobQueue(type: JobType): string {
   return `jobs.${type.toLowerCase()}`;
 }
 
-/** Routing key a job message is published with to run now. */
-export function jobRoutingKey(type: JobType): string {
-  return `run.${type}`;
+/**
+ * Routing key a job message is published with to run now: `run.<TYPE>.<priority>` (the job's priority 1..10, so
+ * the quorum mode's bindings pick its band); `run.<TYPE>` without one (older producers, raw test messages).
+ */
+export function jobRoutingKey(type: JobType, priority?: number): string {
+  return priority === undefined ? `run.${type}` : `run.${type}.${clampPriority(priority)}`;
+}
+
+/**
+ * How the queues are declared. `classic`: one node's queues (the single-node default), one queue per job type with
+ * AMQP priorities. `quorum`: replicated quorum queues that survive the loss of a cluster node; RabbitMQ 3.x quorum
+ * queues have no priorities, so each job type gets one queue per priority band (JOB_PRIORITY_BANDS), which the
+ * processors drain highest band first.
+ */
+export type QueueMode = 'classic' | 'quorum';
+export const QUEUE_MODES: readonly QueueMode[] = ['classic', 'quorum'];
+
+/** The quorum mode's priority bands of jobs, highest first: the job priorities each band takes. */
+export const JOB_PRIORITY_BANDS: readonly { name: string; priorities: readonly number[] }[] = [
+  { name: 'high', priorities: [1, 2, 3] },
+  { name: 'normal', priorities: [4, 5, 6, 7] },
+  { name: 'low', priorities: [8, 9, 10] },
+];
+/** Band of messages whose routing key names no priority (`run.<TYPE>`). */
+export const JOB_DEFAULT_BAND = 'normal';
+
+/** A job type's queue of one band (quorum mode): `jobs.<type>.<band>`. */
+export function jobBandQueue(type: JobType, band: string): string {
+  return `${jobQueue(type)}.${band}`;
+}
+
+/** Every queue holding a job type's messages, highest priority first: one in classic mode, one per band in quorum mode. */
+export function jobQueuesOf(type: JobType, mode: QueueMode): string[] {
+  return mode === 'quorum' ? JOB_PRIORITY_BANDS.map((b) => jobBandQueue(type, b.name)) : [jobQueue(type)];
+}
+
+function clampPriority(priority: number): number {
+  return Math.min(10, Math.max(1, Math.round(priority)));
 }
 
 /** Delay ladder for retries (ms). A retry waits in the first stage at least as long as the backoff asks. */
@@ -42,13 +77,13 @@ export function jobDelayQueue(delayMs: number): string {
   return `jobs.delay.${delayMs}ms`;
 }
 
-export function jobDelayRoutingKey(delayMs: number, type: JobType): string {
-  return `delay${delayMs}ms.${type}`;
+/** `delay<ms>ms.<TYPE>.<priority>`: dead-lettered back into the jobs exchange with this key, so the job keeps its band. */
+export function jobDelayRoutingKey(delayMs: number, type: JobType, priority?: number): string {
+  return priority === undefined ? `delay${delayMs}ms.${type}` : `delay${delayMs}ms.${type}.${clampPriority(priority)}`;
 }
 
 /** AMQP priorities: the job's priority 1 (most urgent) .. 10 maps to AMQP 10 .. 1. */
 export const JOB_QUEUE_MAX_PRIORITY = 10;
 export function amqpPriorityOf(jobPriority: number): number {
-  const clamped = Math.min(10, Math.max(1, Math.round(jobPriority)));
-  return JOB_QUEUE_MAX_PRIORITY + 1 - clamped;
+  return JOB_QUEUE_MAX_PRIORITY + 1 - clampPriority(jobPriority);
 }

@@ -1,9 +1,11 @@
 import { BeforeApplicationShutdown, Logger, OnApplicationShutdown } from '@nestjs/common';
-import amqp, { ChannelModel, ConfirmChannel, ConsumeMessage, Options, Replies } from 'amqplib';
-import { declareTopology, ExchangeNames, TopologyMismatch } from './topology';
+import { AmqpConnectionManager, AmqpConnectionManagerClass } from 'amqp-connection-manager';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options, Replies } from 'amqplib';
+import { declareTopology, TopologyMismatch, TopologySettings } from './topology';
 
-export interface AmqpSettings extends ExchangeNames {
-  url: string;
+export interface AmqpSettings extends TopologySettings {
+  /** Every node of the broker (one URL for a single node): connections go to them in turn, the next one when a connection is lost. */
+  urls: string[];
 }
 
 /** Strips credentials from a broker URL before it reaches a log. */
@@ -11,13 +13,13 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** Heartbeats every 10 s (unless the URL names its own): a dead peer is noticed within about 20 s. */
-function withHeartbeat(url: string): string {
-  if (/[?&]heartbeat=/.test(url)) return url;
-  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=10`;
-}
-
-/** Pauses before reconnecting, and before reopening a channel the broker closed (grows to the last one). */
+/** Heartbeats every 5 s (unless a URL names its own): a dead peer behind a silent network is noticed within about 10 s. */
+const HEARTBEAT_SECONDS = 5;
+/** Pause before the next connection attempt (to the next URL of the list). */
+const RECONNECT_SECONDS = 1;
+/** A node that does not answer at all (host gone, packets dropped) is given up after this, for the next URL. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Pauses before reopening a channel the broker closed (grows to the last one). */
 const BACKOFF_MS = [250, 1_000, 2_000, 5_000];
 /** A publish the broker has not confirmed within this time has failed (the row stays in the outbox). */
 const CONFIRM_TIMEOUT_MS = 10_000;
@@ -39,8 +41,8 @@ type Setup = (ch: ConfirmChannel, channel: ManagedChannel) => Promise<void>;
 
 /**
  * A channel that stays open: opened on every (re)connection, and reopened when the broker closes it alone (a
- * consumer acknowledgement timeout, a precondition failure, any channel error) — amqp-connection-manager only
- * did so on a full reconnect, leaving a consumer silently stopped. `setup` runs on every opening (prefetch,
+ * consumer acknowledgement timeout, a precondition failure, any channel error) — amqp-connection-manager's own
+ * ChannelWrapper only does so on a full reconnect, leaving a consumer silently stopped. `setup` runs on every opening (prefetch,
  * consumers). Its state is part of readiness.
  */
 export class ManagedChannel {
@@ -149,19 +151,22 @@ export class ManagedChannel {
 }
 
 /**
- * One broker connection per process (amqplib), reconnecting by itself. On every connection the topology is
- * declared once (not by every channel: a changed queue argument then stops the app with one clear error instead
- * of failing every channel), then every managed channel opens. Publishes wait for publisher confirms.
+ * One broker connection per process, kept by amqp-connection-manager: it connects to the URLs in turn (a cluster's
+ * nodes), with heartbeats, and after a lost connection goes on with the next URL, so a process whose node died
+ * carries on through another one, without a restart. On every connection the topology is declared once (not by
+ * every channel: a changed queue argument then stops the app with one clear error instead of failing every
+ * channel), then every managed channel opens (its consumers resume). Publishes wait for publisher confirms.
  */
 export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationShutdown {
   readonly logger = new Logger('AmqpConnection');
+  private readonly manager: AmqpConnectionManager;
+  /** The connection whose topology is declared and whose channels are open (null while reconnecting). */
   private conn: ChannelModel | null = null;
   private readonly channels = new Set<ManagedChannel>();
   private readonly publisher: ManagedChannel;
   /** For checkQueue (queue depths): a missing queue closes it, it is reopened. */
   private readonly admin: ManagedChannel;
   private closing = false;
-  private attempt = 0;
   private readonly drainHooks: { stage: DrainStage; hook: () => Promise<void> }[] = [];
   private firstConnection: Promise<void>;
   private resolveFirst!: () => void;
@@ -170,8 +175,11 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
   consuming = true;
   /** The topology could not be declared as this version expects: what differs, and how to migrate. */
   topologyError: TopologyMismatch | null = null;
+  /** The node (URL, redacted) of the current connection. */
+  connectedTo: string | null = null;
 
   constructor(readonly settings: AmqpSettings) {
+    if (settings.urls.length === 0) throw new Error('AmqpConnection needs at least one broker URL');
     this.firstConnection = new Promise((resolve, reject) => {
       this.resolveFirst = resolve;
       this.rejectFirst = reject;
@@ -179,18 +187,38 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
     this.firstConnection.catch(() => undefined);
     this.publisher = this.channel('publisher', async () => undefined);
     this.admin = this.channel('admin', async () => undefined);
-    void this.connect();
+    this.manager = new AmqpConnectionManagerClass(settings.urls, {
+      heartbeatIntervalInSeconds: HEARTBEAT_SECONDS,
+      reconnectTimeInSeconds: RECONNECT_SECONDS,
+      connectionOptions: { timeout: CONNECT_TIMEOUT_MS },
+    });
+    this.manager.on('connect', ({ connection, url }) => void this.onConnect(connection as unknown as ChannelModel, typeof url === 'string' ? url : '(options)'));
+    this.manager.on('disconnect', ({ err }) => {
+      if (this.conn === null) return;
+      this.conn = null;
+      const from = this.connectedTo;
+      this.connectedTo = null;
+      if (!this.closing) this.logger.warn(`disconnected from broker ${from}: ${err?.message ?? 'closed'}; trying the next node`);
+    });
+    this.manager.on('connectFailed', ({ err, url }) => {
+      if (!this.closing) this.logger.warn(`cannot connect to ${typeof url === 'string' ? redactUrl(url) : 'broker'}: ${err.message}`);
+    });
+    this.manager.on('blocked', ({ reason }) => this.logger.warn(`broker blocked publishing: ${reason}`));
+    // Retries go on in the background until the first connection (and after every loss); only a refused login rejects here.
+    this.manager.connect().catch((e: unknown) => this.logger.error(`broker refused the connection: ${e instanceof Error ? e.message : String(e)}`));
   }
 
+  /** The current connection, once its topology is declared (null while reconnecting). */
   currentConnection(): ChannelModel | null {
-    return this.conn;
+    return this.conn !== null && (this.manager.connection as unknown) === this.conn ? this.conn : null;
   }
 
   /** A confirm channel kept open; `setup` runs on every opening (after the topology is declared). */
   channel(name: string, setup: Setup): ManagedChannel {
     const managed = new ManagedChannel(name, setup, this);
     this.channels.add(managed);
-    if (this.conn) void managed.open(this.conn);
+    const conn = this.currentConnection();
+    if (conn) void managed.open(conn);
     return managed;
   }
 
@@ -226,7 +254,7 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
   }
 
   isConnected(): boolean {
-    return this.conn !== null && this.publisher.state === 'open';
+    return this.currentConnection() !== null && this.publisher.state === 'open';
   }
 
   /** Every channel's state, for readiness. */
@@ -248,7 +276,7 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
     await Promise.race([
       this.firstConnection,
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no broker connection to ${redactUrl(this.settings.url)} after ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`no broker connection to ${this.settings.urls.map(redactUrl).join(', ')} after ${timeoutMs} ms`)), timeoutMs);
         timer.unref();
       }),
     ]).finally(() => clearTimeout(timer));
@@ -287,53 +315,41 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
     for (const c of [...this.channels]) await c.close();
-    const conn = this.conn;
     this.conn = null;
-    if (conn) await conn.close().catch(() => undefined);
+    await this.manager.close().catch(() => undefined);
   }
 
-  private async connect(): Promise<void> {
-    while (!this.closing) {
-      let conn: ChannelModel;
-      try {
-        conn = await amqp.connect(withHeartbeat(this.settings.url));
-      } catch (e) {
-        this.logger.warn(`cannot connect to ${redactUrl(this.settings.url)}: ${e instanceof Error ? e.message : String(e)}`);
-        await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)]));
-        continue;
+  /** A new connection (to whichever node answered): the topology first, then every channel. */
+  private async onConnect(conn: ChannelModel, url: string): Promise<void> {
+    try {
+      await this.declareTopology(conn);
+    } catch (e) {
+      if ((this.manager.connection as unknown) !== conn || this.closing) return;
+      if (e instanceof TopologyMismatch) {
+        this.topologyError = e;
+        this.logger.error(e.message);
+        this.rejectFirst(e);
+        // Nothing will change by itself: look again later (an operator may have migrated meanwhile).
+        setTimeout(() => this.reconnectIfCurrent(conn), 30_000).unref();
+      } else {
+        // E.g. a queue whose replicas have no leader yet: try again (on the next node).
+        this.logger.warn(`declaring the topology on ${redactUrl(url)} failed: ${e instanceof Error ? e.message : String(e)}`);
+        setTimeout(() => this.reconnectIfCurrent(conn), RECONNECT_SECONDS * 1000).unref();
       }
-      conn.on('error', (err: Error) => this.logger.warn(`broker connection error: ${err.message}`));
-      try {
-        await this.declareTopology(conn);
-      } catch (e) {
-        await conn.close().catch(() => undefined);
-        if (e instanceof TopologyMismatch) {
-          this.topologyError = e;
-          this.logger.error(e.message);
-          this.rejectFirst(e);
-          // Nothing will change by itself: look again later (an operator may have migrated meanwhile).
-          await new Promise((r) => setTimeout(r, 30_000));
-        } else {
-          this.logger.warn(`declaring the topology failed: ${e instanceof Error ? e.message : String(e)}`);
-          await new Promise((r) => setTimeout(r, BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)]));
-        }
-        continue;
-      }
-      this.topologyError = null;
-      this.attempt = 0;
-      this.conn = conn;
-      this.logger.log(`connected to ${redactUrl(this.settings.url)}`);
-      conn.once('close', (err?: Error) => {
-        if (this.conn !== conn) return;
-        this.conn = null;
-        if (this.closing) return;
-        this.logger.warn(`disconnected from broker: ${err?.message ?? 'closed'}`);
-        setTimeout(() => void this.connect(), BACKOFF_MS[0]).unref();
-      });
-      await Promise.all([...this.channels].map((c) => c.open(conn)));
-      this.resolveFirst();
       return;
     }
+    if ((this.manager.connection as unknown) !== conn || this.closing) return;
+    this.topologyError = null;
+    this.conn = conn;
+    this.connectedTo = redactUrl(url);
+    this.logger.log(`connected to ${this.connectedTo}`);
+    await Promise.all([...this.channels].map((c) => c.open(conn)));
+    this.resolveFirst();
+  }
+
+  private reconnectIfCurrent(conn: ChannelModel): void {
+    if (this.closing || (this.manager.connection as unknown) !== conn) return;
+    this.manager.reconnect();
   }
 
   /** Once per connection, on a channel of its own. */

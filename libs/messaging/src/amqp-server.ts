@@ -6,6 +6,7 @@ import { MessagePattern } from '@app/contracts';
 import { Correlation, Metrics } from '@app/observability';
 import { AmqpConnection, ManagedChannel } from './amqp-connection';
 import { DeadLetter, RetryLater } from './consumer-errors';
+import { PriorityGate } from './priority-gate';
 
 export interface Subscription {
   queue: string;
@@ -15,6 +16,9 @@ export interface Subscription {
   prefetch: number;
   /** Queue that takes what can never be processed. */
   deadLetterQueue: string;
+  /** Slots shared with the other queues of the same gate (priority bands); `rank` 0 gets a freed slot first. */
+  gate?: PriorityGate;
+  rank?: number;
 }
 
 /** Handler context: the raw message and the queue it came from. */
@@ -50,6 +54,8 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('AmqpServer');
   private readonly channels: ManagedChannel[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  /** Channels closed since they delivered: a message still waiting in a gate for one of them is the broker's again. */
+  private readonly closedChannels = new WeakSet<ConfirmChannel>();
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -71,11 +77,20 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       callback(new Error(`No handler for consumed message pattern(s): ${[...new Set(missing)].join(', ')}`));
       return;
     }
-    for (const sub of this.subscriptions) {
+    // Queues sharing a gate (a job type's priority bands) share a channel, their consumers set up in rank order: the
+    // highest band consumes first, so its messages are in hand first at every (re)start.
+    const groups = new Map<unknown, Subscription[]>();
+    for (const sub of this.subscriptions) groups.set(sub.gate ?? sub, [...(groups.get(sub.gate ?? sub) ?? []), sub]);
+    for (const group of groups.values()) {
+      group.sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0));
       this.channels.push(
-        this.amqp.channel(`consume ${sub.queue}`, async (ch, managed) => {
-          await ch.prefetch(sub.prefetch);
-          await managed.consume(ch, sub.queue, (msg) => this.onMessage(ch, sub, msg));
+        this.amqp.channel(`consume ${group.map((s) => s.queue).join(', ')}`, async (ch, managed) => {
+          ch.once('close', () => this.closedChannels.add(ch));
+          for (const sub of group) {
+            // Per consumer (global=false): each band has its own prefetch.
+            await ch.prefetch(sub.prefetch);
+            await managed.consume(ch, sub.queue, (msg) => this.onMessage(ch, sub, msg));
+          }
         }),
       );
     }
@@ -103,9 +118,22 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     // Arrived after the signal (sent before the consumer's cancel reached the broker): back to the queue, untouched.
     if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
     // Each message runs in its own correlation scope: the upload's id when the producer set one.
-    const p = Correlation.run(correlationIdOf(msg), () => this.handle(ch, sub, msg));
+    const p = Correlation.run(correlationIdOf(msg), () => (sub.gate ? this.handleGated(ch, sub, sub.gate, msg) : this.handle(ch, sub, msg)));
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Waits for a slot of the gate (higher bands first); a message still waiting when consumption stops goes back untouched. */
+  private async handleGated(ch: ConfirmChannel, sub: Subscription, gate: PriorityGate, msg: ConsumeMessage): Promise<void> {
+    const release = await gate.acquire(sub.rank ?? 0);
+    try {
+      // Its channel closed while it waited: the broker has redelivered it (or will), nothing to run or settle here.
+      if (this.closedChannels.has(ch)) return;
+      if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
+      await this.handle(ch, sub, msg);
+    } finally {
+      release();
+    }
   }
 
   private async handle(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage): Promise<void> {

@@ -10,3 +10,5 @@ export * from './dispositions';
 export * from './messaging.metrics';
 export * from './webhooks-topology';
 export * from './live-events';
+export * from './queue-type';
+export * from './priority-gate';

@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { JobType, jobQueue } from '@app/contracts';
+import { JobType, jobQueuesOf } from '@app/contracts';
 import { JOB_QUEUES, JobQueues, OUTBOX_TRIGGER, SQL_DATABASE } from '@app/domain';
 import type { PgSqlDatabase } from '@app/database';
 import { AmqpConnection, AmqpSettings } from './amqp-connection';
@@ -35,7 +35,13 @@ export class MessagingModule {
         {
           provide: JOB_QUEUES,
           inject: [AmqpConnection],
-          useFactory: (amqp: AmqpConnection): JobQueues => ({ readyMessages: async (type: JobType) => (await amqp.checkQueue(jobQueue(type))).messageCount }),
+          // A job type's ready messages over all its queues (its priority bands in quorum mode).
+          useFactory: (amqp: AmqpConnection): JobQueues => ({
+            readyMessages: async (type: JobType) => {
+              const counts = await Promise.all(jobQueuesOf(type, settings.queueMode ?? 'classic').map(async (q) => (await amqp.checkQueue(q)).messageCount));
+              return counts.reduce((a, b) => a + b, 0);
+            },
+          }),
         },
         {
           provide: MESSAGING_METRICS,

@@ -64,11 +64,26 @@ export class EventLedger {
   static readonly QUEUE = 'faults.domain-events';
   readonly events: DomainEvent[] = [];
 
+  /** `urls`: the broker's nodes, tried in turn (default: the test broker); `queueArguments`: e.g. a quorum queue on a cluster. */
+  constructor(private readonly opts: { urls?: string[]; queueArguments?: Record<string, unknown> } = {}) {}
+
+  private async connect(): Promise<amqp.ChannelModel> {
+    let last: unknown;
+    for (const url of this.opts.urls ?? [testEnv().AMQP_URL]) {
+      try {
+        return await amqp.connect(url);
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
   async bind(): Promise<void> {
-    const conn = await amqp.connect(testEnv().AMQP_URL);
+    const conn = await this.connect();
     const ch = await conn.createChannel();
     await ch.assertExchange(testEnv().DOMAIN_EVENTS_EXCHANGE, 'topic', { durable: true });
-    await ch.assertQueue(EventLedger.QUEUE, { durable: true });
+    await ch.assertQueue(EventLedger.QUEUE, { durable: true, arguments: this.opts.queueArguments });
     await ch.bindQueue(EventLedger.QUEUE, testEnv().DOMAIN_EVENTS_EXCHANGE, '#');
     await ch.purgeQueue(EventLedger.QUEUE);
     await conn.close();
@@ -76,7 +91,7 @@ export class EventLedger {
 
   /** Takes what has arrived into `events`. */
   async drain(): Promise<void> {
-    const conn = await amqp.connect(testEnv().AMQP_URL);
+    const conn = await this.connect();
     const ch = await conn.createChannel();
     for (;;) {
       const m = await ch.get(EventLedger.QUEUE, { noAck: true });

@@ -162,7 +162,7 @@ export class Outbox {
     const delayed = delayMs !== undefined && delayMs > 0;
     return {
       exchange: delayed ? Topology.jobsDelayExchange : Topology.jobsExchange,
-      routingKey: delayed ? jobDelayRoutingKey(jobDelayStage(delayMs), job.type) : jobRoutingKey(job.type),
+      routingKey: delayed ? jobDelayRoutingKey(jobDelayStage(delayMs), job.type, job.priority) : jobRoutingKey(job.type, job.priority),
       messageId: randomUUID(),
       payload: this.runJobBody(job),
       priority: amqpPriorityOf(job.priority),
