@@ -8,7 +8,7 @@ export interface CommonConfig {
   logLevel: string;
   database: { url: string };
   amqp: { url: string; storageEventsExchange: string; domainEventsExchange: string };
-  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean };
+  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; conditionalPut: boolean };
   shutdownTimeoutMs: number;
   /** Where outgoing webhooks may go. */
   webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
@@ -103,6 +103,7 @@ function common(env: BaseEnv): CommonConfig {
       secretAccessKey: env.S3_SECRET_KEY,
       bucket: env.S3_BUCKET,
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      conditionalPut: env.S3_CONDITIONAL_PUT,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: env.WEBHOOK_REQUIRE_HTTPS ?? env.NODE_ENV === 'production' },

@@ -28,6 +28,8 @@ export class BaseEnv {
   @IsString() S3_SECRET_KEY!: string;
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' }) S3_BUCKET!: string;
   @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE: boolean = true;
+  /** Sign `If-None-Match: *` into pre-signed PUTs (one write per URL). Off only for a store that refuses the header. */
+  @Transform(toBool) @IsBoolean() S3_CONDITIONAL_PUT: boolean = true;
 
   /** Seconds a graceful shutdown may take before the process exits anyway. */
   @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS: number = 25;

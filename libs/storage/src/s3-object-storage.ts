@@ -27,6 +27,11 @@ export interface S3Settings {
   secretAccessKey: string;
   bucket: string;
   forcePathStyle: boolean;
+  /**
+   * Sign `If-None-Match: *` into pre-signed PUTs: the store then refuses a second PUT through the same URL (412)
+   * once the object exists. AWS S3, MinIO and Ceph RGW 16.2 honour it (see docs/security.md). Default on.
+   */
+  conditionalPut?: boolean;
 }
 
 export function createS3Client(s: S3Settings, endpoint = s.endpoint): S3Client {
@@ -65,8 +70,10 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly publicBase: string;
   private readonly pathStyle: boolean;
   private readonly reader: S3ObjectReader;
+  private readonly conditionalPut: boolean;
 
   constructor(settings: S3Settings) {
+    this.conditionalPut = settings.conditionalPut ?? true;
     this.bucket = settings.bucket;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
     this.pathStyle = settings.forcePathStyle;
@@ -77,12 +84,15 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async presignPut(key: string, opts: { contentType: string; contentLength: number; expiresInSeconds: number }): Promise<PresignedRequest> {
-    // Both headers signed: the store refuses any other body.
+    // Both headers signed: the store refuses any other body. `if-none-match: *` signed too: the URL writes the
+    // object once, never over bytes already stored (and validated); the client must send it as given.
+    const condition: Record<string, string> = this.conditionalPut ? { 'if-none-match': '*' } : {};
     const url = await this.presigner.presign('PutObject', key, {
       expiresInSeconds: opts.expiresInSeconds,
-      headers: { 'content-type': opts.contentType, 'content-length': String(opts.contentLength) },
+      headers: { 'content-type': opts.contentType, 'content-length': String(opts.contentLength), ...condition },
     });
-    return { method: 'PUT', url, headers: { 'Content-Type': opts.contentType }, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
+    const headers: Record<string, string> = { 'Content-Type': opts.contentType, ...(this.conditionalPut ? { 'If-None-Match': '*' } : {}) };
+    return { method: 'PUT', url, headers, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
   }
 
   async presignGet(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest> {

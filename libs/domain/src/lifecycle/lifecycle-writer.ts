@@ -169,6 +169,28 @@ export class LifecycleWriter {
     return moved;
   }
 
+  /**
+   * Sessions whose stored object was replaced by other bytes (issue 16): UPLOADED | PROCESSING → FAILED,
+   * COMPLETED → DELETED (final: the table allows no FAILED), each with error OBJECT_REPLACED; only while the
+   * session still records `etag` (the bytes it announced). One statement; returns those that moved.
+   */
+  async markReplaced(tx: Tx, replaced: { id: string; etag: string; errorMessage: string }[]): Promise<SessionRecord[]> {
+    if (replaced.length === 0) return [];
+    const failFrom = preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, [FileStatus.UPLOADED, FileStatus.PROCESSING]);
+    const deleteFrom = preconditions(FILE_STATUS_TRANSITIONS, FileStatus.DELETED, [FileStatus.COMPLETED]);
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
+      `update upload_session s set status = case when s.status = any($5::text[]) then $4 else $6 end,
+              error = 'OBJECT_REPLACED', error_message = v.error_message, updated_at = now(), version = s.version + 1
+         from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, etag, error_message)
+        where s.id = v.id and s.etag = v.etag and s.status = any($7::text[]) returning ${SESSION_COLUMNS}`,
+      [replaced.map((r) => r.id), replaced.map((r) => r.etag), replaced.map((r) => r.errorMessage), FileStatus.FAILED, failFrom, FileStatus.DELETED, [...failFrom, ...deleteFrom]],
+    );
+    const moved = rows.map(toSessionRecord);
+    if (moved.length > 0) await releaseQuota(sql, moved.map((s) => s.id));
+    return moved;
+  }
+
   // ---- FilePart (PartStatus)
 
   /** PENDING → UPLOADING for parts whose URL a client asked for; returns how many moved. */
