@@ -30,7 +30,19 @@ export interface UploadRules {
 export interface GatewayConfig extends CommonConfig {
   port: number;
   uploads: UploadRules;
-  auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
+  auth: {
+    anonymousUploads: boolean;
+    /** The HS256 key of bearer tokens: unset when there is none, and with a JWKS unless JWT_ALLOW_HS256_WITH_JWKS. */
+    jwtSecret?: string;
+    jwksUrl?: string;
+    jwtIssuer?: string;
+    jwtAudience?: string;
+    /** Seconds; `exp` is required and at most this far ahead (and from `iat`). Unset: one day. */
+    maxTokenAgeSeconds?: number;
+    /** The claim (array of strings) and the role in it that grant admin. Unset: `upload_platform_roles` and `admin`. */
+    adminClaim?: string;
+    adminRole?: string;
+  };
   bodyLimit: string;
   http: {
     /** Empty: CORS off. `['*']`: any origin. */
@@ -146,10 +158,13 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     },
     auth: {
       anonymousUploads: env.ANONYMOUS_UPLOADS,
-      jwtSecret: env.JWT_SECRET || undefined,
+      jwtSecret: env.JWT_SECRET && (!env.JWKS_URL || env.JWT_ALLOW_HS256_WITH_JWKS) ? env.JWT_SECRET : undefined,
       jwksUrl: env.JWKS_URL || undefined,
       jwtIssuer: env.JWT_ISSUER || undefined,
       jwtAudience: env.JWT_AUDIENCE || undefined,
+      maxTokenAgeSeconds: env.JWT_MAX_AGE_SECONDS,
+      adminClaim: env.JWT_ADMIN_CLAIM,
+      adminRole: env.JWT_ADMIN_ROLE,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
     http: {
