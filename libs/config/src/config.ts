@@ -215,7 +215,28 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
   };
 }
 
+/** Bytes a decoded pixel may take: 4 channels of 8 bits, twice (the decoded image and its EXIF-rotated copy). */
+export const BYTES_PER_DECODED_PIXEL = 8;
+/** Share of the process's memory the image decoders may take together (the rest: Node, buffers, the other queues). */
+export const IMAGE_MEMORY_SHARE = 0.5;
+
+/**
+ * The most pixels one image may have so that THUMBNAIL_CONCURRENCY of them decoded at once fit in the process's
+ * share for images: floor(JOB_MEMORY_BYTES × 0.5 / (THUMBNAIL_CONCURRENCY × 8)). 1 GiB and 4 at once: 16,777,216
+ * (a 4096 × 4096 image); a 10,000 × 10,000 bomb is refused before it is decoded.
+ */
+export function imagePixelBudget(memoryBytes: number, thumbnailConcurrency: number): number {
+  return Math.floor((memoryBytes * IMAGE_MEMORY_SHARE) / (thumbnailConcurrency * BYTES_PER_DECODED_PIXEL));
+}
+
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
+  const budget = imagePixelBudget(env.JOB_MEMORY_BYTES, env.THUMBNAIL_CONCURRENCY);
+  if (env.IMAGE_MAX_PIXELS !== undefined && env.IMAGE_MAX_PIXELS > budget) {
+    throw new Error(
+      `Invalid configuration:\n  IMAGE_MAX_PIXELS: ${env.IMAGE_MAX_PIXELS} exceeds what JOB_MEMORY_BYTES (${env.JOB_MEMORY_BYTES}) allows with THUMBNAIL_CONCURRENCY ${env.THUMBNAIL_CONCURRENCY}: ` +
+        `at most ${budget} (memory × ${IMAGE_MEMORY_SHARE} / (concurrency × ${BYTES_PER_DECODED_PIXEL} bytes)); raise the memory, lower the concurrency, or leave IMAGE_MAX_PIXELS unset`,
+    );
+  }
   return {
     ...common(env),
     port: env.JOB_PROCESSOR_PORT,
@@ -226,6 +247,6 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
     leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
     thumbnailSize: env.THUMBNAIL_SIZE,
-    maxImagePixels: env.IMAGE_MAX_PIXELS,
+    maxImagePixels: env.IMAGE_MAX_PIXELS ?? budget,
   };
 }

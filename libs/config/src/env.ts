@@ -193,7 +193,7 @@ export class JobProcessorEnv extends BaseEnv {
   JOB_TYPES: string = '*';
   /** Messages in flight per consumed queue (THUMBNAIL's queue: THUMBNAIL_CONCURRENCY): jobs claimed, run and recorded in batches. */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
-  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 4 bytes). */
+  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 8 bytes). */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
   /**
    * Longest a job may run before it is stopped and retried. Keep it below the broker's consumer acknowledgement
@@ -206,8 +206,13 @@ export class JobProcessorEnv extends BaseEnv {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_LEASE_RENEWAL_MS?: number;
   /** Default box (px) thumbnails fit in when the job's config names no `size`. */
   @Transform(toInt) @IsInt() @Min(16) @Max(2048) THUMBNAIL_SIZE: number = 256;
-  /** Largest image (width × height, pixels) the image jobs decode; bounds their memory. */
-  @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 100_000_000;
+  /** Memory this process may use (its container's limit): sizes IMAGE_MAX_PIXELS. */
+  @Transform(toInt) @IsInt() @Min(128 * 1024 ** 2) JOB_MEMORY_BYTES: number = 1024 ** 3;
+  /**
+   * Largest image (width × height, pixels) the image jobs decode; bounds their memory. Unset: sized from memory and
+   * concurrency (imagePixelBudget); a value above that budget is refused.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS?: number;
 }
 
 /** Validates the environment against an env class; throws one error naming every bad variable. */

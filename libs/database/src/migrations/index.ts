@@ -7,6 +7,7 @@ import { Migration20261128030000 } from './Migration20261128030000';
 import { Migration20261201140000 } from './Migration20261201140000';
 import { Migration20261201150000 } from './Migration20261201150000';
 import { Migration20261201160000 } from './Migration20261201160000';
+import { Migration20261201170000 } from './Migration20261201170000';
 
 /** Every migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201140000', class: Migration20261201140000 },
   { name: 'Migration20261201150000', class: Migration20261201150000 },
   { name: 'Migration20261201160000', class: Migration20261201160000 },
+  { name: 'Migration20261201170000', class: Migration20261201170000 },
 ];

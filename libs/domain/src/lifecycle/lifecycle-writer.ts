@@ -410,14 +410,18 @@ export class LifecycleWriter {
   }
 
   /** FAILED | CANCELLED → PENDING by hand: a fresh attempt budget, the last outcome cleared. */
-  async requeueJob(tx: Tx, id: string): Promise<JobRecord | null> {
-    const rows = await this.db.of(tx).query(
+  async requeueJob(tx: Tx, id: string, maxRetries: number | null = null): Promise<JobRecord | null | 'retries-exhausted'> {
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
       `update processing_job j set status = $2, attempts = 0, error = null, result = null, started_at = null, finished_at = null, run_after = null,
-              locked_until = null, lease_token = null, updated_at = now()
-        where j.id = $1 and j.status = any($3::text[]) returning ${JOB_COLUMNS}`,
-      [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED])],
+              locked_until = null, lease_token = null, manual_retries = j.manual_retries + 1, updated_at = now()
+        where j.id = $1 and j.status = any($3::text[]) and ($4::int is null or j.manual_retries < $4::int) returning ${JOB_COLUMNS}`,
+      [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED]), maxRetries],
     );
-    return rows.length === 1 ? toJobRecord(rows[0]) : null;
+    if (rows.length === 1) return toJobRecord(rows[0]);
+    if (maxRetries === null) return null;
+    const [row] = await sql.query<{ manual_retries: number }>(`select manual_retries from processing_job where id = $1`, [id]);
+    return row && row.manual_retries >= maxRetries ? 'retries-exhausted' : null;
   }
 
   /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease (its token is gone). */

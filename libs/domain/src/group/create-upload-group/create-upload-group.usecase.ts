@@ -55,7 +55,7 @@ export class CreateUploadGroupUseCase {
     files.forEach((file, i) => {
       if (file.groupId !== undefined) problems.push({ field: `files[${i}].groupId`, message: 'must be absent: the files join the new group' });
       try {
-        this.uploads.checkPolicy(file);
+        this.uploads.checkPolicy(file, actor);
       } catch (e) {
         if (!(e instanceof DomainError)) throw e;
         problems.push(...(e.details ?? [{ field: '', message: e.message }]).map((d) => ({ field: `files[${i}]${d.field ? `.${d.field}` : ''}`, message: d.message })));

@@ -5,6 +5,7 @@ import { DomainError } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { findAccessibleGroup, takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
+import { jobRequestProblems } from '../../job/plan/job-spec';
 import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { FilePart } from '../file-part.entity';
@@ -68,7 +69,7 @@ export class GenerateFileUploadUrlUseCase {
       cmd.groupId = opts.groupId;
     }
     this.checkCaller(actor);
-    this.checkPolicy(cmd);
+    this.checkPolicy(cmd, actor);
 
     const groupId = cmd.groupId;
     if (groupId !== undefined) {
@@ -95,7 +96,9 @@ export class GenerateFileUploadUrlUseCase {
   }
 
   /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
-  checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
+  checkPolicy(cmd: GenerateFileUploadUrlCommand, actor: Actor): void {
+    const jobProblems = (cmd.jobs ?? []).flatMap((j, i) => jobRequestProblems(actor.isAdmin, j, `jobs[${i}].`));
+    if (jobProblems.length > 0) throw DomainError.invalid(jobProblems);
     assertWithinPolicy(this.policy, cmd);
     this.partPlan(cmd);
   }
