@@ -180,6 +180,12 @@ export class GenerateFileUploadUrlUseCase {
     );
   }
 
+  /** The store round trips and part rows creating this upload costs (for a command that passed checkPolicy). */
+  workOf(cmd: GenerateFileUploadUrlCommand): { multipartUploads: number; parts: number } {
+    const plan = this.partPlan(cmd);
+    return { multipartUploads: plan ? 1 : 0, parts: plan?.totalParts ?? 0 };
+  }
+
   /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */
   private partPlan(cmd: GenerateFileUploadUrlCommand): PartPlan | null {
     const multipart = cmd.multipart ?? cmd.size > this.policy.multipartThreshold;
