@@ -47,6 +47,15 @@ export function createS3Client(s: S3Settings, endpoint = s.endpoint): S3Client {
   });
 }
 
+/**
+ * A file name fit for Content-Disposition: without Unicode format characters (bidi overrides and isolates such as
+ * U+202E, which make `invoice‮fdp.exe` show as `invoiceexe.pdf`; zero-width spaces and joiners; BOM), which
+ * only ever disguise a name; `download` when nothing is left.
+ */
+export function downloadFilename(filename: string): string {
+  return filename.replace(/\p{Cf}/gu, '').trim() || 'download';
+}
+
 function unquote(etag: string | undefined): string | null {
   return etag ? etag.replace(/^"|"$/g, '') : null;
 }
@@ -96,7 +105,8 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async presignGet(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest> {
-    const disposition = opts.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` : undefined;
+    const name = opts.filename === undefined ? undefined : downloadFilename(opts.filename);
+    const disposition = name ? `attachment; filename*=UTF-8''${encodeURIComponent(name)}` : undefined;
     const url = await this.presigner.presign('GetObject', key, {
       expiresInSeconds: opts.expiresInSeconds,
       query: disposition === undefined ? {} : { 'response-content-disposition': disposition },
