@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,8 +126,8 @@ describe('k8s/ manifests', () => {
 
   it('ConfigMap + Secret + each Deployment\'s env pass the app\'s own env validation, and name only variables the apps read', () => {
     const config = find('ConfigMap', 'upload-platform-config')!.data as Env;
-    // The template's placeholders stand for real values of the right shape.
-    const secret = Object.fromEntries(Object.entries(find('Secret', 'upload-platform-secrets')!.stringData as Env).map(([k, v]) => [k, String(v).replace(/REPLACE_ME/g, 'placeholder-0123456789abcdef')]));
+    // The template's placeholders stand for real values of the right shape (random ones: secrets are checked for strength).
+    const secret = Object.fromEntries(Object.entries(find('Secret', 'upload-platform-secrets')!.stringData as Env).map(([k, v]) => [k, String(v).replace(/REPLACE_ME/g, () => randomBytes(24).toString('base64url'))]));
     for (const key of [...Object.keys(config), ...Object.keys(secret)]) expect({ key, known: KNOWN.has(key) }).toEqual({ key, known: true });
     for (const d of applied.filter((x) => x.kind === 'Deployment')) {
       const c = d.spec.template.spec.containers[0];

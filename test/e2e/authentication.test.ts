@@ -33,6 +33,8 @@ describe('authentication and HTTP hygiene (e2e)', () => {
         JWKS_URL: jwks.url,
         JWT_ISSUER: ISS,
         JWT_AUDIENCE: AUD,
+        // Both kinds of token on one gateway: HS256 beside a JWKS needs saying so (issue 16).
+        JWT_ALLOW_HS256_WITH_JWKS: 'true',
         CORS_ORIGINS: `${APP_ORIGIN},https://other.example`,
         HTTP_BODY_LIMIT: '64kb',
         PRESIGNED_URL_TTL_SECONDS: '60',

@@ -121,9 +121,9 @@ describe('image jobs (e2e)', () => {
 
       expect((await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'NOPE' } })).status).toBe(400);
       expect((await api('POST', `/v1/uploads/${created.id}/jobs`, { uploadToken: 'x', body: { type: 'CHECKSUM' } })).status).toBe(404);
-      const added = await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'THUMBNAIL', required: true, priority: 2 } });
+      const added = await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'THUMBNAIL', required: true, priority: 3 } });
       expect(added.status).toBe(201);
-      expect(added.body).toMatchObject({ type: 'THUMBNAIL', status: 'PENDING', priority: 2, required: true });
+      expect(added.body).toMatchObject({ type: 'THUMBNAIL', status: 'PENDING', priority: 3, required: true });
       const failed = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the added job to fail' });
       expect(failed.status).toBe('COMPLETED');
 

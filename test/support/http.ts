@@ -30,11 +30,11 @@ export async function api<T = any>(
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-/** An HS256 JWT signed with the test secret (or another, to test rejection). */
+/** An HS256 JWT signed with the test secret (or another, to test rejection); `roles` go into the gateway's admin claim (JWT_ADMIN_CLAIM's default). */
 export function jwtFor(sub: string, opts: { roles?: string[]; expiresInSeconds?: number; secret?: string; extra?: Record<string, unknown> } = {}): string {
   const now = Math.floor(Date.now() / 1000);
   const head = b64({ alg: 'HS256', typ: 'JWT' });
-  const payload = b64({ sub, iat: now, exp: now + (opts.expiresInSeconds ?? 3600), ...(opts.roles ? { roles: opts.roles } : {}), ...opts.extra });
+  const payload = b64({ sub, iat: now, exp: now + (opts.expiresInSeconds ?? 3600), ...(opts.roles ? { upload_platform_roles: opts.roles } : {}), ...opts.extra });
   const sig = createHmac('sha256', opts.secret ?? JWT_SECRET).update(`${head}.${payload}`).digest('base64url');
   return `${head}.${payload}.${sig}`;
 }

@@ -251,7 +251,8 @@ async function sendSingle(gateway: Gateway, src: ResolvedSource, up: Extract<Upl
     // A stream can be sent once only: no retry.
     const res = await gateway.fetch(up.url, { method: 'PUT', headers: { ...headers, 'content-length': String(src.size) }, body: src.rest(), signal, duplex: 'half' } as RequestInit);
     await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new StorageError(`the store refused the upload: HTTP ${res.status}`, res.status);
+    // 412: the URL's If-None-Match found the object already stored (an earlier run of this upload): completion checks it.
+    if (!res.ok && res.status !== 412) throw new StorageError(`the store refused the upload: HTTP ${res.status}`, res.status);
     return;
   }
   await putWithRetries(gateway, () => src.slice!(0, src.size), async () => ({ url: up.url, headers }), undefined, options, signal, undefined);
@@ -375,6 +376,8 @@ async function putWithRetries(
         if (partNumber !== undefined && !etag) throw new StorageError(`the store gave no ETag for ${what} (is ETag exposed by the bucket's CORS rule?)`, res.status, partNumber);
         return { etag: etag ?? '', attempts: attempt };
       }
+      // A single PUT signs If-None-Match: * (one write per URL): 412 means an earlier attempt whose answer was lost stored it.
+      if (res.status === 412 && partNumber === undefined) return { etag: '', attempts: attempt };
       status = res.status;
       reason = `HTTP ${res.status}${/<Code>([^<]+)<\/Code>/.exec(text)?.[1] ? ` ${/<Code>([^<]+)<\/Code>/.exec(text)![1]}` : ''}`;
       if (res.status === 403 && partNumber !== undefined) stale = target.url;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobType } from '@app/contracts';
 import { planJobs } from '../../domain/src/job/plan/plan-jobs';
-import { jobProcessorConfig, parseDefaultJobs } from './config';
+import { imagePixelBudget, jobProcessorConfig, parseDefaultJobs } from './config';
 import { JobProcessorEnv, validateEnv } from './env';
 
 const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
@@ -19,6 +19,21 @@ describe('jobProcessorConfig', () => {
 
   it('names a bad thumbnail size', () => {
     expect(() => processor({ THUMBNAIL_SIZE: '4' })).toThrow(/THUMBNAIL_SIZE/);
+  });
+
+  // Issue 16, MEDIUM 6: 100 M pixels × 4 decoders did not fit the 1 GiB pod; the limit now follows memory and concurrency.
+  it.each([
+    [{}, 16_777_216],
+    [{ THUMBNAIL_CONCURRENCY: '1' }, 67_108_864],
+    [{ JOB_MEMORY_BYTES: String(4 * 1024 ** 3), THUMBNAIL_CONCURRENCY: '2' }, 134_217_728],
+    [{ IMAGE_MAX_PIXELS: '1000000' }, 1_000_000],
+  ])('%j decodes images of at most %i pixels (memory × 0.5 / (concurrency × 8))', (env, pixels) => {
+    expect(imagePixelBudget(1024 ** 3, 4)).toBe(16_777_216);
+    expect(processor(env).maxImagePixels).toBe(pixels);
+  });
+
+  it('refuses an IMAGE_MAX_PIXELS its memory and concurrency cannot hold, naming both', () => {
+    expect(() => processor({ IMAGE_MAX_PIXELS: '100000000' })).toThrow(/IMAGE_MAX_PIXELS: 100000000 exceeds what JOB_MEMORY_BYTES \(1073741824\) allows with THUMBNAIL_CONCURRENCY 4: at most 16777216/);
   });
 });
 

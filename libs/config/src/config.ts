@@ -9,7 +9,7 @@ export interface CommonConfig {
   database: { url: string };
   /** `urls`: every node of the broker (one for a single node); a lost connection goes on with the next. */
   amqp: { urls: string[]; queueMode: QueueMode; storageEventsExchange: string; domainEventsExchange: string };
-  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; requestTimeoutMs: number; connectTimeoutMs: number };
+  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; requestTimeoutMs: number; connectTimeoutMs: number; conditionalPut: boolean };
   shutdownTimeoutMs: number;
   /** Where outgoing webhooks may go. */
   webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
@@ -34,7 +34,19 @@ export interface UploadRules {
 export interface GatewayConfig extends CommonConfig {
   port: number;
   uploads: UploadRules;
-  auth: { anonymousUploads: boolean; jwtSecret?: string; jwksUrl?: string; jwtIssuer?: string; jwtAudience?: string };
+  auth: {
+    anonymousUploads: boolean;
+    /** The HS256 key of bearer tokens: unset when there is none, and with a JWKS unless JWT_ALLOW_HS256_WITH_JWKS. */
+    jwtSecret?: string;
+    jwksUrl?: string;
+    jwtIssuer?: string;
+    jwtAudience?: string;
+    /** Seconds; `exp` is required and at most this far ahead (and from `iat`). Unset: one day. */
+    maxTokenAgeSeconds?: number;
+    /** The claim (array of strings) and the role in it that grant admin. Unset: `upload_platform_roles` and `admin`. */
+    adminClaim?: string;
+    adminRole?: string;
+  };
   bodyLimit: string;
   http: {
     /** Empty: CORS off. `['*']`: any origin. */
@@ -109,6 +121,7 @@ function common(env: BaseEnv): CommonConfig {
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       requestTimeoutMs: env.S3_REQUEST_TIMEOUT_SECONDS * 1000,
       connectTimeoutMs: env.S3_CONNECT_TIMEOUT_SECONDS * 1000,
+      conditionalPut: env.S3_CONDITIONAL_PUT,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_TARGETS, requireHttps: env.WEBHOOK_REQUIRE_HTTPS ?? env.NODE_ENV === 'production' },
@@ -156,10 +169,13 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     },
     auth: {
       anonymousUploads: env.ANONYMOUS_UPLOADS,
-      jwtSecret: env.JWT_SECRET || undefined,
+      jwtSecret: env.JWT_SECRET && (!env.JWKS_URL || env.JWT_ALLOW_HS256_WITH_JWKS) ? env.JWT_SECRET : undefined,
       jwksUrl: env.JWKS_URL || undefined,
       jwtIssuer: env.JWT_ISSUER || undefined,
       jwtAudience: env.JWT_AUDIENCE || undefined,
+      maxTokenAgeSeconds: env.JWT_MAX_AGE_SECONDS,
+      adminClaim: env.JWT_ADMIN_CLAIM,
+      adminRole: env.JWT_ADMIN_ROLE,
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
     http: {
@@ -212,7 +228,28 @@ export function storageEventsConfig(env: StorageEventsEnv): StorageEventsConfig 
   };
 }
 
+/** Bytes a decoded pixel may take: 4 channels of 8 bits, twice (the decoded image and its EXIF-rotated copy). */
+export const BYTES_PER_DECODED_PIXEL = 8;
+/** Share of the process's memory the image decoders may take together (the rest: Node, buffers, the other queues). */
+export const IMAGE_MEMORY_SHARE = 0.5;
+
+/**
+ * The most pixels one image may have so that THUMBNAIL_CONCURRENCY of them decoded at once fit in the process's
+ * share for images: floor(JOB_MEMORY_BYTES × 0.5 / (THUMBNAIL_CONCURRENCY × 8)). 1 GiB and 4 at once: 16,777,216
+ * (a 4096 × 4096 image); a 10,000 × 10,000 bomb is refused before it is decoded.
+ */
+export function imagePixelBudget(memoryBytes: number, thumbnailConcurrency: number): number {
+  return Math.floor((memoryBytes * IMAGE_MEMORY_SHARE) / (thumbnailConcurrency * BYTES_PER_DECODED_PIXEL));
+}
+
 export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
+  const budget = imagePixelBudget(env.JOB_MEMORY_BYTES, env.THUMBNAIL_CONCURRENCY);
+  if (env.IMAGE_MAX_PIXELS !== undefined && env.IMAGE_MAX_PIXELS > budget) {
+    throw new Error(
+      `Invalid configuration:\n  IMAGE_MAX_PIXELS: ${env.IMAGE_MAX_PIXELS} exceeds what JOB_MEMORY_BYTES (${env.JOB_MEMORY_BYTES}) allows with THUMBNAIL_CONCURRENCY ${env.THUMBNAIL_CONCURRENCY}: ` +
+        `at most ${budget} (memory × ${IMAGE_MEMORY_SHARE} / (concurrency × ${BYTES_PER_DECODED_PIXEL} bytes)); raise the memory, lower the concurrency, or leave IMAGE_MAX_PIXELS unset`,
+    );
+  }
   return {
     ...common(env),
     port: env.JOB_PROCESSOR_PORT,
@@ -223,6 +260,6 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
     leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),
     thumbnailSize: env.THUMBNAIL_SIZE,
-    maxImagePixels: env.IMAGE_MAX_PIXELS,
+    maxImagePixels: env.IMAGE_MAX_PIXELS ?? budget,
   };
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gatewayConfig } from './config';
 import { GatewayEnv, validateEnv } from './env';
 
@@ -13,7 +15,7 @@ const load = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayE
 
 describe('gateway security settings', () => {
   it('production defaults: no anonymous uploads, no CORS, unlimited quota, rate limits on, socket address trusted', () => {
-    const c = load({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' });
+    const c = load({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
     expect(c.auth.anonymousUploads).toBe(false);
     expect(c.http.corsOrigins).toEqual([]);
     expect(c.uploads.userQuotaBytes).toBe(0);
@@ -22,10 +24,52 @@ describe('gateway security settings', () => {
     expect(c.uploads.presignedUrlTtlSeconds).toBe(900);
   });
 
+  const STRONG = 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA';
+  const JWKS = { JWKS_URL: 'https://id.example/jwks.json', JWT_ISSUER: 'https://id.example/', JWT_AUDIENCE: 'uploads-api' };
+
   it('without anonymous uploads a secret or JWKS URL is required', () => {
     expect(() => load({})).toThrow(/JWT_SECRET or JWKS_URL is required/);
-    expect(() => load({ JWT_SECRET: 'short' })).toThrow(/at least 16 characters/);
-    expect(load({ JWKS_URL: 'https://id.example/jwks.json' }).auth.jwksUrl).toBe('https://id.example/jwks.json');
+    expect(() => load({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 bytes/);
+    expect(load(JWKS).auth.jwksUrl).toBe('https://id.example/jwks.json');
+  });
+
+  // Issue 16, HIGH 2: the length check used to be switched off with the presence check (JWKS_URL set, or
+  // anonymous uploads on), so REPLACE_ME from k8s/secret.yaml signed admin tokens.
+  it.each<[string, Record<string, string>]>([
+    ['with anonymous uploads on', { ANONYMOUS_UPLOADS: 'true' }],
+    ['with a JWKS URL', JWKS],
+    ['with neither', {}],
+  ])('validates any JWT_SECRET given, %s', (_, env) => {
+    for (const weak of ['REPLACE_ME', 'short-secret', 'REPLACE_ME-REPLACE_ME-REPLACE_ME-REPLACE_ME', 'changeme-0123456789abcdefghijklmnopq', 'a'.repeat(64), '01010101010101010101010101010101', 'your-jwt-secret-goes-here-0123456789']) {
+      expect(() => load({ ...env, JWT_SECRET: weak })).toThrow(/JWT_SECRET (must be at least 32 bytes|is a placeholder|has too few distinct characters)/);
+    }
+    expect(load({ ...env, JWT_SECRET: STRONG }).auth).toBeDefined();
+  });
+
+  it('k8s/secret.yaml ships no JWT_SECRET that starts a gateway', () => {
+    const shipped = /^\s*JWT_SECRET:\s*"?([^"\n]*)"?\s*$/m.exec(readFileSync(join(__dirname, '../../../k8s/secret.yaml'), 'utf8'))?.[1] ?? '';
+    if (shipped !== '') expect(() => load({ ...JWKS, JWT_SECRET: shipped })).toThrow(/JWT_SECRET/);
+  });
+
+  it('with a JWKS URL: iss and aud required, HS256 refused unless JWT_ALLOW_HS256_WITH_JWKS', () => {
+    expect(() => load({ JWKS_URL: JWKS.JWKS_URL })).toThrow(/JWT_ISSUER is required with JWKS_URL[\s\S]*JWT_AUDIENCE is required with JWKS_URL/);
+    expect(() => load({ JWKS_URL: JWKS.JWKS_URL, JWT_ISSUER: JWKS.JWT_ISSUER })).toThrow(/JWT_AUDIENCE/);
+    expect(load({ ...JWKS, JWT_SECRET: STRONG }).auth.jwtSecret).toBeUndefined();
+    expect(load({ ...JWKS, JWT_SECRET: STRONG, JWT_ALLOW_HS256_WITH_JWKS: 'true' }).auth.jwtSecret).toBe(STRONG);
+    // The secret still keys the stream tickets.
+    expect(load({ ...JWKS, JWT_SECRET: STRONG }).live.ticketSecret).toEqual(expect.any(String));
+    expect(load({ JWT_SECRET: STRONG }).auth.jwtSecret).toBe(STRONG);
+  });
+
+  it('token lifetime and the admin claim: defaults, settings, refusals', () => {
+    expect(load({ JWT_SECRET: STRONG }).auth).toMatchObject({ maxTokenAgeSeconds: 86400, adminClaim: 'upload_platform_roles', adminRole: 'admin' });
+    expect(load({ JWT_SECRET: STRONG, JWT_MAX_AGE_SECONDS: '3600', JWT_ADMIN_CLAIM: 'https://uploads.example/roles', JWT_ADMIN_ROLE: 'uploads-admin' }).auth).toMatchObject({
+      maxTokenAgeSeconds: 3600,
+      adminClaim: 'https://uploads.example/roles',
+      adminRole: 'uploads-admin',
+    });
+    expect(() => load({ JWT_SECRET: STRONG, JWT_MAX_AGE_SECONDS: '0' })).toThrow('JWT_MAX_AGE_SECONDS');
+    expect(() => load({ JWT_SECRET: STRONG, JWT_ADMIN_CLAIM: 'has space' })).toThrow('JWT_ADMIN_CLAIM');
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync, ValidateBy, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -16,6 +16,31 @@ const AMQP_URL_LIST = /^\s*amqps?:\/\/[^\s,]+(\s*,\s*amqps?:\/\/[^\s,]+)*\s*$/;
 /** AMQP_URLS, else AMQP_URL, as a list (both may hold several URLs, comma separated). */
 export function amqpUrlsOf(env: Pick<BaseEnv, 'AMQP_URL' | 'AMQP_URLS'>): string[] {
   return (env.AMQP_URLS ?? env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+}
+
+/** Values that mark a secret as a template's placeholder or a well-known default, never a real key. */
+const PLACEHOLDER_SECRET = /replace[_ -]?me|change[_ -]?me|changeit|placeholder|your[_ -]?(jwt[_ -]?)?secret|example|^(secret|password|default)/i;
+
+/**
+ * Why `value` cannot be a signing secret (null: it can): at least 32 bytes (HS256 keys shorter than the hash are
+ * brute-forced offline from one token), not a placeholder, not a run of a few characters repeated.
+ */
+export function secretWeakness(value: string): string | null {
+  if (Buffer.byteLength(value, 'utf8') < 32) return 'must be at least 32 bytes of random characters (e.g. `openssl rand -base64 48`)';
+  if (PLACEHOLDER_SECRET.test(value)) return 'is a placeholder or a well-known default, not a secret';
+  if (new Set(value).size < 10) return 'has too few distinct characters to be random';
+  return null;
+}
+
+/** A signing secret: see secretWeakness. */
+function IsStrongSecret(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isStrongSecret',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && secretWeakness(value) === null,
+      defaultMessage: (args) => `${args?.property} ${typeof args?.value === 'string' ? secretWeakness(args.value) : 'must be a string'}`,
+    },
+  });
 }
 
 /** Settings every app needs. Each app extends it with its own. */
@@ -46,6 +71,8 @@ export class BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(600) S3_REQUEST_TIMEOUT_SECONDS: number = 30;
   /** Seconds to connect to the store before the call fails. */
   @Transform(toInt) @IsInt() @Min(1) @Max(120) S3_CONNECT_TIMEOUT_SECONDS: number = 5;
+  /** Sign `If-None-Match: *` into pre-signed PUTs (one write per URL). Off only for a store that refuses the header. */
+  @Transform(toBool) @IsBoolean() S3_CONDITIONAL_PUT: boolean = true;
 
   /** Seconds a graceful shutdown may take before the process exits anyway. */
   @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS: number = 25;
@@ -85,15 +112,23 @@ export class GatewayEnv extends BaseEnv {
   /** Most seconds a caller may ask for with `expiresInSeconds`. */
   @Transform(toInt) @IsInt() @Min(60) GROUP_MAX_EXPIRY_SECONDS: number = 7 * 86400;
   @Transform(toBool) @IsBoolean() ANONYMOUS_UPLOADS: boolean = false;
-  @ValidateIf((env: GatewayEnv) => !env.ANONYMOUS_UPLOADS && !env.JWKS_URL)
+  /** HS256 key of bearer tokens. Any value given is checked (32+ bytes, no placeholder), whatever else is set. */
+  @ValidateIf((env: GatewayEnv) => (!env.ANONYMOUS_UPLOADS && !env.JWKS_URL) || env.JWT_SECRET !== undefined)
   @IsString({ message: 'JWT_SECRET or JWKS_URL is required when ANONYMOUS_UPLOADS is off' })
-  @Matches(/^.{16,}$/, { message: 'JWT_SECRET must be at least 16 characters' })
+  @IsStrongSecret()
   JWT_SECRET?: string;
   @IsOptional() @IsUrl(urlOpts) JWKS_URL?: string;
-  /** When set, tokens must carry this `iss`. */
-  @IsOptional() @IsString() JWT_ISSUER?: string;
-  /** When set, tokens must carry this `aud`. */
-  @IsOptional() @IsString() JWT_AUDIENCE?: string;
+  /** With JWKS_URL, HS256 tokens (JWT_SECRET) are refused unless this says otherwise: one shared secret beside an identity provider is one more key that mints any user. */
+  @Transform(toBool) @IsBoolean() JWT_ALLOW_HS256_WITH_JWKS: boolean = false;
+  /** Tokens must carry this `iss`; required with JWKS_URL (an identity provider signs tokens for other services too). */
+  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_ISSUER !== undefined) @IsString({ message: 'JWT_ISSUER is required with JWKS_URL' }) JWT_ISSUER?: string;
+  /** Tokens must carry this `aud`; required with JWKS_URL. */
+  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_AUDIENCE !== undefined) @IsString({ message: 'JWT_AUDIENCE is required with JWKS_URL' }) JWT_AUDIENCE?: string;
+  /** Longest a token may live: its `exp` (required) at most this far from now, and from its `iat` when it has one. */
+  @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400) JWT_MAX_AGE_SECONDS: number = 86400;
+  /** Claim (an array of strings) whose JWT_ADMIN_ROLE grants admin: this service's own, not a generic `roles` other services share. */
+  @Matches(/^[\w.:/-]{1,128}$/, { message: 'JWT_ADMIN_CLAIM must be a claim name (letters, digits, _ . : / -)' }) JWT_ADMIN_CLAIM: string = 'upload_platform_roles';
+  @Matches(/^[\w.:/-]{1,64}$/, { message: 'JWT_ADMIN_ROLE must be a role name (letters, digits, _ . : / -)' }) JWT_ADMIN_ROLE: string = 'admin';
   /** Bytes each user may hold in sessions that are not FAILED or DELETED (declared sizes); 0 = unlimited. Anonymous sessions are not counted. */
   @Transform(toInt) @IsInt() @Min(0) USER_QUOTA_BYTES: number = 0;
   /** Requests that create or change something (every non-GET route, and GETs marked as creating), per caller per window; 0 = no limit. */
@@ -191,7 +226,7 @@ export class JobProcessorEnv extends BaseEnv {
   JOB_TYPES: string = '*';
   /** Messages in flight per consumed queue (THUMBNAIL's queue: THUMBNAIL_CONCURRENCY): jobs claimed, run and recorded in batches. */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
-  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 4 bytes). */
+  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 8 bytes). */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
   /**
    * Longest a job may run before it is stopped and retried. Keep it below the broker's consumer acknowledgement
@@ -204,8 +239,13 @@ export class JobProcessorEnv extends BaseEnv {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_LEASE_RENEWAL_MS?: number;
   /** Default box (px) thumbnails fit in when the job's config names no `size`. */
   @Transform(toInt) @IsInt() @Min(16) @Max(2048) THUMBNAIL_SIZE: number = 256;
-  /** Largest image (width × height, pixels) the image jobs decode; bounds their memory. */
-  @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS: number = 100_000_000;
+  /** Memory this process may use (its container's limit): sizes IMAGE_MAX_PIXELS. */
+  @Transform(toInt) @IsInt() @Min(128 * 1024 ** 2) JOB_MEMORY_BYTES: number = 1024 ** 3;
+  /**
+   * Largest image (width × height, pixels) the image jobs decode; bounds their memory. Unset: sized from memory and
+   * concurrency (imagePixelBudget); a value above that budget is refused.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) IMAGE_MAX_PIXELS?: number;
 }
 
 /** Validates the environment against an env class; throws one error naming every bad variable. */

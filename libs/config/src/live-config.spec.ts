@@ -11,17 +11,17 @@ describe('live stream settings', () => {
 
   it('the ticket key is SSE_TICKET_SECRET, else derived from JWT_SECRET (the same on every replica, never JWT_SECRET itself)', () => {
     expect(gateway({ SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBe('a-stream-ticket-key-0123456789');
-    const derived = gateway({ JWT_SECRET: 'a-long-enough-jwt-secret' }).live.ticketSecret;
+    const derived = gateway({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret;
     expect(derived).toEqual(expect.any(String));
-    expect(derived).not.toContain('a-long-enough-jwt-secret');
-    expect(gateway({ JWT_SECRET: 'a-long-enough-jwt-secret' }).live.ticketSecret).toBe(derived);
-    expect(gateway({ JWT_SECRET: 'another-long-jwt-secret' }).live.ticketSecret).not.toBe(derived);
+    expect(derived).not.toContain('k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA');
+    expect(gateway({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret).toBe(derived);
+    expect(gateway({ JWT_SECRET: 'Rm5tY8-Pq1Wz4Xc7Vb0Nn3Lk6Jh9Gf2D' }).live.ticketSecret).not.toBe(derived);
   });
 
   it('production needs a shared ticket key: SSE_TICKET_SECRET, or JWT_SECRET to derive it from', () => {
     expect(() => gateway({ NODE_ENV: 'production', JWKS_URL: 'https://idp.example.com/jwks' })).toThrow('SSE_TICKET_SECRET');
-    expect(gateway({ NODE_ENV: 'production', JWKS_URL: 'https://idp.example.com/jwks', SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBeTruthy();
-    expect(gateway({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-jwt-secret' }).live.ticketSecret).toBeTruthy();
+    expect(gateway({ NODE_ENV: 'production', JWKS_URL: 'https://idp.example.com/jwks', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'uploads', SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBeTruthy();
+    expect(gateway({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret).toBeTruthy();
   });
 
   it.each([

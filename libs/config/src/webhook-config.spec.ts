@@ -17,7 +17,7 @@ describe('webhook settings', () => {
   it('https is required in production unless said otherwise', () => {
     expect(storageEvents({ NODE_ENV: 'production' }).webhookTargets.requireHttps).toBe(true);
     expect(storageEvents({ NODE_ENV: 'production', WEBHOOK_REQUIRE_HTTPS: 'false' }).webhookTargets.requireHttps).toBe(false);
-    expect(gateway({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' }).webhookTargets.requireHttps).toBe(true);
+    expect(gateway({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).webhookTargets.requireHttps).toBe(true);
   });
 
   it('a delivery-only process runs no reconciler', () => {

@@ -38,6 +38,11 @@ export interface S3Settings {
   requestTimeoutMs?: number;
   /** Longest wait for a connection to the store; default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * Sign `If-None-Match: *` into pre-signed PUTs: the store then refuses a second PUT through the same URL (412)
+   * once the object exists. AWS S3, MinIO and Ceph RGW 16.2 honour it (see docs/security.md). Default on.
+   */
+  conditionalPut?: boolean;
 }
 
 /** Ceph RGW answers CompleteMultipartUpload only once the object is assembled (no early 200 with whitespace). */
@@ -60,6 +65,15 @@ export function createS3Client(s: S3Settings, endpoint = s.endpoint): S3Client {
       throwOnRequestTimeout: true,
     },
   });
+}
+
+/**
+ * A file name fit for Content-Disposition: without Unicode format characters (bidi overrides and isolates such as
+ * U+202E, which make `invoice‮fdp.exe` show as `invoiceexe.pdf`; zero-width spaces and joiners; BOM), which
+ * only ever disguise a name; `download` when nothing is left.
+ */
+export function downloadFilename(filename: string): string {
+  return filename.replace(/\p{Cf}/gu, '').trim() || 'download';
 }
 
 function unquote(etag: string | undefined): string | null {
@@ -121,11 +135,13 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly pathStyle: boolean;
   private readonly reader: S3ObjectReader;
   private readonly completeTimeoutMs: number;
+  private readonly conditionalPut: boolean;
 
   constructor(
     settings: S3Settings,
     private readonly copyLimits: CopyLimits = { maxSingleCopyBytes: MAX_SINGLE_COPY_BYTES, copyPartBytes: COPY_PART_BYTES },
   ) {
+    this.conditionalPut = settings.conditionalPut ?? true;
     this.bucket = settings.bucket;
     this.completeTimeoutMs = (settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS) * COMPLETE_TIMEOUT_FACTOR;
     this.publicBase = settings.publicEndpoint.replace(/\/+$/, '');
@@ -137,16 +153,20 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async presignPut(key: string, opts: { contentType: string; contentLength: number; expiresInSeconds: number }): Promise<PresignedRequest> {
-    // Both headers signed: the store refuses any other body.
+    // Both headers signed: the store refuses any other body. `if-none-match: *` signed too: the URL writes the
+    // object once, never over bytes already stored (and validated); the client must send it as given.
+    const condition: Record<string, string> = this.conditionalPut ? { 'if-none-match': '*' } : {};
     const url = await this.presigner.presign('PutObject', key, {
       expiresInSeconds: opts.expiresInSeconds,
-      headers: { 'content-type': opts.contentType, 'content-length': String(opts.contentLength) },
+      headers: { 'content-type': opts.contentType, 'content-length': String(opts.contentLength), ...condition },
     });
-    return { method: 'PUT', url, headers: { 'Content-Type': opts.contentType }, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
+    const headers: Record<string, string> = { 'Content-Type': opts.contentType, ...(this.conditionalPut ? { 'If-None-Match': '*' } : {}) };
+    return { method: 'PUT', url, headers, expiresAt: new Date(Date.now() + opts.expiresInSeconds * 1000) };
   }
 
   async presignGet(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest> {
-    const disposition = opts.filename ? `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` : undefined;
+    const name = opts.filename === undefined ? undefined : downloadFilename(opts.filename);
+    const disposition = name ? `attachment; filename*=UTF-8''${encodeURIComponent(name)}` : undefined;
     const url = await this.presigner.presign('GetObject', key, {
       expiresInSeconds: opts.expiresInSeconds,
       query: disposition === undefined ? {} : { 'response-content-disposition': disposition },

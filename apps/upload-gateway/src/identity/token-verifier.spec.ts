@@ -44,10 +44,25 @@ describe('TokenVerifier', () => {
     expect(await both.verify(token())).toEqual({ userId: 'alice', isAdmin: false, uploadToken: null });
   });
 
-  it('grants admin to roles: ["admin"] only', async () => {
-    expect((await both.verify(signJwt(valid({ roles: ['admin'] }), keys.es256))).isAdmin).toBe(true);
-    expect((await both.verify(signJwt(valid({ roles: 'admin' }), keys.es256))).isAdmin).toBe(false);
+  it('grants admin to this service\'s own claim only (upload_platform_roles: ["admin"]), never to a generic roles claim', async () => {
+    expect((await both.verify(signJwt(valid({ upload_platform_roles: ['admin'] }), keys.es256))).isAdmin).toBe(true);
+    expect((await both.verify(signJwt(valid({ upload_platform_roles: 'admin' }), keys.es256))).isAdmin).toBe(false);
+    // Issue 16: a token the identity provider signed for another application, with its roles, is no admin here.
+    expect((await both.verify(signJwt(valid({ roles: ['admin'] }), keys.es256))).isAdmin).toBe(false);
     expect((await both.verify(signJwt(valid({ role: 'admin' }), hs))).isAdmin).toBe(false);
+    const custom = verifier({ jwtSecret: SECRET, adminClaim: 'https://uploads.example/roles', adminRole: 'uploads-admin' });
+    expect((await custom.verify(signJwt(claims('ann', { 'https://uploads.example/roles': ['uploads-admin'] }), hs))).isAdmin).toBe(true);
+    expect((await custom.verify(signJwt(claims('ann', { 'https://uploads.example/roles': ['admin'] }), hs))).isAdmin).toBe(false);
+  });
+
+  it('requires exp, at most the maximum age ahead (and from iat)', async () => {
+    const v = verifier({ jwtSecret: SECRET, maxTokenAgeSeconds: 3600 });
+    expect(await rejection(v, signJwt({ sub: 'carol' }, hs))).toMatch(/no exp/);
+    expect(await rejection(v, signJwt({ sub: 'carol', exp: now() + 30 * 86400 }, hs))).toMatch(/lives longer/);
+    expect(await rejection(v, signJwt({ sub: 'carol', iat: now() - 7200, exp: now() + 600 }, hs))).toMatch(/lives longer/);
+    expect((await v.verify(signJwt({ sub: 'carol', iat: now(), exp: now() + 3600 }, hs))).userId).toBe('carol');
+    // Default: one day.
+    expect(await rejection(verifier({ jwtSecret: SECRET }), signJwt({ sub: 'carol', exp: now() + 2 * 86400 }, hs))).toMatch(/86400 s/);
   });
 
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -98,8 +113,8 @@ describe('TokenVerifier', () => {
     await rejection(secretOnly, signJwt(claims('bob'), keys.es256));
   });
 
-  it('without iss/aud configured, does not require them', async () => {
-    expect((await verifier({ jwtSecret: SECRET }).verify(signJwt({ sub: 'carol' }, hs))).userId).toBe('carol');
+  it('with a secret and no iss/aud configured, does not require them (exp still required)', async () => {
+    expect((await verifier({ jwtSecret: SECRET }).verify(signJwt(claims('carol'), hs))).userId).toBe('carol');
   });
 
   it('an unreachable JWKS is a 401, not a crash', async () => {
@@ -133,10 +148,10 @@ describe('TokenVerifier', () => {
       expect(await rejection(v, token)).toMatch(/jwt expired/);
     });
 
-    it('checks a token without exp again after VERIFIED_TOKEN_TTL_MS', async () => {
+    it('checks a long-lived token again after VERIFIED_TOKEN_TTL_MS', async () => {
       const clock = { t: Date.now() };
       const v = at(clock);
-      const token = signJwt({ sub: 'erin' }, hs);
+      const token = signJwt(claims('erin'), hs);
       const first = await v.verify(token);
       clock.t += VERIFIED_TOKEN_TTL_MS - 1;
       expect(await v.verify(token)).toBe(first);

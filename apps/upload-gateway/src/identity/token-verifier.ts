@@ -12,9 +12,17 @@ export const TOKEN_CLOCK = Symbol('TokenClock');
 export const VERIFIED_TOKEN_TTL_MS = 60_000;
 /** Verified tokens remembered at once (oldest forgotten first). */
 export const VERIFIED_TOKENS_MAX = 10_000;
+/** Defaults of the token rules (GatewayConfig.auth). */
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 86_400;
+export const DEFAULT_ADMIN_CLAIM = 'upload_platform_roles';
+/** Seconds of clock difference allowed between the issuer and us when judging a token's lifetime. */
+const CLOCK_SKEW_SECONDS = 60;
 
 /**
- * Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL.
+ * Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL. Every token needs an
+ * `exp` at most `maxTokenAgeSeconds` ahead (and from its `iat`): a stolen token is not a key forever. Admin is the
+ * role `adminRole` in the array claim `adminClaim`, this service's own (a generic `roles: ["admin"]` that an
+ * identity provider issues for another application grants nothing here).
  *
  * A token that verified is remembered (by its exact text) until its `exp`, and never longer than
  * VERIFIED_TOKEN_TTL_MS, so a client sending the same token on every request pays for the signature
@@ -48,9 +56,14 @@ export class TokenVerifier {
     }
     const claims = await this.check(token, now);
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) throw this.unauthenticated('the token has no usable sub claim');
-    const roles: unknown = claims.roles;
-    const actor: Actor = Object.freeze({ userId: claims.sub, isAdmin: Array.isArray(roles) && roles.includes('admin'), uploadToken: null });
-    this.remember(token, actor, typeof claims.exp === 'number' ? Math.min(claims.exp * 1000, now + VERIFIED_TOKEN_TTL_MS) : now + VERIFIED_TOKEN_TTL_MS);
+    const maxAge = this.config.auth.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
+    if (typeof claims.exp !== 'number') throw this.unauthenticated('the token has no exp claim (tokens must expire)');
+    if (claims.exp - now / 1000 > maxAge + CLOCK_SKEW_SECONDS || (typeof claims.iat === 'number' && claims.exp - claims.iat > maxAge + CLOCK_SKEW_SECONDS)) {
+      throw this.unauthenticated(`the token lives longer than the ${maxAge} s this server accepts`);
+    }
+    const roles: unknown = claims[this.config.auth.adminClaim ?? DEFAULT_ADMIN_CLAIM];
+    const actor: Actor = Object.freeze({ userId: claims.sub, isAdmin: Array.isArray(roles) && roles.includes(this.config.auth.adminRole ?? 'admin'), uploadToken: null });
+    this.remember(token, actor, Math.min(claims.exp * 1000, now + VERIFIED_TOKEN_TTL_MS));
     return actor;
   }
 

@@ -27,14 +27,15 @@ const RECENT_MAX = 200;
 
 /**
  * The CLI's memory between runs, one JSON file (UPLOAD_STATE_DIR, default ~/.upload-cli). Written
- * synchronously and atomically (write, then rename), so a kill -9 never leaves it half-written.
+ * synchronously and atomically (write, then rename), so a kill -9 never leaves it half-written. It holds upload
+ * tokens (bearer secrets of anonymous uploads): the file is the user's alone (0600, in a 0700 directory).
  */
 export class CliState {
   private readonly file: string;
   private data: StateFile;
 
   constructor(dir = process.env.UPLOAD_STATE_DIR || join(homedir(), '.upload-cli')) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = join(dir, 'state.json');
     try {
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<StateFile>;
@@ -82,7 +83,8 @@ export class CliState {
 
   private save(): void {
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 1));
+    // mode applies to the new file only: the rename then replaces a state file an older CLI left readable.
+    writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600 });
     renameSync(tmp, this.file);
   }
 }

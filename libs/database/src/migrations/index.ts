@@ -7,6 +7,7 @@ import { Migration20261128030000 } from './Migration20261128030000';
 import { Migration20261201140000 } from './Migration20261201140000';
 import { Migration20261201150000 } from './Migration20261201150000';
 import { Migration20261201160000 } from './Migration20261201160000';
+import { Migration20261201170000 } from './Migration20261201170000';
 import { Migration20261201190000 } from './Migration20261201190000';
 import { Migration20261201191000 } from './Migration20261201191000';
 import { Migration20261201192000 } from './Migration20261201192000';
@@ -23,6 +24,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201140000', class: Migration20261201140000 },
   { name: 'Migration20261201150000', class: Migration20261201150000 },
   { name: 'Migration20261201160000', class: Migration20261201160000 },
+  { name: 'Migration20261201170000', class: Migration20261201170000 },
   { name: 'Migration20261201190000', class: Migration20261201190000 },
   { name: 'Migration20261201191000', class: Migration20261201191000 },
   { name: 'Migration20261201192000', class: Migration20261201192000 },

@@ -195,6 +195,28 @@ export class LifecycleWriter {
     await releaseQuota(sql, ended.map((s) => s.id));
   }
 
+  /**
+   * Sessions whose stored object was replaced by other bytes (issue 16): UPLOADED | PROCESSING → FAILED,
+   * COMPLETED → DELETED (final: the table allows no FAILED), each with error OBJECT_REPLACED; only while the
+   * session still records `etag` (the bytes it announced). One statement; returns those that moved.
+   */
+  async markReplaced(tx: Tx, replaced: { id: string; etag: string; errorMessage: string }[]): Promise<SessionRecord[]> {
+    if (replaced.length === 0) return [];
+    const failFrom = preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, [FileStatus.UPLOADED, FileStatus.PROCESSING]);
+    const deleteFrom = preconditions(FILE_STATUS_TRANSITIONS, FileStatus.DELETED, [FileStatus.COMPLETED]);
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
+      `update upload_session s set status = case when s.status = any($5::text[]) then $4 else $6 end,
+              error = 'OBJECT_REPLACED', error_message = v.error_message, updated_at = now(), version = s.version + 1
+         from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, etag, error_message)
+        where s.id = v.id and s.etag = v.etag and s.status = any($7::text[]) returning ${SESSION_COLUMNS}`,
+      [replaced.map((r) => r.id), replaced.map((r) => r.etag), replaced.map((r) => r.errorMessage), FileStatus.FAILED, failFrom, FileStatus.DELETED, [...failFrom, ...deleteFrom]],
+    );
+    const moved = rows.map(toSessionRecord);
+    if (moved.length > 0) await this.releaseQuotaOf(sql, moved);
+    return moved;
+  }
+
   // ---- FilePart (PartStatus)
 
   /** PENDING → UPLOADING for parts whose URL a client asked for; returns how many moved. */
@@ -417,15 +439,20 @@ export class LifecycleWriter {
    * FAILED | CANCELLED → PENDING by hand, keeping the history: `attempts` keeps counting, and the job gets its
    * budget again on top (`max_attempts = attempts + budget`, the budget being the maxAttempts it was created
    * with, kept in `attempt_budget`). The last error and result stay until the new run replaces them.
+   * `maxRetries` caps a caller's manual retries (non-admins; null: no cap): 'retries-exhausted' once used up.
    */
-  async requeueJob(tx: Tx, id: string): Promise<JobRecord | null> {
-    const rows = await this.db.of(tx).query(
+  async requeueJob(tx: Tx, id: string, maxRetries: number | null = null): Promise<JobRecord | null | 'retries-exhausted'> {
+    const sql = this.db.of(tx);
+    const rows = await sql.query(
       `update processing_job j set status = $2, attempt_budget = coalesce(j.attempt_budget, j.max_attempts), max_attempts = j.attempts + coalesce(j.attempt_budget, j.max_attempts),
-              finished_at = null, run_after = null, locked_until = null, lease_token = null, updated_at = now()
-        where j.id = $1 and j.status = any($3::text[]) returning ${JOB_COLUMNS}`,
-      [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED])],
+              finished_at = null, run_after = null, locked_until = null, lease_token = null, manual_retries = j.manual_retries + 1, updated_at = now()
+        where j.id = $1 and j.status = any($3::text[]) and ($4::int is null or j.manual_retries < $4::int) returning ${JOB_COLUMNS}`,
+      [id, JobStatus.PENDING, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.PENDING, [JobStatus.FAILED, JobStatus.CANCELLED]), maxRetries],
     );
-    return rows.length === 1 ? toJobRecord(rows[0]) : null;
+    if (rows.length === 1) return toJobRecord(rows[0]);
+    if (maxRetries === null) return null;
+    const [row] = await sql.query<{ manual_retries: number }>(`select manual_retries from processing_job where id = $1`, [id]);
+    return row && row.manual_retries >= maxRetries ? 'retries-exhausted' : null;
   }
 
   /** PENDING | RUNNING → CANCELLED; a running processor notices when renewing its lease (its token is gone). */

@@ -20,6 +20,11 @@ export interface CreatedGroup {
   uploadToken?: string;
 }
 
+/** Multipart files one POST /v1/groups may start (each a round trip to the store before the transaction). */
+export const MAX_MULTIPART_FILES_PER_REQUEST = 50;
+/** FilePart rows one POST /v1/groups may create (5 GiB in 8 MiB parts is 640). */
+export const MAX_PARTS_PER_REQUEST = 10_000;
+
 /**
  * POST /v1/groups: the group, every session of its `files` and all their upload instructions in one
  * transaction (the store's part, signing and multipart uploads, comes first, outside it). One invalid file
@@ -58,13 +63,26 @@ export class CreateUploadGroupUseCase {
     files.forEach((file, i) => {
       if (file.groupId !== undefined) problems.push({ field: `files[${i}].groupId`, message: 'must be absent: the files join the new group' });
       try {
-        this.uploads.checkPolicy(file);
+        this.uploads.checkPolicy(file, actor);
       } catch (e) {
         if (!(e instanceof DomainError)) throw e;
         problems.push(...(e.details ?? [{ field: '', message: e.message }]).map((d) => ({ field: `files[${i}]${d.field ? `.${d.field}` : ''}`, message: d.message })));
       }
     });
     if (problems.length > 0) throw DomainError.invalid(problems);
+    // Bounded work per request (issue 16, MEDIUM 4): each multipart file is a CreateMultipartUpload round trip to the
+    // store and a FilePart row per part, all in this one request and one transaction.
+    const work = files.reduce((sum, f) => {
+      const w = this.uploads.workOf(f);
+      return { multipartUploads: sum.multipartUploads + w.multipartUploads, parts: sum.parts + w.parts };
+    }, { multipartUploads: 0, parts: 0 });
+    const later = 'create the group with totalFiles and add the large files with POST /v1/groups/:id/uploads';
+    if (work.multipartUploads > MAX_MULTIPART_FILES_PER_REQUEST) {
+      throw DomainError.invalid([{ field: 'files', message: `would start ${work.multipartUploads} multipart uploads; at most ${MAX_MULTIPART_FILES_PER_REQUEST} per request: ${later}` }]);
+    }
+    if (work.parts > MAX_PARTS_PER_REQUEST) {
+      throw DomainError.invalid([{ field: 'files', message: `would plan ${work.parts} parts; at most ${MAX_PARTS_PER_REQUEST} per request: ${later}` }]);
+    }
 
     const token = actor.userId === null ? newUploadToken() : null;
     const expiresAt = new Date(Date.now() + (cmd.expiresInSeconds ?? this.policy.groupExpirySeconds) * 1000);

@@ -22,6 +22,8 @@ export type StorageEventOutcome =
   | 'ignored'
   /** A copy's creation whose object is not in the store (Ceph RGW announces copies that failed, e.g. a 412). */
   | 'absent-copy'
+  /** Other bytes replaced a stored object after it was announced: the session is FAILED (DELETED once COMPLETED) with OBJECT_REPLACED. */
+  | 'replaced'
   /** A creation for an object no session knows: the record can never apply (its message is dead-lettered). */
   | 'unknown-object';
 
@@ -33,13 +35,21 @@ const ENDED: readonly FileStatus[] = [FileStatus.FAILED, FileStatus.DELETED];
 /** A server-side copy's creation (`ObjectCreated:Copy`, with or without MinIO's `s3:` prefix). */
 const isCopy = (e: StorageObjectEvent) => e.kind === 'created' && e.eventName.endsWith('ObjectCreated:Copy');
 
+/** Error of a session whose stored object was replaced by other bytes. WARNING: persisted and published (session events). */
+export const OBJECT_REPLACED = 'OBJECT_REPLACED';
+
 /** What the store says of an event's object, asked before the transaction (no network call inside one). */
 interface Probe {
   /** Created events without a size, and copies: the stored size (null: no object). */
   size?: number | null;
+  /** Created events without an ETag, or one that is not the session's: the ETag the store holds now (null: no object). */
+  current?: { etag: string | null };
   /** Removed events: whether an object is there again (removal and re-creation arrive in either order). */
   exists?: boolean;
 }
+
+/** A created event on a stored session with another ETag than the recorded one: the store decides, after the round. */
+type Outcome = StorageEventOutcome | 'recheck';
 
 /**
  * Moves sessions by what the store says happened to their objects. Notifications are at-least-once and
@@ -69,18 +79,30 @@ export class ApplyStorageEventUseCase {
 
   /** The outcome of each event, in order. */
   async applyBatch(events: StorageObjectEvent[]): Promise<StorageEventOutcome[]> {
-    const outcomes: StorageEventOutcome[] = events.map((e) => (e.key.startsWith(THUMBNAILS_PREFIX) ? 'ignored' : 'duplicate'));
+    const outcomes: Outcome[] = events.map((e) => (e.key.startsWith(THUMBNAILS_PREFIX) ? 'ignored' : 'duplicate'));
     const relevant = events.map((e, i) => i).filter((i) => outcomes[i] !== 'ignored');
-    const probes = await this.probe(events, relevant);
+    await this.applyRounds(events, relevant, await this.probe(events, relevant), outcomes);
+    // Creations announcing another ETag than the one recorded for a stored session (a replacement, or only the
+    // store's other spelling of a multipart ETag): their identities were not recorded; what the store holds now
+    // decides, in a second round.
+    const recheck = relevant.filter((i) => outcomes[i] === 'recheck');
+    if (recheck.length > 0) {
+      const probes = new Map<number, Probe>();
+      for (const i of recheck) probes.set(i, { current: { etag: (await this.storage.head(events[i].key))?.etag ?? null } });
+      await this.applyRounds(events, recheck, probes, outcomes);
+    }
+    return outcomes.map((o) => (o === 'recheck' ? 'already-applied' : o));
+  }
+
+  private async applyRounds(events: StorageObjectEvent[], indices: number[], probes: Map<number, Probe>, outcomes: Outcome[]): Promise<void> {
     // A key twice in one batch (a creation and its removal, a replay): applied in order, one round each.
-    for (const round of rounds(relevant, (i) => events[i].key)) {
+    for (const round of rounds(indices, (i) => events[i].key)) {
       const { results, deletions } = await this.db.transaction((tx) => this.applyRound(tx, round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} }))));
       round.forEach((i, k) => (outcomes[i] = results[k]));
       // After the commit: an object of an ended session must not stay. A replay after a crash here finds its
       // identity applied and deletes again (idempotent).
       for (const key of deletions) await this.storage.delete(key);
     }
-    return outcomes;
   }
 
   private async probe(events: StorageObjectEvent[], relevant: number[]): Promise<Map<number, Probe>> {
@@ -88,13 +110,17 @@ export class ApplyStorageEventUseCase {
     for (const i of relevant) {
       const e = events[i];
       if (e.kind === 'removed') probes.set(i, { exists: (await this.storage.head(e.key)) !== null });
-      // A copy is believed only once the store shows its object: Ceph RGW also announces copies that failed.
-      else if (e.size === null || isCopy(e)) probes.set(i, { size: (await this.storage.head(e.key))?.size ?? null });
+      else if (e.size === null || e.etag === null || isCopy(e)) {
+        // The ETag recorded is what every job read and download is pinned to: never record none. A copy is
+        // believed only once the store shows its object: Ceph RGW also announces copies that failed.
+        const stored = await this.storage.head(e.key);
+        probes.set(i, { size: stored?.size ?? null, current: { etag: stored?.etag ?? null } });
+      }
     }
     return probes;
   }
 
-  private async applyRound(tx: SqlTx, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: StorageEventOutcome[]; deletions: string[] }> {
+  private async applyRound(tx: SqlTx, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: Outcome[]; deletions: string[] }> {
     const identities = items.map((it) => storageEventIdentity(it.event));
     const { fresh, sessions } = await this.openRound(
       tx,
@@ -108,8 +134,10 @@ export class ApplyStorageEventUseCase {
       return s && s.bucket === e.bucket ? s : null;
     };
 
-    const results: StorageEventOutcome[] = [];
+    const results: Outcome[] = [];
     const deletions: string[] = [];
+    const unrecorded: string[] = [];
+    const replaced: { index: number; session: SessionRecord; etag: string }[] = [];
     const uploads: { index: number; session: SessionRecord; etag: string | null; size: number }[] = [];
     const mismatches: { index: number; session: SessionRecord; message: string }[] = [];
     const removals: { index: number; session: SessionRecord }[] = [];
@@ -128,7 +156,20 @@ export class ApplyStorageEventUseCase {
       }
       if (!session) return void (results[index] = 'unknown-object');
       if (isCopy(event) && probe.size === null) return void (results[index] = 'absent-copy');
-      if (STORED.includes(session.status)) return void (results[index] = 'already-applied');
+      if (STORED.includes(session.status)) {
+        // Bytes were validated (or are being) under the recorded ETag: other bytes under the key are a replacement.
+        const now = probe.current;
+        if (session.etag === null || (now === undefined && event.etag === session.etag)) return void (results[index] = 'already-applied');
+        if (now === undefined) {
+          // Only the store knows whether this is a replacement (RGW spells a multipart ETag differently in its
+          // notification): asked after this round; the identity stays unrecorded so a crash meanwhile replays it.
+          unrecorded.push(identities[index]);
+          return void (results[index] = 'recheck');
+        }
+        // Gone (its removal follows) or the validated bytes again: nothing was replaced.
+        if (now.etag === null || now.etag === session.etag) return void (results[index] = 'already-applied');
+        return void replaced.push({ index, session, etag: now.etag });
+      }
       if (ENDED.includes(session.status)) {
         // The object arrived after the session ended (expired, aborted, cancelled, deleted): it must not stay.
         deletions.push(session.objectKey);
@@ -138,8 +179,9 @@ export class ApplyStorageEventUseCase {
       // A session without a declared size (Uppy's form POST) takes the stored one: the store enforced the policy's range.
       const expected = session.size ?? (size !== null && size > 0 ? size : -1);
       if (size === null || size !== expected) mismatches.push({ index, session, message: `stored ${size ?? 'no'} bytes, declared ${session.size}` });
-      else uploads.push({ index, session, etag: event.etag, size });
+      else uploads.push({ index, session, etag: event.etag ?? probe.current?.etag ?? null, size });
     });
+    if (unrecorded.length > 0) await tx.query(`delete from processed_storage_event where identity = any($1::text[])`, [unrecorded]);
 
     const out: OutboxRow[] = [];
     const { sessions: uploaded, jobs } = await this.lifecycle.markObjectsUploaded(
@@ -167,10 +209,21 @@ export class ApplyStorageEventUseCase {
     for (const r of removals) results[r.index] = deleted.some((d) => d.id === r.session.id) ? 'deleted' : 'already-applied';
     await this.endings.endedMany(tx, deleted, DomainEventType.SessionDeleted, out);
 
+    // Replaced after it was announced: never served or announced as validated. Its object goes (after the commit).
+    const ended = await this.lifecycle.markReplaced(
+      tx,
+      replaced.map((r) => ({ id: r.session.id, etag: r.session.etag!, errorMessage: `${OBJECT_REPLACED}: the stored object (ETag ${r.etag}) is not the one announced (ETag ${r.session.etag}); it was removed` })),
+    );
+    for (const r of replaced) results[r.index] = ended.some((e) => e.id === r.session.id) ? 'replaced' : 'already-applied';
+    for (const e of ended) deletions.push(e.objectKey);
+    await this.endings.endedMany(tx, ended.filter((e) => e.status === FileStatus.FAILED), DomainEventType.SessionFailed, out);
+    await this.endings.endedMany(tx, ended.filter((e) => e.status === FileStatus.DELETED), DomainEventType.SessionDeleted, out);
+
     await this.outbox.write(tx, out);
     for (const s of uploaded) {
       this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
     }
+    for (const s of ended) this.logger.warn({ msg: 'stored object replaced: session ended', correlationId: s.id, sessionId: s.id, status: s.status, error: OBJECT_REPLACED });
     return { results, deletions };
   }
 

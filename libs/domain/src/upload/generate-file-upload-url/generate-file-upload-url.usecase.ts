@@ -5,6 +5,7 @@ import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { findAccessibleGroup, takeGroupSlot } from '../../group/group-access';
 import { Actor, newUploadToken } from '../../identity/actor';
+import { jobRequestProblems } from '../../job/plan/job-spec';
 import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { FilePart } from '../file-part.entity';
@@ -77,7 +78,7 @@ export class GenerateFileUploadUrlUseCase {
       cmd.groupId = opts.groupId;
     }
     this.checkCaller(actor);
-    this.checkPolicy(cmd);
+    this.checkPolicy(cmd, actor);
 
     const groupId = cmd.groupId;
     if (groupId !== undefined) {
@@ -106,10 +107,12 @@ export class GenerateFileUploadUrlUseCase {
   }
 
   /** The configured limits a validated command must also obey (size, type, part size); errors name the field. */
-  checkPolicy(cmd: GenerateFileUploadUrlCommand): void {
+  checkPolicy(cmd: GenerateFileUploadUrlCommand, actor: Actor): void {
     if (cmd.ifExists === 'reuse' && cmd.checksumSha256 === undefined) {
       throw DomainError.invalid([{ field: 'checksumSha256', message: 'is required with ifExists "reuse" (the content is found by its SHA-256)' }]);
     }
+    const jobProblems = (cmd.jobs ?? []).flatMap((j, i) => jobRequestProblems(actor.isAdmin, j, `jobs[${i}].`));
+    if (jobProblems.length > 0) throw DomainError.invalid(jobProblems);
     assertWithinPolicy(this.policy, cmd);
     this.partPlan(cmd);
   }
@@ -233,6 +236,12 @@ export class GenerateFileUploadUrlUseCase {
     await Promise.all(
       prepared.filter((p) => p.session.uploadId !== null).map((p) => this.storage.abortMultipartUpload(p.session.objectKey, p.session.uploadId!).catch(() => undefined)),
     );
+  }
+
+  /** The store round trips and part rows creating this upload costs (for a command that passed checkPolicy). */
+  workOf(cmd: GenerateFileUploadUrlCommand): { multipartUploads: number; parts: number } {
+    const plan = this.partPlan(cmd);
+    return { multipartUploads: plan ? 1 : 0, parts: plan?.totalParts ?? 0 };
   }
 
   /** Multipart above the threshold or when asked; a part size S3 cannot take is the client's 400. */
