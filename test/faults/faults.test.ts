@@ -9,6 +9,7 @@ import { StoreProxy } from '../support/store-proxy';
 import { queueDepth, publishRaw } from '../support/broker';
 import { api, putToUrl } from '../support/http';
 import { sleep, waitFor } from '../support/poll';
+import { Counted, jobOutcome } from '../support/outcomes';
 import { PORT_BASE, testEnv } from '../support/test-env';
 import { LoadDriver, TrackedUpload } from './support/load';
 import { EventLedger, report, sessionStates, sql, waitAllFinal } from './support/ledger';
@@ -193,15 +194,21 @@ describe('faults', () => {
 
       // Job messages replayed (twice each): the claim is a compare-and-set, nothing runs again.
       const jobs = sql(`select id, session_id, type, attempts from processing_job where session_id in (${uploads.map((u) => `'${u.id}'`).join(',')})`);
+      await ledger.settle([]);
       const eventsBefore = ledger.events.length;
+      const processor = apps.get('job-processor')!.port;
+      const counted = await Counted.from(processor);
       for (const [jobId, sessionId, type] of jobs) {
         const body = JSON.stringify({ version: 1, jobId, sessionId, type, correlationId: sessionId });
         await publishRaw(Topology.jobsExchange, jobRoutingKey(type as JobType), [body, body]);
       }
-      await waitFor(() => queueDepth(jobQueue(jobs[0][2] as JobType)).catch(() => 0), (n) => n === 0, { timeoutMs: 30_000, what: 'replayed job messages consumed' }).catch(() => undefined);
-      await sleep(2_000);
+      // Every replayed message handled (counted by the processor, whatever its outcome), what that wrote published,
+      // and every published event taken: then "nothing ran again, no new event" is an assertion, not a hope.
+      const handled = await counted.atLeast(jobOutcome(processor, { type: 'VALIDATION' }), jobs.length * 2, { timeoutMs: 60_000 });
       const after = sessionStates(uploads.map((u) => u.id));
-      await ledger.drain();
+      await ledger.settle([]);
+      report(`job replays: outcomes counted ${handled}: completed ${await counted.since(jobOutcome(processor, { outcome: 'completed' }))}, duplicate ${await counted.since(jobOutcome(processor, { outcome: 'duplicate' }))}`);
+      expect(await counted.since(jobOutcome(processor, { outcome: 'completed' }))).toBe(0);
       const rerun = [...after.values()].filter((s) => s.attempts !== 1 || s.status !== 'COMPLETED').length;
       report(`job replays: ${jobs.length * 2} RunJob messages replayed → jobs run again: ${rerun}, new events: ${ledger.events.length - eventsBefore}`);
       expect(rerun).toBe(0);
