@@ -1,4 +1,4 @@
-import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { DomainEventType } from '@app/contracts';
 import { createS3Client } from '@app/storage';
 import { RunningApp, startApp, stopApp, System } from '../support/apps';
@@ -8,6 +8,7 @@ import { Caller } from '../support/flows';
 import { api, jwtFor, putToUrl } from '../support/http';
 import { waitFor } from '../support/poll';
 import { Counted, jobOutcome, outboxDrained, storageOutcome } from '../support/outcomes';
+import { objectExistsIn } from '../support/store';
 import { PORT_BASE, testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(300_000);
@@ -38,12 +39,12 @@ function waitForGroup(id: string, caller: Caller, statuses: string[], timeoutMs 
   return waitFor(() => getGroup(id, caller), (g) => statuses.includes(g.status), { timeoutMs, intervalMs: 250, what: `group ${id} to be ${statuses.join('|')}` });
 }
 
-/** Every session of a group, all pages. */
-async function groupUploads(id: string, caller: Caller): Promise<any[]> {
+/** Every session of a group, all pages (`limit` a page). */
+async function groupUploads(id: string, caller: Caller, limit = 100): Promise<any[]> {
   const all: any[] = [];
   let cursor: string | null = null;
   do {
-    const res: { status: number; body: any } = await api('GET', `/v1/groups/${id}/uploads?limit=100${cursor ? `&cursor=${cursor}` : ''}`, caller);
+    const res: { status: number; body: any } = await api('GET', `/v1/groups/${id}/uploads?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, caller);
     if (res.status !== 200) throw new Error(`GET /v1/groups/${id}/uploads: ${res.status} ${JSON.stringify(res.body)}`);
     all.push(...res.body.items);
     cursor = res.body.nextCursor;
@@ -107,15 +108,8 @@ describe('upload groups (e2e)', () => {
     return all[0].body;
   }
 
-  async function objectExists(key: string): Promise<boolean> {
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: key }));
-      return true;
-    } catch (e) {
-      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-      throw e;
-    }
-  }
+  /** Only the store's 404 for the object means absent (objectExistsIn); anything else fails the test. */
+  const objectExists = (key: string) => objectExistsIn(s3, env.S3_BUCKET, key);
 
   /** A whole group: create with its files, PUT them all concurrently, wait for a final status. */
   async function uploadGroup(n: number, tag: string, caller: Caller) {
@@ -154,8 +148,26 @@ describe('upload groups (e2e)', () => {
     const expected = group.body.uploads.map((u: any) => ({ sessionId: u.id, objectKey: u.objectKey, status: 'COMPLETED' }));
     expect(event.data.sessions).toHaveLength(200);
     expect(event.data.sessions).toEqual(expect.arrayContaining(expected));
-    const sessions = await groupUploads(group.id, caller);
-    expect(sessions.filter((s) => s.status === 'COMPLETED')).toHaveLength(200);
+    // Followed to the end, 7 a page: the group's sessions were created together, many of them with the same createdAt
+    // (ties that only the id orders). Pages are disjoint and complete: each of the 200 exactly once, none other.
+    const sessions = await groupUploads(group.id, caller, 7);
+    const ids = sessions.map((s) => s.id);
+    expect(new Set(sessions.map((s) => s.createdAt)).size).toBeLessThan(200);
+    expect(ids).toHaveLength(200);
+    expect(new Set(ids).size).toBe(200);
+    expect([...ids].sort()).toEqual(group.body.uploads.map((u: any) => u.id).sort());
+    expect(sessions.every((s) => s.status === 'COMPLETED')).toBe(true);
+    // And through GET /v1/uploads?groupId, 9 a page.
+    const listed: string[] = [];
+    for (let cursor: string | null = null, guard = 0; guard < 100; guard++) {
+      const page: { status: number; body: any } = await api('GET', `/v1/uploads?groupId=${group.id}&limit=9${cursor ? `&cursor=${cursor}` : ''}`, caller);
+      expect(page.status).toBe(200);
+      listed.push(...page.body.items.map((s: any) => s.id));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(listed).toHaveLength(200);
+    expect([...listed].sort()).toEqual([...ids].sort());
   });
 
   describe('with two storage-events and two job-processor instances', () => {

@@ -3,6 +3,7 @@ import { JOB_TYPES, jobQueue, JobType } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
 import { anUpload, pngBytes } from '../support/builders';
 import { peekQueue } from '../support/broker';
+import { TestStore } from '../support/store';
 import { createUpload, getUpload, sendBytes, waitForStatus } from '../support/flows';
 import { waitFor } from '../support/poll';
 import { PORT_BASE, testEnv } from '../support/test-env';
@@ -64,6 +65,14 @@ describe('processors per job type (e2e)', () => {
     apps.push(await startApp('job-processor', { JOB_TYPES: 'THUMBNAIL' }, { port: PORT_BASE + 5 }));
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
-    expect(done.thumbnail).toMatchObject({ width: 256, height: 171 });
+    // Taken by the THUMBNAIL-only processor on its first attempt, and its output is in the store.
+    expect(done.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(done.thumbnail).toMatchObject({ key: `thumbnails/${created.id}/256.webp`, width: 256, height: 171 });
+    const store = new TestStore();
+    try {
+      expect(await store.exists(done.thumbnail.key)).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });
