@@ -5,6 +5,7 @@ import { jobQueue, jobRoutingKey, JobType, Topology } from '@app/contracts';
 import { AppName, RunningApp, startApp, stopApp } from '../support/apps';
 import { TestDb } from '../support/db';
 import { objectExistsIn, TestStore } from '../support/store';
+import { listPartsStatus, multipartUploadsUnder, putPart } from '../support/multipart';
 import { StoreProxy } from '../support/store-proxy';
 import { queueDepth, publishRaw } from '../support/broker';
 import { api, putToUrl } from '../support/http';
@@ -269,8 +270,26 @@ describe('faults', () => {
     report(`expiry: session ${expired.body.status}/${expired.body.error}; object after a late PUT: removed; events ${JSON.stringify(events.get(res.body.id))}`);
     expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
     void driver;
-    // TODO(issue-3 merge): the multipart half (an abandoned multipart upload's parts aborted) once the
-    // ObjectStorage port has multipart on this branch.
+  });
+
+  it('an abandoned multipart upload expires: FAILED (EXPIRED), its parts aborted in the store, one session.failed', async () => {
+    const size = 12 * 1024 * 1024;
+    const res = await api('POST', '/v1/uploads', { body: { filename: 'abandoned.bin', contentType: 'application/octet-stream', size, multipart: true, partSize: 5 * 1024 * 1024 } });
+    expect(res.status).toBe(201);
+    const { uploadId, parts } = res.body.upload;
+    expect(uploadId).toEqual(expect.any(String));
+    // One part sent, then the client goes away.
+    expect((await putPart(parts[0].url, Buffer.alloc(5 * 1024 * 1024, 7))).status).toBe(200);
+    expect(await listPartsStatus(res.body.objectKey, uploadId)).toBe(200);
+    expect(await multipartUploadsUnder(res.body.objectKey)).toContain(uploadId);
+    sql(`update upload_session set expires_at = now() - interval '1 second' where id = '${res.body.id}'`);
+    const expired = await waitFor(() => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }), (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING', { timeoutMs: 20_000, what: 'expiry' });
+    expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
+    // The reconciler aborts the multipart upload after the commit: its parts go (ListParts 404, not listed).
+    await waitFor(() => listPartsStatus(res.body.objectKey, uploadId), (s) => s === 404, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
+    expect(await multipartUploadsUnder(res.body.objectKey)).not.toContain(uploadId);
+    const events = await ledger.settle([res.body.id]);
+    expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
   });
 
   it('kill -9 of job-processor in the middle of a batch settle: 0 lost, 0 duplicate jobs, one session.completed each, one group.completed', async () => {
