@@ -103,6 +103,20 @@ export async function peekQueue(queue: string, max = 10_000): Promise<{ body: st
   return out;
 }
 
+/**
+ * Empties a queue of the test vhost. Files run one at a time: a file whose check needs a queue holding only its own
+ * messages (a full prefetch of its jobs) empties it first, whatever earlier files left there.
+ */
+export async function purgeQueue(queue: string): Promise<void> {
+  const conn = await amqp.connect(testEnv().AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    await ch.purgeQueue(queue);
+  } finally {
+    await conn.close();
+  }
+}
+
 export async function queueDepth(queue: string): Promise<number> {
   const conn = await amqp.connect(testEnv().AMQP_URL);
   const ch = await conn.createChannel();
