@@ -1,6 +1,4 @@
-import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { DomainEventType } from '@app/contracts';
 import { createS3Client } from '@app/storage';
 import { RunningApp, startApp, stopApp, System } from '../support/apps';
@@ -8,8 +6,10 @@ import { Capture } from '../support/broker';
 import { anUpload, pngBytes, textBytes } from '../support/builders';
 import { Caller } from '../support/flows';
 import { api, jwtFor, putToUrl } from '../support/http';
-import { sleep, waitFor } from '../support/poll';
-import { NS, PORT_BASE, ROOT, testEnv, testS3Settings } from '../support/test-env';
+import { waitFor } from '../support/poll';
+import { Counted, jobOutcome, outboxDrained, storageOutcome } from '../support/outcomes';
+import { objectExistsIn } from '../support/store';
+import { PORT_BASE, testEnv, testS3Settings } from '../support/test-env';
 
 jest.setTimeout(300_000);
 
@@ -39,12 +39,12 @@ function waitForGroup(id: string, caller: Caller, statuses: string[], timeoutMs 
   return waitFor(() => getGroup(id, caller), (g) => statuses.includes(g.status), { timeoutMs, intervalMs: 250, what: `group ${id} to be ${statuses.join('|')}` });
 }
 
-/** Every session of a group, all pages. */
-async function groupUploads(id: string, caller: Caller): Promise<any[]> {
+/** Every session of a group, all pages (`limit` a page). */
+async function groupUploads(id: string, caller: Caller, limit = 100): Promise<any[]> {
   const all: any[] = [];
   let cursor: string | null = null;
   do {
-    const res: { status: number; body: any } = await api('GET', `/v1/groups/${id}/uploads?limit=100${cursor ? `&cursor=${cursor}` : ''}`, caller);
+    const res: { status: number; body: any } = await api('GET', `/v1/groups/${id}/uploads?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, caller);
     if (res.status !== 200) throw new Error(`GET /v1/groups/${id}/uploads: ${res.status} ${JSON.stringify(res.body)}`);
     all.push(...res.body.items);
     cursor = res.body.nextCursor;
@@ -86,28 +86,35 @@ describe('upload groups (e2e)', () => {
   const groupEvents = (groupId: string, type?: string) =>
     events.messages.filter((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === groupId && (!type || m.routingKey === type));
 
-  /** Waits for the group's one final event, then gives duplicates a moment to show up. */
-  async function theOnlyGroupEvent(groupId: string, type: string): Promise<any> {
+  /** Every instance running now (the nested describe adds a second storage-events and job-processor). */
+  const running: RunningApp[] = [];
+  const portsOf = (name: RunningApp['name']) => running.filter((a) => a.name === name && a.process.exitCode === null).map((a) => a.port);
+  /** Counters of every storage-events and job-processor instance, read before a test's work. */
+  const baseline = () => Counted.from(...portsOf('storage-events'), ...portsOf('job-processor'));
+
+  /**
+   * Waits for the group's one final event, and for the work its files caused to be counted (one storage notification
+   * and one job outcome per file, across all instances); then for whatever that work wrote to the outbox to be published
+   * and received. Only then is "exactly one group event" an assertion: no fixed wait.
+   */
+  async function theOnlyGroupEvent(groupId: string, type: string, counted: Counted, work: { notifications: number; jobs: number }): Promise<any> {
     await waitFor(async () => groupEvents(groupId).length, (n) => n >= 1, { timeoutMs: 30_000, what: `${type} of ${groupId}` });
-    await sleep(1_500);
+    await counted.atLeastAll(portsOf('storage-events').map((p) => storageOutcome(p)), work.notifications, { timeoutMs: 60_000 });
+    await counted.atLeastAll(portsOf('job-processor').map((p) => jobOutcome(p)), work.jobs, { timeoutMs: 60_000 });
+    await outboxDrained();
+    await events.fence();
     const all = groupEvents(groupId);
     expect(all.map((m) => m.routingKey)).toEqual([type]);
     return all[0].body;
   }
 
-  async function objectExists(key: string): Promise<boolean> {
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: key }));
-      return true;
-    } catch (e) {
-      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-      throw e;
-    }
-  }
+  /** Only the store's 404 for the object means absent (objectExistsIn); anything else fails the test. */
+  const objectExists = (key: string) => objectExistsIn(s3, env.S3_BUCKET, key);
 
   /** A whole group: create with its files, PUT them all concurrently, wait for a final status. */
   async function uploadGroup(n: number, tag: string, caller: Caller) {
     const { bytes, files } = filesOf(n, tag);
+    const counted = await baseline();
     const started = Date.now();
     const group = await createGroup({ name: `${tag} batch`, files }, caller);
     expect(group.body).toMatchObject({ status: 'PENDING', totalFiles: n, fileCount: n, completedFiles: 0, failedFiles: 0, bytesExpected: sum(bytes), bytesUploaded: 0 });
@@ -117,11 +124,12 @@ describe('upload groups (e2e)', () => {
     const seconds = (Date.now() - started) / 1000;
     // The figure goes into the report; no assertion on speed.
     console.log(`group of ${n} files (${tag}): ${done.status} in ${seconds.toFixed(1)} s from POST /v1/groups`);
-    return { group, bytes, done };
+    return { group, bytes, done, counted };
   }
 
   beforeAll(async () => {
     system = await System.start(appEnv);
+    running.push(...system.apps);
     events = await Capture.on(env.DOMAIN_EVENTS_EXCHANGE);
   });
 
@@ -132,16 +140,34 @@ describe('upload groups (e2e)', () => {
 
   it('200 files uploaded concurrently: COMPLETED with completedFiles 200 and exactly one group.completed carrying every object key', async () => {
     const caller = { token: jwtFor('group-user-200') };
-    const { group, bytes, done } = await uploadGroup(200, 'g200', caller);
+    const { group, bytes, done, counted } = await uploadGroup(200, 'g200', caller);
 
     expect(done).toMatchObject({ status: 'COMPLETED', totalFiles: 200, completedFiles: 200, failedFiles: 0, bytesExpected: sum(bytes), bytesUploaded: sum(bytes) });
-    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCompleted);
+    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCompleted, counted, { notifications: 200, jobs: 200 });
     expect(event).toMatchObject({ type: 'group.completed', version: 1, data: { groupId: group.id, status: 'COMPLETED', totalFiles: 200, completedFiles: 200, failedFiles: 0 } });
     const expected = group.body.uploads.map((u: any) => ({ sessionId: u.id, objectKey: u.objectKey, status: 'COMPLETED' }));
     expect(event.data.sessions).toHaveLength(200);
     expect(event.data.sessions).toEqual(expect.arrayContaining(expected));
-    const sessions = await groupUploads(group.id, caller);
-    expect(sessions.filter((s) => s.status === 'COMPLETED')).toHaveLength(200);
+    // Followed to the end, 7 a page: the group's sessions were created together, many of them with the same createdAt
+    // (ties that only the id orders). Pages are disjoint and complete: each of the 200 exactly once, none other.
+    const sessions = await groupUploads(group.id, caller, 7);
+    const ids = sessions.map((s) => s.id);
+    expect(new Set(sessions.map((s) => s.createdAt)).size).toBeLessThan(200);
+    expect(ids).toHaveLength(200);
+    expect(new Set(ids).size).toBe(200);
+    expect([...ids].sort()).toEqual(group.body.uploads.map((u: any) => u.id).sort());
+    expect(sessions.every((s) => s.status === 'COMPLETED')).toBe(true);
+    // And through GET /v1/uploads?groupId, 9 a page.
+    const listed: string[] = [];
+    for (let cursor: string | null = null, guard = 0; guard < 100; guard++) {
+      const page: { status: number; body: any } = await api('GET', `/v1/uploads?groupId=${group.id}&limit=9${cursor ? `&cursor=${cursor}` : ''}`, caller);
+      expect(page.status).toBe(200);
+      listed.push(...page.body.items.map((s: any) => s.id));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(listed).toHaveLength(200);
+    expect([...listed].sort()).toEqual([...ids].sort());
   });
 
   describe('with two storage-events and two job-processor instances', () => {
@@ -150,25 +176,28 @@ describe('upload groups (e2e)', () => {
     beforeAll(async () => {
       extra.push(await startApp('storage-events', appEnv, { port: PORT_BASE + 3 }));
       extra.push(await startApp('job-processor', appEnv, { port: PORT_BASE + 4 }));
+      running.push(...extra);
     });
     afterAll(async () => {
       await Promise.all(extra.map((a) => stopApp(a)));
+      running.splice(running.length - extra.length, extra.length);
     });
 
     it('200 files still end COMPLETED with exact counters and one group.completed', async () => {
       const caller = { token: jwtFor('group-user-scaled') };
-      const { group, done } = await uploadGroup(200, 'g200x2', caller);
+      const { group, done, counted } = await uploadGroup(200, 'g200x2', caller);
 
       expect(done).toMatchObject({ status: 'COMPLETED', completedFiles: 200, failedFiles: 0 });
-      const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCompleted);
+      const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCompleted, counted, { notifications: 200, jobs: 200 });
       expect(event.data.sessions).toHaveLength(200);
-      // Both instances of each app took part (competing consumers on the same queues).
-      const logOf = (app: RunningApp) => readFileSync(join(ROOT, '.e2e', NS, 'logs', `${app.name}-${app.instance}.log`), 'utf8');
-      for (const name of ['storage-events', 'job-processor'] as const) {
-        const instances = [...system.apps, ...extra].filter((a) => a.name === name);
-        const marker = name === 'storage-events' ? 'session uploaded' : 'job finished';
-        expect(instances.map((a) => logOf(a).includes(marker))).toEqual([true, true]);
-      }
+      // Both instances of each app took part in this group (competing consumers on the same queues): counted since
+      // this test began, each instance applied some of its 200 uploads and completed some of its 200 jobs, 200 in all.
+      const uploaded = await Promise.all(portsOf('storage-events').map((p) => counted.since(storageOutcome(p, 'uploaded'))));
+      const completed = await Promise.all(portsOf('job-processor').map((p) => counted.since(jobOutcome(p, { outcome: 'completed' }))));
+      expect(uploaded).toHaveLength(2);
+      expect(completed).toHaveLength(2);
+      expect(uploaded.every((n) => n > 0) && uploaded[0] + uploaded[1] === 200).toBe(true);
+      expect(completed.every((n) => n > 0) && completed[0] + completed[1] === 200).toBe(true);
     });
   });
 
@@ -181,11 +210,12 @@ describe('upload groups (e2e)', () => {
     const group = await createGroup({ name: 'one bad file', files });
     expect(group.caller.uploadToken).toEqual(expect.any(String));
     expect(group.body.uploads.every((u: any) => u.uploadToken === undefined)).toBe(true);
+    const counted = await baseline();
     await putAll(group.body.uploads, bytes);
 
     const done = await waitForGroup(group.id, group.caller, ['COMPLETED', 'FAILED']);
     expect(done).toMatchObject({ status: 'FAILED', totalFiles: 6, completedFiles: 5, failedFiles: 1 });
-    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupFailed);
+    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupFailed, counted, { notifications: 6, jobs: 6 });
     expect(event.data).toMatchObject({ status: 'FAILED', completedFiles: 5, failedFiles: 1 });
     const bad = group.body.uploads[5];
     expect(event.data.sessions).toContainEqual({ sessionId: bad.id, objectKey: bad.objectKey, status: 'FAILED' });
@@ -200,6 +230,7 @@ describe('upload groups (e2e)', () => {
   it('cancel mid-way: CANCELLED, unfinished files FAILED with CANCELLED, nothing left in storage, no later event reopens it', async () => {
     const { bytes, files } = filesOf(10, 'gcancel');
     const group = await createGroup({ name: 'cancel me', files });
+    const counted = await baseline();
     const first = group.body.uploads.slice(0, 4);
     await putAll(first, bytes.slice(0, 4));
     await waitFor(() => getGroup(group.id, group.caller), (g) => g.completedFiles === 4, { timeoutMs: 60_000, what: 'the first 4 files completed' });
@@ -218,7 +249,8 @@ describe('upload groups (e2e)', () => {
 
     const after = await getGroup(group.id, group.caller);
     expect(after).toMatchObject({ status: 'CANCELLED', completedFiles: 4, failedFiles: 6 });
-    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCancelled);
+    // Notifications: the 4 files and the late one (whose removal's own notification may come too); jobs: the 4 files'.
+    const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCancelled, counted, { notifications: 5, jobs: 4 });
     expect(event.data).toMatchObject({ status: 'CANCELLED', completedFiles: 4, failedFiles: 6 });
     expect(event.data.sessions).toHaveLength(10);
     // Nothing of the cancelled files is left: no objects, no unfinished multipart uploads.
@@ -232,7 +264,9 @@ describe('upload groups (e2e)', () => {
     const more = await api('POST', `/v1/groups/${group.id}/uploads`, { body: anUpload(textBytes()).build(), ...group.caller });
     expect(more.status).toBe(409);
     expect(more.body.message).toMatch(/CANCELLED/);
-    await sleep(500);
+    // What those two calls committed is in the outbox before they answered: drained and received, nothing new.
+    await outboxDrained();
+    await events.fence();
     expect(groupEvents(group.id)).toHaveLength(1);
   });
 

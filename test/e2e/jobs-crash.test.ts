@@ -9,6 +9,7 @@ import { createUpload, getUpload, sendBytes, waitForStatus } from '../support/fl
 import { api } from '../support/http';
 import { TestDb } from '../support/db';
 import { waitFor } from '../support/poll';
+import { Counted, jobOutcome, outboxDrained } from '../support/outcomes';
 import { NS, PORT_BASE, ROOT, testEnv } from '../support/test-env';
 
 jest.setTimeout(180_000);
@@ -45,6 +46,7 @@ describe('processor crash and cancel (e2e)', () => {
   it('another instance completes the job of a killed processor; the session completes once, with one set of events', async () => {
     const first = await startApp('job-processor', PROCESSOR_ENV, { port: PORT_BASE + 3 });
     apps.push(first);
+    const validationCounted = await Counted.from(PORT_BASE + 2);
     const created = await createUpload(anUpload(bytes).named('big.bin').ofType('application/octet-stream').with({ jobs: [{ type: 'CHECKSUM', required: true }] }));
     expect(await sendBytes(created, bytes)).toBe(200);
     const checksumJob = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.type === 'CHECKSUM'), { what: 'the jobs' }).then(
@@ -63,7 +65,17 @@ describe('processor crash and cancel (e2e)', () => {
     expect(done.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
 
     await waitFor(async () => events.forSession(created.id, DomainEventType.SessionCompleted).length, (n) => n >= 1, { what: 'session.completed' });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The work counted (the VALIDATION job's message and the taken-over CHECKSUM message each handled), what it wrote
+    // published, and every published event received: then the counts below are the whole story.
+    const counted = validationCounted.and(Counted.fresh(PORT_BASE + 4));
+    await counted.atLeast(jobOutcome(PORT_BASE + 2, { type: 'VALIDATION' }), 1);
+    await counted.atLeast(jobOutcome(PORT_BASE + 4, { type: 'CHECKSUM', outcome: 'completed' }), 1);
+    await outboxDrained();
+    await events.fence();
+    // The job ran to an outcome once (its message may also have been seen early, while the dead lease still held it,
+    // and sent to wait: that is counted as another outcome, not a run).
+    expect(await counted.since(jobOutcome(PORT_BASE + 4, { type: 'CHECKSUM', outcome: 'completed' }))).toBe(1);
+    expect(await counted.since(jobOutcome(PORT_BASE + 4, { type: 'CHECKSUM', outcome: 'failed' }))).toBe(0);
     // Distinct events: a process killed between the broker's confirm and the outbox row's delete has its rows
     // published again by another (same message id, the documented at-least-once delivery consumers dedupe on).
     const distinct = (t: string) => new Set(events.forSession(created.id, t).map((e) => e.body.id)).size;

@@ -1,9 +1,11 @@
 import amqp from 'amqplib';
-import { JOB_TYPES, jobQueue } from '@app/contracts';
+import { JOB_TYPES, jobQueue, JobType } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
 import { anUpload, pngBytes } from '../support/builders';
+import { peekQueue } from '../support/broker';
+import { TestStore } from '../support/store';
 import { createUpload, getUpload, sendBytes, waitForStatus } from '../support/flows';
-import { sleep, waitFor } from '../support/poll';
+import { waitFor } from '../support/poll';
 import { PORT_BASE, testEnv } from '../support/test-env';
 
 jest.setTimeout(90_000);
@@ -49,7 +51,13 @@ describe('processors per job type (e2e)', () => {
     const created = await createUpload(anUpload(bytes).named('a.png').ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL' }] }));
     expect(await sendBytes(created, bytes)).toBe(200);
     await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.type === 'VALIDATION' && j.status === 'COMPLETED'), { what: 'VALIDATION' });
-    await sleep(1_000);
+    // The THUMBNAIL job's message is published and waits, ready, in its queue: nobody consumes it.
+    const thumbnailJob = (await getUpload(created.id, created.caller)).jobs.find((j: any) => j.type === 'THUMBNAIL');
+    await waitFor(
+      async () => (await peekQueue(jobQueue(JobType.THUMBNAIL))).filter((m) => JSON.parse(m.body).jobId === thumbnailJob.id).length,
+      (n) => n === 1,
+      { what: 'the THUMBNAIL message waiting in its queue' },
+    );
     const waiting = await getUpload(created.id, created.caller);
     expect(waiting.status).toBe('PROCESSING');
     expect(waiting.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({ status: 'PENDING', attempts: 0 });
@@ -57,6 +65,14 @@ describe('processors per job type (e2e)', () => {
     apps.push(await startApp('job-processor', { JOB_TYPES: 'THUMBNAIL' }, { port: PORT_BASE + 5 }));
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
-    expect(done.thumbnail).toMatchObject({ width: 256, height: 171 });
+    // Taken by the THUMBNAIL-only processor on its first attempt, and its output is in the store.
+    expect(done.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(done.thumbnail).toMatchObject({ key: `thumbnails/${created.id}/256.webp`, width: 256, height: 171 });
+    const store = new TestStore();
+    try {
+      expect(await store.exists(done.thumbnail.key)).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });

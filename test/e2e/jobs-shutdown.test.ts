@@ -1,6 +1,6 @@
 import { JobType, jobQueue } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
-import { peekQueue } from '../support/broker';
+import { peekQueue, purgeQueue } from '../support/broker';
 import { TestDb } from '../support/db';
 import { waitFor } from '../support/poll';
 import { TestStore } from '../support/store';
@@ -27,6 +27,9 @@ describe('SIGTERM under a backlog (e2e)', () => {
 
   beforeAll(async () => {
     proxy = await StoreProxy.start(testEnv().S3_ENDPOINT, PORT_BASE + 16);
+    // The prefetch below must be this file's jobs only: CHECKSUM messages an earlier file left (jobs of sessions it
+    // deleted or cancelled) would take slots.
+    await purgeQueue(jobQueue(JobType.CHECKSUM));
   });
   afterAll(async () => {
     proxy?.releaseGets();
@@ -64,5 +67,14 @@ describe('SIGTERM under a backlog (e2e)', () => {
     // by the stopping process: no other process ran).
     const queued = (await peekQueue(jobQueue(JobType.CHECKSUM))).map((m) => JSON.parse(m.body).jobId as string);
     expect(new Set(queued.filter((id) => ids.includes(id)))).toEqual(new Set(ids));
+
+    // Another processor takes them: each completes on its first counted attempt (the released run spent none).
+    const next = await startApp('job-processor', { JOB_TYPES: 'CHECKSUM', JOB_CONCURRENCY: String(CONCURRENCY) }, { port: PORT_BASE + 4 });
+    try {
+      const done = await waitFor(() => db.jobs(ids), (js) => js.every((j) => j.status === 'COMPLETED' || j.status === 'FAILED'), { timeoutMs: 60_000, what: 'every job finished by the next processor' });
+      expect(done.map((j) => [j.status, j.attempts])).toEqual(ids.map(() => ['COMPLETED', 1]));
+    } finally {
+      await stopApp(next);
+    }
   });
 });

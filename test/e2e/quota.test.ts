@@ -64,6 +64,24 @@ describe('storage quota (e2e)', () => {
     expect((await create(newUser(), 10 * MiB)).status).toBe(201);
   });
 
+  it('POST /v1/groups is all or nothing: files that together exceed the quota create no group and no session; ones that fit are all charged', async () => {
+    const user = newUser();
+    const files = (sizes: number[]) => sizes.map((size, i) => ({ filename: `g${i}.bin`, contentType: 'application/octet-stream', size }));
+    expect((await create(user, 3 * MiB)).status).toBe(201);
+    // 3 MiB held: 4 + 4 MiB would fit one by one only up to the second file.
+    const over = await api('POST', '/v1/groups', { body: { name: 'too big', files: files([4 * MiB, 4 * MiB]) }, token: user.token });
+    expect(over.status).toBe(413);
+    expect(over.body).toMatchObject({ statusCode: 413, code: 'QUOTA_EXCEEDED' });
+    // Nothing of it exists: no group listed, no session listed, and the quota still has exactly 7 MiB free.
+    expect((await api('GET', '/v1/groups?limit=100', { token: user.token })).body.items).toEqual([]);
+    expect((await api('GET', '/v1/uploads?limit=100', { token: user.token })).body.items).toHaveLength(1);
+    const fits = await api('POST', '/v1/groups', { body: { name: 'fits', files: files([3 * MiB, 4 * MiB]) }, token: user.token });
+    expect(fits.status).toBe(201);
+    expect(fits.body.uploads).toHaveLength(2);
+    expect((await api('GET', '/v1/uploads?limit=100', { token: user.token })).body.items).toHaveLength(3);
+    await expectFree(user, 0);
+  });
+
   it('a single file larger than the whole quota is refused at once', async () => {
     const res = await create(newUser(), QUOTA + 1);
     expect(res.status).toBe(413);

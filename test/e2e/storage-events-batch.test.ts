@@ -74,7 +74,18 @@ describe('storage events and the relay, one bad item among good ones (e2e)', () 
       const refusedId = ids[2];
       // A few relay passes (it polls every second or two, and is woken when rows are given back).
       await waitFor(async () => (await db.pool.query(`select count(*)::int as n from outbox_message where message_id = any($1::uuid[])`, [ids])).rows[0].n, (n) => n === 1, { what: 'the published rows deleted' });
-      await new Promise((r) => setTimeout(r, 5_000));
+      // The refused row stays, a few relay passes on: each pass holds it and gives it back (claimed_until set anew).
+      const holds = new Set<string>();
+      await waitFor(
+        async () => {
+          const r = await db.pool.query(`select claimed_until::text as c from outbox_message where message_id = $1`, [refusedId]);
+          if (r.rows[0]?.c) holds.add(r.rows[0].c);
+          return holds.size;
+        },
+        // The first pass's give-back, then at least one new value per pass (its hold may be given back between two reads).
+        (n) => n >= 3,
+        { timeoutMs: 60_000, intervalMs: 50, what: 'two more relay passes over the refused row' },
+      );
       const received: string[] = [];
       for (let m = await ch.get(kept, { noAck: true }); m; m = await ch.get(kept, { noAck: true })) received.push(m.properties.messageId as string);
       expect(received.sort()).toEqual(ids.filter((id) => id !== refusedId).sort());

@@ -1,12 +1,13 @@
 import { DomainEventType, Topology } from '@app/contracts';
 import { anUpload, pngBytes, sha256Base64, textBytes } from '../support/builders';
-import { Capture, peekQueue, publishRaw, queueDepth } from '../support/broker';
+import { Capture, peekQueue, publishRaw } from '../support/broker';
 import { createUpload, getUpload, sendBytes, uploadToEnd, waitForStatus } from '../support/flows';
 import { System } from '../support/apps';
 import { api } from '../support/http';
-import { sleep, waitFor } from '../support/poll';
-import { S3ObjectStorage } from '@app/storage';
-import { testEnv, testS3Settings } from '../support/test-env';
+import { waitFor } from '../support/poll';
+import { Counted, outboxDrained, storageOutcome } from '../support/outcomes';
+import { TestStore } from '../support/store';
+import { testEnv } from '../support/test-env';
 
 jest.setTimeout(90_000);
 
@@ -20,6 +21,7 @@ describe('walking skeleton (e2e)', () => {
   let events: Capture;
   let notifications: Capture;
   const env = testEnv();
+  const storageEventsPort = () => system.apps.find((a) => a.name === 'storage-events')!.port;
 
   beforeAll(async () => {
     system = await System.start({ JOB_TYPES: 'VALIDATION' });
@@ -60,6 +62,7 @@ describe('walking skeleton (e2e)', () => {
   it('the store refuses a body of another size or another content type than signed', async () => {
     const bytes = textBytes('exactly this text');
     const created = await createUpload(anUpload(bytes));
+    const counted = await Counted.from(storageEventsPort());
     expect(await sendBytes(created, Buffer.concat([bytes, Buffer.from('more')]))).toBe(403);
     expect(await sendBytes(created, bytes.subarray(0, bytes.length - 1))).toBe(403);
     expect(await sendBytes(created, Buffer.alloc(0))).toBe(403);
@@ -70,11 +73,14 @@ describe('walking skeleton (e2e)', () => {
     // Nor can the URL be pointed at another key: the path is signed.
     const other = created.body.upload.url.replace(encodeURIComponent(created.id), '00000000-0000-4000-8000-000000000000');
     expect((await fetch(other, { method: 'PUT', body: bytes, headers: created.body.upload.headers })).status).toBe(403);
-    await sleep(500);
     expect((await getUpload(created.id, created.caller)).status).toBe('PENDING_UPLOAD');
     // The signed request itself still works.
     expect(await sendBytes(created, bytes)).toBe(200);
     expect((await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    // The refused PUTs stored nothing the store told of: from before them until the session completed, storage-events
+    // received one record, the signed PUT's.
+    expect(await counted.since({ port: storageEventsPort(), name: 'storage_events_received_total' })).toBe(1);
+    expect(await counted.since(storageOutcome(storageEventsPort(), 'uploaded'))).toBe(1);
   });
 
   it('a PNG declared as application/pdf ends FAILED with a clear error', async () => {
@@ -102,10 +108,14 @@ describe('walking skeleton (e2e)', () => {
       { what: 'the store notification' },
     );
     await waitForStatus(created.id, created.caller, ['COMPLETED']);
+    const counted = await Counted.from(storageEventsPort());
     // Two more deliveries of the very same notification, as an at-least-once store may send.
     await publishRaw(env.STORAGE_EVENTS_EXCHANGE, original!.routingKey, [JSON.stringify(original!.body), JSON.stringify(original!.body)]);
-    await waitFor(() => queueDepth(Topology.storageNotificationsQueue), (n) => n === 0, { what: 'replays consumed' });
-    await sleep(1_000);
+    // Both replays applied (counted as duplicates), whatever they wrote published, and every event published received.
+    await counted.atLeast(storageOutcome(storageEventsPort(), 'duplicate'), 2);
+    await outboxDrained();
+    await events.fence();
+    expect(await counted.since(storageOutcome(storageEventsPort()))).toBe(2);
 
     const after = await getUpload(created.id, created.caller);
     expect(after.status).toBe('COMPLETED');
@@ -139,22 +149,26 @@ describe('walking skeleton (e2e)', () => {
   });
 
   it('DELETE removes the stored file and marks the session DELETED, once', async () => {
-    const store = new S3ObjectStorage(testS3Settings());
+    const store = new TestStore();
     const bytes = textBytes();
     const created = await createUpload(anUpload(bytes));
     expect(await sendBytes(created, bytes)).toBe(200);
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED']);
-    expect(await store.head(done.objectKey)).not.toBeNull();
+    expect(await store.exists(done.objectKey)).toBe(true);
 
+    const counted = await Counted.from(storageEventsPort());
     const res = await api('DELETE', `/v1/uploads/${created.id}`, created.caller);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('DELETED');
-    expect(await store.head(done.objectKey)).toBeNull();
+    expect(await store.exists(done.objectKey)).toBe(false);
     expect((await api('DELETE', `/v1/uploads/${created.id}`, created.caller)).body.status).toBe('DELETED');
     expect((await api('DELETE', `/v1/uploads/${created.id}`)).status).toBe(404);
     await waitFor(async () => events.forSession(created.id, DomainEventType.SessionDeleted).length, (n) => n === 1, { what: 'session.deleted' });
-    // The store's own removal notification arrives too; it must not add a second event.
-    await sleep(1_000);
+    // The store's own removal notification arrives too, before or after the gateway's change commits ('deleted' or
+    // 'ignored'); it must not add a second event.
+    await counted.atLeastAll([storageOutcome(storageEventsPort(), 'deleted'), storageOutcome(storageEventsPort(), 'ignored')], 1);
+    await outboxDrained();
+    await events.fence();
     expect(events.forSession(created.id, DomainEventType.SessionDeleted)).toHaveLength(1);
   });
 

@@ -1,14 +1,16 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import amqp from 'amqplib';
 import { Client } from 'pg';
 import { jobQueue, jobRoutingKey, JobType, Topology } from '@app/contracts';
 import { AppName, RunningApp, startApp, stopApp } from '../support/apps';
 import { TestDb } from '../support/db';
-import { TestStore } from '../support/store';
+import { objectExistsIn, TestStore } from '../support/store';
+import { listPartsStatus, multipartUploadsUnder, putPart } from '../support/multipart';
 import { StoreProxy } from '../support/store-proxy';
 import { queueDepth, publishRaw } from '../support/broker';
 import { api, putToUrl } from '../support/http';
 import { sleep, waitFor } from '../support/poll';
+import { Counted, jobOutcome } from '../support/outcomes';
 import { PORT_BASE, testEnv } from '../support/test-env';
 import { LoadDriver, TrackedUpload } from './support/load';
 import { EventLedger, report, sessionStates, sql, waitAllFinal } from './support/ledger';
@@ -193,15 +195,21 @@ describe('faults', () => {
 
       // Job messages replayed (twice each): the claim is a compare-and-set, nothing runs again.
       const jobs = sql(`select id, session_id, type, attempts from processing_job where session_id in (${uploads.map((u) => `'${u.id}'`).join(',')})`);
+      await ledger.settle([]);
       const eventsBefore = ledger.events.length;
+      const processor = apps.get('job-processor')!.port;
+      const counted = await Counted.from(processor);
       for (const [jobId, sessionId, type] of jobs) {
         const body = JSON.stringify({ version: 1, jobId, sessionId, type, correlationId: sessionId });
         await publishRaw(Topology.jobsExchange, jobRoutingKey(type as JobType), [body, body]);
       }
-      await waitFor(() => queueDepth(jobQueue(jobs[0][2] as JobType)).catch(() => 0), (n) => n === 0, { timeoutMs: 30_000, what: 'replayed job messages consumed' }).catch(() => undefined);
-      await sleep(2_000);
+      // Every replayed message handled (counted by the processor, whatever its outcome), what that wrote published,
+      // and every published event taken: then "nothing ran again, no new event" is an assertion, not a hope.
+      const handled = await counted.atLeast(jobOutcome(processor, { type: 'VALIDATION' }), jobs.length * 2, { timeoutMs: 60_000 });
       const after = sessionStates(uploads.map((u) => u.id));
-      await ledger.drain();
+      await ledger.settle([]);
+      report(`job replays: outcomes counted ${handled}: completed ${await counted.since(jobOutcome(processor, { outcome: 'completed' }))}, duplicate ${await counted.since(jobOutcome(processor, { outcome: 'duplicate' }))}`);
+      expect(await counted.since(jobOutcome(processor, { outcome: 'completed' }))).toBe(0);
       const rerun = [...after.values()].filter((s) => s.attempts !== 1 || s.status !== 'COMPLETED').length;
       report(`job replays: ${jobs.length * 2} RunJob messages replayed → jobs run again: ${rerun}, new events: ${ledger.events.length - eventsBefore}`);
       expect(rerun).toBe(0);
@@ -245,7 +253,8 @@ describe('faults', () => {
 
   it('an abandoned upload expires (FAILED, EXPIRED, one session.failed) and leaves no object, even when its bytes come late', async () => {
     const s3 = new S3Client({ endpoint: testEnv().S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: testEnv().S3_ACCESS_KEY, secretAccessKey: testEnv().S3_SECRET_KEY } });
-    const exists = (key: string) => s3.send(new HeadObjectCommand({ Bucket: testEnv().S3_BUCKET, Key: key })).then(() => true, () => false);
+    // Only the store's 404 for the object means absent: a wrong endpoint or credentials fail the test.
+    const exists = (key: string) => objectExistsIn(s3, testEnv().S3_BUCKET, key);
     const driver = new LoadDriver();
     const bytes = Buffer.from('never sent in time');
     const res = await api('POST', '/v1/uploads', { body: { filename: 'abandoned.txt', contentType: 'text/plain', size: bytes.length } });
@@ -261,8 +270,26 @@ describe('faults', () => {
     report(`expiry: session ${expired.body.status}/${expired.body.error}; object after a late PUT: removed; events ${JSON.stringify(events.get(res.body.id))}`);
     expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
     void driver;
-    // The multipart half (an abandoned multipart upload aborted, ListMultipartUploads empty) is in
-    // test/e2e/lifecycle-cleanup.test.ts, with group expiry and the purge of failed objects.
+  });
+
+  it('an abandoned multipart upload expires: FAILED (EXPIRED), its parts aborted in the store, one session.failed', async () => {
+    const size = 12 * 1024 * 1024;
+    const res = await api('POST', '/v1/uploads', { body: { filename: 'abandoned.bin', contentType: 'application/octet-stream', size, multipart: true, partSize: 5 * 1024 * 1024 } });
+    expect(res.status).toBe(201);
+    const { uploadId, parts } = res.body.upload;
+    expect(uploadId).toEqual(expect.any(String));
+    // One part sent, then the client goes away.
+    expect((await putPart(parts[0].url, Buffer.alloc(5 * 1024 * 1024, 7))).status).toBe(200);
+    expect(await listPartsStatus(res.body.objectKey, uploadId)).toBe(200);
+    expect(await multipartUploadsUnder(res.body.objectKey)).toContain(uploadId);
+    sql(`update upload_session set expires_at = now() - interval '1 second' where id = '${res.body.id}'`);
+    const expired = await waitFor(() => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }), (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING', { timeoutMs: 20_000, what: 'expiry' });
+    expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
+    // The reconciler aborts the multipart upload after the commit: its parts go (ListParts 404, not listed).
+    await waitFor(() => listPartsStatus(res.body.objectKey, uploadId), (s) => s === 404, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
+    expect(await multipartUploadsUnder(res.body.objectKey)).not.toContain(uploadId);
+    const events = await ledger.settle([res.body.id]);
+    expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
   });
 
   it('kill -9 of job-processor in the middle of a batch settle: 0 lost, 0 duplicate jobs, one session.completed each, one group.completed', async () => {

@@ -75,8 +75,14 @@ describe('multipart parts (Postgres)', () => {
     const s = await aMultipartSession(3);
     await parts.reconcile(orm.em.fork(), s, stored([1]));
     await writer.markPartsUploading(orm.em.fork(), s.id, [2]);
+    let partsFailed: number | null = null;
     const [aborted, uploaded] = await race<boolean>([
-      () => orm.em.fork().transactional(async (em) => (await writer.markAborted(em, s.id, 'gone')) && (await writer.failUnfinishedParts(em, s.id)) >= 0),
+      () =>
+        orm.em.fork().transactional(async (em) => {
+          if (!(await writer.markAborted(em, s.id, 'gone'))) return false;
+          partsFailed = await writer.failUnfinishedParts(em, s.id);
+          return true;
+        }),
       () => orm.em.fork().transactional((em) => writer.markUploaded(em, s.id, { etag: 'x' })),
     ]);
     expect([aborted, uploaded].filter(Boolean)).toHaveLength(1);
@@ -85,7 +91,10 @@ describe('multipart parts (Postgres)', () => {
     if (aborted) {
       expect(after).toMatchObject({ status: FileStatus.FAILED, error: 'ABORTED' });
       expect(statuses).toEqual([PartStatus.UPLOADED, PartStatus.FAILED, PartStatus.FAILED]);
+      // The two unfinished parts (UPLOADING 2, PENDING 3), not the uploaded one.
+      expect(partsFailed).toBe(2);
     } else {
+      expect(partsFailed).toBeNull();
       expect(after.status).toBe(FileStatus.UPLOADED);
       expect(statuses).toEqual([PartStatus.UPLOADED, PartStatus.UPLOADING, PartStatus.PENDING]);
     }

@@ -69,20 +69,23 @@ describe('storage quota (integration, Postgres)', () => {
       ...Array.from({ length: 5 }, () => orm.em.fork().transactional((em) => lifecycle.markFailed(em, a.id, 'TEST', 'race'))),
       ...Array.from({ length: 5 }, () => orm.em.fork().transactional((em) => lifecycle.markDeleted(em, a.id))),
     ]);
-    // FAILED then DELETED is legal, so up to two moves win; the bytes come back once.
-    expect(moves.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    // PENDING_UPLOAD → DELETED and FAILED → DELETED are legal, DELETED is final: exactly one markDeleted wins, and a
+    // markFailed only if it came first. Either way the bytes come back once.
+    const failedWins = moves.slice(0, 5).filter(Boolean).length;
+    expect(moves.slice(5).filter(Boolean)).toHaveLength(1);
+    expect([0, 1]).toContain(failedWins);
+    expect((await orm.em.fork().findOneOrFail(UploadSession, a.id)).status).toBe(FileStatus.DELETED);
     expect(await held(user)).toBe(2 * MiB);
     await orm.em.fork().transactional((em) => lifecycle.markDeleted(em, a.id));
     expect(await held(user)).toBe(2 * MiB);
 
     // A rolled-back status change gives nothing back.
-    await orm.em
-      .fork()
-      .transactional(async (em) => {
-        await lifecycle.markFailed(em, b.id, 'TEST', 'then rollback');
-        throw new Error('rollback');
-      })
-      .catch(() => undefined);
+    await expect(
+      orm.em.fork().transactional(async (em) => {
+        expect(await lifecycle.markFailed(em, b.id, 'TEST', 'then rollback')).toBe(true);
+        throw new Error('rollback on purpose');
+      }),
+    ).rejects.toThrow('rollback on purpose');
     expect(await held(user)).toBe(2 * MiB);
     expect((await orm.em.fork().findOneOrFail(UploadSession, b.id)).status).toBe(FileStatus.PENDING_UPLOAD);
   });

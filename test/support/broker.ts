@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import amqp, { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { waitFor } from './poll';
 import { testEnv } from './test-env';
+
+/** An exchange of the tests' own, bound to each Capture's queue, that carries only fence markers. */
+const FENCE_EXCHANGE = 'test.fence';
 
 export interface CapturedMessage {
   routingKey: string;
@@ -13,9 +18,11 @@ export interface CapturedMessage {
  */
 export class Capture {
   readonly messages: CapturedMessage[] = [];
+  private readonly fences = new Set<string>();
   private constructor(
     private readonly conn: ChannelModel,
     private readonly ch: Channel,
+    private readonly queue: string,
   ) {}
 
   static async on(exchange: string, bindingKey = '#'): Promise<Capture> {
@@ -24,9 +31,12 @@ export class Capture {
     await ch.assertExchange(exchange, 'topic', { durable: true });
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(queue, exchange, bindingKey);
-    const capture = new Capture(conn, ch);
+    await ch.assertExchange(FENCE_EXCHANGE, 'direct', { durable: false });
+    await ch.bindQueue(queue, FENCE_EXCHANGE, queue);
+    const capture = new Capture(conn, ch, queue);
     await ch.consume(queue, (m) => {
       if (!m) return;
+      if (m.fields.exchange === FENCE_EXCHANGE) return void capture.fences.add(m.content.toString('utf8'));
       let body: unknown = m.content.toString('utf8');
       try {
         body = JSON.parse(body as string);
@@ -41,6 +51,24 @@ export class Capture {
   /** Domain events of one session, by type. */
   forSession(sessionId: string, type?: string): CapturedMessage[] {
     return this.messages.filter((m) => m.body?.data?.sessionId === sessionId && (!type || m.routingKey === type));
+  }
+
+  /**
+   * Returns once every message already in this capture's queue has been received: a marker is published (with a
+   * confirm) behind them, and a queue delivers in order. Call it after the work is counted and the outbox drained
+   * (`outboxDrained`): then every event that work caused is in `messages`, and "nothing else" can be asserted.
+   */
+  async fence(): Promise<void> {
+    const marker = randomUUID();
+    const conn = await amqp.connect(testEnv().AMQP_URL);
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.publish(FENCE_EXCHANGE, this.queue, Buffer.from(marker));
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
+    await waitFor(async () => this.fences.has(marker), (seen) => seen, { timeoutMs: 10_000, intervalMs: 20, what: 'the fence marker' });
   }
 
   async close(): Promise<void> {
@@ -73,6 +101,20 @@ export async function peekQueue(queue: string, max = 10_000): Promise<{ body: st
   await ch.close();
   await conn.close();
   return out;
+}
+
+/**
+ * Empties a queue of the test vhost. Files run one at a time: a file whose check needs a queue holding only its own
+ * messages (a full prefetch of its jobs) empties it first, whatever earlier files left there.
+ */
+export async function purgeQueue(queue: string): Promise<void> {
+  const conn = await amqp.connect(testEnv().AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    await ch.purgeQueue(queue);
+  } finally {
+    await conn.close();
+  }
 }
 
 export async function queueDepth(queue: string): Promise<number> {

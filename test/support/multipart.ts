@@ -1,10 +1,12 @@
-import { ListMultipartUploadsCommand, ListPartsCommand, GetObjectCommand, S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListPartsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { testEnv } from './test-env';
+import { objectExistsIn, storeClient } from './store';
+
+export { storeClient };
 
 const MiB = 1024 ** 2;
 
@@ -59,20 +61,6 @@ export async function inParallel<T>(items: T[], limit: number, task: (item: T) =
   );
 }
 
-/** The test's own view of the store (as an operator would check it), with the namespace's credentials. */
-export function storeClient(): { s3: S3Client; bucket: string } {
-  const env = testEnv();
-  const s3 = new S3Client({
-    endpoint: env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    credentials: { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  return { s3, bucket: env.S3_BUCKET };
-}
-
 /** SHA-256 (base64) of a stored object, streamed back. */
 export async function storedSha256(key: string): Promise<string> {
   const { s3, bucket } = storeClient();
@@ -88,23 +76,30 @@ export async function multipartUploadsUnder(prefix: string): Promise<string[]> {
   return (r.Uploads ?? []).map((u) => u.UploadId!);
 }
 
-/** The store's HTTP status for ListParts of an upload (404 once it is aborted or completed). */
-export async function listPartsStatus(key: string, uploadId: string): Promise<number> {
+/**
+ * The store's answer to ListParts of an upload: 200 while it is open, 404 (NoSuchUpload, or NoSuchKey on Ceph RGW)
+ * once it is aborted or completed. Any other error (a missing bucket, bad credentials, no store) throws: it says nothing of the upload.
+ */
+export async function listPartsStatus(key: string, uploadId: string): Promise<200 | 404> {
   const { s3, bucket } = storeClient();
   try {
     await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     return 200;
   } catch (e) {
-    return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+    // AWS names it NoSuchUpload; Ceph RGW answers NoSuchKey. A missing bucket (NoSuchBucket) is not an answer about the upload.
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 && ['NoSuchUpload', 'NoSuchKey'].includes((e as Error).name)) return 404;
+    throw e;
+  } finally {
+    s3.destroy();
   }
 }
 
+/** Whether the object is stored (only the store's 404 for it means no; see objectExistsIn). */
 export async function objectExists(key: string): Promise<boolean> {
   const { s3, bucket } = storeClient();
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
+    return await objectExistsIn(s3, bucket, key);
+  } finally {
+    s3.destroy();
   }
 }

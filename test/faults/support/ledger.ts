@@ -1,4 +1,5 @@
 import amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { testEnv } from '../../support/test-env';
 import { waitFor } from '../../support/poll';
@@ -62,7 +63,10 @@ export interface DomainEvent {
  */
 export class EventLedger {
   static readonly QUEUE = 'faults.domain-events';
+  /** Carries only fence markers into the ledger's queue (declared again on each fence: broker restarts drop it). */
+  static readonly FENCE = 'faults.fence';
   readonly events: DomainEvent[] = [];
+  private readonly fences = new Set<string>();
 
   /** `urls`: the broker's nodes, tried in turn (default: the test broker); `queueArguments`: e.g. a quorum queue on a cluster. */
   constructor(private readonly opts: { urls?: string[]; queueArguments?: Record<string, unknown> } = {}) {}
@@ -96,26 +100,39 @@ export class EventLedger {
     for (;;) {
       const m = await ch.get(EventLedger.QUEUE, { noAck: true });
       if (!m) break;
+      if (m.fields.exchange === EventLedger.FENCE) {
+        this.fences.add(m.content.toString('utf8'));
+        continue;
+      }
       const body = JSON.parse(m.content.toString('utf8'));
       this.events.push({ type: m.fields.routingKey, id: body.id, sessionId: body.data?.sessionId, groupId: body.data?.groupId, error: body.data?.error ?? null });
     }
     await conn.close();
   }
 
-  /** Once the outbox is empty and nothing more arrives, per session: type → [deliveries, distinct event ids]. */
+  /**
+   * Takes every event already in the ledger's queue: a marker is published (with a confirm) behind them and the queue
+   * drained up to it (a queue delivers in order). After the outbox is empty, that is every event committed work caused.
+   */
+  async fence(): Promise<void> {
+    const marker = randomUUID();
+    const conn = await amqp.connect(testEnv().AMQP_URL);
+    try {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertExchange(EventLedger.FENCE, 'fanout', { durable: false });
+      await ch.bindQueue(EventLedger.QUEUE, EventLedger.FENCE, '');
+      ch.publish(EventLedger.FENCE, '', Buffer.from(marker));
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
+    await waitFor(async () => (await this.drain(), this.fences.has(marker)), (seen) => seen, { timeoutMs: 30_000, intervalMs: 200, what: 'the ledger fence marker' });
+  }
+
+  /** Once the outbox is empty and every event published is taken, per session: type → [deliveries, distinct event ids]. */
   async settle(ids: string[]): Promise<Map<string, Record<string, [number, number]>>> {
     await waitFor(async () => outboxBacklog(), (n) => n === 0, { timeoutMs: 60_000, intervalMs: 500, what: 'the outbox to drain' });
-    let before = -1;
-    await waitFor(
-      async () => {
-        await this.drain();
-        const same = this.events.length === before;
-        before = this.events.length;
-        return same;
-      },
-      (same) => same,
-      { timeoutMs: 30_000, intervalMs: 1500, what: 'events to stop arriving' },
-    );
+    await this.fence();
     const wanted = new Set(ids);
     const out = new Map<string, Record<string, [number, number]>>(ids.map((id) => [id, {}]));
     const seen = new Map<string, Set<string>>();
