@@ -98,9 +98,9 @@ describe('gateway security settings', () => {
 
 describe('group expiry settings', () => {
   it('a day by default, at most a week asked for; the default may not exceed the maximum', () => {
-    const c = load({ JWT_SECRET: 'a-long-enough-secret' });
+    const c = load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
     expect(c.uploads).toMatchObject({ groupExpirySeconds: 86400, maxGroupExpirySeconds: 604800 });
-    expect(() => load({ JWT_SECRET: 'a-long-enough-secret', GROUP_EXPIRY_SECONDS: '30' })).toThrow(/GROUP_EXPIRY_SECONDS/);
-    expect(() => load({ JWT_SECRET: 'a-long-enough-secret', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(/must not exceed GROUP_MAX_EXPIRY_SECONDS/);
+    expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '30' })).toThrow(/GROUP_EXPIRY_SECONDS/);
+    expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(/must not exceed GROUP_MAX_EXPIRY_SECONDS/);
   });
 });
