@@ -116,7 +116,8 @@ export class EventLedger {
    */
   async fence(): Promise<void> {
     const marker = randomUUID();
-    const conn = await amqp.connect(testEnv().AMQP_URL);
+    // The ledger's own broker (a cluster's nodes in turn), where its queue is.
+    const conn = await this.connect();
     try {
       const ch = await conn.createConfirmChannel();
       await ch.assertExchange(EventLedger.FENCE, 'fanout', { durable: false });
