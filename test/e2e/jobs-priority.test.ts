@@ -5,6 +5,7 @@ import { NS, PORT_BASE, testEnv } from '../support/test-env';
 import { RunningApp, startApp, stopApp } from '../support/apps';
 import { SeededJob, TestDb } from '../support/db';
 import { waitFor } from '../support/poll';
+import { priorityOrder } from '../support/priority-order';
 import { TestStore } from '../support/store';
 
 jest.setTimeout(180_000);
@@ -87,14 +88,7 @@ describe.each<QueueMode>(['classic', 'quorum'])('job priorities under load, %s q
     const all = [...backlog, ...urgent].map((j) => j.jobId);
     const rows = await waitFor(() => db.jobs(all), (list) => list.every((j) => j.status === 'COMPLETED'), { timeoutMs: 120_000, intervalMs: 500, what: 'every job done' });
 
-    const isUrgent = new Set(urgent.map((j) => j.jobId));
-    const t0 = Math.min(...rows.map((j) => j.started_at!.getTime()));
-    const waits = (pick: (id: string) => boolean) => rows.filter((j) => pick(j.id)).map((j) => j.finished_at!.getTime() - t0).sort((a, b) => a - b);
-    const urgentWaits = waits((id) => isUrgent.has(id));
-    const backlogWaits = waits((id) => !isUrgent.has(id));
-    const urgentDone = urgentWaits[urgentWaits.length - 1];
-    const backlogDone = backlogWaits[backlogWaits.length - 1];
-    const backlogBeforeLastUrgent = backlogWaits.filter((w) => w < urgentDone).length;
+    const { urgentWaits, urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(rows, urgent.map((j) => j.jobId));
     console.log(
       `priority (${mode}): ${URGENT} urgent done after ${urgentDone} ms (median ${urgentWaits[URGENT >> 1]} ms); ` +
         `backlog of ${BACKLOG} done after ${backlogDone} ms; backlog jobs finished before the last urgent one: ${backlogBeforeLastUrgent}`,

@@ -1,9 +1,10 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { anUpload, sha256Base64 } from '../support/builders';
 import { Caller, createUpload, sendBytes, waitForStatus } from '../support/flows';
 import { System } from '../support/apps';
 import { api, ApiResponse, jwtFor } from '../support/http';
+import { storeClient } from '../support/store';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(120_000);
@@ -19,14 +20,7 @@ const QUOTA = 10 * MiB;
 describe('storage quota (e2e)', () => {
   let system: System;
   const env = testEnv();
-  const s3 = new S3Client({
-    endpoint: env.S3_ENDPOINT,
-    region: env.S3_REGION,
-    credentials: { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const { s3 } = storeClient();
 
   beforeAll(async () => {
     system = await System.start({ USER_QUOTA_BYTES: String(QUOTA), JOB_TYPES: 'VALIDATION' });

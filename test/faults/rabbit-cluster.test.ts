@@ -6,6 +6,7 @@ import { AppName, RunningApp, startApp, stopApp } from '../support/apps';
 import { TestDb, SeededJob } from '../support/db';
 import { TestStore } from '../support/store';
 import { waitFor } from '../support/poll';
+import { priorityOrder } from '../support/priority-order';
 import { NS, PORT_BASE, ROOT, testEnv } from '../support/test-env';
 import { LoadDriver } from './support/load';
 import { EventLedger, report, waitAllFinal } from './support/ledger';
@@ -177,14 +178,7 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
       await start('job-processor', { JOB_CONCURRENCY: String(PREFETCH) });
       const all = [...backlog, ...urgent].map((j) => j.jobId);
       const rows = await waitFor(() => db.jobs(all), (list) => list.every((j) => j.status === 'COMPLETED'), { timeoutMs: 150_000, intervalMs: 500, what: 'every job done' });
-      const isUrgent = new Set(urgent.map((j) => j.jobId));
-      const t0 = Math.min(...rows.map((j) => j.started_at!.getTime()));
-      const waits = (pick: (id: string) => boolean) => rows.filter((j) => pick(j.id)).map((j) => j.finished_at!.getTime() - t0).sort((a, b) => a - b);
-      const urgentWaits = waits((id) => isUrgent.has(id));
-      const backlogWaits = waits((id) => !isUrgent.has(id));
-      const urgentDone = urgentWaits[urgentWaits.length - 1];
-      const backlogDone = backlogWaits[backlogWaits.length - 1];
-      const backlogBeforeLastUrgent = backlogWaits.filter((w) => w < urgentDone).length;
+      const { urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(rows, urgent.map((j) => j.jobId));
       report(
         `priority after the node loss: ${URGENT} urgent done after ${urgentDone} ms; backlog of ${BACKLOG} done after ${backlogDone} ms; ` +
           `backlog jobs finished before the last urgent one: ${backlogBeforeLastUrgent}`,
