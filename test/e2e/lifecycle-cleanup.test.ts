@@ -6,8 +6,9 @@ import { GetBucketLifecycleConfigurationCommand, PutObjectCommand } from '@aws-s
 import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { api, jwtFor, putToUrl } from '../support/http';
 import { multipartUploadsUnder, objectExists, putPart, storeClient } from '../support/multipart';
-import { sleep, waitFor } from '../support/poll';
-import { testEnv } from '../support/test-env';
+import { scrape, sample } from '../support/metrics';
+import { waitFor } from '../support/poll';
+import { PORT_BASE, testEnv } from '../support/test-env';
 
 jest.setTimeout(180_000);
 
@@ -24,6 +25,13 @@ describe('nothing left dangling (e2e)', () => {
   let events: Capture;
   let db: Client;
 
+  /** Waits until the reconciler has run `n` more whole passes, then until every event published so far is captured. */
+  const afterPasses = async (n: number) => {
+    const passes = async () => sample(await scrape(PORT_BASE + 1), 'reconciler_passes_total');
+    const start = await passes();
+    await waitFor(passes, (p) => p >= start + n, { timeoutMs: 30_000, what: `${n} more reconciler passes` });
+    await events.fence();
+  };
   const eventsOf = (pred: (m: { routingKey: string; body: any }) => boolean) => events.messages.filter(pred);
 
   beforeAll(async () => {
@@ -76,7 +84,7 @@ describe('nothing left dangling (e2e)', () => {
     }
 
     await waitFor(async () => eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id).length, (n) => n >= 1, { timeoutMs: 30_000, what: 'group.failed' });
-    await sleep(3_000); // three more reconciler passes: none may add a second event
+    await afterPasses(3); // three more reconciler passes: none may add a second event
     const groupEvents = eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id);
     expect(groupEvents.map((m) => m.routingKey)).toEqual([DomainEventType.GroupFailed]);
     expect(groupEvents[0].body.data).toMatchObject({ status: 'FAILED', error: 'EXPIRED', failedFiles: 2 });
@@ -127,7 +135,7 @@ describe('nothing left dangling (e2e)', () => {
     expect(await multipartUploadsUnder(created.body.objectKey)).toEqual([]);
     expect(await objectExists(created.body.objectKey)).toBe(false);
     await waitFor(async () => events.forSession(created.body.id).length, (n) => n >= 1, { timeoutMs: 20_000, what: 'session.failed' });
-    await sleep(2_000);
+    await afterPasses(2);
     expect(events.forSession(created.body.id).map((m) => m.routingKey)).toEqual([DomainEventType.SessionFailed]);
 
     // Provisioning (global setup runs scripts/provision-store.mjs) left the store's own backstop on the bucket.

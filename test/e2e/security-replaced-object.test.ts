@@ -6,7 +6,8 @@ import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { createUpload, getUpload, sendBytes, waitForStatus } from '../support/flows';
 import { api } from '../support/http';
 import { objectExists, storedSha256 } from '../support/multipart';
-import { sleep, waitFor } from '../support/poll';
+import { outboxDrained } from '../support/outcomes';
+import { waitFor } from '../support/poll';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(120_000);
@@ -85,7 +86,9 @@ describe('security: a validated object swapped afterwards (e2e)', () => {
     expect(more).toHaveLength(0);
     expect(deleted.body.data).toMatchObject({ status: 'DELETED', error: 'OBJECT_REPLACED', size: bytes.length });
     // Nothing announced the other bytes: one session.uploaded, one session.completed, both for the first POST.
-    await sleep(500);
+    // Everything committed is published (outbox empty) and captured (fence) before counting.
+    await outboxDrained();
+    await events.fence();
     expect(events.forSession(id, DomainEventType.SessionUploaded)).toHaveLength(1);
     expect(events.forSession(id, DomainEventType.SessionCompleted)).toHaveLength(1);
   });

@@ -11,6 +11,9 @@ const reconcilerErrors = new Counter({
   labelNames: ['step'] as const,
 });
 
+/** WARNING: dashboards and tests query this name. Passes this replica ran to their end (not skipped for another's lock). */
+const reconcilerPasses = new Counter({ name: 'reconciler_passes_total', help: 'Reconciliation passes this replica ran to their end' });
+
 /**
  * Runs a reconciliation pass every RECONCILER_INTERVAL_SECONDS (every replica schedules it; one at a
  * time runs it). An item a pass cannot settle is logged and counted (`reconciler_errors_total`) and the pass goes on;
@@ -50,6 +53,7 @@ export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplic
   private async runOnce(): Promise<void> {
     const pass = await this.reconciler.runOnce(this.config.reconciler);
     if (!pass) return;
+    reconcilerPasses.inc();
     for (const [step, n] of Object.entries(pass.errors)) reconcilerErrors.inc({ step }, n);
     const { figures, errors } = pass;
     if (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent || figures.groupsExpired || figures.failedObjectsDeleted || figures.dedupePruned || Object.keys(errors).length > 0) {
