@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DomainEventType } from '@app/contracts';
-import { ormConfig } from '@app/database';
+import { ormConfig, PgSqlDatabase } from '@app/database';
 import { WebhookDeliveries, WebhookDeliveryStatus, WebhookScope, WebhookSubscription } from '@app/domain';
 import { testEnv } from '../support/test-env';
 
@@ -26,7 +26,7 @@ describe('WebhookDeliveries (Postgres)', () => {
   }
 
   const event = (userId: string | null, type: string = DomainEventType.SessionCompleted) => ({ id: randomUUID(), type, userId, payload: '{}' });
-  const record = (e: ReturnType<typeof event>) => deliveries.recordEvent(orm.em.fork(), e);
+  const record = async (e: ReturnType<typeof event>) => (await deliveries.recordEvents(new PgSqlDatabase(orm), [e])).get(e.id) ?? 0;
   const count = async (subscriptionId: string, status?: WebhookDeliveryStatus) =>
     Number((await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from webhook_delivery where subscription_id = ?${status ? ' and status = ?' : ''}`, status ? [subscriptionId, status] : [subscriptionId]))[0].n);
   // Claims stay within these subscriptions, so other tests' rows in the same database do not matter.
@@ -44,6 +44,22 @@ describe('WebhookDeliveries (Postgres)', () => {
     await record(event(null));
     expect(await count(all.id)).toBe(2);
     await orm.em.fork().nativeDelete(WebhookSubscription, { id: all.id });
+  });
+
+  it('records a batch of events in one statement: each for its own subscriptions, a repeated event once', async () => {
+    const alice = await aSubscription();
+    const bob = await aSubscription({ events: [DomainEventType.SessionUploaded] });
+    const a1 = event(alice.userId);
+    const a2 = event(alice.userId, DomainEventType.SessionUploaded);
+    const b1 = event(bob.userId);
+    const b2 = event(bob.userId, DomainEventType.SessionUploaded);
+    const nobody = event(`u-${randomUUID()}`);
+    const created = await deliveries.recordEvents(new PgSqlDatabase(orm), [a1, b1, a2, b2, a1, nobody]);
+    expect([created.get(a1.id), created.get(a2.id), created.get(b1.id), created.get(b2.id), created.get(nobody.id)]).toEqual([1, 1, undefined, 1, undefined]);
+    expect([await count(alice.id), await count(bob.id)]).toEqual([2, 1]);
+    // Redelivered, in another batch: nothing more.
+    expect((await deliveries.recordEvents(new PgSqlDatabase(orm), [b2, a1])).size).toBe(0);
+    expect([await count(alice.id), await count(bob.id)]).toEqual([2, 1]);
   });
 
   it('never has more than WEBHOOK_ENDPOINT_CONCURRENCY attempts in flight per subscription, under eight racing claimers', async () => {

@@ -2,22 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ApplyStorageEventUseCase, sessionIdFromKey, StorageEventOutcome, StorageObjectEvent } from '@app/domain';
 import { DeadLetter, MalformedNotification, normalizeStorageNotification, toMessageDisposition } from '@app/messaging';
 import { Metrics } from '@app/observability';
+import { MicroBatcher } from './micro-batcher';
 
 export type NotificationTransport = 'amqp' | 'http';
 
 /** A body that is not a storage notification at all: dead-lettered from a queue, refused with a 400 over HTTP. */
 export class UnreadableNotification extends DeadLetter {}
-
-/** Notification batches applied at once (each its own transaction): one waits on the database, one fills. */
-const CONCURRENT_BATCHES = 2;
-
-interface Submission {
-  events: StorageObjectEvent[];
-  /** When it was submitted (for the batch's debug line). */
-  at: number;
-  resolve(outcomes: StorageEventOutcome[]): void;
-  reject(e: unknown): void;
-}
 
 /**
  * The one path every storage notification takes, whichever way it arrived (RabbitMQ or the webhook): normalize
@@ -30,11 +20,12 @@ interface Submission {
 @Injectable()
 export class StorageNotificationIntake {
   private readonly logger = new Logger('StorageNotifications');
-  private readonly waiting: Submission[] = [];
-  private applying = 0;
-  private scheduled = false;
+  private readonly batches: MicroBatcher<StorageObjectEvent, StorageEventOutcome>;
 
-  constructor(private readonly applyStorageEvent: ApplyStorageEventUseCase) {}
+  constructor(applyStorageEvent: ApplyStorageEventUseCase) {
+    // One batch waits on the database while the next fills; nobody waits to fill one.
+    this.batches = new MicroBatcher((events) => applyStorageEvent.applyBatch(events), { name: 'StorageNotifications', concurrency: 2, lingerMs: 0, maxItems: Infinity });
+  }
 
   async apply(body: unknown, transport: NotificationTransport): Promise<StorageEventOutcome[]> {
     let normalized;
@@ -50,7 +41,7 @@ export class StorageNotificationIntake {
     Metrics.storageEventsReceived.inc({ transport }, events.length);
     let outcomes: StorageEventOutcome[];
     try {
-      outcomes = events.length === 0 ? [] : await this.submit(events);
+      outcomes = await this.batches.submit(events);
     } catch (e) {
       throw toMessageDisposition(e);
     }
@@ -69,46 +60,5 @@ export class StorageNotificationIntake {
       throw new DeadLetter(reason, unknown.length === events.length ? undefined : Buffer.from(JSON.stringify(failing)));
     }
     return outcomes;
-  }
-
-  private submit(events: StorageObjectEvent[]): Promise<StorageEventOutcome[]> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ events, resolve, reject, at: Date.now() });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.applying >= CONCURRENT_BATCHES || this.waiting.length === 0) return;
-    this.scheduled = true;
-    // Notifications delivered in the same turn of the event loop join the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      const batch = this.waiting.splice(0);
-      this.applying++;
-      void this.applyBatch(batch).finally(() => {
-        this.applying--;
-        this.schedule();
-      });
-      this.schedule();
-    });
-  }
-
-  private async applyBatch(batch: Submission[]): Promise<void> {
-    const started = Date.now();
-    try {
-      const outcomes = await this.applyStorageEvent.applyBatch(batch.flatMap((s) => s.events));
-      this.logger.debug({ msg: 'storage events batch applied', notifications: batch.length, waitedMs: started - Math.min(...batch.map((s) => s.at)), appliedMs: Date.now() - started });
-      let at = 0;
-      for (const s of batch) {
-        s.resolve(outcomes.slice(at, at + s.events.length));
-        at += s.events.length;
-      }
-    } catch (e) {
-      if (batch.length === 1) return batch[0].reject(e);
-      // One notification must not fail the others of its batch: each is applied alone (an outage fails them all fast).
-      this.logger.warn({ msg: 'a batch of storage notifications failed; applying them one by one', notifications: batch.length, err: e instanceof Error ? e.message : String(e) });
-      for (const s of batch) await this.applyStorageEvent.applyBatch(s.events).then(s.resolve, s.reject);
-    }
   }
 }

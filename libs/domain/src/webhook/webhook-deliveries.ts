@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { sourcesOf } from '../lifecycle/transitions';
+import type { Sql } from '../ports/sql.port';
 import { WEBHOOK_DELIVERY_TRANSITIONS, WebhookDeliveryStatus } from './webhook-delivery-status';
 
 const D = WebhookDeliveryStatus;
@@ -9,6 +10,14 @@ function from(to: WebhookDeliveryStatus, only?: WebhookDeliveryStatus[]): string
   const sources = sourcesOf(WEBHOOK_DELIVERY_TRANSITIONS, to).filter((s) => !only || only.includes(s));
   if (only && sources.length !== only.length) throw new Error(`Illegal delivery transition ${only.join('|')} → ${to}`);
   return sources.map((s) => `'${s}'`).join(', ');
+}
+
+/** A domain event as the webhooks queue delivered it: `payload` is its body byte for byte (what every attempt sends and signs). */
+export interface RecordedEvent {
+  id: string;
+  type: string;
+  userId: string | null;
+  payload: string;
 }
 
 /** A delivery taken for one attempt, with what the attempt needs of its subscription. */
@@ -58,27 +67,35 @@ interface ClaimedRow {
 @Injectable()
 export class WebhookDeliveries {
   /**
-   * Records an event for every enabled subscription that wants it: its owner's subscriptions (none for an
-   * anonymous upload) and every `all` subscription, whose events name the type or `*`. One row per
-   * (subscription, event): a redelivered event adds nothing. Returns how many deliveries were created.
-   * A subscription disabled meanwhile gets nothing (the share lock waits for its disabling to commit).
+   * Records events for every enabled subscription that wants them, in one statement (one transaction, whatever
+   * the number of events): for each event its owner's subscriptions (none for an anonymous upload) and every
+   * `all` subscription, whose events name the type or `*`. One row per (subscription, event): a redelivered
+   * event adds nothing, also twice in one call. Returns how many deliveries each event id created (absent: none).
+   * A subscription disabled meanwhile gets nothing (the share lock waits for its disabling to commit). With no
+   * subscription the statement reads an empty index and writes nothing.
    */
-  async recordEvent(em: EntityManager, event: { id: string; type: string; userId: string | null; payload: string }): Promise<number> {
-    const rows: unknown[] = await em.execute(
+  async recordEvents(sql: Sql, events: readonly RecordedEvent[]): Promise<Map<string, number>> {
+    const created = new Map<string, number>();
+    // The same event twice (a redelivery within one batch) is one event.
+    events = [...new Map(events.map((e) => [e.id, e])).values()];
+    if (events.length === 0) return created;
+    const rows = await sql.query<{ event_id: string }>(
       `insert into webhook_delivery (id, subscription_id, event_id, event_type, payload, status, attempts, run_attempts, next_attempt_at, created_at, updated_at)
        -- Milliseconds, like every timestamp JavaScript writes: keyset pages compare created_at with a cursor in ms.
-       select gen_random_uuid(), s.id, ?, ?, ?, '${D.PENDING}', 0, 0, now(), date_trunc('milliseconds', now()), now()
-         from webhook_subscription s
-        where s.enabled
-          and (s.scope = 'all' or s.user_id = ?)
-          and (s.events @> array[?]::text[] or s.events @> array['*']::text[])
+       select gen_random_uuid(), s.id, e.id, e.type, e.payload, '${D.PENDING}', 0, 0, now(), date_trunc('milliseconds', now()), now()
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as e(id, type, payload, user_id)
+         join webhook_subscription s
+           on s.enabled
+          and (s.scope = 'all' or s.user_id = e.user_id)
+          and (s.events @> array[e.type]::text[] or s.events @> array['*']::text[])
           -- Waits for a subscription being disabled to commit, then skips it: no delivery slips in after its waiting ones were failed.
           for share of s
        on conflict (subscription_id, event_id) do nothing
-       returning id`,
-      [event.id, event.type, event.payload, event.userId, event.type],
+       returning event_id`,
+      [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.payload), events.map((e) => e.userId)],
     );
-    return rows.length;
+    for (const r of rows) created.set(r.event_id, (created.get(r.event_id) ?? 0) + 1);
+    return created;
   }
 
   /**

@@ -1,8 +1,8 @@
-import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DomainEventType } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
-import { WebhookDeliveries } from '../webhook-deliveries';
+import { SQL_DATABASE, SqlDatabase } from '../../ports/sql.port';
+import { RecordedEvent, WebhookDeliveries } from '../webhook-deliveries';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPES: readonly string[] = Object.values(DomainEventType);
@@ -21,21 +21,30 @@ export function readDomainEvent(body: unknown): { id: string; type: DomainEventT
   return { id: e.id, type: e.type as DomainEventType, userId };
 }
 
+/** A message of the webhooks queue as a delivery records it: its envelope read, `raw` its body byte for byte (what every attempt sends and signs). */
+export function toRecordedEvent(body: unknown, raw: string): RecordedEvent {
+  return { ...readDomainEvent(body), payload: raw };
+}
+
 /**
- * A domain event taken from the webhooks queue becomes one delivery per subscription that wants it
- * (Postgres is the delivery's source of truth from then on). Idempotent: a redelivered event adds nothing.
- * `raw` is the message body, kept byte for byte as the body every attempt sends and signs.
+ * Domain events taken from the webhooks queue become one delivery per subscription that wants them (Postgres is
+ * the delivery's source of truth from then on), many events in one statement. Idempotent: a redelivered event
+ * adds nothing.
  */
 @Injectable()
 export class RecordWebhookEventUseCase {
   constructor(
-    private readonly em: EntityManager,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     private readonly deliveries: WebhookDeliveries,
   ) {}
 
-  /** How many deliveries the event created. */
-  async execute(body: unknown, raw: string): Promise<number> {
-    const event = readDomainEvent(body);
-    return this.deliveries.recordEvent(this.em, { ...event, payload: raw });
+  /** How many deliveries each event created, in order (a repeated event counts once, at its first place). */
+  async execute(events: readonly RecordedEvent[]): Promise<number[]> {
+    const created = await this.deliveries.recordEvents(this.db, events);
+    return events.map((e) => {
+      const n = created.get(e.id) ?? 0;
+      created.delete(e.id);
+      return n;
+    });
   }
 }
