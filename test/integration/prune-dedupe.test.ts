@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
 import { ormConfig } from '@app/database';
-import { ApplyStorageEventUseCase, buildObjectKey, ObjectStorage, PruneDedupeUseCase, StorageObjectEvent, UploadSession } from '@app/domain';
+import { ApplyStorageEventUseCase, buildObjectKey, ObjectStorage, PruneDedupeUseCase, StorageEventRepository, StorageObjectEvent, UploadSession } from '@app/domain';
 import { domainServices } from '../support/domain';
 import { testEnv } from '../support/test-env';
 
@@ -23,7 +23,7 @@ describe('PruneDedupeUseCase (Postgres)', () => {
     const s = domainServices(orm);
     // The store is never asked for a creation that carries its size; nothing is deleted for a live session.
     const storage = { bucket: BUCKET, head: async () => null, delete: async () => undefined } as unknown as ObjectStorage;
-    apply = new ApplyStorageEventUseCase(s.db, s.lifecycle, s.outbox, s.progress, s.endings, storage);
+    apply = new ApplyStorageEventUseCase(new StorageEventRepository(s.db, s.lifecycle, s.outbox, s.progress, s.endings), storage);
     prune = new PruneDedupeUseCase(s.db);
   });
   afterAll(() => orm?.close(true));

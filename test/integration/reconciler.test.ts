@@ -16,6 +16,7 @@ import {
   ReconcileJobsUseCase,
   Reconciler,
   ReconcileUploadsUseCase,
+  StorageEventRepository,
   StoredObject,
   UploadSession,
 } from '@app/domain';
@@ -62,7 +63,7 @@ describe('Reconciler (Postgres)', () => {
 
   function reconcilerOn(store: ScriptedStore): { reconciler: Reconciler; apply: ApplyStorageEventUseCase } {
     const storage = store as unknown as ObjectStorage;
-    const apply = new ApplyStorageEventUseCase(services.db, services.lifecycle, services.outbox, services.progress, services.endings, storage);
+    const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
     const uploads = new ReconcileUploadsUseCase(services.db, services.lifecycle, services.endings, apply, storage);
     // Jobs are not this test's: a step that finds nothing.
     const jobs = { name: 'jobs', run: async () => ({}) } as unknown as ReconcileJobsUseCase;
@@ -229,7 +230,7 @@ describe('sign and complete after expiresAt (Postgres)', () => {
 
   function useCases(storage: ObjectStorage) {
     const em = orm.em.fork();
-    const apply = new ApplyStorageEventUseCase(services.db, services.lifecycle, services.outbox, services.progress, services.endings, storage);
+    const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
       complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy),

@@ -61,6 +61,8 @@ export * from './storage-event/storage-object-event';
 export * from './storage-event/storage-events.module';
 export * from './storage-event/processed-storage-event.entity';
 export * from './storage-event/apply-storage-event/apply-storage-event.usecase';
+export * from './storage-event/storage-event-store.port';
+export * from './storage-event/storage-event.repository';
 export * from './job/processing-job.entity';
 export * from './job/plan/job-spec';
 export * from './job/plan/plan-jobs';

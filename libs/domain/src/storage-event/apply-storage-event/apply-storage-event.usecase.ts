@@ -1,14 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DomainEventType, FileStatus } from '@app/contracts';
+import { FileStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode } from '../../errors/domain-error';
-import { GroupProgress } from '../../group/group-progress';
-import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
-import { SESSION_COLUMNS, SessionRecord, toSessionRecord } from '../../lifecycle/records';
-import { Outbox, OutboxRow } from '../../outbox/outbox';
+import { SessionRecord } from '../../lifecycle/records';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
-import { SQL_DATABASE, SqlDatabase, SqlTx } from '../../ports/sql.port';
 import { sessionIdFromKey, THUMBNAILS_PREFIX } from '../../upload/object-key';
-import { SessionEndings } from '../../upload/session-endings';
+import { STORAGE_EVENT_STORE, StorageEventRound, StorageEventStore } from '../storage-event-store.port';
 import { StorageObjectEvent, storageEventIdentity } from '../storage-object-event';
 
 export type StorageEventOutcome =
@@ -62,11 +58,7 @@ export class ApplyStorageEventUseCase {
   private readonly logger = new Logger(ApplyStorageEventUseCase.name);
 
   constructor(
-    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
-    private readonly lifecycle: LifecycleWriter,
-    private readonly outbox: Outbox,
-    private readonly groups: GroupProgress,
-    private readonly endings: SessionEndings,
+    @Inject(STORAGE_EVENT_STORE) private readonly store: StorageEventStore,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
@@ -97,7 +89,7 @@ export class ApplyStorageEventUseCase {
   private async applyRounds(events: StorageObjectEvent[], indices: number[], probes: Map<number, Probe>, outcomes: Outcome[]): Promise<void> {
     // A key twice in one batch (a creation and its removal, a replay): applied in order, one round each.
     for (const round of rounds(indices, (i) => events[i].key)) {
-      const { results, deletions } = await this.db.transaction((tx) => this.applyRound(tx, round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} }))));
+      const { results, deletions } = await this.store.round((tx) => this.applyRound(tx, round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} }))));
       round.forEach((i, k) => (outcomes[i] = results[k]));
       // After the commit: an object of an ended session must not stay. A replay after a crash here finds its
       // identity applied and deletes again (idempotent).
@@ -120,15 +112,16 @@ export class ApplyStorageEventUseCase {
     return probes;
   }
 
-  private async applyRound(tx: SqlTx, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: Outcome[]; deletions: string[] }> {
+  private async applyRound(round: StorageEventRound, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: Outcome[]; deletions: string[] }> {
     const identities = items.map((it) => storageEventIdentity(it.event));
-    const { fresh, sessions } = await this.openRound(
-      tx,
+    const opened = await round.open(
       identities,
       items.map((it) => it.event.key),
       items.map((it) => sessionIdFromKey(it.event.key)).filter((id): id is string => id !== null),
     );
-    const byKey = new Map([...sessions.values()].map((s) => [s.objectKey, s]));
+    const { fresh } = opened;
+    const sessions = new Map(opened.sessions.map((s) => [s.id, s]));
+    const byKey = new Map(opened.sessions.map((s) => [s.objectKey, s]));
     const sessionOf = (e: StorageObjectEvent): SessionRecord | null => {
       const s = byKey.get(e.key) ?? sessions.get(sessionIdFromKey(e.key) ?? '');
       return s && s.bucket === e.bucket ? s : null;
@@ -181,70 +174,38 @@ export class ApplyStorageEventUseCase {
       if (size === null || size !== expected) mismatches.push({ index, session, message: `stored ${size ?? 'no'} bytes, declared ${session.size}` });
       else uploads.push({ index, session, etag: event.etag ?? probe.current?.etag ?? null, size });
     });
-    if (unrecorded.length > 0) await tx.query(`delete from processed_storage_event where identity = any($1::text[])`, [unrecorded]);
+    await round.forget(unrecorded);
 
-    const out: OutboxRow[] = [];
-    const { sessions: uploaded, jobs } = await this.lifecycle.markObjectsUploaded(
-      tx,
+    const { sessions: uploaded, jobs } = await round.markUploaded(
       uploads.map((u) => ({ bucket: u.session.bucket, objectKey: u.session.objectKey, etag: u.etag, size: u.size })),
     );
     const movedByKey = new Map(uploaded.map((s) => [s.objectKey, s]));
     for (const u of uploads) results[u.index] = movedByKey.has(u.session.objectKey) ? 'uploaded' : 'already-applied';
-    for (const job of jobs) out.push(this.outbox.runJob(job));
-    for (const s of uploaded) out.push(this.outbox.sessionEvent(DomainEventType.SessionUploaded, s));
-    await this.groups.sessionsUploaded(tx, uploaded);
 
     // Only a session still waiting for its bytes fails on a size mismatch; one the right object already reached stays.
-    const failed = await this.lifecycle.failSessions(
-      tx,
+    const failed = await round.fail(
       mismatches.map((m) => ({ id: m.session.id, error: 'SIZE_MISMATCH', errorMessage: m.message })),
       [...WAITING],
     );
     for (const m of mismatches) results[m.index] = failed.some((f) => f.id === m.session.id) ? 'size-mismatch' : 'already-applied';
     for (const f of failed) deletions.push(f.objectKey);
-    await this.endings.endedMany(tx, failed, DomainEventType.SessionFailed, out);
 
     // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
-    const deleted = await this.lifecycle.moveSessions(tx, removals.map((r) => r.session.id), FileStatus.DELETED, [...STORED]);
+    const deleted = await round.markDeleted(removals.map((r) => r.session.id), [...STORED]);
     for (const r of removals) results[r.index] = deleted.some((d) => d.id === r.session.id) ? 'deleted' : 'already-applied';
-    await this.endings.endedMany(tx, deleted, DomainEventType.SessionDeleted, out);
 
     // Replaced after it was announced: never served or announced as validated. Its object goes (after the commit).
-    const ended = await this.lifecycle.markReplaced(
-      tx,
+    const ended = await round.markReplaced(
       replaced.map((r) => ({ id: r.session.id, etag: r.session.etag!, errorMessage: `${OBJECT_REPLACED}: the stored object (ETag ${r.etag}) is not the one announced (ETag ${r.session.etag}); it was removed` })),
     );
     for (const r of replaced) results[r.index] = ended.some((e) => e.id === r.session.id) ? 'replaced' : 'already-applied';
     for (const e of ended) deletions.push(e.objectKey);
-    await this.endings.endedMany(tx, ended.filter((e) => e.status === FileStatus.FAILED), DomainEventType.SessionFailed, out);
-    await this.endings.endedMany(tx, ended.filter((e) => e.status === FileStatus.DELETED), DomainEventType.SessionDeleted, out);
 
-    await this.outbox.write(tx, out);
     for (const s of uploaded) {
       this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
     }
     for (const s of ended) this.logger.warn({ msg: 'stored object replaced: session ended', correlationId: s.id, sessionId: s.id, status: s.status, error: OBJECT_REPLACED });
     return { results, deletions };
-  }
-
-  /**
-   * Opens a round, in one statement: records the identities of the events being applied (first: only this
-   * intake takes them) and locks the sessions they may concern (by object key, or by the session id a mangled key
-   * still starts with; then by id: the lock order). Returns the identities not seen before and the sessions.
-   */
-  private async openRound(tx: SqlTx, identities: string[], objectKeys: string[], sessionIds: string[]): Promise<{ fresh: Set<string>; sessions: Map<string, SessionRecord> }> {
-    const [row] = await tx.query<{ fresh: string[]; sessions: Record<string, unknown>[] }>(
-      `with fresh as (
-         insert into processed_storage_event (identity, processed_at)
-         select i, now() from unnest($1::text[]) as i order by i
-         on conflict do nothing returning identity
-       ), locked as (
-         select ${SESSION_COLUMNS} from upload_session s where s.object_key = any($2::text[]) or s.id = any($3::uuid[]) order by s.id for update of s
-       )
-       select (select coalesce(json_agg(identity), '[]') from fresh) as fresh, (select coalesce(json_agg(l), '[]') from locked l) as sessions`,
-      [identities, objectKeys, sessionIds],
-    );
-    return { fresh: new Set(row.fresh), sessions: new Map(row.sessions.map((r) => [r.id as string, toSessionRecord(r)])) };
   }
 }
 
