@@ -56,6 +56,11 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   private readonly inFlight = new Set<Promise<void>>();
   /** Channels closed since they delivered: a message still waiting in a gate for one of them is the broker's again. */
   private readonly closedChannels = new WeakSet<ConfirmChannel>();
+  /**
+   * Each pattern's handler, looked up once at start-up: Nest's lookup JSON.parses the pattern and, for a plain
+   * string, throws and catches on every call (5% of storage-events' CPU at 100 files/s when done per message).
+   */
+  private readonly handlers = new Map<MessagePattern, MessageHandler>();
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -72,7 +77,11 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
-    const missing = this.subscriptions.filter((s) => !this.getHandlerByPattern(s.pattern)).map((s) => s.pattern);
+    for (const s of this.subscriptions) {
+      const handler = this.getHandlerByPattern(s.pattern);
+      if (handler) this.handlers.set(s.pattern, handler);
+    }
+    const missing = this.subscriptions.filter((s) => !this.handlers.has(s.pattern)).map((s) => s.pattern);
     if (missing.length > 0) {
       callback(new Error(`No handler for consumed message pattern(s): ${[...new Set(missing)].join(', ')}`));
       return;
@@ -143,7 +152,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     } catch {
       return this.deadLetter(ch, sub, msg, 'body is not valid JSON');
     }
-    const handler = this.getHandlerByPattern(sub.pattern)!;
+    const handler = this.handlers.get(sub.pattern)!;
     try {
       const result: unknown = await handler(data, new AmqpContext([msg, sub.queue]));
       if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
