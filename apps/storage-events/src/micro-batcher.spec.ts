@@ -65,4 +65,11 @@ describe('MicroBatcher', () => {
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([['A'], 'bad item in b!', ['C']]);
     expect(batches).toEqual([['a', 'b!', 'c'], ['a'], ['b!'], ['c']]);
   });
+
+  it('fails every submission at once on an error they would all meet (an outage), without trying each alone', async () => {
+    const { batcher, batches } = aBatcher({ failsAll: (e) => (e as Error).message.startsWith('bad item') });
+    const results = await Promise.allSettled([batcher.submit(['a']), batcher.submit(['b!'])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(batches).toEqual([['a', 'b!']]);
+  });
 });

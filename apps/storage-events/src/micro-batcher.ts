@@ -12,6 +12,11 @@ export interface MicroBatcherOptions {
   lingerMs: number;
   /** A batch this large goes at once, without lingering (e.g. the consumer's prefetch: no more can arrive). */
   maxItems: number;
+  /**
+   * An error that every submission would meet alike (the database is unavailable): the batch's submissions all
+   * get it at once, instead of each being tried alone (and each waiting out the same timeout).
+   */
+  failsAll?: (e: unknown) => boolean;
 }
 
 interface Submission<I, O> {
@@ -25,8 +30,8 @@ interface Submission<I, O> {
 /**
  * Applies what many messages ask for as one batch (one transaction), and tells each submission its own outputs
  * once the batch is applied: a consumer acks a message only after the commit that applied it. `apply` returns
- * one output per item, in order. When a batch of several submissions fails, each is applied alone: one bad
- * submission fails only itself (and an outage fails them all fast).
+ * one output per item, in order. When a batch of several submissions fails, each is applied alone, so one bad
+ * submission fails only itself; an outage (`failsAll`) fails them all at once.
  */
 export class MicroBatcher<I, O> {
   private readonly logger: Logger;
@@ -87,7 +92,7 @@ export class MicroBatcher<I, O> {
         at += s.items.length;
       }
     } catch (e) {
-      if (batch.length === 1) return batch[0].reject(e);
+      if (batch.length === 1 || this.options.failsAll?.(e)) return batch.forEach((s) => s.reject(e));
       this.logger.warn({ msg: 'a batch failed; applying its submissions one by one', submissions: batch.length, err: e instanceof Error ? e.message : String(e) });
       for (const s of batch) await this.apply(s.items).then(s.resolve, s.reject);
     }

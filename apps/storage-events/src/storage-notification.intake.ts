@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from '@app/database';
 import { ApplyStorageEventUseCase, sessionIdFromKey, StorageEventOutcome, StorageObjectEvent } from '@app/domain';
 import { DeadLetter, MalformedNotification, normalizeStorageNotification, toMessageDisposition } from '@app/messaging';
 import { Metrics } from '@app/observability';
@@ -24,7 +25,13 @@ export class StorageNotificationIntake {
 
   constructor(applyStorageEvent: ApplyStorageEventUseCase) {
     // One batch waits on the database while the next fills; nobody waits to fill one.
-    this.batches = new MicroBatcher((events) => applyStorageEvent.applyBatch(events), { name: 'StorageNotifications', concurrency: 2, lingerMs: 0, maxItems: Infinity });
+    this.batches = new MicroBatcher((events) => applyStorageEvent.applyBatch(events), {
+      name: 'StorageNotifications',
+      concurrency: 2,
+      lingerMs: 0,
+      maxItems: Infinity,
+      failsAll: isDatabaseUnavailable,
+    });
   }
 
   async apply(body: unknown, transport: NotificationTransport): Promise<StorageEventOutcome[]> {

@@ -2,6 +2,7 @@ import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { APP_CONFIG, StorageEventsConfig } from '@app/config';
 import { MessagePattern } from '@app/contracts';
+import { isDatabaseUnavailable } from '@app/database';
 import { RecordedEvent, RecordWebhookEventUseCase, toRecordedEvent } from '@app/domain';
 import { AmqpContext, PassThroughRpcExceptions, toMessageDisposition } from '@app/messaging';
 import { WebhookMetrics } from '@app/webhooks';
@@ -35,6 +36,7 @@ export class WebhookEventsConsumer {
       lingerMs: RECORD_LINGER_MS,
       // The consumer holds at most this many unacked: no more can join.
       maxItems: config.webhooks.prefetch,
+      failsAll: isDatabaseUnavailable,
     });
   }
 
