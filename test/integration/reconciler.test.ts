@@ -18,6 +18,8 @@ import {
   ReconcileUploadsUseCase,
   StoredObject,
   UploadSession,
+  UploadSessionRepository,
+  StorageQuota,
 } from '@app/domain';
 import { domainServices } from '../support/domain';
 import { testEnv } from '../support/test-env';
@@ -232,7 +234,7 @@ describe('sign and complete after expiresAt (Postgres)', () => {
     const apply = new ApplyStorageEventUseCase(services.db, services.lifecycle, services.outbox, services.progress, services.endings, storage);
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
-      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy),
+      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy, new UploadSessionRepository(services.db, new StorageQuota(policy), em)),
     };
   }
 
