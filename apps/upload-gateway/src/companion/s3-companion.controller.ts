@@ -14,7 +14,7 @@ import {
   UploadPolicy,
 } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
-import { CreatesResources } from '../rate-limit/rate-limit.guard';
+import { CreatesResources, perUrlsOf, WeighsWork } from '../rate-limit/rate-limit.guard';
 
 const KEY_MESSAGE = 'the object key must be passed as a query parameter, e.g. "?key=abc.jpg"';
 const PART_NUMBER = /^[1-9]\d{0,4}$/;
@@ -88,6 +88,7 @@ export class S3CompanionController {
 
   /** Query: key, partNumbers=1,2,3 → { presignedUrls: { "1": url, ... } }. */
   @Get('multipart/:uploadId/batch')
+  @WeighsWork(perUrlsOf('partNumbers'))
   async signBatch(@CurrentActor() actor: Actor, @Param('uploadId') uploadId: string, @Query('key') key: unknown, @Query('partNumbers') partNumbers: unknown) {
     const ref = this.ref(uploadId, key);
     if (typeof partNumbers !== 'string') {
