@@ -33,6 +33,8 @@ export interface UploadRules {
 
 export interface GatewayConfig extends CommonConfig {
   port: number;
+  /** Where /metrics is served: its own port, or null for the API port (GATEWAY_METRICS_PORT unset). */
+  metricsPort: number | null;
   uploads: UploadRules;
   auth: {
     anonymousUploads: boolean;
@@ -154,6 +156,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
   return {
     ...common(env),
     port: env.GATEWAY_PORT,
+    metricsPort: env.GATEWAY_METRICS_PORT ?? null,
     uploads: {
       presignedUrlTtlSeconds: env.PRESIGNED_URL_TTL_SECONDS,
       uploadExpirySeconds: env.UPLOAD_EXPIRY_SECONDS,

@@ -11,6 +11,7 @@ import {
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
+import { perItemOf, WeighsWork } from '../rate-limit/rate-limit.guard';
 import { CreatedGroupView, CreatedUploadView, CreateGroupBody, CreateUploadBody, GroupPageView, GroupView, UploadPageView } from '../uploads/uploads.dto';
 
 const GroupId = () => ApiParam({ name: 'id', format: 'uuid', description: 'upload group id' });
@@ -44,6 +45,8 @@ export class GroupsController {
   /** The group, and the sessions and upload instructions of its `files`, in one transaction. */
   @Post()
   @HttpCode(201)
+  // N files are N creates for the rate limit.
+  @WeighsWork(perItemOf('files'))
   @ApiOperation({ operationId: 'createUploadGroup', summary: 'Create a group, optionally with its files (sessions and upload instructions in one transaction)' })
   @ApiBody({ type: CreateGroupBody })
   @ApiCreatedResponse({ type: CreatedGroupView })

@@ -19,6 +19,7 @@ import {
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
+import { perUrlsOf, WeighsWork } from '../rate-limit/rate-limit.guard';
 import { presentCreated, presentDetails, presentJob, presentParts, presentSession } from './upload.presenter';
 import {
   AbortUploadBody,
@@ -116,6 +117,7 @@ export class UploadsController {
   /** Fresh part URLs for `{ partNumbers }` (resume after a reload, expired URLs). */
   @Post(':id/parts')
   @HttpCode(200)
+  @WeighsWork(perUrlsOf('partNumbers'))
   @ApiOperation({ operationId: 'signUploadParts', summary: 'Fresh pre-signed part URLs (resume, expired URLs)' })
   @UploadId()
   @ApiBody({ type: SignPartsBody })
