@@ -16,7 +16,7 @@ const load = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayE
 describe('gateway security settings', () => {
   it('production defaults: no anonymous uploads, no CORS, unlimited quota, rate limits on, socket address trusted', () => {
     const c = load({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
-    expect(c.auth.anonymousUploads).toBe(false);
+    expect(c.uploads.anonymousUploads).toBe(false);
     expect(c.http.corsOrigins).toEqual([]);
     expect(c.uploads.userQuotaBytes).toBe(0);
     expect(c.http.rateLimit).toEqual({ writes: 120, requests: 1200, windowSeconds: 60, syncMs: 1000 });
