@@ -38,7 +38,7 @@ export class AppModule {
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
-        UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
+        UploadsModule.forRoot(config.uploads),
         JobOperationsModule,
         WebhooksApiModule.forRoot(config),
         LiveModule.forRoot(config),

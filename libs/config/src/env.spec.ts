@@ -16,7 +16,7 @@ const load = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayE
 describe('gateway security settings', () => {
   it('production defaults: no anonymous uploads, no CORS, unlimited quota, rate limits on, socket address trusted', () => {
     const c = load({ NODE_ENV: 'production', AMQP_URL: 'amqp://uploads:pw@127.0.0.1:5672', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
-    expect(c.auth.anonymousUploads).toBe(false);
+    expect(c.uploads.anonymousUploads).toBe(false);
     expect(c.http.corsOrigins).toEqual([]);
     expect(c.uploads.userQuotaBytes).toBe(0);
     expect(c.http.rateLimit).toEqual({ writes: 120, requests: 1200, windowSeconds: 60, syncMs: 1000 });
@@ -144,7 +144,7 @@ describe('production refuses development defaults (issue 16)', () => {
 
   it('each is let through only by its own confirmation; outside production none is refused', () => {
     const confirmedAll = { ...dev, PRODUCTION_ALLOWED_DEV_DEFAULTS: 'ANONYMOUS_UPLOADS, CORS_ORIGINS,S3_DEV_KEYS,AMQP_GUEST' };
-    expect(load(confirmedAll).auth.anonymousUploads).toBe(true);
+    expect(load(confirmedAll).uploads.anonymousUploads).toBe(true);
     const partly = refusal({ ...dev, PRODUCTION_ALLOWED_DEV_DEFAULTS: 'ANONYMOUS_UPLOADS,AMQP_GUEST' });
     expect(partly).not.toMatch(/ANONYMOUS_UPLOADS:|AMQP_URL:/);
     expect(partly).toMatch(/CORS_ORIGINS:[^\n]*\n {2}S3_ACCESS_KEY, S3_SECRET_KEY:/);
