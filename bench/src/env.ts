@@ -39,6 +39,8 @@ export const BENCH_SETTINGS: Record<string, string> = {
   RATE_LIMIT_WRITES: '0',
   RATE_LIMIT_REQUESTS: '0',
   ANONYMOUS_UPLOADS: 'true',
+  // Production otherwise refuses .env.example's development defaults (issue 16): a load test on one machine means them.
+  PRODUCTION_ALLOWED_DEV_DEFAULTS: 'ANONYMOUS_UPLOADS,CORS_ORIGINS,S3_DEV_KEYS,AMQP_GUEST',
   SHUTDOWN_TIMEOUT_SECONDS: '10',
 };
 

@@ -102,6 +102,7 @@ function settings(appEnv: Record<string, string>): string[] {
     RATE_LIMIT_WRITES: 'rate limits off: the bench is one caller making thousands of requests a minute',
     RATE_LIMIT_REQUESTS: 'rate limits off (as above)',
     ANONYMOUS_UPLOADS: 'as .env.example',
+    PRODUCTION_ALLOWED_DEV_DEFAULTS: ".env.example's development defaults confirmed for production (one machine, the local broker and store)",
     SHUTDOWN_TIMEOUT_SECONDS: 'apps stop faster between scenarios',
   };
   const rows = Object.entries(BENCH_SETTINGS).map(([k, v]) => [`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${appEnv[k] ?? v}\``, appEnv[k] !== undefined ? '**forced with --app-env**' : (why[k] ?? '')]);

@@ -175,4 +175,27 @@ describe('docker-compose.yml', () => {
     }
     expect(s.migrate.environment).toEqual(s['upload-gateway'].environment);
   });
+
+  it('the store publishes with a broker user of its own that can only publish to the storage events exchange; the apps are not guest (issue 16)', () => {
+    const definitions = JSON.parse(readFileSync(join(ROOT, 'compose/rabbitmq-definitions.json'), 'utf8')) as {
+      users: { name: string }[];
+      permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
+    };
+    const storeUser = new URL((s.minio.environment as Env).MINIO_NOTIFY_AMQP_URL_PRIMARY).username;
+    const appUser = new URL((s['upload-gateway'].environment as Env).AMQP_URL).username;
+    expect(storeUser).not.toBe(appUser);
+    expect([storeUser, appUser]).not.toContain('guest');
+    expect(definitions.users.map((u) => u.name)).toEqual(expect.arrayContaining([storeUser, appUser]));
+    expect(definitions.users.map((u) => u.name)).not.toContain('guest');
+    const exchange = (s['upload-gateway'].environment as Env).STORAGE_EVENTS_EXCHANGE;
+    const store = definitions.permissions.filter((p) => p.user === storeUser);
+    expect(store).toHaveLength(1);
+    expect(new RegExp(store[0].write).test(exchange)).toBe(true);
+    // Nothing else: no other exchange to write, no queue to read or declare.
+    for (const other of ['uploads.events', 'storage-events.notifications', 'amq.default', 'jobs.VALIDATION']) {
+      expect(new RegExp(store[0].write).test(other) || new RegExp(store[0].configure).test(other)).toBe(false);
+    }
+    expect(store[0].read).toBe('^$');
+    expect((s.rabbitmq.volumes as string[]).some((v) => v.startsWith('./compose/rabbitmq-definitions.json:'))).toBe(true);
+  });
 });

@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { anUpload, textBytes } from '../support/builders';
 import { Caller, sendBytes, waitForStatus } from '../support/flows';
 import { System } from '../support/apps';
-import { api, ApiResponse, jwtFor } from '../support/http';
+import { api, ApiResponse, issuedUploadToken, jwtFor } from '../support/http';
 import { NS, ROOT } from '../support/test-env';
 
 jest.setTimeout(240_000);
@@ -145,8 +145,8 @@ async function fixture(needs: FixtureKind, owner: Owner): Promise<Fixture & { ca
     f.groupId = res.body.id;
   }
   if (needs === 'uppy') {
-    // Uppy's routes take the anonymous caller's own token (Uppy 6 sends no response-provided headers).
-    if (owner.kind === 'anonymous') f.caller = { uploadToken: randomBytes(32).toString('base64url') };
+    // Uppy's routes take an upload token the gateway issued (the /demo page's cookie; Uppy 6 sends no response-provided headers).
+    if (owner.kind === 'anonymous') f.caller = { uploadToken: await issuedUploadToken() };
     const res = await api('POST', '/s3/multipart', { body: { filename: `${marker}.txt`, type: 'text/plain', metadata: {} }, token: f.caller.token, uploadToken: f.caller.uploadToken });
     if (res.status !== 200) throw new Error(`fixture Uppy upload: ${res.status} ${JSON.stringify(res.body)}`);
     adopt(res.body);

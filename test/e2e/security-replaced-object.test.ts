@@ -4,7 +4,7 @@ import { System } from '../support/apps';
 import { Capture } from '../support/broker';
 import { anUpload, sha256Base64, textBytes } from '../support/builders';
 import { createUpload, getUpload, sendBytes, waitForStatus } from '../support/flows';
-import { api } from '../support/http';
+import { api, issuedUploadToken } from '../support/http';
 import { objectExists, storedSha256 } from '../support/multipart';
 import { outboxDrained } from '../support/outcomes';
 import { waitFor } from '../support/poll';
@@ -21,11 +21,13 @@ jest.setTimeout(120_000);
 describe('security: a validated object swapped afterwards (e2e)', () => {
   let system: System;
   let events: Capture;
-  const uppyToken = randomBytes(32).toString('base64url');
-  const asPage = { headers: { cookie: `upload_token=${uppyToken}` } };
+  let uppyToken: string;
+  let asPage: { headers: { cookie: string } };
 
   beforeAll(async () => {
     system = await System.start({ JOB_TYPES: 'VALIDATION' });
+    uppyToken = await issuedUploadToken();
+    asPage = { headers: { cookie: `upload_token=${uppyToken}` } };
     events = await Capture.on(testEnv().DOMAIN_EVENTS_EXCHANGE);
   });
 

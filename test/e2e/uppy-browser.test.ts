@@ -5,7 +5,7 @@ import { Browser, chromium } from 'playwright-core';
 import { System } from '../support/apps';
 import { pngBytes } from '../support/builders';
 import { getUpload, waitForStatus } from '../support/flows';
-import { api } from '../support/http';
+import { api, issuedUploadToken } from '../support/http';
 import { multipartUploadsUnder, objectExists, putPart, storedSha256 } from '../support/multipart';
 import { waitFor } from '../support/poll';
 import { GATEWAY_URL, NS, ROOT } from '../support/test-env';
@@ -24,11 +24,13 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
  */
 describe('Uppy (e2e)', () => {
   let system: System;
-  const uppyToken = randomBytes(32).toString('base64url');
-  const asPage = { headers: { cookie: `upload_token=${uppyToken}` } };
+  let uppyToken: string;
+  let asPage: { headers: { cookie: string } };
 
   beforeAll(async () => {
     system = await System.start({ JOB_TYPES: 'VALIDATION', MULTIPART_THRESHOLD_BYTES: String(5 * MiB) });
+    uppyToken = await issuedUploadToken();
+    asPage = { headers: { cookie: `upload_token=${uppyToken}` } };
   });
 
   afterAll(async () => {

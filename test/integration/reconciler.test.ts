@@ -19,6 +19,8 @@ import {
   StorageEventRepository,
   StoredObject,
   UploadSession,
+  UploadSessionRepository,
+  StorageQuota,
 } from '@app/domain';
 import { domainServices } from '../support/domain';
 import { testEnv } from '../support/test-env';
@@ -230,10 +232,12 @@ describe('sign and complete after expiresAt (Postgres)', () => {
 
   function useCases(storage: ObjectStorage) {
     const em = orm.em.fork();
+    // The repository refuses sessions created through the unit of work on its event manager, as these fixtures are: its own.
+    const sessions = new UploadSessionRepository(services.db, new StorageQuota(policy), orm.em.fork({ freshEventManager: true }));
     const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
-      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy),
+      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy, sessions),
     };
   }
 

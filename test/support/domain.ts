@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { PgSqlDatabase } from '@app/database';
-import { GroupProgress, JobLedger, LifecycleWriter, Outbox, SessionEndings, SessionSettler } from '@app/domain';
+import { GroupProgress, JobLedger, LifecycleWriter, Outbox, SessionEndings, SessionSettler, SqlJobStore } from '@app/domain';
 import { testEnv } from './test-env';
 
 /** A relay that publishes nothing: the rows stay in outbox_message for the test to read. */
@@ -13,7 +13,8 @@ export function domainServices(orm: MikroORM) {
   const outbox = new Outbox({ domainEventsExchange: testEnv().DOMAIN_EVENTS_EXCHANGE }, QUIET_RELAY);
   const progress = new GroupProgress(lifecycle, outbox, db);
   const endings = new SessionEndings(outbox, progress, db);
-  const settler = new SessionSettler(lifecycle, outbox, endings, db);
-  const ledger = new JobLedger(db, lifecycle, outbox, settler);
-  return { db, lifecycle, outbox, progress, endings, settler, ledger };
+  const jobStore = new SqlJobStore(db, lifecycle, outbox, endings);
+  const settler = new SessionSettler(outbox, jobStore);
+  const ledger = new JobLedger(jobStore, outbox, settler);
+  return { db, lifecycle, outbox, progress, endings, jobStore, settler, ledger };
 }

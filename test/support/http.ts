@@ -28,6 +28,18 @@ export async function api<T = any>(
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
+/**
+ * An upload token the gateway issued, as a page gets it: the cookie that serving /demo sets (over http: `upload_token`).
+ * Anonymous Uppy uploads take no other (issue 16).
+ */
+export async function issuedUploadToken(baseUrl = GATEWAY_URL): Promise<string> {
+  const res = await fetch(`${baseUrl}/demo`);
+  await res.arrayBuffer();
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('upload_token='));
+  if (!cookie) throw new Error(`GET /demo set no upload_token cookie (${res.status})`);
+  return decodeURIComponent(cookie.slice('upload_token='.length).split(';')[0]);
+}
+
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** An HS256 JWT signed with the test secret (or another, to test rejection); `roles` go into the gateway's admin claim (JWT_ADMIN_CLAIM's default). */

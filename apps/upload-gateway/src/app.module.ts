@@ -14,6 +14,7 @@ import { GroupsController } from './groups/groups.controller';
 import { GatewayHealthController } from './operations/gateway-health.controller';
 import { GatewayMetricsController } from './operations/gateway-metrics.controller';
 import { AuthGuard } from './identity/auth.guard';
+import { PageTokens } from './identity/page-tokens';
 import { TokenVerifier } from './identity/token-verifier';
 import { JobsController } from './jobs/jobs.controller';
 import { LiveModule } from './live/live.module';
@@ -37,14 +38,24 @@ export class AppModule {
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
-        UploadsModule.forRoot({ ...config.uploads, anonymousUploads: config.auth.anonymousUploads }),
+        UploadsModule.forRoot(config.uploads),
         JobOperationsModule,
         WebhooksApiModule.forRoot(config),
         LiveModule.forRoot(config),
       ],
-      controllers: [UploadsController, JobsController, GroupsController, S3CompanionController, DemoController, GatewayHealthController, GatewayMetricsController],
+      controllers: [
+        UploadsController,
+        JobsController,
+        GroupsController,
+        S3CompanionController,
+        DemoController,
+        GatewayHealthController,
+        // With GATEWAY_METRICS_PORT, /metrics is served on that port only (main.ts), never beside the API.
+        ...(config.metricsPort === null ? [GatewayMetricsController] : []),
+      ],
       providers: [
         TokenVerifier,
+        { provide: PageTokens, useFactory: () => new PageTokens(config.live.ticketSecret) },
         SharedHitCounts,
         RateLimits,
         // Global guards run in this order: identity first, then the rate limit counts the caller it established.

@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { GatewayConfig, gatewayConfig, GatewayEnv, installShutdownDeadline, loadConfigOrExit } from '@app/config';
-import { serveOpenApi } from '@app/observability';
+import { serveMetricsOn, serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 import { GATEWAY_OPENAPI } from './openapi/gateway-openapi';
 
@@ -51,6 +51,10 @@ async function bootstrap(): Promise<void> {
   serveOpenApi(app, GATEWAY_OPENAPI);
   app.enableShutdownHooks();
   installShutdownDeadline(config.shutdownTimeoutMs);
+  if (config.metricsPort !== null) {
+    const metrics = await serveMetricsOn(config.metricsPort);
+    process.once('SIGTERM', () => metrics.close());
+  }
   await app.listen(config.port, '0.0.0.0');
 }
 

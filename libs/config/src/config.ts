@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { JobType, JOB_TYPES, QueueMode } from '@app/contracts';
+// A type only (erased at runtime): the domain defines the rules uploads obey, config fills them from the environment.
+import type { UploadPolicy } from '@app/domain';
 import { amqpUrlsOf, BaseEnv, GatewayEnv, JobProcessorEnv, parseDurations, StorageEventsEnv } from './env';
 
 /** Typed, nested configuration the code reads (never process.env directly). */
@@ -15,27 +17,13 @@ export interface CommonConfig {
   webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
 }
 
-export interface UploadRules {
-  presignedUrlTtlSeconds: number;
-  uploadExpirySeconds: number;
-  maxFileSize: number;
-  multipartThreshold: number;
-  defaultPartSize: number;
-  allowedContentTypes: string[];
-  defaultJobs: { pattern: string; jobs: JobType[] }[];
-  /** 0 = unlimited. */
-  userQuotaBytes: number;
-  maxFilesPerGroup: number;
-  /** Default lifetime of a group, and the most a caller may ask for. */
-  groupExpirySeconds: number;
-  maxGroupExpirySeconds: number;
-}
-
 export interface GatewayConfig extends CommonConfig {
   port: number;
-  uploads: UploadRules;
+  /** Where /metrics is served: its own port, or null for the API port (GATEWAY_METRICS_PORT unset). */
+  metricsPort: number | null;
+  /** The upload rules as the domain takes them (UploadsModule.forRoot). */
+  uploads: UploadPolicy;
   auth: {
-    anonymousUploads: boolean;
     /** The HS256 key of bearer tokens: unset when there is none, and with a JWKS unless JWT_ALLOW_HS256_WITH_JWKS. */
     jwtSecret?: string;
     jwksUrl?: string;
@@ -154,6 +142,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
   return {
     ...common(env),
     port: env.GATEWAY_PORT,
+    metricsPort: env.GATEWAY_METRICS_PORT ?? null,
     uploads: {
       presignedUrlTtlSeconds: env.PRESIGNED_URL_TTL_SECONDS,
       uploadExpirySeconds: env.UPLOAD_EXPIRY_SECONDS,
@@ -166,9 +155,9 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
       groupExpirySeconds: env.GROUP_EXPIRY_SECONDS,
       maxGroupExpirySeconds: env.GROUP_MAX_EXPIRY_SECONDS,
+      anonymousUploads: env.ANONYMOUS_UPLOADS,
     },
     auth: {
-      anonymousUploads: env.ANONYMOUS_UPLOADS,
       jwtSecret: env.JWT_SECRET && (!env.JWKS_URL || env.JWT_ALLOW_HS256_WITH_JWKS) ? env.JWT_SECRET : undefined,
       jwksUrl: env.JWKS_URL || undefined,
       jwtIssuer: env.JWT_ISSUER || undefined,

@@ -15,8 +15,8 @@ const load = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayE
 
 describe('gateway security settings', () => {
   it('production defaults: no anonymous uploads, no CORS, unlimited quota, rate limits on, socket address trusted', () => {
-    const c = load({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
-    expect(c.auth.anonymousUploads).toBe(false);
+    const c = load({ NODE_ENV: 'production', AMQP_URL: 'amqp://uploads:pw@127.0.0.1:5672', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
+    expect(c.uploads.anonymousUploads).toBe(false);
     expect(c.http.corsOrigins).toEqual([]);
     expect(c.uploads.userQuotaBytes).toBe(0);
     expect(c.http.rateLimit).toEqual({ writes: 120, requests: 1200, windowSeconds: 60, syncMs: 1000 });
@@ -102,5 +102,65 @@ describe('group expiry settings', () => {
     expect(c.uploads).toMatchObject({ groupExpirySeconds: 86400, maxGroupExpirySeconds: 604800 });
     expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '30' })).toThrow(/GROUP_EXPIRY_SECONDS/);
     expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(/must not exceed GROUP_MAX_EXPIRY_SECONDS/);
+  });
+});
+
+describe('production refuses development defaults (issue 16)', () => {
+  const SECRET = 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA';
+  const dev = {
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    ANONYMOUS_UPLOADS: 'true',
+    CORS_ORIGINS: '*',
+    S3_ACCESS_KEY: 'uploads-dev-access-key',
+    S3_SECRET_KEY: 'uploads-dev-secret-key-0000000000000000',
+    AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  };
+  const refusal = (env: Record<string, string>): string => {
+    try {
+      load(env);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+
+  it('one error naming each: anonymous uploads, CORS *, the dev S3 keys, the guest broker user', () => {
+    const message = refusal(dev);
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration:',
+      expect.stringMatching(/^ {2}ANONYMOUS_UPLOADS: is true: .* PRODUCTION_ALLOWED_DEV_DEFAULTS=ANONYMOUS_UPLOADS/),
+      expect.stringMatching(/^ {2}CORS_ORIGINS: is \*: .* PRODUCTION_ALLOWED_DEV_DEFAULTS=CORS_ORIGINS/),
+      expect.stringMatching(/^ {2}S3_ACCESS_KEY, S3_SECRET_KEY: is a development or placeholder key.* PRODUCTION_ALLOWED_DEV_DEFAULTS=S3_DEV_KEYS/),
+      expect.stringMatching(/^ {2}AMQP_URL: uses RabbitMQ's guest user.* PRODUCTION_ALLOWED_DEV_DEFAULTS=AMQP_GUEST/),
+    ]);
+  });
+
+  it('no user in the broker URL is guest; placeholders and MinIO defaults are dev keys; a CORS list with * is *', () => {
+    expect(refusal({ ...dev, ANONYMOUS_UPLOADS: 'false', CORS_ORIGINS: '', S3_ACCESS_KEY: 'AKIA0REAL0KEY', S3_SECRET_KEY: 'r3al-s3cret-k3y-from-the-store-x', AMQP_URL: 'amqp://127.0.0.1' })).toMatch(/AMQP_URL: uses RabbitMQ's guest user/);
+    expect(refusal({ ...dev, S3_ACCESS_KEY: 'REPLACE_ME', S3_SECRET_KEY: 'minioadmin' })).toMatch(/S3_ACCESS_KEY, S3_SECRET_KEY: is a development/);
+    expect(refusal({ ...dev, CORS_ORIGINS: 'https://a.example, *' })).toMatch(/CORS_ORIGINS: is \*/);
+  });
+
+  it('each is let through only by its own confirmation; outside production none is refused', () => {
+    const confirmedAll = { ...dev, PRODUCTION_ALLOWED_DEV_DEFAULTS: 'ANONYMOUS_UPLOADS, CORS_ORIGINS,S3_DEV_KEYS,AMQP_GUEST' };
+    expect(load(confirmedAll).uploads.anonymousUploads).toBe(true);
+    const partly = refusal({ ...dev, PRODUCTION_ALLOWED_DEV_DEFAULTS: 'ANONYMOUS_UPLOADS,AMQP_GUEST' });
+    expect(partly).not.toMatch(/ANONYMOUS_UPLOADS:|AMQP_URL:/);
+    expect(partly).toMatch(/CORS_ORIGINS:[^\n]*\n {2}S3_ACCESS_KEY, S3_SECRET_KEY:/);
+    expect(refusal({ ...dev, PRODUCTION_ALLOWED_DEV_DEFAULTS: 'EVERYTHING' })).toMatch(/PRODUCTION_ALLOWED_DEV_DEFAULTS must be a comma-separated list/);
+    expect(refusal({ ...dev, NODE_ENV: 'development' })).toBe('');
+    expect(refusal({ ...dev, NODE_ENV: 'test' })).toBe('');
+  });
+
+  it(".env.example's development settings are refused as they are in production, and accepted in development", () => {
+    const example = Object.fromEntries(
+      readFileSync(join(__dirname, '..', '..', '..', '.env.example'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z0-9_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(refusal({ ...example, JWT_SECRET: SECRET })).toBe('');
+    expect(refusal({ ...example, JWT_SECRET: SECRET, NODE_ENV: 'production' }).split('\n')).toHaveLength(5);
   });
 });

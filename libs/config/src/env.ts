@@ -43,9 +43,60 @@ function IsStrongSecret(): PropertyDecorator {
   });
 }
 
+/**
+ * Development defaults that production refuses (issue 16), each under the name that confirms it when it is meant
+ * (PRODUCTION_ALLOWED_DEV_DEFAULTS, comma separated): a load test on one machine, a closed demo.
+ */
+export const DEV_DEFAULTS = ['ANONYMOUS_UPLOADS', 'CORS_ORIGINS', 'S3_DEV_KEYS', 'AMQP_GUEST'] as const;
+export type DevDefault = (typeof DEV_DEFAULTS)[number];
+
+/** The S3 keys of .env.example, docker-compose and MinIO's own default: public, never a production credential. */
+const DEV_S3_KEYS = new Set(['uploads-dev-access-key', 'uploads-dev-secret-key-0000000000000000', 'minioadmin']);
+
+function listOf(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+}
+
+/** The AMQP user of a URL; none given is `guest` (amqplib's default). */
+function amqpUser(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username) || 'guest';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Why this environment must not run in production, one line per development default found and not confirmed:
+ * anonymous uploads on, CORS for every origin, the development S3 keys, the broker's `guest` user.
+ */
+export function productionRefusals(env: BaseEnv & { ANONYMOUS_UPLOADS?: boolean; CORS_ORIGINS?: string }): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const confirmed = new Set(listOf(env.PRODUCTION_ALLOWED_DEV_DEFAULTS));
+  const found: [DevDefault, string, string][] = [];
+  if (env.ANONYMOUS_UPLOADS === true) found.push(['ANONYMOUS_UPLOADS', 'ANONYMOUS_UPLOADS', 'is true: anyone who reaches the gateway can store files; set it to false']);
+  if (env.CORS_ORIGINS !== undefined && listOf(env.CORS_ORIGINS).includes('*')) {
+    found.push(['CORS_ORIGINS', 'CORS_ORIGINS', 'is *: every web site may call the API from its visitors\' browsers; list your origins']);
+  }
+  const devKeys = (['S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const).filter((k) => DEV_S3_KEYS.has(env[k]) || PLACEHOLDER_SECRET.test(env[k]));
+  if (devKeys.length > 0) found.push(['S3_DEV_KEYS', devKeys.join(', '), 'is a development or placeholder key, published in this repository; use the store\'s own credentials']);
+  if (amqpUrlsOf(env).some((u) => amqpUser(u) === 'guest')) {
+    found.push(['AMQP_GUEST', env.AMQP_URLS !== undefined ? 'AMQP_URLS' : 'AMQP_URL', "uses RabbitMQ's guest user (or no user, which is guest); give each app its own user"]);
+  }
+  return found
+    .filter(([name]) => !confirmed.has(name))
+    .map(([name, variable, why]) => `  ${variable}: ${why}, or confirm it with PRODUCTION_ALLOWED_DEV_DEFAULTS=${name} (NODE_ENV=production)`);
+}
+
 /** Settings every app needs. Each app extends it with its own. */
 export class BaseEnv {
   @IsIn(['development', 'production', 'test']) NODE_ENV: string = 'development';
+  /** Development defaults production runs with anyway, comma separated among DEV_DEFAULTS (see productionRefusals). */
+  @IsOptional()
+  @Matches(new RegExp(`^\\s*(${DEV_DEFAULTS.join('|')})(\\s*,\\s*(${DEV_DEFAULTS.join('|')}))*\\s*$`), {
+    message: `PRODUCTION_ALLOWED_DEV_DEFAULTS must be a comma-separated list of ${DEV_DEFAULTS.join(', ')}`,
+  })
+  PRODUCTION_ALLOWED_DEV_DEFAULTS?: string;
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL: string = 'info';
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' }) DATABASE_URL!: string;
@@ -96,6 +147,11 @@ export function parseDurations(spec: string, variable: string): number[] {
 
 export class GatewayEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) GATEWAY_PORT: number = 3000;
+  /**
+   * Serve /metrics on this port only (its own listener), not on GATEWAY_PORT, which the Internet reaches. Unset: on
+   * GATEWAY_PORT as before (development); deployments set it and keep the port off the ingress (k8s/: 9102 and a NetworkPolicy).
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535) GATEWAY_METRICS_PORT?: number;
   @Transform(toInt) @IsInt() @Min(10) @Max(7 * 24 * 3600) PRESIGNED_URL_TTL_SECONDS: number = 900;
   @Transform(toInt) @IsInt() @Min(60) UPLOAD_EXPIRY_SECONDS: number = 86400;
   @Transform(toInt) @IsInt() @Min(1) MAX_FILE_SIZE_BYTES: number = 5 * 1024 ** 3;
@@ -253,9 +309,8 @@ export function validateEnv<T extends object>(cls: new () => T, raw: Record<stri
   const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
   const env = plainToInstance(cls, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
-  }
+  const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  if (env instanceof BaseEnv) lines.push(...productionRefusals(env));
+  if (lines.length > 0) throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   return env;
 }

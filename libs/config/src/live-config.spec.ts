@@ -1,7 +1,7 @@
 import { gatewayConfig } from './config';
 import { GatewayEnv, validateEnv } from './env';
 
-const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
+const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://app:pw@h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
 const gateway = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayEnv, { ...base, ANONYMOUS_UPLOADS: 'true', ...env }));
 
 describe('live stream settings', () => {
@@ -19,9 +19,9 @@ describe('live stream settings', () => {
   });
 
   it('production needs a shared ticket key: SSE_TICKET_SECRET, or JWT_SECRET to derive it from', () => {
-    expect(() => gateway({ NODE_ENV: 'production', JWKS_URL: 'https://idp.example.com/jwks' })).toThrow('SSE_TICKET_SECRET');
-    expect(gateway({ NODE_ENV: 'production', JWKS_URL: 'https://idp.example.com/jwks', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'uploads', SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBeTruthy();
-    expect(gateway({ NODE_ENV: 'production', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret).toBeTruthy();
+    expect(() => gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWKS_URL: 'https://idp.example.com/jwks' })).toThrow('SSE_TICKET_SECRET');
+    expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWKS_URL: 'https://idp.example.com/jwks', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'uploads', SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBeTruthy();
+    expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret).toBeTruthy();
   });
 
   it.each([

@@ -1,6 +1,8 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { GroupProgress } from './group/group-progress';
 import { JobLedger } from './job/run-jobs/job-ledger';
+import { SqlJobStore } from './job/run-jobs/sql-job-store';
+import { JOB_STORE } from './ports/job-store.port';
 import { SessionSettler } from './job/session-settler';
 import { SessionEndings } from './upload/session-endings';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
@@ -16,6 +18,7 @@ import { UnitOfWork } from './outbox/unit-of-work';
 export class DomainCoreModule {
   static forRoot(settings: OutboxSettings): DynamicModule {
     const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler, JobLedger];
-    return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, ...providers], exports: providers };
+    const jobStore = { provide: JOB_STORE, useClass: SqlJobStore };
+    return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, jobStore, ...providers], exports: [...providers, JOB_STORE] };
   }
 }

@@ -71,6 +71,8 @@ export * from './job/handlers/job-handler';
 export * from './job/handlers/job-handler-registry';
 export * from './job/run-jobs/job-runner';
 export * from './job/run-jobs/job-ledger';
+export * from './job/run-jobs/sql-job-store';
+export * from './ports/job-store.port';
 export * from './job/handlers/stored-object';
 export * from './upload/delete-upload/delete-upload.usecase';
 export * from './upload/get-download-url/get-download-url.usecase';

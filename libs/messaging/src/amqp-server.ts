@@ -4,6 +4,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { MessagePattern } from '@app/contracts';
 import { Correlation, Metrics } from '@app/observability';
+import { AckBatcher } from './ack-batcher';
 import { AmqpConnection, ManagedChannel } from './amqp-connection';
 import { DeadLetter, RetryLater } from './consumer-errors';
 import { PriorityGate } from './priority-gate';
@@ -61,6 +62,8 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
    * string, throws and catches on every call (5% of storage-events' CPU at 100 files/s when done per message).
    */
   private readonly handlers = new Map<MessagePattern, MessageHandler>();
+  /** Each open channel's deliveries, settled through it: acks finished together go as one. */
+  private readonly settlers = new Map<ConfirmChannel, AckBatcher>();
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -94,7 +97,11 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       group.sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0));
       this.channels.push(
         this.amqp.channel(`consume ${group.map((s) => s.queue).join(', ')}`, async (ch, managed) => {
-          ch.once('close', () => this.closedChannels.add(ch));
+          ch.once('close', () => {
+            this.closedChannels.add(ch);
+            this.settlers.delete(ch);
+          });
+          this.settlers.set(ch, new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`)));
           for (const sub of group) {
             // Per consumer (global=false): each band has its own prefetch.
             await ch.prefetch(sub.prefetch);
@@ -111,7 +118,9 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     await this.amqp.stopConsuming();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    for (const s of this.settlers.values()) s.flush();
     await this.amqp.drain();
+    for (const s of this.settlers.values()) s.flush();
     await Promise.all(this.channels.map((c) => c.close()));
   }
 
@@ -124,8 +133,9 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   }
 
   private onMessage(ch: ConfirmChannel, sub: Subscription, msg: ConsumeMessage): void {
+    this.settlerOf(ch).delivered(msg);
     // Arrived after the signal (sent before the consumer's cancel reached the broker): back to the queue, untouched.
-    if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
+    if (!this.amqp.consuming) return this.requeue(ch, msg);
     // Each message runs in its own correlation scope: the upload's id when the producer set one.
     const p = Correlation.run(correlationIdOf(msg), () => (sub.gate ? this.handleGated(ch, sub, sub.gate, msg) : this.handle(ch, sub, msg)));
     this.inFlight.add(p);
@@ -138,7 +148,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     try {
       // Its channel closed while it waited: the broker has redelivered it (or will), nothing to run or settle here.
       if (this.closedChannels.has(ch)) return;
-      if (!this.amqp.consuming) return this.settle(() => ch.nack(msg, false, true));
+      if (!this.amqp.consuming) return this.requeue(ch, msg);
       await this.handle(ch, sub, msg);
     } finally {
       release();
@@ -156,7 +166,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
     try {
       const result: unknown = await handler(data, new AmqpContext([msg, sub.queue]));
       if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-      this.settle(() => ch.ack(msg));
+      this.settlerOf(ch).ack(msg);
       Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'acked' });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
@@ -165,7 +175,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
         if (e.delayMs > 0) this.logger.warn(`requeueing a message of ${sub.queue} in ${e.delayMs} ms: ${reason}`);
         Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'requeued' });
         if (e.delayMs > 0) await new Promise((r) => setTimeout(r, e.delayMs));
-        return this.settle(() => ch.nack(msg, false, true));
+        return this.requeue(ch, msg);
       }
       const failures = Number(msg.properties.headers?.[RETRY_HEADER] ?? 0) + 1;
       if (failures >= MAX_UNEXPECTED_FAILURES) return this.deadLetter(ch, sub, msg, `failed ${failures} times, last: ${reason}`);
@@ -188,12 +198,22 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       await new Promise<void>((resolve, reject) =>
         ch.sendToQueue(queue, copy.content, { ...copy.properties, persistent: true, headers: { ...copy.properties.headers, ...headers } }, (err) => (err ? reject(err) : resolve())),
       );
-      this.settle(() => ch.ack(original));
+      this.settlerOf(ch).ack(original);
     } catch (e) {
       // Not confirmed: leave the original unacked; the broker redelivers it.
       this.logger.error(`could not republish to ${queue}: ${e instanceof Error ? e.message : String(e)}`);
-      this.settle(() => ch.nack(original, false, true));
+      this.requeue(ch, original);
     }
+  }
+
+  /** A channel's settler; a closed channel's is a fresh one (its acks throw, and are logged: the broker redelivers). */
+  private settlerOf(ch: ConfirmChannel): AckBatcher {
+    return this.settlers.get(ch) ?? new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  /** Back to its queue, untouched. */
+  private requeue(ch: ConfirmChannel, msg: ConsumeMessage): void {
+    this.settle(() => this.settlerOf(ch).nack(msg, true));
   }
 
   /** Acks on a channel that died with its connection throw; the broker redelivers those messages anyway. */

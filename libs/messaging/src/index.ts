@@ -12,3 +12,4 @@ export * from './webhooks-topology';
 export * from './live-events';
 export * from './queue-type';
 export * from './priority-gate';
+export * from './ack-batcher';

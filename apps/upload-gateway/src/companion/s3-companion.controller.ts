@@ -4,6 +4,7 @@ import {
   Actor,
   CompleteUploadUseCase,
   DomainError,
+  DomainErrorCode,
   ListUploadPartsUseCase,
   OBJECT_STORAGE,
   ObjectStorage,
@@ -14,7 +15,8 @@ import {
   UploadPolicy,
 } from '@app/domain';
 import { CurrentActor } from '../identity/auth.guard';
-import { CreatesResources } from '../rate-limit/rate-limit.guard';
+import { PageTokens } from '../identity/page-tokens';
+import { CreatesResources, perUrlsOf, WeighsWork } from '../rate-limit/rate-limit.guard';
 
 const KEY_MESSAGE = 'the object key must be passed as a query parameter, e.g. "?key=abc.jpg"';
 const PART_NUMBER = /^[1-9]\d{0,4}$/;
@@ -57,13 +59,27 @@ export class S3CompanionController {
     private readonly abortUpload: AbortUploadUseCase,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    private readonly pageTokens: PageTokens,
   ) {}
+
+  /**
+   * An anonymous Uppy page binds its sessions to the upload token it presents: only one this gateway issued (the
+   * /demo page's cookie), never one the client chose, so nobody can fix a victim's token in advance (issue 16).
+   */
+  private assertIssuedToken(actor: Actor): void {
+    if (actor.userId !== null || actor.isAdmin || this.pageTokens.isIssued(actor.uploadToken)) return;
+    throw new DomainError(
+      DomainErrorCode.UNAUTHENTICATED,
+      'Anonymous Uppy uploads need an upload token this gateway issued (the upload-token cookie the /demo page sets), or Authorization: Bearer <JWT>',
+    );
+  }
 
   /** One-request upload: a POST-policy form. Query: filename, type, metadata[...]. */
   @Get('params')
   // Creates a session although it is a GET: counted as a write by the rate limit.
   @CreatesResources()
   async params(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>) {
+    this.assertIssuedToken(actor);
     const started = await this.startCompanionUpload.execute(actor, { filename: query.filename, type: query.type, metadata: metadataOf(query) }, 'SINGLE');
     if (started.strategy !== 'SINGLE') throw new Error('expected a single upload');
     return { method: 'POST', url: started.post.url, fields: started.post.fields, expires: this.policy.presignedUrlTtlSeconds };
@@ -73,6 +89,7 @@ export class S3CompanionController {
   @Post('multipart')
   @HttpCode(200)
   async createMultipart(@CurrentActor() actor: Actor, @Body() body: Record<string, unknown> | undefined) {
+    this.assertIssuedToken(actor);
     const { filename, type, metadata } = body ?? {};
     const started = await this.startCompanionUpload.execute(actor, { filename, type, ...(metadata === undefined ? {} : { metadata }) }, 'MULTIPART');
     if (started.strategy !== 'MULTIPART') throw new Error('expected a multipart upload');
@@ -88,6 +105,7 @@ export class S3CompanionController {
 
   /** Query: key, partNumbers=1,2,3 → { presignedUrls: { "1": url, ... } }. */
   @Get('multipart/:uploadId/batch')
+  @WeighsWork(perUrlsOf('partNumbers'))
   async signBatch(@CurrentActor() actor: Actor, @Param('uploadId') uploadId: string, @Query('key') key: unknown, @Query('partNumbers') partNumbers: unknown) {
     const ref = this.ref(uploadId, key);
     if (typeof partNumbers !== 'string') {

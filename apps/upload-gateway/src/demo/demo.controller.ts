@@ -2,8 +2,9 @@ import { Controller, Get, Header, Inject, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { newUploadToken, UPLOAD_POLICY, UploadPolicy } from '@app/domain';
-import { Public, UPLOAD_TOKEN_COOKIE } from '../identity/auth.guard';
+import { UPLOAD_POLICY, UploadPolicy } from '@app/domain';
+import { Public, uploadTokenCookie, uploadTokenCookieName } from '../identity/auth.guard';
+import { PageTokens } from '../identity/page-tokens';
 
 /** Built by scripts/build-demo.mjs next to the compiled app: dist/apps/upload-gateway/demo. */
 const DEMO_DIR = join(__dirname, '..', '..', 'demo');
@@ -11,18 +12,23 @@ const FILES: Record<string, string> = { 'uppy.js': 'text/javascript', 'uppy.css'
 
 /**
  * A small page that uploads with Uppy's Dashboard and `@uppy/aws-s3` against this gateway, then shows each
- * file's session status. Serving the page gives the browser an HttpOnly upload-token cookie, so the
- * anonymous sessions it creates are its own.
+ * file's session status. Serving the page gives the browser an HttpOnly upload-token cookie (issued by this
+ * gateway, `__Host-` and Secure over https), so the anonymous sessions it creates are its own.
  */
 @Public()
 @Controller('demo')
 export class DemoController {
-  constructor(@Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy) {}
+  constructor(
+    @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    private readonly pageTokens: PageTokens,
+  ) {}
 
   @Get()
   page(@Req() req: Request, @Res() res: Response): void {
-    if (!(req.headers.cookie ?? '').split(';').some((c) => c.trim().startsWith(`${UPLOAD_TOKEN_COOKIE}=`))) {
-      res.cookie(UPLOAD_TOKEN_COOKIE, newUploadToken().token, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 7 * 24 * 3600 * 1000 });
+    // Only a token this gateway issued is kept; any other (one a client or a sibling subdomain chose) is replaced.
+    const name = uploadTokenCookieName(req.secure);
+    if (!this.pageTokens.isIssued(uploadTokenCookie(req.headers.cookie, name) ?? null)) {
+      res.cookie(name, this.pageTokens.issue(), { httpOnly: true, secure: req.secure, sameSite: 'strict', path: '/', maxAge: 7 * 24 * 3600 * 1000 });
     }
     this.send(res, 'index.html', 'text/html; charset=utf-8');
   }

@@ -3,7 +3,9 @@ import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation
 import {
   Actor,
   CancelUploadGroupUseCase,
+  CreateUploadGroupCommand,
   CreateUploadGroupUseCase,
+  GenerateFileUploadUrlCommand,
   GenerateFileUploadUrlUseCase,
   GetUploadGroupUseCase,
   ListGroupUploadsUseCase,
@@ -11,7 +13,8 @@ import {
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
-import { CreatedGroupView, CreatedUploadView, CreateGroupBody, CreateUploadBody, GroupPageView, GroupView, UploadPageView } from '../uploads/uploads.dto';
+import { perItemOf, WeighsWork } from '../rate-limit/rate-limit.guard';
+import { CreatedGroupView, CreatedUploadView, GroupPageView, GroupView, UploadPageView } from '../uploads/uploads.dto';
 
 const GroupId = () => ApiParam({ name: 'id', format: 'uuid', description: 'upload group id' });
 const Page = () =>
@@ -44,8 +47,10 @@ export class GroupsController {
   /** The group, and the sessions and upload instructions of its `files`, in one transaction. */
   @Post()
   @HttpCode(201)
+  // N files are N creates for the rate limit.
+  @WeighsWork(perItemOf('files'))
   @ApiOperation({ operationId: 'createUploadGroup', summary: 'Create a group, optionally with its files (sessions and upload instructions in one transaction)' })
-  @ApiBody({ type: CreateGroupBody })
+  @ApiBody({ type: CreateUploadGroupCommand })
   @ApiCreatedResponse({ type: CreatedGroupView })
   @ApiErrors(400)
   async create(@CurrentActor() actor: Actor, @Body() body: unknown) {
@@ -87,7 +92,7 @@ export class GroupsController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'addGroupUpload', summary: 'Add one file to the group while it has fewer than totalFiles' })
   @GroupId()
-  @ApiBody({ type: CreateUploadBody })
+  @ApiBody({ type: GenerateFileUploadUrlCommand })
   @ApiCreatedResponse({ type: CreatedUploadView })
   @ApiErrors(400, 404, 409)
   async add(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {

@@ -33,20 +33,39 @@ export class AuthGuard implements CanActivate {
       await this.users.ensure(req.actor.userId!);
       return true;
     }
-    // Uppy's S3 plugin sends no custom headers: a page on the gateway's origin proves itself with the cookie.
-    const token = req.headers['x-upload-token'] ?? uploadTokenCookie(req.headers.cookie);
+    // Uppy's S3 plugin sends no custom headers: a page on the gateway's origin proves itself with the cookie,
+    // on the routes such a page calls and nowhere else.
+    const token = req.headers['x-upload-token'] ?? (takesCookie(req) ? uploadTokenCookie(req.headers.cookie, uploadTokenCookieName(req.secure)) : undefined);
     req.actor = { userId: null, isAdmin: false, uploadToken: typeof token === 'string' && token.length > 0 && token.length <= 200 ? token : null };
     return true;
   }
 }
 
-export const UPLOAD_TOKEN_COOKIE = 'upload_token';
+/**
+ * The upload-token cookie: `__Host-upload_token` over https (Secure, Path=/, no Domain: a sibling subdomain cannot
+ * set it), `upload_token` over plain http (development; a browser keeps no Secure cookie there). Over https only the
+ * `__Host-` cookie is read. `req.secure` follows HTTP_TRUSTED_PROXIES (X-Forwarded-Proto from a trusted proxy).
+ */
+export function uploadTokenCookieName(secure: boolean): string {
+  return secure ? '__Host-upload_token' : 'upload_token';
+}
 
-function uploadTokenCookie(header: string | undefined): string | undefined {
+/**
+ * Where the cookie stands for the caller: Uppy's Companion routes (`/s3/*`), the demo, and the demo's reads of its
+ * own sessions (`GET /v1/uploads/:id` and its event stream). Any other route, every write among them, ignores it,
+ * so a cross-site request can never act with it (SameSite=Strict is the first line; this is the second).
+ */
+function takesCookie(req: Request): boolean {
+  const path = req.path;
+  if (path.startsWith('/s3/') || path === '/demo' || path.startsWith('/demo/')) return true;
+  return (req.method === 'GET' || req.method === 'HEAD') && /^\/v1\/uploads\/[^/]+(\/events)?$/.test(path);
+}
+
+export function uploadTokenCookie(header: string | undefined, cookieName: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name !== UPLOAD_TOKEN_COOKIE) continue;
+    if (name !== cookieName) continue;
     try {
       return decodeURIComponent(value.join('='));
     } catch {

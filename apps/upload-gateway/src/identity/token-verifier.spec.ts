@@ -12,7 +12,7 @@ const hs = { alg: 'HS256' as const, secret: SECRET };
 const now = () => Math.floor(Date.now() / 1000);
 
 function verifier(auth: Partial<GatewayConfig['auth']>): TokenVerifier {
-  return new TokenVerifier({ auth: { anonymousUploads: false, ...auth } } as GatewayConfig);
+  return new TokenVerifier({ auth } as GatewayConfig);
 }
 
 async function rejection(v: TokenVerifier, token: string): Promise<string> {
@@ -133,7 +133,7 @@ describe('TokenVerifier', () => {
 
   describe('remembers verified tokens', () => {
     const at = (clock: { t: number }, auth: Partial<GatewayConfig['auth']> = { jwtSecret: SECRET }) =>
-      new TokenVerifier({ auth: { anonymousUploads: false, ...auth } } as GatewayConfig, () => clock.t);
+      new TokenVerifier({ auth } as GatewayConfig, () => clock.t);
 
     it('answers a token it verified from memory, until the token expires and not a moment longer', async () => {
       const clock = { t: Date.now() };

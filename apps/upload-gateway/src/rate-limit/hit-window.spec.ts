@@ -12,6 +12,16 @@ describe('HitWindow', () => {
     expect(w.own(T0 + 10)).toBe(3);
   });
 
+  it('a weighted hit counts as `weight` hits, and is refused whole when they do not all fit', () => {
+    const w = new HitWindow(BUCKET);
+    expect(w.hit(T0, 10, 8).allowed).toBe(true);
+    expect(w.hit(T0 + 1, 10, 3).allowed).toBe(false);
+    expect(w.own(T0 + 2)).toBe(8);
+    expect(w.hit(T0 + 3, 10, 2).allowed).toBe(true);
+    expect(w.hit(T0 + 4, 10).allowed).toBe(false);
+    expect(w.unsent).toEqual([[Math.floor(T0 / BUCKET), 10]]);
+  });
+
   it('forgets a hit between 59/60 of a window and one window after it', () => {
     const w = new HitWindow(BUCKET);
     const at = T0 + 400;

@@ -28,21 +28,21 @@ export class HitWindow {
   }
 
   /**
-   * Counts a hit at `now` if the window holds fewer than `limit` (own and remote); otherwise counts nothing
-   * and returns the milliseconds until it would hold fewer, if nobody hit in between.
+   * Counts `weight` hits at `now` if the window then holds at most `limit` (own and remote); otherwise counts
+   * nothing and returns the milliseconds until they would fit, if nobody hit in between.
    */
-  hit(now: number, limit: number): { allowed: true } | { allowed: false; retryAfterMs: number } {
+  hit(now: number, limit: number, weight = 1): { allowed: true } | { allowed: false; retryAfterMs: number } {
     const bucket = Math.floor(now / this.bucketMs);
     this.advance(bucket);
-    if (this.sum + this.remote < limit) {
-      this.counts[bucket % BUCKETS]++;
-      this.sum++;
+    if (this.sum + this.remote + weight <= limit) {
+      this.counts[bucket % BUCKETS] += weight;
+      this.sum += weight;
       const last = this.unsent[this.unsent.length - 1];
-      if (last && last[0] === bucket) last[1]++;
-      else this.unsent.push([bucket, 1]);
+      if (last && last[0] === bucket) last[1] += weight;
+      else this.unsent.push([bucket, weight]);
       return { allowed: true };
     }
-    return { allowed: false, retryAfterMs: this.freedAfter(now, limit) };
+    return { allowed: false, retryAfterMs: this.freedAfter(now, limit, weight) };
   }
 
   /** Takes the hits not yet sent (and forgets that they were not). */
@@ -68,8 +68,8 @@ export class HitWindow {
   }
 
   /** Walks the buckets oldest first until enough own hits have fallen out (remote ones are assumed to stay). */
-  private freedAfter(now: number, limit: number): number {
-    let excess = this.sum + this.remote - limit + 1;
+  private freedAfter(now: number, limit: number, weight: number): number {
+    let excess = this.sum + this.remote - limit + weight;
     for (let b = Math.max(0, this.newest - BUCKETS + 1); b <= this.newest; b++) {
       excess -= this.counts[b % BUCKETS];
       // Bucket b leaves the window when bucket b + BUCKETS begins.

@@ -48,8 +48,11 @@ export class RateLimits implements OnApplicationBootstrap, OnApplicationShutdown
     this.syncMs = this.writes || this.requests ? syncMs : 0;
   }
 
-  /** Counts a hit of `caller` against `rule`: null when allowed, else the seconds to wait (nothing counted). */
-  hit(rule: RateLimitRule, caller: string, now = Date.now()): number | null {
+  /**
+   * Counts a hit of `caller` against `rule`, `weight` times (a request doing the work of several; at most the
+   * limit): null when allowed, else the seconds to wait (nothing counted).
+   */
+  hit(rule: RateLimitRule, caller: string, now = Date.now(), weight = 1): number | null {
     // The window is part of the key: replicas with another window (a rollout) count apart.
     const key = `${rule.name}:${rule.windowMs}:${caller}`;
     let window = this.windows.get(key);
@@ -57,7 +60,7 @@ export class RateLimits implements OnApplicationBootstrap, OnApplicationShutdown
       window = new HitWindow(this.bucketMs);
       this.windows.set(key, window);
     }
-    const verdict = window.hit(now, rule.limit);
+    const verdict = window.hit(now, rule.limit, Math.min(weight, rule.limit));
     return verdict.allowed ? null : Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
   }
 

@@ -3,36 +3,37 @@ import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation
 import { FileStatus } from '@app/contracts';
 import { annotateRequestLog } from '@app/observability';
 import {
+  AbortUploadCommand,
   AbortUploadUseCase,
   Actor,
   AddJobUseCase,
+  CheckUploadsCommand,
   CheckUploadsUseCase,
+  CompleteUploadCommand,
   CompleteUploadUseCase,
   DeleteUploadUseCase,
+  GenerateFileUploadUrlCommand,
   GenerateFileUploadUrlUseCase,
   GetDownloadUrlUseCase,
   GetUploadUseCase,
+  JobRequestInput,
   ListJobsUseCase,
   ListUploadPartsUseCase,
   ListUploadsUseCase,
+  SignUploadPartsCommand,
   SignUploadPartsUseCase,
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
+import { perUrlsOf, WeighsWork } from '../rate-limit/rate-limit.guard';
 import { presentCreated, presentDetails, presentJob, presentParts, presentSession } from './upload.presenter';
 import {
-  AbortUploadBody,
-  CheckUploadsBody,
   CheckUploadsView,
-  CompleteUploadBody,
-  CreateUploadBody,
   CreatedUploadView,
   DownloadView,
   JobListView,
-  JobRequestBody,
   JobView,
   SignedPartsView,
-  SignPartsBody,
   UploadDetailsView,
   UploadPageView,
   UploadPartsView,
@@ -66,7 +67,7 @@ export class UploadsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ operationId: 'generateFileUploadUrl', summary: 'Create an upload session and get pre-signed upload instructions' })
-  @ApiBody({ type: CreateUploadBody })
+  @ApiBody({ type: GenerateFileUploadUrlCommand })
   @ApiCreatedResponse({ type: CreatedUploadView, description: 'the session (PENDING_UPLOAD) with `upload` instructions' })
   @ApiErrors(400, 404)
   async create(@CurrentActor() actor: Actor, @Body() body: unknown, @Req() req: object) {
@@ -84,7 +85,7 @@ export class UploadsController {
     summary: 'Which of up to 1,000 files (SHA-256, size) you already hold as COMPLETED uploads of your own',
     description: 'Only your own uploads are considered (admins too). A match is an upload whose declared checksumSha256 VALIDATION verified; use its id with ifExists "reuse".',
   })
-  @ApiBody({ type: CheckUploadsBody })
+  @ApiBody({ type: CheckUploadsCommand })
   @ApiOkResponse({ type: CheckUploadsView })
   @ApiErrors(400)
   async check(@CurrentActor() actor: Actor, @Body() body: unknown) {
@@ -116,9 +117,10 @@ export class UploadsController {
   /** Fresh part URLs for `{ partNumbers }` (resume after a reload, expired URLs). */
   @Post(':id/parts')
   @HttpCode(200)
+  @WeighsWork(perUrlsOf('partNumbers'))
   @ApiOperation({ operationId: 'signUploadParts', summary: 'Fresh pre-signed part URLs (resume, expired URLs)' })
   @UploadId()
-  @ApiBody({ type: SignPartsBody })
+  @ApiBody({ type: SignUploadPartsCommand })
   @ApiOkResponse({ type: SignedPartsView })
   @ApiErrors(400, 404, 409, 410)
   async signParts(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
@@ -141,7 +143,7 @@ export class UploadsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'multipartUploadComplete', summary: 'Complete a multipart upload, or confirm a single PUT is stored; idempotent' })
   @UploadId()
-  @ApiBody({ type: CompleteUploadBody, required: false })
+  @ApiBody({ type: CompleteUploadCommand, required: false, description: 'multipart: `parts` as the client saw them; default: what ListParts reports' })
   @ApiOkResponse({ type: UploadSessionView })
   @ApiErrors(400, 404, 409, 410)
   async complete(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
@@ -153,7 +155,7 @@ export class UploadsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'multipartUploadAbort', summary: 'Abort: the session becomes FAILED (ABORTED); nothing stays in the store' })
   @UploadId()
-  @ApiBody({ type: AbortUploadBody, required: false })
+  @ApiBody({ type: AbortUploadCommand, required: false })
   @ApiOkResponse({ type: UploadSessionView })
   @ApiErrors(400, 404, 409)
   async abort(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {
@@ -196,7 +198,7 @@ export class UploadsController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'addJob', summary: 'Add a processing job to an uploaded file' })
   @UploadId()
-  @ApiBody({ type: JobRequestBody })
+  @ApiBody({ type: JobRequestInput })
   @ApiCreatedResponse({ type: JobView })
   @ApiErrors(400, 404, 409)
   async createJob(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {

@@ -2,38 +2,10 @@ import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from 
 import { FileStatus, GroupStatus, JobStatus, JobType } from '@app/contracts';
 
 /*
- * OpenAPI shapes of the uploads API. Requests are validated by the domain's commands (class-validator,
- * libs/domain), which stay free of swagger: these classes only describe them, and
- * uploads.dto.spec.ts fails when a command gains or loses a field these do not describe.
+ * OpenAPI shapes of the uploads API's responses. Request bodies are documented by the domain's commands that
+ * validate them (libs/domain `*.command.ts`: the Swagger plugin in scripts/build-ts.mjs reads their
+ * class-validator decorators and doc comments).
  */
-
-export class JobRequestBody {
-  @ApiProperty({ enum: JobType, enumName: 'JobType' }) type!: JobType;
-  @ApiPropertyOptional({ minimum: 1, maximum: 10, description: '1 is most urgent; default from the job type' }) priority?: number;
-  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'the attempt budget of each run (default 3): attempts made before the job is FAILED; a manual retry grants it again' }) maxAttempts?: number;
-  @ApiPropertyOptional({ description: 'a required job that fails fails the upload (VALIDATION is always required)' }) required?: boolean;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'handler-specific settings' }) config?: Record<string, unknown>;
-}
-
-/** generateFileUploadUrl */
-export class CreateUploadBody {
-  @ApiProperty({ minLength: 1, maxLength: 255, example: 'photo.png', description: 'no control characters or path separators' }) filename!: string;
-  @ApiProperty({ maxLength: 255, example: 'image/png', description: 'type/subtype, within ALLOWED_CONTENT_TYPES' }) contentType!: string;
-  @ApiProperty({ minimum: 1, example: 1024, description: 'bytes, at most MAX_FILE_SIZE_BYTES; the store refuses any other length' }) size!: number;
-  @ApiPropertyOptional({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content, verified by the VALIDATION job' }) checksumSha256?: string;
-  @ApiPropertyOptional({ format: 'uuid' }) groupId?: string;
-  @ApiPropertyOptional({
-    enum: ['upload', 'reuse'],
-    default: 'upload',
-    description: '"reuse" (needs checksumSha256): when you hold a COMPLETED upload of this content, the store copies it server-side and `upload` is `{ strategy: "NONE", reason: "DUPLICATE", duplicateOf }`; otherwise the usual instructions',
-  })
-  ifExists?: 'upload' | 'reuse';
-  @ApiPropertyOptional({ description: 'default: size above MULTIPART_THRESHOLD_BYTES' }) multipart?: boolean;
-  @ApiPropertyOptional({ minimum: 5 * 1024 ** 2, maximum: 5 * 1024 ** 3, description: 'multipart part size; at most 10,000 parts' }) partSize?: number;
-  @ApiPropertyOptional({ type: [JobRequestBody], maxItems: 10, description: 'default: DEFAULT_JOBS for the content type' }) jobs?: JobRequestBody[];
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'up to 20 keys [a-z0-9_-], printable ASCII values, 2 KiB in all' })
-  metadata?: Record<string, string>;
-}
 
 export class UploadSessionView {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -149,16 +121,6 @@ export class UploadPageView {
   @ApiProperty({ nullable: true, type: String, description: 'pass as `cursor` for the next page; null on the last' }) nextCursor!: string | null;
 }
 
-export class CheckedFileBody {
-  @ApiProperty({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 SHA-256 of the content' }) checksumSha256!: string;
-  @ApiProperty({ minimum: 1, description: 'bytes' }) size!: number;
-}
-
-/** POST /v1/uploads/check */
-export class CheckUploadsBody {
-  @ApiProperty({ type: [CheckedFileBody], minItems: 1, maxItems: 1000, description: 'the files to look for among your own COMPLETED uploads' }) files!: CheckedFileBody[];
-}
-
 export class CheckedFileView {
   @ApiProperty() checksumSha256!: string;
   @ApiProperty() size!: number;
@@ -168,11 +130,6 @@ export class CheckedFileView {
 
 export class CheckUploadsView {
   @ApiProperty({ type: [CheckedFileView], description: 'one answer per file, in the order asked' }) files!: CheckedFileView[];
-}
-
-/** POST /v1/uploads/:id/parts */
-export class SignPartsBody {
-  @ApiProperty({ type: [Number], example: [1, 2, 3], description: 'part numbers (1-10,000) to get fresh pre-signed URLs for' }) partNumbers!: number[];
 }
 
 export class SignedPartsView {
@@ -196,35 +153,6 @@ export class UploadPartsView {
   @ApiProperty() completedParts!: number;
   @ApiProperty({ type: [StoredPartView], description: 'what the store holds (ListParts), reconciled into the session' }) parts!: StoredPartView[];
   @ApiProperty({ type: [Number] }) missingPartNumbers!: number[];
-}
-
-export class CompletedPartBody {
-  @ApiProperty() partNumber!: number;
-  @ApiProperty({ description: 'the ETag the store answered to the part PUT' }) etag!: string;
-}
-
-/** multipartUploadCompleteSchema */
-export class CompleteUploadBody {
-  @ApiPropertyOptional({ type: [CompletedPartBody], description: 'multipart: the parts as the client saw them; default: what ListParts reports' }) parts?: CompletedPartBody[];
-}
-
-/** multipartUploadAbortSchema */
-export class AbortUploadBody {
-  @ApiPropertyOptional({ description: 'kept as the session errorMessage' }) reason?: string;
-}
-
-/** POST /v1/groups */
-export class CreateGroupBody {
-  @ApiProperty({ example: 'holiday photos' }) name!: string;
-  @ApiPropertyOptional() description?: string;
-  @ApiPropertyOptional({ description: 'files the group will hold; default: the number of `files`' }) totalFiles?: number;
-  @ApiPropertyOptional({
-    minimum: 60,
-    description:
-      'seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most GROUP_MAX_EXPIRY_SECONDS). Past it, a group still short of files or waiting for bytes ends FAILED with error EXPIRED (one group.failed): its files still waiting for bytes end FAILED (EXPIRED) and what they left in storage is removed; files already uploaded finish normally',
-  })
-  expiresInSeconds?: number;
-  @ApiPropertyOptional({ type: [CreateUploadBody], description: 'sessions created with the group, in one transaction' }) files?: CreateUploadBody[];
 }
 
 export class GroupView {

@@ -2,6 +2,7 @@ import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Patch,
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   Actor,
+  CreateWebhookSubscriptionCommand,
   CreateWebhookSubscriptionUseCase,
   DeleteWebhookSubscriptionUseCase,
   GetWebhookSubscriptionUseCase,
@@ -9,13 +10,14 @@ import {
   ListWebhookSubscriptionsUseCase,
   RetryWebhookDeliveryUseCase,
   RotateWebhookSecretUseCase,
+  UpdateWebhookSubscriptionCommand,
   UpdateWebhookSubscriptionUseCase,
   WebhookDeliveryStatus,
 } from '@app/domain';
 import { ApiErrors } from '../errors/api-errors.decorator';
 import { CurrentActor } from '../identity/auth.guard';
 import { presentDelivery, presentWebhook, presentWebhookWithSecret } from './webhook.presenter';
-import { CreateWebhookBody, UpdateWebhookBody, WebhookDeliveryPageView, WebhookDeliveryView, WebhookPageView, WebhookView, WebhookWithSecretView } from './webhooks.dto';
+import { WebhookDeliveryPageView, WebhookDeliveryView, WebhookPageView, WebhookView, WebhookWithSecretView } from './webhooks.dto';
 
 const WebhookId = () => ApiParam({ name: 'id', format: 'uuid', description: 'webhook subscription id' });
 const Page = () =>
@@ -48,7 +50,7 @@ export class WebhooksController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ operationId: 'createWebhook', summary: 'Subscribe a URL to domain events; the signing secret is shown once' })
-  @ApiBody({ type: CreateWebhookBody })
+  @ApiBody({ type: CreateWebhookSubscriptionCommand })
   @ApiCreatedResponse({ type: WebhookWithSecretView })
   @ApiErrors(400)
   async create(@CurrentActor() actor: Actor, @Body() body: unknown) {
@@ -77,7 +79,7 @@ export class WebhooksController {
   @Patch(':id')
   @ApiOperation({ operationId: 'updateWebhook', summary: 'Change the URL, the events, the description, or enable / disable' })
   @WebhookId()
-  @ApiBody({ type: UpdateWebhookBody })
+  @ApiBody({ type: UpdateWebhookSubscriptionCommand })
   @ApiOkResponse({ type: WebhookView })
   @ApiErrors(400, 404)
   async update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: unknown) {

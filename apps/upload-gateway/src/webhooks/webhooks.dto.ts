@@ -1,34 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DomainEventType, WEBHOOK_ALL_EVENTS } from '@app/contracts';
 import { WebhookDeliveryStatus, WebhookScope } from '@app/domain';
 
 /*
- * OpenAPI shapes of the webhooks API. Requests are validated by the domain's commands (libs/domain);
- * webhooks.dto.spec.ts fails when a command gains or loses a field these do not describe.
+ * OpenAPI shapes of the webhooks API's responses. Request bodies are documented by the domain's commands that
+ * validate them (the Swagger plugin in scripts/build-ts.mjs).
  */
-
-const EVENTS = [WEBHOOK_ALL_EVENTS, ...Object.values(DomainEventType)];
-
-export class CreateWebhookBody {
-  @ApiProperty({
-    maxLength: 2048,
-    example: 'https://hooks.example.com/uploads',
-    description: 'https in production (WEBHOOK_REQUIRE_HTTPS); refused with a 400 naming the reason when it is, or resolves to, a loopback, private, link-local or metadata address',
-  })
-  url!: string;
-  @ApiProperty({ type: [String], enum: EVENTS, example: ['session.completed', 'group.completed'], description: 'routing keys of the domain events (see /docs/asyncapi.json), or ["*"]' })
-  events!: string[];
-  @ApiPropertyOptional({ maxLength: 500 }) description?: string;
-  @ApiPropertyOptional({ enum: WebhookScope, enumName: 'WebhookScope', description: "own (default): your uploads' events; all: every user's (administrators only)" })
-  scope?: WebhookScope;
-}
-
-export class UpdateWebhookBody {
-  @ApiPropertyOptional({ maxLength: 2048, description: 'checked like at creation' }) url?: string;
-  @ApiPropertyOptional({ type: [String], enum: EVENTS }) events?: string[];
-  @ApiPropertyOptional({ description: 'false stops deliveries (waiting ones fail, replayable); true resumes, also after the platform disabled it' }) enabled?: boolean;
-  @ApiPropertyOptional({ maxLength: 500, nullable: true, type: String }) description?: string | null;
-}
 
 export class WebhookView {
   @ApiProperty({ format: 'uuid' }) id!: string;

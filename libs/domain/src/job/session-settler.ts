@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainEventType, FileStatus, JobStatus } from '@app/contracts';
-import { LifecycleWriter } from '../lifecycle/lifecycle-writer';
+import { DomainEventType, FileStatus } from '@app/contracts';
 import { SessionRecord } from '../lifecycle/records';
 import { Outbox, OutboxRow } from '../outbox/outbox';
-import { SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
-import { SessionEndings } from '../upload/session-endings';
+import { JOB_STORE, JobStore, JobStoreTx } from '../ports/job-store.port';
+import { Tx } from '../ports/sql.port';
 import { decideSessionOutcome } from './plan/outcomes';
 
 /** Sessions whose outcome their jobs decide: a settled session never moves again. */
@@ -20,19 +19,23 @@ const SETTLING: readonly FileStatus[] = [FileStatus.UPLOADED, FileStatus.PROCESS
 @Injectable()
 export class SessionSettler {
   constructor(
-    private readonly lifecycle: LifecycleWriter,
     private readonly outbox: Outbox,
-    private readonly endings: SessionEndings,
-    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(JOB_STORE) private readonly store: JobStore,
   ) {}
 
+  /** In a use case's transaction: the rows it causes are written with it (into `out` when given). */
   async settle(tx: Tx, sessions: SessionRecord[], out?: OutboxRow[]): Promise<void> {
+    const stx = this.store.of(tx);
+    const rows: OutboxRow[] = out ?? [];
+    await this.settleIn(stx, sessions, rows);
+    if (!out) await stx.writeOutbox(rows);
+  }
+
+  /** In a job-path transaction: the rows it causes go into `out`, for the caller to write. */
+  async settleIn(stx: JobStoreTx, sessions: SessionRecord[], out: OutboxRow[]): Promise<void> {
     const open = sessions.filter((s) => SETTLING.includes(s.status));
     if (open.length === 0) return;
-    const jobs = await this.db.of(tx).query<{ session_id: string; type: string; status: JobStatus; required: boolean; error: string | null }>(
-      `select session_id, type, status, required, error from processing_job where session_id = any($1::uuid[]) order by created_at, id`,
-      [open.map((s) => s.id)],
-    );
+    const jobs = await stx.jobsOfSessions(open.map((s) => s.id));
     const bySession = new Map<string, typeof jobs>();
     for (const j of jobs) bySession.set(j.session_id, [...(bySession.get(j.session_id) ?? []), j]);
 
@@ -43,16 +46,16 @@ export class SessionSettler {
       if (decision.kind === 'complete') complete.push(s);
       if (decision.kind === 'fail') fail.push({ id: s.id, error: `${decision.failedJobType}_FAILED`, errorMessage: decision.error });
     }
-    const rows: OutboxRow[] = out ?? [];
     // Every job final before any ran (all cancelled by hand): the session passes through PROCESSING.
     const notStarted = complete.filter((s) => s.status === FileStatus.UPLOADED).map((s) => s.id);
-    for (const s of await this.lifecycle.moveSessions(tx, notStarted, FileStatus.PROCESSING, [FileStatus.UPLOADED])) {
-      rows.push(this.outbox.sessionEvent(DomainEventType.SessionProcessing, s));
+    if (notStarted.length > 0) {
+      for (const s of await stx.moveSessions(notStarted, FileStatus.PROCESSING, [FileStatus.UPLOADED])) {
+        out.push(this.outbox.sessionEvent(DomainEventType.SessionProcessing, s));
+      }
     }
-    const completed = await this.lifecycle.moveSessions(tx, complete.map((s) => s.id), FileStatus.COMPLETED, [FileStatus.PROCESSING]);
-    const failed = await this.lifecycle.failSessions(tx, fail, [...SETTLING]);
-    await this.endings.endedMany(tx, completed, DomainEventType.SessionCompleted, rows);
-    await this.endings.endedMany(tx, failed, DomainEventType.SessionFailed, rows);
-    if (!out) await this.outbox.write(tx, rows);
+    const completed = complete.length > 0 ? await stx.moveSessions(complete.map((s) => s.id), FileStatus.COMPLETED, [FileStatus.PROCESSING]) : [];
+    const failed = fail.length > 0 ? await stx.failSessions(fail, [...SETTLING]) : [];
+    if (completed.length > 0) await stx.sessionsEnded(completed, DomainEventType.SessionCompleted, out);
+    if (failed.length > 0) await stx.sessionsEnded(failed, DomainEventType.SessionFailed, out);
   }
 }

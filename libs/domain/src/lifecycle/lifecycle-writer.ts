@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FileStatus, GroupStatus, JobStatus, JobType, PartStatus } from '@app/contracts';
 import { Sql, SQL_DATABASE, SqlDatabase, Tx } from '../ports/sql.port';
-import { releaseQuota } from '../user/storage-quota';
+import { releaseQuota, settleQuota } from '../user/storage-quota';
 import { GROUP_COLUMNS, GroupRecord, JOB_COLUMNS, JobRecord, SESSION_COLUMNS, SessionRecord, toGroupRecord, toJobRecord, toSessionRecord } from './records';
 import { lockedSessionsOfJobs } from './row-locks';
 import {
@@ -97,7 +97,7 @@ export class LifecycleWriter {
            from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) as v(bucket, object_key, etag, size)
           where s.object_key = v.object_key and s.bucket = v.bucket and s.status = any($6::text[])
             and (s.size = v.size or (s.size is null and v.size > 0))
-          returning ${SESSION_COLUMNS}, s.job_plan
+          returning ${SESSION_COLUMNS}, s.job_plan, s.quota_bytes > s.size as unsettled
        ), created as (
          -- The plan was checked when the session was created (planJobs); the table's checks stand behind it.
          insert into processing_job as j (id, session_id, type, status, priority, required, config, attempts, max_attempts, created_at, updated_at)
@@ -118,6 +118,9 @@ export class LifecycleWriter {
         JobStatus.PENDING,
       ],
     );
+    // A size nobody declared (Uppy's POST form) was reserved at its ceiling: keep only what was stored.
+    const unsettled = row.sessions.filter((r) => r.unsettled === true).map((r) => String(r.id));
+    if (unsettled.length > 0) await settleQuota(this.db.of(tx), unsettled);
     return { sessions: row.sessions.map(toSessionRecord), jobs: row.jobs.map(toJobRecord) };
   }
 

@@ -1,6 +1,9 @@
 import { DefaultJobsRule } from '../job/plan/plan-jobs';
 
-/** The configured rules uploads obey (from the gateway's config). */
+/**
+ * The configured rules uploads obey: the one definition, which the gateway's config (libs/config `GatewayConfig.uploads`)
+ * fills from the environment.
+ */
 export interface UploadPolicy {
   presignedUrlTtlSeconds: number;
   uploadExpirySeconds: number;
@@ -17,6 +20,7 @@ export interface UploadPolicy {
   maxFilesPerGroup: number;
   /** Seconds a new group has to receive its files, unless it asks for its own (at most maxGroupExpirySeconds). */
   groupExpirySeconds: number;
+  /** The most a group may ask for (`expiresInSeconds`). */
   maxGroupExpirySeconds: number;
 }
 

@@ -22,3 +22,13 @@ export function assertWithinPolicy(policy: UploadPolicy, file: { size?: number |
     ]);
   }
 }
+
+/**
+ * The most bytes an upload whose client declares no size (Uppy's S3 routes) may store: MAX_FILE_SIZE, and for an
+ * owner with a quota no more than the whole quota. An owner's such upload reserves exactly this much of its quota
+ * when it is created (StorageQuota.reserve) and settles to the stored size when that is known; the POST form signs
+ * it as its length range and multipart part URLs are signed only for the part numbers it allows (`signableParts`).
+ */
+export function unsizedCeiling(policy: Pick<UploadPolicy, 'maxFileSize' | 'userQuotaBytes'>, userId: string | null): number {
+  return userId !== null && policy.userQuotaBytes > 0 ? Math.min(policy.maxFileSize, policy.userQuotaBytes) : policy.maxFileSize;
+}

@@ -66,6 +66,19 @@ const START_MULTIPART = `with s as (
    )
    select count(*)::int as updated from s`;
 
+/**
+ * A session whose client chose its parts (Uppy) learns its size and part count at completion; what it reserved
+ * at its ceiling settles to that size in the same statement (the rest goes back to the owner's quota).
+ */
+const RECORD_CHOSEN_PARTS = `with old as (
+     select id, user_id, quota_bytes from upload_session where id = $1 for update
+   ), recorded as (
+     update upload_session s set size = $2, total_parts = $3, quota_bytes = least(s.quota_bytes, $2::bigint)
+       from old where s.id = old.id
+     returning old.user_id, old.quota_bytes - s.quota_bytes as bytes
+   )
+   update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - r.bytes) from recorded r where u.id = r.user_id and r.bytes > 0`;
+
 /** Event managers already guarded (a second provider instance must not register twice). */
 const guarded = new WeakSet<object>();
 
@@ -132,6 +145,11 @@ export class UploadSessionRepository {
     if (inserted === sessions.length) return;
     const [held] = await sql.query<{ reserved_bytes: string }>(RESERVED, [first.userId]);
     throw this.quota.exceeded(bytes, held ? Number(held.reserved_bytes) : null);
+  }
+
+  /** The size and part count of a session whose client chose its parts, its quota settled to that size. */
+  async recordChosenParts(sessionId: string, size: number, totalParts: number): Promise<void> {
+    await this.db.query(RECORD_CHOSEN_PARTS, [sessionId, size, totalParts]);
   }
 
   /**

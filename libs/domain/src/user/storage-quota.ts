@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../errors/domain-error';
 import type { Sql } from '../ports/sql.port';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload/upload-policy';
+import { unsizedCeiling } from '../upload/upload-rules';
 import type { UploadSession } from '../upload/upload-session.entity';
 
 /**
@@ -24,14 +25,15 @@ export class StorageQuota {
   }
 
   /**
-   * The bytes new sessions of one owner reserve, each session's `quotaBytes` set to its share. Sessions
-   * whose size nobody declared (Uppy's S3 routes) reserve nothing here: a known gap, see docs/security.md.
+   * The bytes new sessions of one owner reserve, each session's `quotaBytes` set to its share. A session whose
+   * size nobody declared (Uppy's S3 routes) reserves the most it may store (`unsizedCeiling`); that settles to the
+   * stored size when it becomes known (`settleQuota`), and is given back whole if it fails or is aborted.
    * Throws QUOTA_EXCEEDED at once when they could not fit even in an empty quota.
    */
   reserve(sessions: UploadSession[]): number {
     let bytes = 0;
     for (const s of sessions) {
-      s.quotaBytes = s.userId !== null && s.size !== null ? s.size : 0;
+      s.quotaBytes = s.userId === null ? 0 : (s.size ?? unsizedCeiling(this.policy, s.userId));
       bytes += s.quotaBytes;
     }
     if (this.limit > 0 && bytes > this.limit) throw this.exceeded(bytes, null);
@@ -61,6 +63,27 @@ export async function releaseQuota(sql: Sql, sessionIds: string[]): Promise<void
         returning old.user_id, old.quota_bytes
      ), per_user as (
        select user_id, sum(quota_bytes) as bytes from released where user_id is not null group by user_id
+     )
+     update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - p.bytes) from per_user p where u.id = p.user_id`,
+    [sessionIds],
+  );
+}
+
+/**
+ * Sessions that reserved more than they turned out to store (a size nobody declared, reserved at its ceiling) keep
+ * only their stored size; the rest goes back to their owners, once (`quota_bytes` becomes `size` in the same
+ * statement). Sessions already FAILED or DELETED hold 0 (released) and are left alone.
+ */
+export async function settleQuota(sql: Sql, sessionIds: string[]): Promise<void> {
+  await sql.query(
+    `with settled as (
+       update upload_session s set quota_bytes = old.size
+         from (select id, user_id, quota_bytes, size from upload_session
+                where id = any($1::uuid[]) and size is not null and quota_bytes > size order by id for update) old
+        where s.id = old.id
+        returning old.user_id, old.quota_bytes - old.size as bytes
+     ), per_user as (
+       select user_id, sum(bytes) as bytes from settled where user_id is not null group by user_id
      )
      update app_user u set reserved_bytes = greatest(0, u.reserved_bytes - p.bytes) from per_user p where u.id = p.user_id`,
     [sessionIds],

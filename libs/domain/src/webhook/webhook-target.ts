@@ -3,12 +3,12 @@ import { DomainEventType, WEBHOOK_ALL_EVENTS } from '@app/contracts';
 import { DomainError } from '../errors/domain-error';
 import type { WebhookTargetGuard } from './ports/webhook-target-guard.port';
 
+/** Longest subscription URL (`@MaxLength` on the commands). */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
 /** What is wrong with a subscription URL's form (not its address), or null. */
 export function webhookUrlProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'must be a string';
-  if (value.length > MAX_WEBHOOK_URL_LENGTH) return `must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`;
   let url: URL;
   try {
     url = new URL(value);

@@ -7,6 +7,7 @@ import { GenerateFileUploadUrlCommand } from '../../upload/generate-file-upload-
  * configured maximum of files per group is checked by the use case.
  */
 export class CreateUploadGroupCommand {
+  /** @example 'holiday photos' */
   @IsString()
   @Length(1, 255)
   @Matches(/^[^\x00-\x1f\x7f]+$/, { message: 'name must not contain control characters' })
@@ -15,18 +16,17 @@ export class CreateUploadGroupCommand {
   @IsOptional() @IsString() @MaxLength(2000)
   description?: string;
 
-  /** How many files the group will hold; defaults to the number of `files`. */
+  /** files the group will hold; default: the number of `files` */
   @IsOptional() @IsInt() @Min(1)
   totalFiles?: number;
 
   /**
-   * Seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most
-   * GROUP_MAX_EXPIRY_SECONDS, checked by the use case); past it the group ends FAILED with error EXPIRED.
+   * seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most GROUP_MAX_EXPIRY_SECONDS). Past it, a group still short of files or waiting for bytes ends FAILED with error EXPIRED (one group.failed): its files still waiting for bytes end FAILED (EXPIRED) and what they left in storage is removed; files already uploaded finish normally
    */
   @IsOptional() @IsInt() @Min(60)
   expiresInSeconds?: number;
 
-  /** Files created with the group, each as the body of POST /v1/uploads (without groupId). */
+  /** sessions created with the group, in one transaction; each as the body of POST /v1/uploads (without groupId) */
   @IsOptional()
   @IsArray()
   @ValidateNested({ each: true })

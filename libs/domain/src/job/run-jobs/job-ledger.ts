@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainEventType, FileStatus, JobStatus, JobType } from '@app/contracts';
-import { LifecycleWriter, JobSettlement } from '../../lifecycle/lifecycle-writer';
-import { JOB_COLUMNS, JobRecord, SessionRecord, toJobRecord } from '../../lifecycle/records';
-import { RowLocks } from '../../lifecycle/row-locks';
+import type { JobSettlement } from '../../lifecycle/lifecycle-writer';
+import { JobRecord, SessionRecord } from '../../lifecycle/records';
 import { FINAL_JOB_STATUSES } from '../../lifecycle/transitions';
 import { Outbox, OutboxRow } from '../../outbox/outbox';
-import { SQL_DATABASE, SqlDatabase, SqlTx } from '../../ports/sql.port';
+import { JOB_STORE, JobStore, JobStoreTx } from '../../ports/job-store.port';
 import { SessionFacts } from '../handlers/job-handler';
 import { SessionSettler } from '../session-settler';
 import { JOB_RUNNABLE_SESSION_STATUSES } from '../find-accessible-job';
@@ -52,14 +51,14 @@ const LEASE_RECHECK_SLACK_MS = 500;
 /**
  * The transactions of the job path, each one batch of jobs whatever its size, each taking its rows in the one
  * lock order (sessions by id, then their jobs, then groups): claiming jobs, recording how attempts ended
- * (with the sessions' outcome), renewing leases and recovering jobs whose processor died. Statements are
- * LifecycleWriter's compare-and-sets, plus the few below; messages go through the outbox in the same transaction.
+ * (with the sessions' outcome), renewing leases and recovering jobs whose processor died. What to do is decided
+ * here; the statements are the JobStore port's (compare-and-sets through LifecycleWriter on Postgres); messages
+ * go through the outbox in the same transaction.
  */
 @Injectable()
 export class JobLedger {
   constructor(
-    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
-    private readonly lifecycle: LifecycleWriter,
+    @Inject(JOB_STORE) private readonly store: JobStore,
     private readonly outbox: Outbox,
     private readonly settler: SessionSettler,
   ) {}
@@ -70,8 +69,8 @@ export class JobLedger {
    * left. Every other message gets its decision.
    */
   claim(jobIds: string[], opts: { leaseMs: number; siblingTypes?: JobType[] }): Promise<ClaimResult> {
-    return this.db.transaction(async (tx) => {
-      const { jobs: claimedJobs, sessions, started } = await this.lifecycle.claimJobs(tx, {
+    return this.store.transaction(async (tx) => {
+      const { jobs: claimedJobs, sessions, started } = await tx.claim({
         ids: jobIds,
         siblingTypes: opts.siblingTypes,
         leaseMs: opts.leaseMs,
@@ -84,21 +83,21 @@ export class JobLedger {
       const decided = new Map<string, ClaimDecision>();
       const rest = jobIds.filter((id) => !claimedIds.has(id));
       if (rest.length > 0) await this.decide(tx, rest, sessions, opts.leaseMs, { claimedJobs, decided, out });
-      await this.outbox.write(tx, out);
+      await tx.writeOutbox(out);
       return { claimed: claimedJobs.map((job) => ({ job, session: sessions.get(job.sessionId)! })), decided };
     });
   }
 
   /** What becomes of message jobs the claim did not take (their sessions are locked by it). */
   private async decide(
-    tx: SqlTx,
+    tx: JobStoreTx,
     ids: string[],
     sessions: Map<string, SessionRecord>,
     leaseMs: number,
     into: { claimedJobs: JobRecord[]; decided: Map<string, ClaimDecision>; out: OutboxRow[] },
   ): Promise<void> {
     const { claimedJobs, decided, out } = into;
-    const found = (await tx.query(`select ${JOB_COLUMNS} from processing_job j where j.id = any($1::uuid[])`, [ids])).map(toJobRecord);
+    const found = await tx.findJobs(ids);
     const now = Date.now();
     const cancels: { id: string; error: string }[] = [];
     const expired: string[] = [];
@@ -124,10 +123,10 @@ export class JobLedger {
         decided.set(id, 'not-due');
       }
     }
-    await this.lifecycle.cancelPendingJobs(tx, cancels);
+    if (cancels.length > 0) await tx.cancelPending(cancels);
     // Redelivered after a crash: the dead attempt counts; a job that used its last one fails.
-    claimedJobs.push(...(await this.lifecycle.takeOverJobs(tx, expired, leaseMs)));
-    const abandoned = await this.lifecycle.failAbandonedJobs(tx, expired);
+    if (expired.length > 0) claimedJobs.push(...(await tx.takeOver(expired, leaseMs)));
+    const abandoned = expired.length > 0 ? await tx.failAbandoned(expired) : [];
     for (const job of abandoned) decided.set(job.id, 'failed');
     await this.recordFailures(tx, abandoned, sessions, out);
     for (const id of expired) if (!decided.has(id) && !claimedJobs.some((j) => j.id === id)) decided.set(id, 'running-elsewhere');
@@ -139,9 +138,12 @@ export class JobLedger {
    * held the job (cancelled, or taken over after its lease ran out): nothing of it was written.
    */
   settle(attempts: FinishedAttempt[]): Promise<Map<string, JobRecord | null>> {
-    return this.db.transaction(async (tx) => {
+    return this.store.transaction(async (tx) => {
       const facts = attempts.filter((a) => a.facts && Object.keys(a.facts).length > 0).map((a) => ({ jobId: a.job.id, ...a.facts }));
-      const { jobs, sessions } = await this.lifecycle.settleJobs(tx, attempts.map((a) => a.settlement), facts);
+      const { jobs, sessions } = await tx.settle(
+        attempts.map((a) => a.settlement),
+        facts,
+      );
       const written = new Map(jobs.map((j) => [j.id, j]));
       const out: OutboxRow[] = [];
       const finalSessions = new Set<string>();
@@ -163,15 +165,15 @@ export class JobLedger {
           out.push(this.outbox.runJob(job, a.settlement.release ? undefined : a.settlement.delayMs));
         }
       }
-      await this.settler.settle(tx, [...finalSessions].map((id) => sessions.get(id)!), out);
-      await this.outbox.write(tx, out);
+      await this.settler.settleIn(tx, [...finalSessions].map((id) => sessions.get(id)!), out);
+      await tx.writeOutbox(out);
       return new Map(attempts.map((a) => [a.job.id, written.get(a.job.id) ?? null]));
     });
   }
 
   /** Extends the leases this processor holds; returns the ids still held. */
   renew(held: { id: string; leaseToken: string }[], leaseMs: number): Promise<Set<string>> {
-    return this.db.transaction((tx) => this.lifecycle.renewJobLeases(tx, held, leaseMs));
+    return this.store.transaction((tx) => tx.renewLeases(held, leaseMs));
   }
 
   /**
@@ -179,14 +181,14 @@ export class JobLedger {
    * left (the dead attempt stays counted), failed otherwise.
    */
   recoverAbandoned(jobIds: string[]): Promise<{ requeued: number; failed: number }> {
-    return this.db.transaction(async (tx) => {
-      const sessions = await RowLocks.sessionsOfJobs(tx, jobIds);
+    return this.store.transaction(async (tx) => {
+      const sessions = await tx.lockSessionsOfJobs(jobIds);
       const out: OutboxRow[] = [];
-      const requeued = await this.lifecycle.requeueAbandonedJobs(tx, jobIds);
+      const requeued = await tx.requeueAbandoned(jobIds);
       for (const job of requeued) out.push(this.outbox.runJob(job));
-      const failed = await this.lifecycle.failAbandonedJobs(tx, jobIds);
+      const failed = await tx.failAbandoned(jobIds);
       await this.recordFailures(tx, failed, sessions, out);
-      await this.outbox.write(tx, out);
+      await tx.writeOutbox(out);
       return { requeued: requeued.length, failed: failed.length };
     });
   }
@@ -197,30 +199,20 @@ export class JobLedger {
    * long. Locks only those job rows (skipping locked ones) and writes no status: it waits for nothing.
    */
   resendLost(type: JobType, staleMs: number, limit: number): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const jobs = (
-        await tx.query(
-          `update processing_job j set updated_at = now()
-            where j.id in (select id from processing_job
-                            where status = $1 and type = $2 and updated_at < now() - $3 * interval '1 millisecond'
-                              and coalesce(run_after, updated_at) < now() - $3 * interval '1 millisecond'
-                            order by updated_at limit $4 for update skip locked)
-            returning ${JOB_COLUMNS}`,
-          [JobStatus.PENDING, type, staleMs, limit],
-        )
-      ).map(toJobRecord);
-      await this.outbox.write(tx, jobs.map((j) => this.outbox.runJob(j)));
+    return this.store.transaction(async (tx) => {
+      const jobs = await tx.markStalePendingSent(type, staleMs, limit);
+      await tx.writeOutbox(jobs.map((j) => this.outbox.runJob(j)));
       return jobs.length;
     });
   }
 
   /** Jobs failed because their processor died in their last attempt: their events, dead-letter copies, sessions. */
-  private async recordFailures(tx: SqlTx, failed: JobRecord[], sessions: Map<string, SessionRecord>, out: OutboxRow[]): Promise<void> {
+  private async recordFailures(tx: JobStoreTx, failed: JobRecord[], sessions: Map<string, SessionRecord>, out: OutboxRow[]): Promise<void> {
     if (failed.length === 0) return;
     for (const job of failed) {
       out.push(this.outbox.jobEvent(DomainEventType.JobFailed, job, sessions.get(job.sessionId)!));
       out.push(this.outbox.deadJob(job, `gave up after ${job.attempts} of ${job.maxAttempts} attempts: ${job.error}`));
     }
-    await this.settler.settle(tx, [...new Set(failed.map((j) => j.sessionId))].map((id) => sessions.get(id)!), out);
+    await this.settler.settleIn(tx, [...new Set(failed.map((j) => j.sessionId))].map((id) => sessions.get(id)!), out);
   }
 }

@@ -9,7 +9,9 @@ import { ApplyStorageEventUseCase } from '../../storage-event/apply-storage-even
 import { isExpired, MultipartParts, partRange, uploadExpired } from '../multipart/multipart-parts';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
+import { unsizedCeiling } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
+import { UploadSessionRepository } from '../upload-session.repository';
 import { CompleteUploadCommand } from './complete-upload.command';
 
 const unquote = (etag: string) => etag.replace(/^"+|"+$/g, '');
@@ -30,6 +32,7 @@ export class CompleteUploadUseCase {
     private readonly applyStorageEvent: ApplyStorageEventUseCase,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
+    private readonly sessions: UploadSessionRepository,
   ) {}
 
   async execute(actor: Actor, ref: SessionRef, input: unknown): Promise<UploadSession> {
@@ -76,14 +79,17 @@ export class CompleteUploadUseCase {
         { field: 'parts', message: `hold ${total} bytes; ${session.size} were declared` },
       ]);
     }
-    if (total > this.policy.maxFileSize) {
-      throw new DomainError(DomainErrorCode.FILE_TOO_LARGE, `Upload ${session.id}: ${total} bytes; at most ${this.policy.maxFileSize} are allowed`, [
-        { field: 'parts', message: `hold ${total} bytes; at most ${this.policy.maxFileSize} are allowed` },
+    // A size nobody declared was reserved at its ceiling (MAX_FILE_SIZE, or the whole quota when that is smaller).
+    const most = session.size === null ? unsizedCeiling(this.policy, session.userId) : this.policy.maxFileSize;
+    if (total > most) {
+      throw new DomainError(DomainErrorCode.FILE_TOO_LARGE, `Upload ${session.id}: ${total} bytes; at most ${most} are allowed`, [
+        { field: 'parts', message: `hold ${total} bytes; at most ${most} are allowed` },
       ]);
     }
     if (session.size === null || session.totalParts === 0) {
-      // The client chose its parts (Uppy): the size and part count are known from now on, before the store's notification.
-      await this.em.nativeUpdate(UploadSession, { id: session.id }, { size: total, totalParts: chosen.length });
+      // The client chose its parts (Uppy): the size and part count are known from now on, before the store's
+      // notification, and the quota it reserved settles to that size.
+      await this.sessions.recordChosenParts(session.id, total, chosen.length);
     }
     const object =
       (await this.storage.completeMultipartUpload(session.objectKey, session.uploadId, chosen.map((p) => ({ partNumber: p.partNumber, etag: p.etag })))) ??

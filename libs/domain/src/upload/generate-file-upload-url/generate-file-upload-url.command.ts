@@ -8,9 +8,12 @@ import {
   IsInt,
   IsObject,
   IsOptional,
+  IsString,
   IsUUID,
+  Length,
   Matches,
   Max,
+  MaxLength,
   Min,
   registerDecorator,
   ValidateNested,
@@ -18,7 +21,7 @@ import {
 } from 'class-validator';
 import { JobType } from '@app/contracts';
 import { JobRequest } from '../../job/plan/plan-jobs';
-import { IsMediaType, IsUploadFilename } from '../upload-fields';
+import { MAX_FILENAME_LENGTH, MAX_MEDIA_TYPE_LENGTH, MEDIA_TYPE, mediaTypeRule, UPLOAD_FILENAME, UPLOAD_FILENAME_RULE } from '../upload-fields';
 import { MAX_PART_SIZE, MIN_PART_SIZE } from '../multipart/part-plan';
 
 /** POST /v1/uploads `ifExists`. */
@@ -55,35 +58,53 @@ function IsS3Metadata(options?: ValidationOptions) {
     });
 }
 
+/** One job asked for (POST /v1/uploads `jobs[]`, and the body of POST /v1/uploads/:id/jobs). */
 export class JobRequestInput implements JobRequest {
   @IsEnum(JobType)
   type!: JobType;
 
+  /** 1 is most urgent; default from the job type */
   @IsOptional() @IsInt() @Min(1) @Max(10)
   priority?: number;
 
+  /** the attempt budget of each run (default 3): attempts made before the job is FAILED; a manual retry grants it again */
   @IsOptional() @IsInt() @Min(1) @Max(20)
   maxAttempts?: number;
 
+  /** a required job that fails fails the upload (VALIDATION is always required) */
   @IsOptional() @IsBoolean()
   required?: boolean;
 
+  /** handler-specific settings */
   @IsOptional() @IsObject()
   config?: Record<string, unknown>;
 }
 
 /** Body of POST /v1/uploads (the seed's `generateFileUploadUrl`). Validates its own shape; limits from config are checked by the use case. */
 export class GenerateFileUploadUrlCommand {
-  @IsUploadFilename()
+  /**
+   * no control characters or path separators
+   * @example 'photo.png'
+   */
+  @IsString() @Length(1, MAX_FILENAME_LENGTH) @Matches(UPLOAD_FILENAME, UPLOAD_FILENAME_RULE)
   filename!: string;
 
-  @IsMediaType('contentType')
+  /**
+   * type/subtype, within ALLOWED_CONTENT_TYPES
+   * @example 'image/png'
+   */
+  @IsString() @MaxLength(MAX_MEDIA_TYPE_LENGTH) @Matches(MEDIA_TYPE, mediaTypeRule('contentType'))
   contentType!: string;
 
+  /**
+   * bytes, at most MAX_FILE_SIZE_BYTES; the store refuses any other length
+   * @example 1024
+   */
   @IsInt()
   @Min(1)
   size!: number;
 
+  /** base64 SHA-256 of the content, verified by the VALIDATION job */
   @IsOptional()
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'checksumSha256 must be a base64 SHA-256 digest (44 characters)' })
   checksumSha256?: string;
@@ -91,19 +112,19 @@ export class GenerateFileUploadUrlCommand {
   @IsOptional() @IsUUID()
   groupId?: string;
 
-  /**
-   * What to do when the caller already holds this content (a COMPLETED upload of their own with this checksumSha256
-   * and size): "upload" (default) sends the bytes again; "reuse" copies the stored object server-side. Needs checksumSha256.
-   */
+  /** "reuse" (needs checksumSha256): when you hold a COMPLETED upload of this content, the store copies it server-side and `upload` is `{ strategy: "NONE", reason: "DUPLICATE", duplicateOf }`; otherwise the usual instructions */
   @IsOptional() @IsIn(IF_EXISTS)
-  ifExists?: IfExists;
+  ifExists?: IfExists = 'upload';
 
+  /** default: size above MULTIPART_THRESHOLD_BYTES */
   @IsOptional() @IsBoolean()
   multipart?: boolean;
 
+  /** multipart part size; at most 10,000 parts */
   @IsOptional() @IsInt() @Min(MIN_PART_SIZE) @Max(MAX_PART_SIZE)
   partSize?: number;
 
+  /** default: DEFAULT_JOBS for the content type */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10)
@@ -111,6 +132,7 @@ export class GenerateFileUploadUrlCommand {
   @Type(() => JobRequestInput)
   jobs?: JobRequestInput[];
 
+  /** up to 20 keys [a-z0-9_-], printable ASCII values, 2 KiB in all */
   @IsOptional() @IsS3Metadata()
   metadata?: Record<string, string>;
 }

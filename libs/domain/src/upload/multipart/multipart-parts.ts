@@ -5,12 +5,25 @@ import { DomainError, DomainErrorCode } from '../../errors/domain-error';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { StoredPart } from '../../ports/object-storage.port';
 import { FilePart } from '../file-part.entity';
+import { UploadPolicy } from '../upload-policy';
+import { unsizedCeiling } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
-import { MAX_PARTS } from './part-plan';
+import { MAX_PARTS, MIN_PART_SIZE } from './part-plan';
 
 /** The part numbers a session accepts: 1..totalParts, or S3's 1..10,000 while the client decides (Uppy). */
 export function partRange(session: UploadSession): number {
   return session.totalParts > 0 ? session.totalParts : MAX_PARTS;
+}
+
+/**
+ * The part numbers we sign URLs for: 1..totalParts, or, while the client decides (Uppy, no declared size), as many
+ * as its byte ceiling allows. Every part but the last holds at least 5 MiB, so an upload using a part number above
+ * ceil(ceiling / 5 MiB) would exceed the ceiling: such URLs are never signed (before issue 16: up to 10,000 parts
+ * of up to 5 GiB each, whatever MAX_FILE_SIZE said).
+ */
+export function signableParts(session: UploadSession, policy: Pick<UploadPolicy, 'maxFileSize' | 'userQuotaBytes'>): number {
+  if (session.totalParts > 0) return session.totalParts;
+  return Math.min(MAX_PARTS, Math.max(1, Math.ceil(unsizedCeiling(policy, session.userId) / MIN_PART_SIZE)));
 }
 
 /** A multipart session still taking parts, or a 409 saying why not (a 410 once it has expired). */

@@ -6,7 +6,7 @@ import { Actor } from '../../identity/actor';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
 import { FilePart } from '../file-part.entity';
-import { assertTakingParts, partRange } from '../multipart/multipart-parts';
+import { assertTakingParts, signableParts } from '../multipart/multipart-parts';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { SignUploadPartsCommand } from './sign-upload-parts.command';
@@ -36,7 +36,7 @@ export class SignUploadPartsUseCase {
     const cmd = validateCommand(SignUploadPartsCommand, input);
     const session = await resolveSession(this.em, actor, ref);
     assertTakingParts(session);
-    const last = partRange(session);
+    const last = signableParts(session, this.policy);
     const outside = cmd.partNumbers.filter((n) => n > last);
     if (outside.length > 0) throw DomainError.invalid([{ field: 'partNumbers', message: `must be within 1..${last}; got ${outside.join(', ')}` }]);
 

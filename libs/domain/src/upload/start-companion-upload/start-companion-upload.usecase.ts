@@ -7,7 +7,7 @@ import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage, PresignedPost } from '../../ports/object-storage.port';
 import { buildObjectKey } from '../object-key';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
-import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
+import { assertMayUpload, assertWithinPolicy, unsizedCeiling } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
 import { UploadSessionRepository } from '../upload-session.repository';
 import { StartCompanionUploadCommand } from './start-companion-upload.command';
@@ -75,7 +75,8 @@ export class StartCompanionUploadUseCase {
       const post = await this.storage.presignPost(session.objectKey, {
         contentType,
         minBytes: 1,
-        maxBytes: Math.min(this.policy.maxFileSize, 5 * 1024 ** 3),
+        // What the session reserves of its owner's quota is the most the form accepts.
+        maxBytes: Math.min(unsizedCeiling(this.policy, actor.userId), 5 * 1024 ** 3),
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
       await this.sessions.insertNew([{ session, parts: [] }]);
