@@ -17,6 +17,7 @@ import {
   Reconciler,
   ReconcileUploadsUseCase,
   StoredObject,
+  UploadCompletionsRepository,
   UploadSession,
 } from '@app/domain';
 import { domainServices } from '../support/domain';
@@ -232,7 +233,7 @@ describe('sign and complete after expiresAt (Postgres)', () => {
     const apply = new ApplyStorageEventUseCase(services.db, services.lifecycle, services.outbox, services.progress, services.endings, storage);
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
-      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy),
+      complete: new CompleteUploadUseCase(new UploadCompletionsRepository(em, new MultipartParts(services.lifecycle), apply), storage, policy),
     };
   }
 
