@@ -18,6 +18,7 @@ import {
   ReconcileUploadsUseCase,
   StorageEventRepository,
   StoredObject,
+  UploadCompletionsRepository,
   UploadSession,
   UploadSessionRepository,
   StorageQuota,
@@ -237,7 +238,7 @@ describe('sign and complete after expiresAt (Postgres)', () => {
     const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
-      complete: new CompleteUploadUseCase(em, new MultipartParts(services.lifecycle), apply, storage, policy, sessions),
+      complete: new CompleteUploadUseCase(new UploadCompletionsRepository(em, new MultipartParts(services.lifecycle), apply, sessions), storage, policy),
     };
   }
 

@@ -3,3 +3,4 @@ export * from './database.module';
 export * from './migrate';
 export * from './transient-errors';
 export * from './sql-database';
+export * from './request-context.middleware';

@@ -53,6 +53,8 @@ export * from './upload/sign-upload-parts/sign-upload-parts.usecase';
 export * from './upload/list-upload-parts/list-upload-parts.usecase';
 export * from './upload/complete-upload/complete-upload.command';
 export * from './upload/complete-upload/complete-upload.usecase';
+export * from './upload/complete-upload/upload-completions.port';
+export * from './upload/complete-upload/upload-completions.repository';
 export * from './upload/abort-upload/abort-upload.command';
 export * from './upload/abort-upload/abort-upload.usecase';
 export * from './upload/start-companion-upload/start-companion-upload.command';

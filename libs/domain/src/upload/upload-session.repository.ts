@@ -1,7 +1,7 @@
 import { EventSubscriber } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
-import { SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
+import { Sql, SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
 import { StorageQuota } from '../user/storage-quota';
 import { FilePart } from './file-part.entity';
 import { UploadSession } from './upload-session.entity';
@@ -49,6 +49,16 @@ const INSERT_NEW = `with charge as (
 
 const RESERVED = 'select reserved_bytes from app_user where id = $1';
 
+/** Creations stored by one group-commit statement at most (its arrays, parts included, stay a few hundred rows). */
+const MAX_BATCH = 32;
+
+/** A creation waiting for its owner's next statement. */
+interface Creation {
+  items: NewSession[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * A stored session still waiting for its bytes becomes a multipart upload: its store upload id and part count, and
  * its FilePart rows, in one statement; nothing when it has moved on (or is multipart already).
@@ -85,6 +95,9 @@ const guarded = new WeakSet<object>();
 /** Writes of upload sessions that the request path makes. */
 @Injectable()
 export class UploadSessionRepository {
+  /** Per owner with a statement in flight: the creations waiting for the next one. */
+  private readonly waiting = new Map<string, Creation[]>();
+
   constructor(
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     private readonly quota: StorageQuota,
@@ -101,7 +114,8 @@ export class UploadSessionRepository {
   /**
    * The one way new sessions are stored: sessions of one owner and their parts, their declared sizes
    * reserved from the owner's storage quota in the same statement, or nothing at all (QUOTA_EXCEEDED).
-   * In `em`'s transaction when given one (a group's slot is taken there too), else a statement of its own.
+   * In `em`'s transaction when given one (a group's slot is taken there too), else a statement of its own,
+   * shared with the owner's other creations waiting at that moment (group commit, see `enqueue`).
    */
   async insertNew(items: NewSession[], em?: EntityManager): Promise<void> {
     if (items.length === 0) return;
@@ -109,42 +123,110 @@ export class UploadSessionRepository {
     if (items.some(({ session: s }) => s.userId !== first.userId || s.uploadTokenHash !== first.uploadTokenHash || s.bucket !== first.bucket)) {
       throw new Error('insertNew takes sessions of one owner and one bucket');
     }
+    if (em) return this.insertOrRefuse(items, this.db.of(em));
+    return this.enqueue(items);
+  }
+
+  /**
+   * Group commit of one owner's creations. Their charges all update the owner's `app_user` row, so their
+   * statements queue on its lock through each other's commits anyway; instead, at most one statement per owner
+   * is in flight from this process, and the creations arriving meanwhile wait for it and then go together in
+   * the next one: one row lock and one commit for the lot. Nothing waits on a timer: a lone creation goes at
+   * once, and batches grow only as fast as creations queue.
+   * Each caller still gets its own outcome: a batch is all or nothing, and when it fails (its sum does not fit
+   * the quota, or the statement fails) its creations are stored one by one, in arrival order, each with its
+   * own answer, exactly as if they had come one after the other. Across replicas the row lock still orders
+   * every statement, so the quota stays exact.
+   */
+  private enqueue(items: NewSession[]): Promise<void> {
+    const [{ session: s }] = items;
+    const key = `${s.bucket}\u0000${s.userId ?? ''}\u0000${s.uploadTokenHash ?? ''}`;
+    return new Promise<void>((resolve, reject) => {
+      const creation: Creation = { items, resolve, reject };
+      const waiting = this.waiting.get(key);
+      if (waiting) {
+        waiting.push(creation);
+        return;
+      }
+      this.waiting.set(key, []);
+      void this.drain(key, [creation]);
+    });
+  }
+
+  /** Stores `batch`, then whatever queued for this owner meanwhile, until nothing waits. */
+  private async drain(key: string, batch: Creation[]): Promise<void> {
+    for (;;) {
+      await this.storeBatch(batch);
+      const waiting = this.waiting.get(key)!;
+      if (waiting.length === 0) {
+        this.waiting.delete(key);
+        return;
+      }
+      batch = waiting.splice(0, MAX_BATCH);
+    }
+  }
+
+  /** Settles every creation of `batch`; never throws. */
+  private async storeBatch(batch: Creation[]): Promise<void> {
+    if (batch.length > 1) {
+      const stored = await this.insertAll(
+        batch.flatMap((c) => c.items),
+        this.db,
+      ).catch(() => false);
+      if (stored) {
+        for (const c of batch) c.resolve();
+        return;
+      }
+    }
+    for (const c of batch) {
+      await this.insertOrRefuse(c.items, this.db).then(c.resolve, c.reject);
+    }
+  }
+
+  /** Stores `items` and their quota charge in one statement, or throws QUOTA_EXCEEDED with what the owner holds. */
+  private async insertOrRefuse(items: NewSession[], sql: Sql): Promise<void> {
+    if (await this.insertAll(items, sql)) return;
+    const [{ session: first }] = items;
+    const [held] = await sql.query<{ reserved_bytes: string }>(RESERVED, [first.userId]);
+    throw this.quota.exceeded(this.quota.reserve(items.map((i) => i.session)), held ? Number(held.reserved_bytes) : null);
+  }
+
+  /**
+   * One statement: all of `items` (one owner's) stored with their charge, true; or nothing, false, when the charge
+   * does not fit the quota. Throws QUOTA_EXCEEDED at once when they could not fit even in an empty quota.
+   */
+  private async insertAll(items: NewSession[], sql: Sql): Promise<boolean> {
+    const [{ session: first }] = items;
     const bytes = this.quota.reserve(items.map((i) => i.session));
     const sessions = items.map((i) => i.session);
     for (const s of sessions) s.updatedAt = s.createdAt;
     const parts = items.flatMap((i) => i.parts);
-    const sql = em ? this.db.of(em) : this.db;
-    const [{ inserted }] = await sql.query<{ inserted: number }>(
-      INSERT_NEW,
-      [
-        first.userId,
-        bytes,
-        this.quota.limit,
-        first.bucket,
-        first.uploadTokenHash,
-        sessions.map((s) => s.id),
-        sessions.map((s) => s.groupId),
-        sessions.map((s) => s.objectKey),
-        sessions.map((s) => s.uploadId),
-        sessions.map((s) => s.filename),
-        sessions.map((s) => s.contentType),
-        sessions.map((s) => s.size),
-        sessions.map((s) => s.checksumSha256),
-        sessions.map((s) => JSON.stringify(s.metadata)),
-        sessions.map((s) => JSON.stringify(s.jobPlan)),
-        sessions.map((s) => s.quotaBytes),
-        sessions.map((s) => s.totalParts),
-        sessions.map((s) => s.expiresAt),
-        sessions.map((s) => s.createdAt),
-        parts.map((p) => p.id),
-        parts.map((p) => p.sessionId),
-        parts.map((p) => p.partNumber),
-        parts.map((p) => p.size),
-      ],
-    );
-    if (inserted === sessions.length) return;
-    const [held] = await sql.query<{ reserved_bytes: string }>(RESERVED, [first.userId]);
-    throw this.quota.exceeded(bytes, held ? Number(held.reserved_bytes) : null);
+    const [{ inserted }] = await sql.query<{ inserted: number }>(INSERT_NEW, [
+      first.userId,
+      bytes,
+      this.quota.limit,
+      first.bucket,
+      first.uploadTokenHash,
+      sessions.map((s) => s.id),
+      sessions.map((s) => s.groupId),
+      sessions.map((s) => s.objectKey),
+      sessions.map((s) => s.uploadId),
+      sessions.map((s) => s.filename),
+      sessions.map((s) => s.contentType),
+      sessions.map((s) => s.size),
+      sessions.map((s) => s.checksumSha256),
+      sessions.map((s) => JSON.stringify(s.metadata)),
+      sessions.map((s) => JSON.stringify(s.jobPlan)),
+      sessions.map((s) => s.quotaBytes),
+      sessions.map((s) => s.totalParts),
+      sessions.map((s) => s.expiresAt),
+      sessions.map((s) => s.createdAt),
+      parts.map((p) => p.id),
+      parts.map((p) => p.sessionId),
+      parts.map((p) => p.partNumber),
+      parts.map((p) => p.size),
+    ]);
+    return inserted === sessions.length;
   }
 
   /** The size and part count of a session whose client chose its parts, its quota settled to that size. */

@@ -9,6 +9,8 @@ import { UserDirectory } from '../user/user-directory';
 import { AbortUploadUseCase } from './abort-upload/abort-upload.usecase';
 import { CheckUploadsUseCase } from './check-uploads/check-uploads.usecase';
 import { CompleteUploadUseCase } from './complete-upload/complete-upload.usecase';
+import { UPLOAD_COMPLETIONS } from './complete-upload/upload-completions.port';
+import { UploadCompletionsRepository } from './complete-upload/upload-completions.repository';
 import { DeleteUploadUseCase } from './delete-upload/delete-upload.usecase';
 import { GenerateFileUploadUrlUseCase } from './generate-file-upload-url/generate-file-upload-url.usecase';
 import { GetDownloadUrlUseCase } from './get-download-url/get-download-url.usecase';
@@ -51,7 +53,14 @@ export class UploadsModule {
       module: UploadsModule,
       // Completing an upload moves the session exactly as the store's notification does.
       imports: [StorageEventsModule],
-      providers: [{ provide: UPLOAD_POLICY, useValue: policy }, UploadSessionRepository, UploadSessionQueries, MultipartParts, ...useCases],
+      providers: [
+        { provide: UPLOAD_POLICY, useValue: policy },
+        UploadSessionRepository,
+        UploadSessionQueries,
+        MultipartParts,
+        { provide: UPLOAD_COMPLETIONS, useClass: UploadCompletionsRepository },
+        ...useCases,
+      ],
       exports: [UPLOAD_POLICY, ...useCases],
     };
   }

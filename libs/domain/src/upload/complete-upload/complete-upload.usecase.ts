@@ -1,18 +1,16 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { FileStatus } from '@app/contracts';
 import { DomainError, DomainErrorCode, FieldProblem } from '../../errors/domain-error';
 import { validateCommand } from '../../errors/validate-command';
 import { Actor } from '../../identity/actor';
-import { OBJECT_STORAGE, ObjectStorage, StoredObject, StoredPart } from '../../ports/object-storage.port';
-import { ApplyStorageEventUseCase } from '../../storage-event/apply-storage-event/apply-storage-event.usecase';
-import { isExpired, MultipartParts, partRange, uploadExpired } from '../multipart/multipart-parts';
-import { resolveSession, SessionRef } from '../session-ref';
+import { OBJECT_STORAGE, ObjectStorage, StoredPart } from '../../ports/object-storage.port';
+import { isExpired, partRange, uploadExpired } from '../multipart/multipart-parts';
+import type { SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { unsizedCeiling } from '../upload-rules';
-import { UploadSession } from '../upload-session.entity';
-import { UploadSessionRepository } from '../upload-session.repository';
+import type { UploadSession } from '../upload-session.entity';
 import { CompleteUploadCommand } from './complete-upload.command';
+import { UPLOAD_COMPLETIONS, UploadCompletions } from './upload-completions.port';
 
 const unquote = (etag: string) => etag.replace(/^"+|"+$/g, '');
 
@@ -27,17 +25,14 @@ const unquote = (etag: string) => etag.replace(/^"+|"+$/g, '');
 @Injectable()
 export class CompleteUploadUseCase {
   constructor(
-    private readonly em: EntityManager,
-    private readonly multipart: MultipartParts,
-    private readonly applyStorageEvent: ApplyStorageEventUseCase,
+    @Inject(UPLOAD_COMPLETIONS) private readonly completions: UploadCompletions,
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(UPLOAD_POLICY) private readonly policy: UploadPolicy,
-    private readonly sessions: UploadSessionRepository,
   ) {}
 
   async execute(actor: Actor, ref: SessionRef, input: unknown): Promise<UploadSession> {
     const cmd = validateCommand(CompleteUploadCommand, input);
-    const session = await resolveSession(this.em, actor, ref);
+    const session = await this.completions.find(actor, ref);
     switch (session.status) {
       case FileStatus.UPLOADED:
       case FileStatus.PROCESSING:
@@ -55,12 +50,12 @@ export class CompleteUploadUseCase {
       const stored = await this.storage.head(session.objectKey);
       if (!stored && isExpired(session)) throw uploadExpired(session);
       if (!stored) throw new DomainError(DomainErrorCode.OBJECT_NOT_IN_STORAGE, `Upload ${session.id}: the store holds no object yet; PUT it first`);
-      return this.objectSeen(session, stored);
+      return this.completions.objectSeen(session, stored);
     }
     if (isExpired(session)) {
       // Not completed after its expiry (the reconciler aborts it); one the store already assembled is taken.
       const object = await this.storage.head(session.objectKey);
-      if (object) return this.objectSeen(session, object);
+      if (object) return this.completions.objectSeen(session, object);
       throw uploadExpired(session);
     }
 
@@ -68,10 +63,10 @@ export class CompleteUploadUseCase {
     if (stored === null) {
       // Completed by an earlier call whose session change has not happened yet, or aborted in the store.
       const object = await this.storage.head(session.objectKey);
-      if (object) return this.objectSeen(session, object);
+      if (object) return this.completions.objectSeen(session, object);
       throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id}: the store knows no multipart upload ${session.uploadId}`);
     }
-    await this.multipart.reconcile(this.em, session, stored);
+    await this.completions.reconcileParts(session, stored);
     const chosen = this.choose(session, stored, cmd);
     const total = chosen.reduce((n, p) => n + p.size, 0);
     if (session.size !== null && total !== session.size) {
@@ -89,14 +84,14 @@ export class CompleteUploadUseCase {
     if (session.size === null || session.totalParts === 0) {
       // The client chose its parts (Uppy): the size and part count are known from now on, before the store's
       // notification, and the quota it reserved settles to that size.
-      await this.sessions.recordChosenParts(session.id, total, chosen.length);
+      await this.completions.recordPartPlan(session.id, total, chosen.length);
     }
     const object =
       (await this.storage.completeMultipartUpload(session.objectKey, session.uploadId, chosen.map((p) => ({ partNumber: p.partNumber, etag: p.etag })))) ??
       // A concurrent call completed it first.
       (await this.storage.head(session.objectKey));
     if (!object) throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id}: the store knows no multipart upload ${session.uploadId}`);
-    return this.objectSeen(session, object);
+    return this.completions.objectSeen(session, object);
   }
 
   /** The parts to complete with: all of 1..totalParts where the plan is ours, the client's list where it chose. */
@@ -123,21 +118,5 @@ export class CompleteUploadUseCase {
     if (!cmd.parts || cmd.parts.length === 0) throw DomainError.invalid([{ field: 'parts', message: 'must list the parts to complete with' }]);
     const numbers = [...new Set(cmd.parts.map((p) => p.partNumber))].sort((a, b) => a - b);
     return numbers.map((n) => held.get(n)!);
-  }
-
-  private async objectSeen(session: UploadSession, object: StoredObject): Promise<UploadSession> {
-    await this.applyStorageEvent.execute({
-      kind: 'created',
-      eventName: 'ObjectCreated:ConfirmedByGateway',
-      source: 'api',
-      bucket: session.bucket,
-      key: session.objectKey,
-      size: object.size,
-      etag: object.etag,
-      sequencer: null,
-      eventId: `api:${session.uploadId ?? 'single'}`,
-      eventTime: null,
-    });
-    return this.em.findOneOrFail(UploadSession, session.id, { refresh: true });
   }
 }
