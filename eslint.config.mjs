@@ -8,11 +8,34 @@ const apps = ['upload-gateway', 'storage-events', 'job-processor'];
 const appImports = (except) =>
   apps
     .filter((a) => a !== except)
-    .map((a) => ({ group: [`**/apps/${a}/**`, `apps/${a}/**`, `**/${a}/src/**`], message: `apps talk only through RabbitMQ and Postgres: ${except ?? 'a lib'} must not import ${a}` }));
-const imageLibs = { group: ['@app/processing', 'sharp', 'file-type'], message: 'only the job-processor loads the job handlers and their image libraries (libs/processing)' };
+    .map((a) => ({
+      group: [`**/apps/${a}/**`, `apps/${a}/**`, `**/${a}/src/**`],
+      message: `apps talk only through RabbitMQ and Postgres: ${except ?? 'a lib'} must not import ${a}`,
+    }));
+const imageLibs = {
+  group: ['@app/processing', 'sharp', 'file-type'],
+  message: 'only the job-processor loads the job handlers and their image libraries (libs/processing)',
+};
 const noTest = { group: ['**/test/**', '!**/test-env'], message: 'product code never imports the tests' };
 const infrastructure = {
-  group: ['amqplib', 'amqp-connection-manager', '@aws-sdk/*', '@smithy/*', 'pg', 'undici', 'express', 'sharp', 'file-type', '@app/messaging', '@app/storage', '@app/database', '@app/webhooks', '@app/health', '@app/observability', '@app/processing'],
+  group: [
+    'amqplib',
+    'amqp-connection-manager',
+    '@aws-sdk/*',
+    '@smithy/*',
+    'pg',
+    'undici',
+    'express',
+    'sharp',
+    'file-type',
+    '@app/messaging',
+    '@app/storage',
+    '@app/database',
+    '@app/webhooks',
+    '@app/health',
+    '@app/observability',
+    '@app/processing',
+  ],
   message: 'libs/domain holds no infrastructure: define a port in libs/domain/src/ports and implement it in an infrastructure lib',
 };
 

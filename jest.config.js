@@ -1,5 +1,8 @@
 /** Three tiers (plus the fault suite, run on its own by npm run test:faults): unit (pure logic, next to the code), integration (real Postgres, RabbitMQ, S3), e2e (the apps as processes). */
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }];
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } },
+];
 const moduleNameMapper = {
   '^@app/(domain|contracts|messaging|storage|config|database|health|observability|webhooks|processing)$': '<rootDir>/libs/$1/src',
   '^@app/(domain|contracts|messaging|storage|config|database|health|observability|webhooks|processing)/(.*)$': '<rootDir>/libs/$1/src/$2',

@@ -67,15 +67,10 @@ async function main() {
 
     const s3 = new S3Client(s3ClientConfig(env));
     const content = Buffer.from('infra check\n');
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: content, ContentType: 'text/plain', ContentLength: content.length }),
-    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: content, ContentType: 'text/plain', ContentLength: content.length }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 
-    const ok = await Promise.race([
-      allArrived.then(() => true),
-      new Promise((r) => setTimeout(() => r(false), timeoutMs)),
-    ]);
+    const ok = await Promise.race([allArrived.then(() => true), new Promise((r) => setTimeout(() => r(false), timeoutMs))]);
     const vhost = decodeURIComponent(new URL(amqpUrl).pathname.replace(/^\//, '')) || '/';
     const summary = seen.map((s) => `${s.eventName} (${s.ms} ms, routing key ${s.routingKey})`).join(', ') || 'nothing';
     if (ok) {

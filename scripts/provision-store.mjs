@@ -43,7 +43,10 @@ async function main() {
   const storageExchange = required(env, 'STORAGE_EVENTS_EXCHANGE');
   const domainExchange = required(env, 'DOMAIN_EVENTS_EXCHANGE');
   const topicName = required(env, 'STORAGE_EVENTS_TOPIC');
-  const origins = (env.CORS_ORIGINS || '*').split(',').map((s) => s.trim()).filter(Boolean);
+  const origins = (env.CORS_ORIGINS || '*')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const a = amqpParts(amqpUrl);
   const done = [];
 
@@ -148,9 +151,7 @@ async function main() {
       new PutBucketNotificationConfigurationCommand({
         Bucket: bucket,
         NotificationConfiguration: {
-          TopicConfigurations: [
-            { Id: topicName, TopicArn: topicArn, Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] },
-          ],
+          TopicConfigurations: [{ Id: topicName, TopicArn: topicArn, Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }],
         },
       }),
     )
@@ -193,7 +194,9 @@ async function putAbortRule(s3, bucket) {
     return `lifecycle: incomplete multipart uploads aborted after ${days} day(s)`;
   } catch (e) {
     // MinIO refuses AbortIncompleteMultipartUpload in a bucket lifecycle: it has its own sweep (MINIO_API_STALE_UPLOADS_EXPIRY).
-    console.error(`provision-store: warning: the store refused the lifecycle rule aborting incomplete multipart uploads (${e?.name ?? e}); the reconciler still aborts them at expiry`);
+    console.error(
+      `provision-store: warning: the store refused the lifecycle rule aborting incomplete multipart uploads (${e?.name ?? e}); the reconciler still aborts them at expiry`,
+    );
     return 'lifecycle: abort rule refused by the store';
   }
 }
@@ -220,9 +223,7 @@ function s3Error(err, op) {
   const code = err?.Code ?? err?.name ?? 'Error';
   const status = err?.$metadata?.httpStatusCode;
   const hint =
-    err?.code === 'ECONNREFUSED' || /ECONNREFUSED|connect/i.test(String(err?.message))
-      ? ` (is the store running at ${env.S3_ENDPOINT}? npm run infra:up)`
-      : '';
+    err?.code === 'ECONNREFUSED' || /ECONNREFUSED|connect/i.test(String(err?.message)) ? ` (is the store running at ${env.S3_ENDPOINT}? npm run infra:up)` : '';
   return new Error(`${op} failed: ${code}${status ? ` HTTP ${status}` : ''}: ${err?.message ?? err}${hint}`);
 }
 

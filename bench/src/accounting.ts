@@ -21,7 +21,8 @@ export interface ProcessGroup {
   pids(): number[];
 }
 
-const fixed = (name: string, pid: number | null, note?: string, shared = false): ProcessGroup | null => (pid ? { name, note, shared, pids: () => [pid] } : null);
+const fixed = (name: string, pid: number | null, note?: string, shared = false): ProcessGroup | null =>
+  pid ? { name, note, shared, pids: () => [pid] } : null;
 
 const portOf = (url: string, fallback: number) => Number(new URL(url).port || fallback);
 
@@ -53,7 +54,12 @@ function pidFile(file: string, comm: string): number | null {
  * (radosgw behind S3_ENDPOINT; ceph-osd and ceph-mon from infra:up's pid files) and the load generator.
  * `excludeBackends`: the bench's own connections (DbStats.backendPid), not part of the path.
  */
-export function pathProcesses(opts: { apps: Record<string, number>; databases: string[]; extra?: Record<string, number>; excludeBackends?: number[] }): ProcessGroup[] {
+export function pathProcesses(opts: {
+  apps: Record<string, number>;
+  databases: string[];
+  extra?: Record<string, number>;
+  excludeBackends?: number[];
+}): ProcessGroup[] {
   const env = benchEnv();
   const groups: (ProcessGroup | null)[] = Object.entries(opts.apps).map(([name, pid]) => fixed(name, pid));
   const postmaster = pidListeningOn(portOf(env.DATABASE_URL, 5432));
@@ -284,7 +290,12 @@ export async function measureIdle(groups: ProcessGroup[], db: DbStats | null, se
     seconds: w.seconds,
     cpu: Object.fromEntries(Object.entries(w.cpu).map(([k, v]) => [k, v / w.seconds])),
     shared: groups.filter((g) => g.shared).map((g) => g.name),
-    db: d ? { commits: d.commits / d.seconds, statements: new Map([...(d.statements ?? new Map<string, StatementStats>())].map(([id, s]) => [id, s.calls / d.seconds])) } : null,
+    db: d
+      ? {
+          commits: d.commits / d.seconds,
+          statements: new Map([...(d.statements ?? new Map<string, StatementStats>())].map(([id, s]) => [id, s.calls / d.seconds])),
+        }
+      : null,
   };
 }
 
@@ -319,11 +330,7 @@ export function cpuTable(columns: { title: string; runs: CpuRun[]; unit: string 
       return [c.runs.length ? fmtFigure(f, 2) : '–', c.runs.length ? pct(f.median / total(c).median) : '–'];
     }),
   ]);
-  rows.push([
-    '**total**',
-    ...(idle ? [''] : []),
-    ...columns.flatMap((c) => [c.runs.length ? `**${fmtFigure(total(c), 2)}**` : '–', '100%']),
-  ]);
+  rows.push(['**total**', ...(idle ? [''] : []), ...columns.flatMap((c) => [c.runs.length ? `**${fmtFigure(total(c), 2)}**` : '–', '100%'])]);
   const caps = columns
     .filter((c) => c.runs.length)
     .map((c) => `${c.title}: ${fmt((cores * 1000) / total(c).median, 0)} ${c.unit}s/s`)
@@ -382,15 +389,28 @@ export function dbLines(
     lines.push(
       `Database, over ${fmt(d.seconds, 0)} s and ${fmt(units, 0)} ${unit}s: ${commits}` +
         `**${fmt(statementsPerUnit, 1)} statements per ${unit}** (pg_stat_statements calls, ${all.length} distinct)` +
-        `${idle?.db ? `, net of the idle background (${fmt(idle.db.commits, 1)} commits/s, ${fmt([...idle.db.statements.values()].reduce((a, b) => a + b, 0), 1)} statements/s)` : ''}.`,
+        `${
+          idle?.db
+            ? `, net of the idle background (${fmt(idle.db.commits, 1)} commits/s, ${fmt(
+                [...idle.db.statements.values()].reduce((a, b) => a + b, 0),
+                1,
+              )} statements/s)`
+            : ''
+        }.`,
       '',
       `Top statements by calls:`,
       '',
-      ...table([' calls per ' + unit, ' ms per ' + unit, ' rows per call', 'statement'], byCalls.map((s) => [fmt(s.net / units, 2), fmt(s.totalMs / units, 3), fmt(s.rows / Math.max(1, s.calls), 1), code(s.query)])),
+      ...table(
+        [' calls per ' + unit, ' ms per ' + unit, ' rows per call', 'statement'],
+        byCalls.map((s) => [fmt(s.net / units, 2), fmt(s.totalMs / units, 3), fmt(s.rows / Math.max(1, s.calls), 1), code(s.query)]),
+      ),
       '',
       `Top statements by total execution time (server side):`,
       '',
-      ...table([' ms per ' + unit, ' ms per call', ' calls per ' + unit, 'statement'], byTime.map((s) => [fmt(s.totalMs / units, 3), fmt(s.totalMs / Math.max(1, s.calls), 3), fmt(s.net / units, 2), code(s.query)])),
+      ...table(
+        [' ms per ' + unit, ' ms per call', ' calls per ' + unit, 'statement'],
+        byTime.map((s) => [fmt(s.totalMs / units, 3), fmt(s.totalMs / Math.max(1, s.calls), 3), fmt(s.net / units, 2), code(s.query)]),
+      ),
     );
   } else {
     lines.push(

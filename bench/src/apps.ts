@@ -33,7 +33,10 @@ async function waitReady(p: RunningProcess, path: string, timeoutMs = 60_000): P
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (p.child.exitCode !== null) throw new Error(`${p.name} exited with ${p.child.exitCode}; see ${p.log}`);
-    const status = await fetch(`http://127.0.0.1:${p.port}${path}`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${p.port}${path}`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -42,11 +45,19 @@ async function waitReady(p: RunningProcess, path: string, timeoutMs = 60_000): P
 }
 
 /** Starts a node process with its output in .bench/<ns>/logs, and waits for `readyPath` to answer 200. */
-export async function startNode(name: string, script: string, opts: { env: Record<string, string>; port: number; nodeArgs?: string[]; readyPath?: string }): Promise<RunningProcess> {
+export async function startNode(
+  name: string,
+  script: string,
+  opts: { env: Record<string, string>; port: number; nodeArgs?: string[]; readyPath?: string },
+): Promise<RunningProcess> {
   mkdirSync(join(RUN_DIR, 'logs'), { recursive: true });
   const log = join(RUN_DIR, 'logs', `${name}-${counter++}.log`);
   const out = createWriteStream(log);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], { env: { PATH: process.env.PATH ?? '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: RUN_DIR });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: RUN_DIR,
+  });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -60,7 +71,11 @@ const PORT_VAR: Record<AppName, string> = { 'upload-gateway': 'GATEWAY_PORT', 's
 
 export function startApp(name: AppName, opts: { env?: Record<string, string>; port?: number; nodeArgs?: string[] } = {}): Promise<RunningProcess> {
   const port = opts.port ?? DEFAULT_PORT[name];
-  return startNode(name, join(distDir(), 'apps', name, 'src', 'main.js'), { env: benchEnv({ ...opts.env, [PORT_VAR[name]]: String(port) }), port, nodeArgs: opts.nodeArgs });
+  return startNode(name, join(distDir(), 'apps', name, 'src', 'main.js'), {
+    env: benchEnv({ ...opts.env, [PORT_VAR[name]]: String(port) }),
+    port,
+    nodeArgs: opts.nodeArgs,
+  });
 }
 
 export const isRunning = (p: RunningProcess) => p.child.exitCode === null && p.child.signalCode === null;
@@ -88,7 +103,8 @@ export class System {
 
   /** Fails the scenario if an app died under load. */
   assertAlive(): void {
-    for (const a of this.apps) if (!isRunning(a)) throw new BenchFailure(`${a.name} exited (${a.child.exitCode ?? a.child.signalCode}) during the scenario; see ${a.log}`);
+    for (const a of this.apps)
+      if (!isRunning(a)) throw new BenchFailure(`${a.name} exited (${a.child.exitCode ?? a.child.signalCode}) during the scenario; see ${a.log}`);
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,11 @@ export function tokenFor(userId: string): string {
 }
 
 /** Calls the gateway; fails the scenario (status and body) unless the status is the expected one. */
-export async function call<T = any>(method: string, path: string, opts: { body?: unknown; token?: string; expect?: number; baseUrl?: string; headers?: Record<string, string> } = {}): Promise<T> {
+export async function call<T = any>(
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; expect?: number; baseUrl?: string; headers?: Record<string, string> } = {},
+): Promise<T> {
   const res = await api<T>(method, path, { body: opts.body, token: opts.token, baseUrl: opts.baseUrl ?? GATEWAY, headers: opts.headers });
   const expected = opts.expect ?? (method === 'POST' ? 201 : 200);
   if (res.status !== expected) throw BenchFailure.status(`${method} ${path}`, res.status, res.body);

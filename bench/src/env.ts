@@ -95,7 +95,12 @@ export function psql(url: string, sql: string): string {
 /** Recreates and migrates a database (needs the build: the migrations run from dist). */
 export function freshDatabase(url: string): void {
   const name = new URL(url).pathname.slice(1);
-  run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${name}" with (force)`], {}, 'drop database');
+  run(
+    'psql',
+    ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${name}" with (force)`],
+    {},
+    'drop database',
+  );
   run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], { DATABASE_URL: url }, 'migrate');
   enableStatementStats(url);
 }
@@ -115,7 +120,10 @@ export function enableStatementStats(url: string): boolean {
 
 /** Empties every table of a bench database (a scenario's leftovers: outbox rows, sessions) but the migrations'. */
 export function emptyDatabase(url: string): void {
-  const tables = psql(url, `select string_agg(format('%I', tablename), ', ') from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations'`);
+  const tables = psql(
+    url,
+    `select string_agg(format('%I', tablename), ', ') from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations'`,
+  );
   if (tables) psql(url, `truncate ${tables} cascade`);
 }
 
@@ -135,7 +143,10 @@ export async function purgeQueues(): Promise<void> {
   for (const q of [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, Topology.jobsDeadQueue, ...JOB_TYPES.map(jobQueue)]) {
     const probe = await conn.createChannel();
     probe.on('error', () => undefined);
-    await probe.checkQueue(q).then(() => ch.purgeQueue(q), () => undefined);
+    await probe.checkQueue(q).then(
+      () => ch.purgeQueue(q),
+      () => undefined,
+    );
     await probe.close().catch(() => undefined);
   }
   await conn.close();

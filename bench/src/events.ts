@@ -79,7 +79,13 @@ export class SessionWatch {
       await Promise.race([
         all,
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new BenchFailure(`${ids.filter((id) => !this.isSettled(id)).length} of ${ids.length} sessions not settled after ${timeoutMs} ms (timeout)`)), timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new BenchFailure(`${ids.filter((id) => !this.isSettled(id)).length} of ${ids.length} sessions not settled after ${timeoutMs} ms (timeout)`),
+              ),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {

@@ -39,7 +39,8 @@ function args() {
   const quick = a.includes('--quick');
   const only = value('only')?.split(',');
   const selected = only ? SCENARIOS.filter((s) => only.includes(String(s.id)) || only.includes(s.key)) : SCENARIOS;
-  if (only && selected.length !== only.length) throw new Error(`--only: unknown scenario in ${only.join(',')} (known: ${SCENARIOS.map((s) => `${s.id}|${s.key}`).join(', ')})`);
+  if (only && selected.length !== only.length)
+    throw new Error(`--only: unknown scenario in ${only.join(',')} (known: ${SCENARIOS.map((s) => `${s.id}|${s.key}`).join(', ')})`);
   const appEnv: Record<string, string> = {};
   for (const x of a.filter((y) => y.startsWith('--app-env='))) {
     const m = /^--app-env=([A-Z0-9_]+)=(.*)$/.exec(x);
@@ -86,10 +87,18 @@ function machine(): string[] {
     ['memory', fmtMiB(totalmem())],
     ['kernel', sh('uname', ['-r'])],
     ['node', process.version],
-    ['PostgreSQL', `${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show server_version'])}; shared_preload_libraries = ${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show shared_preload_libraries']) || '(none)'}`],
+    [
+      'PostgreSQL',
+      `${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show server_version'])}; shared_preload_libraries = ${sh('psql', [env.DATABASE_URL, '-X', '-A', '-t', '-c', 'show shared_preload_libraries']) || '(none)'}`,
+    ],
     ['RabbitMQ', sh('rabbitmqctl', ['version'])],
     ['Ceph RGW', sh('radosgw', ['--version']).split('\n')[0]],
-    ['packages', ['@mikro-orm/core', '@nestjs/core', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@tus/server', '@tus/s3-store', 'autocannon', 'amqplib', 'pg'].map((p) => `${p} ${pkg(p)}`).join(', ')],
+    [
+      'packages',
+      ['@mikro-orm/core', '@nestjs/core', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@tus/server', '@tus/s3-store', 'autocannon', 'amqplib', 'pg']
+        .map((p) => `${p} ${pkg(p)}`)
+        .join(', '),
+    ],
   ];
   return table(['', ''], rows);
 }
@@ -105,8 +114,14 @@ function settings(appEnv: Record<string, string>): string[] {
     PRODUCTION_ALLOWED_DEV_DEFAULTS: ".env.example's development defaults confirmed for production (one machine, the local broker and store)",
     SHUTDOWN_TIMEOUT_SECONDS: 'apps stop faster between scenarios',
   };
-  const rows = Object.entries(BENCH_SETTINGS).map(([k, v]) => [`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${appEnv[k] ?? v}\``, appEnv[k] !== undefined ? '**forced with --app-env**' : (why[k] ?? '')]);
-  for (const [k, v] of Object.entries(appEnv)) if (!(k in BENCH_SETTINGS)) rows.push([`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${v}\``, '**forced with --app-env**']);
+  const rows = Object.entries(BENCH_SETTINGS).map(([k, v]) => [
+    `\`${k}\``,
+    `\`${example[k] ?? ''}\``,
+    `\`${appEnv[k] ?? v}\``,
+    appEnv[k] !== undefined ? '**forced with --app-env**' : (why[k] ?? ''),
+  ]);
+  for (const [k, v] of Object.entries(appEnv))
+    if (!(k in BENCH_SETTINGS)) rows.push([`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${v}\``, '**forced with --app-env**']);
   const kept = ['LOG_LEVEL', 'DEFAULT_JOBS', 'JOB_CONCURRENCY', 'USER_QUOTA_BYTES'].map((k) => `\`${k}=${benchEnv()[k]}\``).join(', ');
   return [
     ...table(['setting', '.env.example', 'bench', 'why'], rows),
@@ -116,7 +131,10 @@ function settings(appEnv: Record<string, string>): string[] {
   ];
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 function memorySection(sections: Section[]): Section | null {
   const s2 = sections.find((s) => s.id === 2)?.data as { rss: Record<string, { peak: number; growth: number }> } | undefined;
@@ -125,7 +143,13 @@ function memorySection(sections: Section[]): Section | null {
   const lines: string[] = ['Resident memory sampled from /proc/<pid>/status (VmRSS) during the runs.', ''];
   if (s2) {
     lines.push('Scenario 2 (small files, closed loop):', '');
-    lines.push(...table(['app', ' peak RSS', ' growth within a run'], Object.entries(s2.rss).map(([a, r]) => [a, fmtMiB(r.peak), fmtMiB(r.growth)])), '');
+    lines.push(
+      ...table(
+        ['app', ' peak RSS', ' growth within a run'],
+        Object.entries(s2.rss).map(([a, r]) => [a, fmtMiB(r.peak), fmtMiB(r.growth)]),
+      ),
+      '',
+    );
   }
   if (s3) lines.push('Scenario 3 (big files): see its memory table above, peak RSS and growth of every server at two file sizes.', '');
   return { id: 6, title: 'Memory', lines, targets: [], data: null };
@@ -167,12 +191,21 @@ function render(opts: ReturnType<typeof args>, sections: Section[], failures: { 
     '',
     '## Targets',
     '',
-    ...table(['target', 'from', 'wanted', 'measured', 'met', 'by how much, why'], targets.map((t) => [t.name, t.source ?? '', t.wanted, t.measured, met(t), t.note ?? ''])),
+    ...table(
+      ['target', 'from', 'wanted', 'measured', 'met', 'by how much, why'],
+      targets.map((t) => [t.name, t.source ?? '', t.wanted, t.measured, met(t), t.note ?? '']),
+    ),
     ...(failures.length ? ['', '**Scenarios that broke** (the bench exits non-zero):', '', ...failures.map((f) => `- ${f.id}. ${f.name}: ${f.message}`)] : []),
     '',
     ...all.flatMap((s) => {
       const f = facts.scenarioFacts[s.id];
-      return [`## ${s.id}. ${s.title}`, '', ...(f ? [`_${fmt(f.seconds, 0)} s; load average before ${f.loadStart}, after ${f.loadEnd}._`, ''] : []), ...s.lines, ''];
+      return [
+        `## ${s.id}. ${s.title}`,
+        '',
+        ...(f ? [`_${fmt(f.seconds, 0)} s; load average before ${f.loadStart}, after ${f.loadEnd}._`, ''] : []),
+        ...s.lines,
+        '',
+      ];
     }),
   ].join('\n');
 }
@@ -184,7 +217,12 @@ async function main(): Promise<void> {
   const loadStart = load();
   const log = (m: string) => console.log(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${m}`);
   log(`namespace ${NS}, ports ${PORT_BASE}.., ${opts.quick ? 'quick' : 'full'} mode, ${opts.runs} run(s), load ${loadStart}, commit ${commit()}`);
-  if (Object.keys(opts.appEnv).length) log(`forced into every app: ${Object.entries(opts.appEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (Object.keys(opts.appEnv).length)
+    log(
+      `forced into every app: ${Object.entries(opts.appEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   await provision();
   const ctx: BenchContext = { quick: opts.quick, runs: opts.runs, profile: opts.profile, appEnv: opts.appEnv, log };
   const sections: Section[] = [];
@@ -222,7 +260,10 @@ async function main(): Promise<void> {
   const doc = render(opts, sections, failures, facts);
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, doc);
-  writeFileSync(join(RUN_DIR, 'results.json'), JSON.stringify({ opts, facts, sections: sections.map((s) => ({ ...s, lines: undefined })), failures }, replacer, 1));
+  writeFileSync(
+    join(RUN_DIR, 'results.json'),
+    JSON.stringify({ opts, facts, sections: sections.map((s) => ({ ...s, lines: undefined })), failures }, replacer, 1),
+  );
   log(`wrote ${opts.out}`);
   for (const t of sections.flatMap((s) => s.targets)) log(`  ${t.met === null ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'} ${t.name}: ${t.measured}`);
   if (failures.length) {

@@ -17,7 +17,12 @@ function stat(pid: number): Stat {
   // The command name may hold spaces: fields count from after its closing parenthesis.
   const close = raw.lastIndexOf(')');
   const f = raw.slice(close + 2).split(' ');
-  return { comm: raw.slice(raw.indexOf('(') + 1, close), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK, startedAt: Number(f[19]) / CLK_TCK };
+  return {
+    comm: raw.slice(raw.indexOf('(') + 1, close),
+    ppid: Number(f[1]),
+    cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK,
+    startedAt: Number(f[19]) / CLK_TCK,
+  };
 }
 
 /** CPU seconds (user + system) a process has spent so far, from /proc/<pid>/stat. */

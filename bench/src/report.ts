@@ -67,7 +67,11 @@ export function thresholdTarget(t: {
 }): Target {
   const met = Number.isFinite(t.value) ? (t.atLeast ? t.value >= t.limit : t.value <= t.limit) : false;
   const gap = t.atLeast ? t.limit / t.value : t.value / t.limit;
-  const note = met ? undefined : Number.isFinite(gap) ? `off by ${gap >= 10 ? `${Math.round(gap)}×` : `${gap.toFixed(2)}×`}${t.why ? `; ${t.why}` : ''}` : t.why;
+  const note = met
+    ? undefined
+    : Number.isFinite(gap)
+      ? `off by ${gap >= 10 ? `${Math.round(gap)}×` : `${gap.toFixed(2)}×`}${t.why ? `; ${t.why}` : ''}`
+      : t.why;
   return { name: t.name, source: t.source, wanted: t.wanted, measured: t.measured, met, note };
 }
 

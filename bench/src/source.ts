@@ -10,7 +10,7 @@ const template = randomBytes(CHUNK);
  */
 export function slice(start: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
-  for (let pos = 0; pos < length; ) {
+  for (let pos = 0; pos < length;) {
     const abs = start + pos;
     const inChunk = abs % CHUNK;
     const n = Math.min(CHUNK - inChunk, length - pos);

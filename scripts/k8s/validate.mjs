@@ -24,13 +24,18 @@ export function validateRabbitmqCluster(obj) {
   for (const key of ['additionalConfig', 'advancedConfig', 'envConfig']) {
     if (spec.rabbitmq?.[key] !== undefined && typeof spec.rabbitmq[key] !== 'string') errors.push(`spec/rabbitmq/${key} must be string`);
   }
-  if (spec.rabbitmq?.additionalPlugins !== undefined && !(Array.isArray(spec.rabbitmq.additionalPlugins) && spec.rabbitmq.additionalPlugins.every((p) => typeof p === 'string'))) {
+  if (
+    spec.rabbitmq?.additionalPlugins !== undefined &&
+    !(Array.isArray(spec.rabbitmq.additionalPlugins) && spec.rabbitmq.additionalPlugins.every((p) => typeof p === 'string'))
+  ) {
     errors.push('spec/rabbitmq/additionalPlugins must be an array of strings');
   }
-  if (spec.persistence?.storage !== undefined && !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(String(spec.persistence.storage))) errors.push('spec/persistence/storage must be a quantity');
+  if (spec.persistence?.storage !== undefined && !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(String(spec.persistence.storage)))
+    errors.push('spec/persistence/storage must be a quantity');
   for (const part of ['requests', 'limits']) {
     for (const [k, v] of Object.entries(spec.resources?.[part] ?? {})) {
-      if (!['cpu', 'memory'].includes(k) || !/^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/.test(String(v))) errors.push(`spec/resources/${part}/${k} must be a cpu or memory quantity`);
+      if (!['cpu', 'memory'].includes(k) || !/^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/.test(String(v)))
+        errors.push(`spec/resources/${part}/${k} must be a cpu or memory quantity`);
     }
   }
   if (errors.length) throw new Error(errors.join('; '));
@@ -44,7 +49,9 @@ function modulePath(apiVersion, kind) {
 
 export async function validateAll() {
   const results = [];
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     if (file === 'kustomization.yaml') continue; // kustomize's own format, checked by the test
     const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
     for (const doc of docs) {

@@ -23,7 +23,11 @@ type AppName = keyof typeof APPS;
 
 /** Every variable an env class reads (from its class-validator metadata). */
 function variablesOf(cls: new () => object): Set<string> {
-  return new Set(getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).map((m) => m.propertyName));
+  return new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(cls, '', true, false)
+      .map((m) => m.propertyName),
+  );
 }
 const KNOWN = new Set([...Object.values(APPS).flatMap((a) => [...variablesOf(a.envClass)]), 'APP']);
 
@@ -41,8 +45,13 @@ describe('k8s/ manifests', () => {
   const find = (kind: string, name: string) => applied.find((d) => d.kind === kind && d.metadata.name === name);
 
   it('every document is valid against the Kubernetes and KEDA schemas (offline, kubernetes-models)', async () => {
-    const { stdout } = await run(process.execPath, [join(ROOT, 'scripts/k8s/validate.mjs')], { cwd: ROOT }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-    const results = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; kind: string; name: string; ok: boolean; error?: string });
+    const { stdout } = await run(process.execPath, [join(ROOT, 'scripts/k8s/validate.mjs')], { cwd: ROOT }).catch((e: { stdout: string }) => ({
+      stdout: e.stdout,
+    }));
+    const results = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; kind: string; name: string; ok: boolean; error?: string });
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results).toHaveLength(docs.length);
     // Loading the compiled validators takes 5-8 s on a loaded 2-core machine.
@@ -92,7 +101,7 @@ describe('k8s/ manifests', () => {
     expect(new Set(selectors).size).toBe(selectors.length);
   });
 
-  it('the cluster mode: quorum queues on a 3-node RabbitmqCluster (the operator\'s), one node may be lost', () => {
+  it("the cluster mode: quorum queues on a 3-node RabbitmqCluster (the operator's), one node may be lost", () => {
     const config = find('ConfigMap', 'upload-platform-config')!.data as Env;
     expect(config.AMQP_QUEUE_MODE).toBe('quorum');
     const broker = find('RabbitmqCluster', 'rabbitmq');
@@ -103,31 +112,50 @@ describe('k8s/ manifests', () => {
   });
 
   it('the gateway has an HPA; every Deployment has probes, resources, a grace period longer than its drain, and a PDB or ScaledObject', () => {
-    expect(find('HorizontalPodAutoscaler', 'upload-gateway')?.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'upload-gateway' });
+    expect(find('HorizontalPodAutoscaler', 'upload-gateway')?.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'upload-gateway',
+    });
     const config = find('ConfigMap', 'upload-platform-config')!.data as Env;
     for (const d of applied.filter((x) => x.kind === 'Deployment')) {
       const pod = d.spec.template.spec;
       const c = pod.containers[0];
-      expect({ name: d.metadata.name, live: c.livenessProbe?.httpGet?.path, ready: c.readinessProbe?.httpGet?.path }).toEqual({ name: d.metadata.name, live: '/health/live', ready: '/health/ready' });
+      expect({ name: d.metadata.name, live: c.livenessProbe?.httpGet?.path, ready: c.readinessProbe?.httpGet?.path }).toEqual({
+        name: d.metadata.name,
+        live: '/health/live',
+        ready: '/health/ready',
+      });
       expect(c.resources?.requests && c.resources?.limits).toBeTruthy();
       const drain = Number(c.env?.find((e: Env) => e.name === 'SHUTDOWN_TIMEOUT_SECONDS')?.value ?? config.SHUTDOWN_TIMEOUT_SECONDS);
-      expect({ name: d.metadata.name, graceLongerThanDrain: pod.terminationGracePeriodSeconds > drain }).toEqual({ name: d.metadata.name, graceLongerThanDrain: true });
-      const budgeted = applied.some((p) => p.kind === 'PodDisruptionBudget' && Object.entries(p.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+      expect({ name: d.metadata.name, graceLongerThanDrain: pod.terminationGracePeriodSeconds > drain }).toEqual({
+        name: d.metadata.name,
+        graceLongerThanDrain: true,
+      });
+      const budgeted = applied.some(
+        (p) => p.kind === 'PodDisruptionBudget' && Object.entries(p.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+      );
       expect({ name: d.metadata.name, budgeted }).toEqual({ name: d.metadata.name, budgeted: true });
     }
     for (const app of Object.keys(APPS)) expect(applied.some((d) => d.kind === 'Service' && d.spec.selector['app.kubernetes.io/name'] === app)).toBe(true);
   });
 
-  it('migrations run as a Job of their own, with the apps\' settings; no app migrates', () => {
+  it("migrations run as a Job of their own, with the apps' settings; no app migrates", () => {
     const job = docs.find((d) => d.doc.kind === 'Job')!.doc;
     expect(job.spec.template.spec.containers[0].command.join(' ')).toMatch(/migrate/);
-    for (const d of applied.filter((x) => x.kind === 'Deployment')) expect(JSON.stringify(d.spec.template.spec.containers[0].command ?? [])).not.toMatch(/migrate/);
+    for (const d of applied.filter((x) => x.kind === 'Deployment'))
+      expect(JSON.stringify(d.spec.template.spec.containers[0].command ?? [])).not.toMatch(/migrate/);
   });
 
-  it('ConfigMap + Secret + each Deployment\'s env pass the app\'s own env validation, and name only variables the apps read', () => {
+  it("ConfigMap + Secret + each Deployment's env pass the app's own env validation, and name only variables the apps read", () => {
     const config = find('ConfigMap', 'upload-platform-config')!.data as Env;
     // The template's placeholders stand for real values of the right shape (random ones: secrets are checked for strength).
-    const secret = Object.fromEntries(Object.entries(find('Secret', 'upload-platform-secrets')!.stringData as Env).map(([k, v]) => [k, String(v).replace(/REPLACE_ME/g, () => randomBytes(24).toString('base64url'))]));
+    const secret = Object.fromEntries(
+      Object.entries(find('Secret', 'upload-platform-secrets')!.stringData as Env).map(([k, v]) => [
+        k,
+        String(v).replace(/REPLACE_ME/g, () => randomBytes(24).toString('base64url')),
+      ]),
+    );
     for (const key of [...Object.keys(config), ...Object.keys(secret)]) expect({ key, known: KNOWN.has(key) }).toEqual({ key, known: true });
     for (const d of applied.filter((x) => x.kind === 'Deployment')) {
       const c = d.spec.template.spec.containers[0];
@@ -146,15 +174,20 @@ describe('docker-compose.yml', () => {
   const s = compose.services;
 
   it('names every service the apps need, and the apps start after migrations and the store setup', () => {
-    expect(Object.keys(s)).toEqual(expect.arrayContaining(['postgres', 'rabbitmq', 'minio', 'minio-setup', 'migrate', 'upload-gateway', 'storage-events', 'job-processor']));
+    expect(Object.keys(s)).toEqual(
+      expect.arrayContaining(['postgres', 'rabbitmq', 'minio', 'minio-setup', 'migrate', 'upload-gateway', 'storage-events', 'job-processor']),
+    );
     expect(s.migrate.command.join(' ')).toBe('npm run migrate');
     for (const app of Object.keys(APPS)) {
-      expect(s[app].depends_on).toMatchObject({ migrate: { condition: 'service_completed_successfully' }, 'minio-setup': { condition: 'service_completed_successfully' } });
+      expect(s[app].depends_on).toMatchObject({
+        migrate: { condition: 'service_completed_successfully' },
+        'minio-setup': { condition: 'service_completed_successfully' },
+      });
       expect(s[app].build.args.APP).toBe(app);
     }
   });
 
-  it('each app\'s environment passes its own validation, names only variables the apps read, and agrees with the services', () => {
+  it("each app's environment passes its own validation, names only variables the apps read, and agrees with the services", () => {
     for (const [app, { envClass, portVar }] of Object.entries(APPS)) {
       const env = s[app].environment as Env;
       for (const key of Object.keys(env)) expect({ app, key, known: KNOWN.has(key) }).toEqual({ app, key, known: true });

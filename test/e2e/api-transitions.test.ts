@@ -31,7 +31,11 @@ describe('API transitions and configuration (e2e)', () => {
     const bytes = textBytes();
     const created = await createUpload(anUpload(bytes).with({ jobs: [{ type: 'CHECKSUM', required: true }] }));
     expect(await sendBytes(created, bytes)).toBe(200);
-    const s = await waitFor(() => getUpload(created.id, created.caller), (u) => u.status === 'PROCESSING' && u.jobs.some((j: any) => j.type === 'VALIDATION' && j.status === 'COMPLETED'), { what: 'PROCESSING' });
+    const s = await waitFor(
+      () => getUpload(created.id, created.caller),
+      (u) => u.status === 'PROCESSING' && u.jobs.some((j: any) => j.type === 'VALIDATION' && j.status === 'COMPLETED'),
+      { what: 'PROCESSING' },
+    );
     return { created, checksum: s.jobs.find((j: any) => j.type === 'CHECKSUM') };
   }
 
@@ -86,7 +90,12 @@ describe('API transitions and configuration (e2e)', () => {
 
   it('DELETE removes the thumbnails from the store too', async () => {
     const bytes = pngBytes(300, 200);
-    const created = await createUpload(anUpload(bytes).named('pic.png').ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL', required: true }] }));
+    const created = await createUpload(
+      anUpload(bytes)
+        .named('pic.png')
+        .ofType('image/png')
+        .with({ jobs: [{ type: 'THUMBNAIL', required: true }] }),
+    );
     expect(await sendBytes(created, bytes)).toBe(200);
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');

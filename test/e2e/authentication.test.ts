@@ -81,7 +81,10 @@ describe('authentication and HTTP hygiene (e2e)', () => {
       ['signed by another RSA key under a known kid', () => signJwt(valid(), { alg: 'RS256', privateKey: otherRsa.privateKey, kid: keys.rs256.kid })],
       ['an unknown kid', () => signJwt(valid(), { alg: 'RS256', privateKey: otherRsa.privateKey, kid: 'nope' })],
       ['alg: none', () => signJwt(valid(undefined, { roles: ['admin'] }), { alg: 'none' })],
-      ['HS256 keyed with the RSA public key (algorithm confusion)', () => signJwt(valid(), { alg: 'HS256', secret: keys.rs256.publicKey.export({ type: 'spki', format: 'pem' }).toString(), kid: keys.rs256.kid })],
+      [
+        'HS256 keyed with the RSA public key (algorithm confusion)',
+        () => signJwt(valid(), { alg: 'HS256', secret: keys.rs256.publicKey.export({ type: 'spki', format: 'pem' }).toString(), kid: keys.rs256.kid }),
+      ],
       ['the wrong issuer', () => signJwt(valid(undefined, { iss: 'https://evil.example/' }), keys.rs256)],
       ['the wrong audience', () => signJwt(valid(undefined, { aud: 'someone-else' }), hs)],
       ['no sub', () => signJwt({ iss: ISS, aud: AUD, exp: now() + 60 }, hs)],
@@ -118,7 +121,11 @@ describe('authentication and HTTP hygiene (e2e)', () => {
 
   describe('hygiene', () => {
     it('sends security headers on every answer, and no X-Powered-By', async () => {
-      for (const res of [await api('GET', '/v1/uploads', { token: signJwt(valid(), hs) }), await api('GET', '/v1/uploads', { token: 'x.y.z' }), await api('GET', '/nothing')]) {
+      for (const res of [
+        await api('GET', '/v1/uploads', { token: signJwt(valid(), hs) }),
+        await api('GET', '/v1/uploads', { token: 'x.y.z' }),
+        await api('GET', '/nothing'),
+      ]) {
         expect(res.headers.get('x-content-type-options')).toBe('nosniff');
         expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
         expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
@@ -130,7 +137,10 @@ describe('authentication and HTTP hygiene (e2e)', () => {
 
     it('answers CORS for the configured origins only', async () => {
       const preflight = (origin: string, base?: string) =>
-        api('OPTIONS', '/v1/uploads', { baseUrl: base, headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-upload-token' } });
+        api('OPTIONS', '/v1/uploads', {
+          baseUrl: base,
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-upload-token' },
+        });
       const ok = await preflight(APP_ORIGIN);
       expect(ok.status).toBe(204);
       expect(ok.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);

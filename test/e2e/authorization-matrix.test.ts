@@ -126,7 +126,10 @@ async function fixture(needs: FixtureKind, owner: Owner): Promise<Fixture & { ca
     Object.assign(f, { sessionId: res.body.id, objectKey: res.body.objectKey });
   }
   if (needs === 'multipart') {
-    const res = await api('POST', '/v1/uploads', { body: { filename: `${marker}.bin`, contentType: 'application/octet-stream', size: 12 * 1024 * 1024, multipart: true }, token: f.caller.token });
+    const res = await api('POST', '/v1/uploads', {
+      body: { filename: `${marker}.bin`, contentType: 'application/octet-stream', size: 12 * 1024 * 1024, multipart: true },
+      token: f.caller.token,
+    });
     if (res.status !== 201) throw new Error(`fixture multipart session: ${res.status} ${JSON.stringify(res.body)}`);
     adopt(res.body);
     Object.assign(f, { sessionId: res.body.id, objectKey: res.body.objectKey });
@@ -147,7 +150,11 @@ async function fixture(needs: FixtureKind, owner: Owner): Promise<Fixture & { ca
   if (needs === 'uppy') {
     // Uppy's routes take an upload token the gateway issued (the /demo page's cookie; Uppy 6 sends no response-provided headers).
     if (owner.kind === 'anonymous') f.caller = { uploadToken: await issuedUploadToken() };
-    const res = await api('POST', '/s3/multipart', { body: { filename: `${marker}.txt`, type: 'text/plain', metadata: {} }, token: f.caller.token, uploadToken: f.caller.uploadToken });
+    const res = await api('POST', '/s3/multipart', {
+      body: { filename: `${marker}.txt`, type: 'text/plain', metadata: {} },
+      token: f.caller.token,
+      uploadToken: f.caller.uploadToken,
+    });
     if (res.status !== 200) throw new Error(`fixture Uppy upload: ${res.status} ${JSON.stringify(res.body)}`);
     adopt(res.body);
     f.uppy = { uploadId: res.body.uploadId, key: res.body.key };
@@ -171,7 +178,8 @@ function call(row: Row, f: Fixture, caller: Caller): Promise<ApiResponse> {
 }
 
 /** The router's own 404 (no such route), as opposed to a domain "not found" that carries a code. */
-const isMissingRoute = (r: ApiResponse) => r.status === 404 && (r.body?.code === undefined || r.body?.code === null) && /^Cannot /.test(String(r.body?.message ?? ''));
+const isMissingRoute = (r: ApiResponse) =>
+  r.status === 404 && (r.body?.code === undefined || r.body?.code === null) && /^Cannot /.test(String(r.body?.message ?? ''));
 
 /** Secrets of the owner that appear in an answer, minus what the caller itself put in the request. */
 function leaks(res: ApiResponse, f: Fixture, requestText: string): string[] {
@@ -219,7 +227,8 @@ describe('authorization matrix (e2e)', () => {
           continue;
         }
         const allowed = name === 'anonNoToken' ? [401, 404] : [404];
-        if (!allowed.includes(res.status)) problems.push(`${owner.kind}'s resource, ${name}: ${res.status} (expected ${allowed.join('|')}) ${JSON.stringify(res.body)}`);
+        if (!allowed.includes(res.status))
+          problems.push(`${owner.kind}'s resource, ${name}: ${res.status} (expected ${allowed.join('|')}) ${JSON.stringify(res.body)}`);
         const leaked = leaks(res, f, requestText);
         if (leaked.length > 0) problems.push(`${owner.kind}'s resource, ${name}: the answer reveals ${leaked.join(', ')}`);
       }

@@ -32,17 +32,19 @@ describe('upload CLI (e2e, in a terminal)', () => {
     await system?.stop();
   });
 
-  it('uploads three files as a group: progress bars, each job\'s state live, a final table of COMPLETED sessions with their jobs, exit 0', async () => {
+  it("uploads three files as a group: progress bars, each job's state live, a final table of COMPLETED sessions with their jobs, exit 0", async () => {
     const streams = sample(await scrape(PORT_BASE), 'sse_streams_opened_total', { kind: 'group' });
     const run = await runInTerminal(['node', CLI, 'put', 'photo.png', 'notes.txt', 'data.json', '--group', 'holiday'], env, { cwd: dir });
 
     expectExit(run, 0);
     // Processing, live from the group's event stream: each file's job as it completes, then the group.
-    for (const name of ['photo.png', 'notes.txt', 'data.json']) expect(run.screen).toMatch(new RegExp(`^${name.replace('.', '\\.')}: VALIDATION COMPLETED$`, 'm'));
+    for (const name of ['photo.png', 'notes.txt', 'data.json'])
+      expect(run.screen).toMatch(new RegExp(`^${name.replace('.', '\\.')}: VALIDATION COMPLETED$`, 'm'));
     expect(run.screen).toMatch(/^group COMPLETED \(3\/3 completed\)$/m);
     expect(sample(await scrape(PORT_BASE), 'sse_streams_opened_total', { kind: 'group' })).toBe(streams + 1);
     // The bars, left at 100% once done: one per file and one overall.
-    for (const name of ['photo.png', 'notes.txt', 'data.json', 'overall']) expect(run.screen).toMatch(new RegExp(`${name.replace('.', '\\.')}\\s+\\|.*\\| 100% `));
+    for (const name of ['photo.png', 'notes.txt', 'data.json', 'overall'])
+      expect(run.screen).toMatch(new RegExp(`${name.replace('.', '\\.')}\\s+\\|.*\\| 100% `));
     const table = run.screen.slice(run.screen.indexOf('FILE'));
     expect(table).toMatch(/^FILE\s+SESSION\s+STATUS\s+JOBS/);
     for (const name of ['photo.png', 'notes.txt', 'data.json']) {
@@ -51,7 +53,7 @@ describe('upload CLI (e2e, in a terminal)', () => {
     expect(table).toMatch(/^group [0-9a-f-]{36} "holiday": COMPLETED \(3\/3 completed\)$/m);
   });
 
-  it('a group with one invalid file exits non-zero with the gateway\'s message naming the file', async () => {
+  it("a group with one invalid file exits non-zero with the gateway's message naming the file", async () => {
     const run = await runInTerminal(['node', CLI, 'put', 'photo.png', 'empty.txt', 'data.json', '--group', 'broken'], env, { cwd: dir });
 
     expectExit(run, 1);
@@ -65,7 +67,10 @@ describe('upload CLI (e2e, in a terminal)', () => {
     const [sdk] = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
     const [cli] = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
     expect(sdk.trim().split('\n')).toHaveLength(5);
-    writeFileSync(join(dir, 'upload.mjs'), sdk.replace('./libs/client/dist/index.js', join(ROOT, 'libs/client/dist/index.js')).replace('http://localhost:3000', GATEWAY_URL));
+    writeFileSync(
+      join(dir, 'upload.mjs'),
+      sdk.replace('./libs/client/dist/index.js', join(ROOT, 'libs/client/dist/index.js')).replace('http://localhost:3000', GATEWAY_URL),
+    );
 
     const example = await runInTerminal(['node', 'upload.mjs', 'notes.txt'], env, { cwd: dir });
     expectExit(example, 0);
@@ -83,7 +88,10 @@ describe('upload CLI (e2e, in a terminal)', () => {
     const run = await runInTerminal(['bash', '-c', `node ${CLI} put notes.txt --json > out.json`], env, { cwd: dir });
     expectExit(run, 0);
     const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
-    expect(out).toMatchObject({ ok: true, files: [{ file: 'notes.txt', status: 'COMPLETED', jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED' })] }] });
+    expect(out).toMatchObject({
+      ok: true,
+      files: [{ file: 'notes.txt', status: 'COMPLETED', jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED' })] }],
+    });
 
     const id = out.files[0].sessionId;
     const status = await runInTerminal(['node', CLI, 'status', id], env, { cwd: dir });

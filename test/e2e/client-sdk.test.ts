@@ -80,7 +80,10 @@ describe('upload SDK (e2e)', () => {
   it('streams of known size go up as one PUT or in parts; a group reports aggregate progress to 100%', async () => {
     const big = join(dir, 'stream.bin');
     const sha = await writeDeterministicFile(big, 12 * MiB, 'sdk-stream');
-    const multipart = await client.uploadFile(createReadStream(big, { highWaterMark: 256 * 1024 }), { size: 12 * MiB, contentType: 'application/octet-stream' });
+    const multipart = await client.uploadFile(createReadStream(big, { highWaterMark: 256 * 1024 }), {
+      size: 12 * MiB,
+      contentType: 'application/octet-stream',
+    });
     expect(multipart).toMatchObject({ strategy: 'MULTIPART', partsSent: [1, 2, 3], bytesSent: 12 * MiB });
     const small = await client.uploadFile(Readable.from([Buffer.from('hello '), Buffer.from('stream')]), { size: 12, filename: 'hello.txt' });
     expect(small.strategy).toBe('SINGLE');
@@ -90,14 +93,22 @@ describe('upload SDK (e2e)', () => {
 
     const seen: { bytes: number; percent: number; files: number }[] = [];
     const group = await client.uploadGroup(
-      [{ source: big }, { source: Buffer.from('a small note'), filename: 'note.txt' }, { source: new Blob(['{"a":1}'], { type: 'application/json' }), filename: 'a.json' }],
+      [
+        { source: big },
+        { source: Buffer.from('a small note'), filename: 'note.txt' },
+        { source: new Blob(['{"a":1}'], { type: 'application/json' }), filename: 'a.json' },
+      ],
       { name: 'sdk group', onProgress: (p) => seen.push({ bytes: p.bytesUploaded, percent: p.percent, files: p.filesUploaded }) },
     );
     expect(group.failed).toBe(0);
     expect(group.files.map((f) => f.ok)).toEqual([true, true, true]);
     for (let i = 1; i < seen.length; i++) expect(seen[i].bytes).toBeGreaterThanOrEqual(seen[i - 1].bytes);
     expect(seen.at(-1)).toEqual({ bytes: 12 * MiB + 12 + 7, percent: 100, files: 3 });
-    await waitFor(() => client.getGroup(group.group.id), (g) => g.status === 'COMPLETED', { timeoutMs: 60_000, what: 'the group COMPLETED' });
+    await waitFor(
+      () => client.getGroup(group.group.id),
+      (g) => g.status === 'COMPLETED',
+      { timeoutMs: 60_000, what: 'the group COMPLETED' },
+    );
   });
 
   it('waitForSession and waitForGroup follow the live streams: each change as it happens, no polling; a browser gets a stream ticket', async () => {
@@ -116,7 +127,10 @@ describe('upload SDK (e2e)', () => {
       filename: 'live.txt',
       onSession: (s) => void (following = recording.waitForSession(s.sessionId, { onChange: (x) => changes.push(x.status) })),
     });
-    expect(await following).toMatchObject({ status: 'COMPLETED', jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ size: 13 }) })] });
+    expect(await following).toMatchObject({
+      status: 'COMPLETED',
+      jobs: [expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ size: 13 }) })],
+    });
     expect(changes.at(-1)).toBe('COMPLETED');
     expect(changes.length).toBeGreaterThan(1);
     expect(requests.filter((r) => r === `GET /v1/uploads/${sessionId}/events`)).toHaveLength(1);
@@ -125,10 +139,16 @@ describe('upload SDK (e2e)', () => {
 
     const events: string[] = [];
     let group = null as Promise<unknown> | null;
-    const uploaded = await recording.uploadGroup([{ source: Buffer.from('one'), filename: 'one.txt' }, { source: Buffer.from('two'), filename: 'two.txt' }], {
-      name: 'followed',
-      onGroup: (g) => void (group = recording.waitForGroup(g.id, { onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type) })),
-    });
+    const uploaded = await recording.uploadGroup(
+      [
+        { source: Buffer.from('one'), filename: 'one.txt' },
+        { source: Buffer.from('two'), filename: 'two.txt' },
+      ],
+      {
+        name: 'followed',
+        onGroup: (g) => void (group = recording.waitForGroup(g.id, { onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type) })),
+      },
+    );
     expect(await group).toMatchObject({ status: 'COMPLETED', completedFiles: 2 });
     expect(events[0]).toBe('snapshot');
     expect(events.filter((e) => e === 'session.completed')).toHaveLength(2);
@@ -156,18 +176,41 @@ describe('upload SDK (e2e)', () => {
     expect(invalid).toMatchObject({ statusCode: 400, details: [expect.objectContaining({ field: 'filename' })] });
   });
 
-  it('runs in a browser (headless Chromium): a 12 MiB Blob goes up in parts with progress, from a page on the gateway\'s origin', async () => {
+  it("runs in a browser (headless Chromium): a 12 MiB Blob goes up in parts with progress, from a page on the gateway's origin", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (the test never downloads a browser)`);
-    const bundle = await build({ entryPoints: [join(ROOT, 'libs/client/src/index.ts')], bundle: true, platform: 'browser', format: 'iife', globalName: 'UploadSdk', write: false, logLevel: 'silent', external: ['node:fs'] });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // The page is served by the test (route.fulfill), so Chromium counts it as public and would refuse loopback URLs.
-      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights'] });
+    const bundle = await build({
+      entryPoints: [join(ROOT, 'libs/client/src/index.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      globalName: 'UploadSdk',
+      write: false,
+      logLevel: 'silent',
+      external: ['node:fs'],
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        // The page is served by the test (route.fulfill), so Chromium counts it as public and would refuse loopback URLs.
+        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
+      ],
+    });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       // A page served on the gateway's origin (the API needs no CORS then); the store's bucket CORS lets the parts through.
-      await page.route(`${GATEWAY_URL}/sdk-test.html`, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${bundle.outputFiles[0].text}</script>` }));
+      await page.route(`${GATEWAY_URL}/sdk-test.html`, (route) =>
+        route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${bundle.outputFiles[0].text}</script>` }),
+      );
       await page.goto(`${GATEWAY_URL}/sdk-test.html`);
       const out = await page.evaluate(async (server) => {
         const sdk = (globalThis as unknown as { UploadSdk: typeof import('../../libs/client/src') }).UploadSdk;
@@ -175,7 +218,9 @@ describe('upload SDK (e2e)', () => {
         for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
         const client = new sdk.UploadClient({ server });
         const percents: number[] = [];
-        const r = await client.uploadFile(new File([bytes], 'browser.bin', { type: 'application/octet-stream' }), { onProgress: (p) => percents.push(p.percent) });
+        const r = await client.uploadFile(new File([bytes], 'browser.bin', { type: 'application/octet-stream' }), {
+          onProgress: (p) => percents.push(p.percent),
+        });
         const done = await client.waitForSession(r.sessionId, { until: 'COMPLETED', timeoutMs: 60_000 });
         const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))));
         return { strategy: r.strategy, partsSent: r.partsSent, percents, status: done.status, objectKey: done.objectKey as string, digest };
@@ -224,8 +269,18 @@ describe('upload SDK (e2e)', () => {
     let sessionId = '';
 
     const error = await client
-      .uploadFile(path, { concurrency: 1, maxAttempts: 3, backoffMs: 20, onSession: (s) => { sessionId = s.sessionId; } })
-      .then(() => null, (e: unknown) => e);
+      .uploadFile(path, {
+        concurrency: 1,
+        maxAttempts: 3,
+        backoffMs: 20,
+        onSession: (s) => {
+          sessionId = s.sessionId;
+        },
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
 
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ partNumber: 4, statusCode: 500, message: 'part 4 failed after 3 tries: HTTP 500 InternalError' });
@@ -256,14 +311,21 @@ describe('upload SDK (e2e)', () => {
       onPart: () => controller.abort(),
     });
 
-    const error = await upload.then(() => null, (e: unknown) => e);
+    const error = await upload.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UploadCancelledError);
     expect(error).toMatchObject({ sessionId, abortedOnServer: true });
     const session = await client.getSession(sessionId);
     objectKey = session.objectKey as string;
     expect(session).toMatchObject({ status: 'FAILED', error: 'ABORTED' });
     expect(proxy.partsOf(sessionId).length).toBeLessThan(6);
-    await waitFor(() => multipartUploadsUnder(`uploads/${sessionId}/`), (l) => l.length === 0, { what: 'no multipart upload left in the store' });
+    await waitFor(
+      () => multipartUploadsUnder(`uploads/${sessionId}/`),
+      (l) => l.length === 0,
+      { what: 'no multipart upload left in the store' },
+    );
     expect(objectKey).toContain(sessionId);
   });
 
@@ -273,16 +335,27 @@ describe('upload SDK (e2e)', () => {
     const stateDir = join(dir, 'cli-state');
     const env = { ...process.env, UPLOAD_SERVER: GATEWAY_URL, UPLOAD_STATE_DIR: stateDir };
     const stateFile = join(stateDir, 'state.json');
-    const pendingSession = () => (existsSync(stateFile) ? (Object.values(JSON.parse(readFileSync(stateFile, 'utf8')).pending)[0] as { sessionId: string; uploadToken: string } | undefined) : undefined);
+    const pendingSession = () =>
+      existsSync(stateFile)
+        ? (Object.values(JSON.parse(readFileSync(stateFile, 'utf8')).pending)[0] as { sessionId: string; uploadToken: string } | undefined)
+        : undefined;
 
     // First run: slowed down, killed after some parts have reached the store.
     proxy.delayMs = 300;
     const first = spawn(process.execPath, [CLI, 'put', path, '--json', '--concurrency', '2', '--no-wait'], { env, stdio: 'ignore' });
     const exited = new Promise((r) => first.once('exit', r));
-    const pending = await waitFor(async () => pendingSession(), (p) => p !== undefined && proxy.partsOf(p.sessionId).length >= 3, { timeoutMs: 60_000, what: 'three parts stored' });
+    const pending = await waitFor(
+      async () => pendingSession(),
+      (p) => p !== undefined && proxy.partsOf(p.sessionId).length >= 3,
+      { timeoutMs: 60_000, what: 'three parts stored' },
+    );
     first.kill('SIGKILL');
     await exited;
-    await waitFor(async () => proxy.inFlight, (n) => n === 0, { what: 'the killed client\'s PUTs to settle' });
+    await waitFor(
+      async () => proxy.inFlight,
+      (n) => n === 0,
+      { what: "the killed client's PUTs to settle" },
+    );
 
     const gateway = new Gateway({ server: GATEWAY_URL, uploadTokens: { [pending!.sessionId]: pending!.uploadToken } });
     const held = (await gateway.storedParts(pending!.sessionId)).map((p) => p.partNumber).sort((a, b) => a - b);

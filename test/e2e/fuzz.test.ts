@@ -82,11 +82,52 @@ function randomString(): string {
 }
 
 function randomNumber(): number {
-  return pick([0, -1, 1, 2, 1.5, -0.5, 5, 255, 256, 5 * 1024 ** 2 - 1, 5 * 1024 ** 2, 5 * 1024 ** 3, 5 * 1024 ** 3 + 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53 + 2, 1e21, -1e21, 1e308, Number.MIN_VALUE, int(-1e9, 1e9)]);
+  return pick([
+    0,
+    -1,
+    1,
+    2,
+    1.5,
+    -0.5,
+    5,
+    255,
+    256,
+    5 * 1024 ** 2 - 1,
+    5 * 1024 ** 2,
+    5 * 1024 ** 3,
+    5 * 1024 ** 3 + 1,
+    2 ** 31,
+    2 ** 32,
+    2 ** 53 - 1,
+    2 ** 53 + 2,
+    1e21,
+    -1e21,
+    1e308,
+    Number.MIN_VALUE,
+    int(-1e9, 1e9),
+  ]);
 }
 
 function wrongType(): unknown {
-  return pick([null, true, false, [], {}, [1, 2], { a: 1 }, '', '1', '1.0', '-1', '0x10', 'NaN', 'Infinity', [[[]]], { $gt: '' }, { __proto__: { admin: true } }]);
+  return pick([
+    null,
+    true,
+    false,
+    [],
+    {},
+    [1, 2],
+    { a: 1 },
+    '',
+    '1',
+    '1.0',
+    '-1',
+    '0x10',
+    'NaN',
+    'Infinity',
+    [[[]]],
+    { $gt: '' },
+    { __proto__: { admin: true } },
+  ]);
 }
 
 function deep(depth: number): unknown {
@@ -119,7 +160,9 @@ function randomJob(): unknown {
 
 function randomMetadata(): unknown {
   const n = pick([0, 1, 5, 20, 21, 100]);
-  return Object.fromEntries(Array.from({ length: n }, (_, i) => [chance(0.7) ? `k${i}` : randomString().slice(0, 100), chance(0.7) ? `v${i}` : anyValue('string')]));
+  return Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [chance(0.7) ? `k${i}` : randomString().slice(0, 100), chance(0.7) ? `v${i}` : anyValue('string')]),
+  );
 }
 
 /** A body that is mostly valid, with some fields replaced by random or boundary values. */
@@ -127,7 +170,13 @@ function randomUploadBody(): Record<string, unknown> {
   const body: Record<string, unknown> = { filename: 'f.txt', contentType: 'text/plain', size: 10 };
   const fields: [string, () => unknown][] = [
     ['filename', () => anyValue('string')],
-    ['contentType', () => (chance(0.5) ? pick(['text/plain', 'image/png', 'TEXT/PLAIN', 'a/b', '*/*', 'image/*', 'text/plain; charset=utf-8', 'x', '/', 'a/', '/b']) : anyValue('string'))],
+    [
+      'contentType',
+      () =>
+        chance(0.5)
+          ? pick(['text/plain', 'image/png', 'TEXT/PLAIN', 'a/b', '*/*', 'image/*', 'text/plain; charset=utf-8', 'x', '/', 'a/', '/b'])
+          : anyValue('string'),
+    ],
     ['size', () => anyValue('number')],
     ['checksumSha256', () => (chance(0.3) ? 'A'.repeat(43) + '=' : anyValue('string'))],
     ['groupId', () => (chance(0.3) ? randomUUID() : anyValue('string'))],
@@ -149,7 +198,17 @@ function randomQuery(): string {
   if (chance(0.3)) params.append('status', values());
   if (chance(0.4)) params.append('groupId', chance(0.5) ? randomUUID() : values());
   if (chance(0.4)) params.append('limit', pick(['0', '1', '100', '101', '-1', '1.5', '1e3', 'abc', '', '99999999999999999999']));
-  if (chance(0.4)) params.append('cursor', pick([values(), cursorOf(pick(['2020-01-01T00:00:00.000Z', '-200000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', 'x']), randomUUID())]));
+  if (chance(0.4))
+    params.append(
+      'cursor',
+      pick([
+        values(),
+        cursorOf(
+          pick(['2020-01-01T00:00:00.000Z', '-200000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', 'x']),
+          randomUUID(),
+        ),
+      ]),
+    );
   if (chance(0.2)) params.append(randomString().slice(0, 50), values());
   const q = params.toString();
   return q ? `?${q}${chance(0.1) ? '&limit[$gt]=1&status[]=x' : ''}` : '';
@@ -163,7 +222,17 @@ function cursorOf(createdAt: string, id: string): string {
 const encode = (s: string) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '\ufffd'));
 
 function randomId(): string {
-  return encode(pick([randomUUID(), randomUUID().toUpperCase(), '00000000-0000-0000-0000-000000000000', randomString().slice(0, 300), '..%2f..%2fetc', "1' or '1'='1", ' ']));
+  return encode(
+    pick([
+      randomUUID(),
+      randomUUID().toUpperCase(),
+      '00000000-0000-0000-0000-000000000000',
+      randomString().slice(0, 300),
+      '..%2f..%2fetc',
+      "1' or '1'='1",
+      ' ',
+    ]),
+  );
 }
 
 const user = jwtFor(`fuzz-${randomUUID()}`);
@@ -173,8 +242,21 @@ function randomHeaders(): { token?: string; uploadToken?: string; headers?: Reco
   const r = rand();
   if (r < 0.3) return { token: user };
   if (r < 0.35) return { token: admin };
-  if (r < 0.45) return { uploadToken: randomString().replace(/[^\x20-\x7e]/g, '_').slice(0, 5000) || 'x' };
-  if (r < 0.5) return { headers: { authorization: `Bearer ${randomString().replace(/[^\x20-\x7e]/g, '_').slice(0, 5000)}` } };
+  if (r < 0.45)
+    return {
+      uploadToken:
+        randomString()
+          .replace(/[^\x20-\x7e]/g, '_')
+          .slice(0, 5000) || 'x',
+    };
+  if (r < 0.5)
+    return {
+      headers: {
+        authorization: `Bearer ${randomString()
+          .replace(/[^\x20-\x7e]/g, '_')
+          .slice(0, 5000)}`,
+      },
+    };
   return {};
 }
 
@@ -209,11 +291,25 @@ describe(`fuzzing the public routes (e2e, seed ${SEED})`, () => {
         const r = rand();
         if (r < 0.65) {
           const body = randomUploadBody();
-          const raw = chance(0.05) ? pick(['', '{', 'null', '[]', '"x"', '1e400', '{"size":1e400}', '{"filename":"a","filename":"b"}', '\u0000', '{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}']) : JSON.stringify(body);
+          const raw = chance(0.05)
+            ? pick([
+                '',
+                '{',
+                'null',
+                '[]',
+                '"x"',
+                '1e400',
+                '{"size":1e400}',
+                '{"filename":"a","filename":"b"}',
+                '\u0000',
+                '{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}',
+              ])
+            : JSON.stringify(body);
           const res = await record(`POST /v1/uploads ${raw.slice(0, 200)}`, api('POST', '/v1/uploads', { ...who, rawBody: raw }));
           if (res.status === 201) {
             const key: string = res.body.objectKey;
-            if (!new RegExp(`^uploads/${res.body.id}/[^/\\\\\\x00-\\x1f]+$`).test(key) || key.includes('..') || Buffer.byteLength(key) > 1024) badKeys.push(key);
+            if (!new RegExp(`^uploads/${res.body.id}/[^/\\\\\\x00-\\x1f]+$`).test(key) || key.includes('..') || Buffer.byteLength(key) > 1024)
+              badKeys.push(key);
           }
         } else if (r < 0.85) {
           await record('GET /v1/uploads', api('GET', `/v1/uploads${randomQuery()}`, who));
@@ -233,11 +329,23 @@ describe(`fuzzing the public routes (e2e, seed ${SEED})`, () => {
     const cases: [string, Promise<ApiResponse>, number[]][] = [
       ['deep JSON (100k levels)', api('POST', '/v1/uploads', { rawBody: '['.repeat(100_000) + ']'.repeat(100_000) }), [400, 413]],
       ['deep object in metadata', api('POST', '/v1/uploads', { body: { filename: 'a', contentType: 'a/b', size: 1, metadata: deep(3000) } }), [400]],
-      ['deep object in a job config', api('POST', '/v1/uploads', { body: { filename: 'a', contentType: 'a/b', size: 1, jobs: [{ type: 'VALIDATION', config: deep(3000) }] } }), [400, 201]],
+      [
+        'deep object in a job config',
+        api('POST', '/v1/uploads', { body: { filename: 'a', contentType: 'a/b', size: 1, jobs: [{ type: 'VALIDATION', config: deep(3000) }] } }),
+        [400, 201],
+      ],
       ['a 2 MB body', api('POST', '/v1/uploads', { rawBody: JSON.stringify({ filename: 'x'.repeat(2 * 1024 * 1024) }) }), [413]],
       ['a 20 MB body', api('POST', '/v1/uploads', { rawBody: 'x'.repeat(20 * 1024 * 1024) }), [413]],
-      ['a text/plain body', api('POST', '/v1/uploads', { rawBody: '{"filename":"a","contentType":"a/b","size":1}', headers: { 'content-type': 'text/plain' } }), [400, 415]],
-      ['a form body', api('POST', '/v1/uploads', { rawBody: 'filename=a&size=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), [400, 415]],
+      [
+        'a text/plain body',
+        api('POST', '/v1/uploads', { rawBody: '{"filename":"a","contentType":"a/b","size":1}', headers: { 'content-type': 'text/plain' } }),
+        [400, 415],
+      ],
+      [
+        'a form body',
+        api('POST', '/v1/uploads', { rawBody: 'filename=a&size=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        [400, 415],
+      ],
       ['a wrong charset', api('POST', '/v1/uploads', { rawBody: '{}', headers: { 'content-type': 'application/json; charset=utf-7' } }), [400, 415]],
       ['gzip that is not gzip', api('POST', '/v1/uploads', { rawBody: '{}', headers: { 'content-encoding': 'gzip' } }), [400, 415]],
       ['PUT on the collection', api('PUT', '/v1/uploads', { body: {} }), [404, 405]],

@@ -36,7 +36,11 @@ async function getGroup(id: string, caller: Caller): Promise<any> {
 }
 
 function waitForGroup(id: string, caller: Caller, statuses: string[], timeoutMs = 120_000): Promise<any> {
-  return waitFor(() => getGroup(id, caller), (g) => statuses.includes(g.status), { timeoutMs, intervalMs: 250, what: `group ${id} to be ${statuses.join('|')}` });
+  return waitFor(
+    () => getGroup(id, caller),
+    (g) => statuses.includes(g.status),
+    { timeoutMs, intervalMs: 250, what: `group ${id} to be ${statuses.join('|')}` },
+  );
 }
 
 /** Every session of a group, all pages (`limit` a page). */
@@ -98,9 +102,21 @@ describe('upload groups (e2e)', () => {
    * and received. Only then is "exactly one group event" an assertion: no fixed wait.
    */
   async function theOnlyGroupEvent(groupId: string, type: string, counted: Counted, work: { notifications: number; jobs: number }): Promise<any> {
-    await waitFor(async () => groupEvents(groupId).length, (n) => n >= 1, { timeoutMs: 30_000, what: `${type} of ${groupId}` });
-    await counted.atLeastAll(portsOf('storage-events').map((p) => storageOutcome(p)), work.notifications, { timeoutMs: 60_000 });
-    await counted.atLeastAll(portsOf('job-processor').map((p) => jobOutcome(p)), work.jobs, { timeoutMs: 60_000 });
+    await waitFor(
+      async () => groupEvents(groupId).length,
+      (n) => n >= 1,
+      { timeoutMs: 30_000, what: `${type} of ${groupId}` },
+    );
+    await counted.atLeastAll(
+      portsOf('storage-events').map((p) => storageOutcome(p)),
+      work.notifications,
+      { timeoutMs: 60_000 },
+    );
+    await counted.atLeastAll(
+      portsOf('job-processor').map((p) => jobOutcome(p)),
+      work.jobs,
+      { timeoutMs: 60_000 },
+    );
     await outboxDrained();
     await events.fence();
     const all = groupEvents(groupId);
@@ -117,7 +133,15 @@ describe('upload groups (e2e)', () => {
     const counted = await baseline();
     const started = Date.now();
     const group = await createGroup({ name: `${tag} batch`, files }, caller);
-    expect(group.body).toMatchObject({ status: 'PENDING', totalFiles: n, fileCount: n, completedFiles: 0, failedFiles: 0, bytesExpected: sum(bytes), bytesUploaded: 0 });
+    expect(group.body).toMatchObject({
+      status: 'PENDING',
+      totalFiles: n,
+      fileCount: n,
+      completedFiles: 0,
+      failedFiles: 0,
+      bytesExpected: sum(bytes),
+      bytesUploaded: 0,
+    });
     expect(group.body.uploads).toHaveLength(n);
     await putAll(group.body.uploads, bytes);
     const done = await waitForGroup(group.id, group.caller, ['COMPLETED', 'FAILED', 'CANCELLED']);
@@ -142,9 +166,20 @@ describe('upload groups (e2e)', () => {
     const caller = { token: jwtFor('group-user-200') };
     const { group, bytes, done, counted } = await uploadGroup(200, 'g200', caller);
 
-    expect(done).toMatchObject({ status: 'COMPLETED', totalFiles: 200, completedFiles: 200, failedFiles: 0, bytesExpected: sum(bytes), bytesUploaded: sum(bytes) });
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      totalFiles: 200,
+      completedFiles: 200,
+      failedFiles: 0,
+      bytesExpected: sum(bytes),
+      bytesUploaded: sum(bytes),
+    });
     const event = await theOnlyGroupEvent(group.id, DomainEventType.GroupCompleted, counted, { notifications: 200, jobs: 200 });
-    expect(event).toMatchObject({ type: 'group.completed', version: 1, data: { groupId: group.id, status: 'COMPLETED', totalFiles: 200, completedFiles: 200, failedFiles: 0 } });
+    expect(event).toMatchObject({
+      type: 'group.completed',
+      version: 1,
+      data: { groupId: group.id, status: 'COMPLETED', totalFiles: 200, completedFiles: 200, failedFiles: 0 },
+    });
     const expected = group.body.uploads.map((u: any) => ({ sessionId: u.id, objectKey: u.objectKey, status: 'COMPLETED' }));
     expect(event.data.sessions).toHaveLength(200);
     expect(event.data.sessions).toEqual(expect.arrayContaining(expected));
@@ -233,7 +268,11 @@ describe('upload groups (e2e)', () => {
     const counted = await baseline();
     const first = group.body.uploads.slice(0, 4);
     await putAll(first, bytes.slice(0, 4));
-    await waitFor(() => getGroup(group.id, group.caller), (g) => g.completedFiles === 4, { timeoutMs: 60_000, what: 'the first 4 files completed' });
+    await waitFor(
+      () => getGroup(group.id, group.caller),
+      (g) => g.completedFiles === 4,
+      { timeoutMs: 60_000, what: 'the first 4 files completed' },
+    );
 
     const cancelled = await api('POST', `/v1/groups/${group.id}/cancel`, group.caller);
     expect(cancelled.status).toBe(200);
@@ -245,7 +284,11 @@ describe('upload groups (e2e)', () => {
     // A client that did not hear of the cancel still sends a file with its (still valid) URL.
     const late = group.body.uploads[7];
     expect(await putToUrl(late.upload.url, bytes[7], late.upload.headers)).toBe(200);
-    await waitFor(() => objectExists(late.objectKey), (exists) => !exists, { timeoutMs: 30_000, what: 'the late object to be removed' });
+    await waitFor(
+      () => objectExists(late.objectKey),
+      (exists) => !exists,
+      { timeoutMs: 30_000, what: 'the late object to be removed' },
+    );
 
     const after = await getGroup(group.id, group.caller);
     expect(after).toMatchObject({ status: 'CANCELLED', completedFiles: 4, failedFiles: 6 });
@@ -308,11 +351,14 @@ describe('upload groups (e2e)', () => {
     it('adds files up to totalFiles, concurrently without overshooting, then 409', async () => {
       const group = await createGroup({ name: 'room for 5', totalFiles: 6, files: filesOf(1, 'room').files }, owner);
       const adds = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => api('POST', `/v1/groups/${group.id}/uploads`, { body: anUpload(textBytes()).named(`add-${i}.txt`).build(), ...owner })),
+        Array.from({ length: 10 }, (_, i) =>
+          api('POST', `/v1/groups/${group.id}/uploads`, { body: anUpload(textBytes()).named(`add-${i}.txt`).build(), ...owner }),
+        ),
       );
       expect(adds.filter((r) => r.status === 201)).toHaveLength(5);
       expect(adds.filter((r) => r.status === 409)).toHaveLength(5);
-      for (const r of adds.filter((x) => x.status === 201)) expect(r.body).toMatchObject({ groupId: group.id, status: 'PENDING_UPLOAD', upload: { strategy: 'SINGLE' } });
+      for (const r of adds.filter((x) => x.status === 201))
+        expect(r.body).toMatchObject({ groupId: group.id, status: 'PENDING_UPLOAD', upload: { strategy: 'SINGLE' } });
       expect(await getGroup(group.id, owner)).toMatchObject({ totalFiles: 6, fileCount: 6 });
       expect(await groupUploads(group.id, owner)).toHaveLength(6);
       const full = await api('POST', `/v1/groups/${group.id}/uploads`, { body: anUpload(textBytes()).build(), ...owner });

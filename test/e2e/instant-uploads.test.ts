@@ -75,7 +75,11 @@ describe('instant uploads (e2e)', () => {
 
       // Deleting the original leaves the copy intact; the copy is now what check finds.
       expect((await api('DELETE', `/v1/uploads/${first.id}`, { token: owner.token })).status).toBe(200);
-      await waitFor(() => store.exists(first.objectKey), (exists) => !exists, { what: 'the original object to be gone' });
+      await waitFor(
+        () => store.exists(first.objectKey),
+        (exists) => !exists,
+        { what: 'the original object to be gone' },
+      );
       expect((await getUpload(again.id, owner)).status).toBe('COMPLETED');
       expect((await downloaded(again.id, owner)).equals(bytes)).toBe(true);
       expect((await check(owner, [key(bytes)])).body.files[0]).toMatchObject({ exists: true, duplicateOf: again.id });
@@ -187,7 +191,10 @@ describe('instant uploads (e2e)', () => {
       const unknown = await api('POST', '/v1/uploads', { body: anUpload(bytes).withChecksum().with({ ifExists: 'maybe' }).build(), token: owner.token });
       expect(unknown.status).toBe(400);
       expect(unknown.body.details).toEqual([expect.objectContaining({ field: 'ifExists' })]);
-      const inGroup = await api('POST', '/v1/groups', { body: { name: 'bad', files: [anUpload(bytes).with({ ifExists: 'reuse' }).build()] }, token: owner.token });
+      const inGroup = await api('POST', '/v1/groups', {
+        body: { name: 'bad', files: [anUpload(bytes).with({ ifExists: 'reuse' }).build()] },
+        token: owner.token,
+      });
       expect(inGroup.status).toBe(400);
       expect(inGroup.body.details).toEqual([expect.objectContaining({ field: 'files[0].checksumSha256' })]);
       // "upload" (the default) sends the bytes even when they are held.
@@ -227,13 +234,18 @@ describe('instant uploads (e2e)', () => {
       const env = { ...process.env, UPLOAD_SERVER: GATEWAY_URL, UPLOAD_TOKEN: token, UPLOAD_STATE_DIR: join(dir, '.state') };
       const put = (files: string[]) =>
         new Promise<{ code: number; out: any }>((resolve, reject) =>
-          execFile(process.execPath, [CLI, 'put', ...files, '--skip-existing', '--json'], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-            try {
-              resolve({ code: error ? Number(error.code ?? 1) : 0, out: JSON.parse(stdout) });
-            } catch (e) {
-              reject(new Error(`CLI output is not JSON (${String(e)}): ${stdout}\n${stderr}`));
-            }
-          }),
+          execFile(
+            process.execPath,
+            [CLI, 'put', ...files, '--skip-existing', '--json'],
+            { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout, stderr) => {
+              try {
+                resolve({ code: error ? Number(error.code ?? 1) : 0, out: JSON.parse(stdout) });
+              } catch (e) {
+                reject(new Error(`CLI output is not JSON (${String(e)}): ${stdout}\n${stderr}`));
+              }
+            },
+          ),
         );
 
       const before = await put(names.slice(0, 40));
@@ -323,7 +335,14 @@ describe('instant uploads (e2e)', () => {
         expect(res.status).toBe(400);
         expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
       }
-      expect((await check(owner, Array.from({ length: 1000 }, () => good))).status).toBe(200);
+      expect(
+        (
+          await check(
+            owner,
+            Array.from({ length: 1000 }, () => good),
+          )
+        ).status,
+      ).toBe(200);
       expect((await api('POST', '/v1/uploads/check', { body: { files: [good] } })).status).toBe(401);
     });
   });

@@ -41,17 +41,28 @@ describe('processor crash and cancel (e2e)', () => {
   });
 
   const runningJob = (id: string) =>
-    waitFor(async () => (await db.jobs([id]))[0], (j) => j.status === 'RUNNING' || j.status === 'COMPLETED', { timeoutMs: 60_000, intervalMs: 25, what: `job ${id} running` });
+    waitFor(
+      async () => (await db.jobs([id]))[0],
+      (j) => j.status === 'RUNNING' || j.status === 'COMPLETED',
+      { timeoutMs: 60_000, intervalMs: 25, what: `job ${id} running` },
+    );
 
   it('another instance completes the job of a killed processor; the session completes once, with one set of events', async () => {
     const first = await startApp('job-processor', PROCESSOR_ENV, { port: PORT_BASE + 3 });
     apps.push(first);
     const validationCounted = await Counted.from(PORT_BASE + 2);
-    const created = await createUpload(anUpload(bytes).named('big.bin').ofType('application/octet-stream').with({ jobs: [{ type: 'CHECKSUM', required: true }] }));
-    expect(await sendBytes(created, bytes)).toBe(200);
-    const checksumJob = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.type === 'CHECKSUM'), { what: 'the jobs' }).then(
-      (s) => s.jobs.find((j: any) => j.type === 'CHECKSUM'),
+    const created = await createUpload(
+      anUpload(bytes)
+        .named('big.bin')
+        .ofType('application/octet-stream')
+        .with({ jobs: [{ type: 'CHECKSUM', required: true }] }),
     );
+    expect(await sendBytes(created, bytes)).toBe(200);
+    const checksumJob = await waitFor(
+      () => getUpload(created.id, created.caller),
+      (s) => s.jobs.some((j: any) => j.type === 'CHECKSUM'),
+      { what: 'the jobs' },
+    ).then((s) => s.jobs.find((j: any) => j.type === 'CHECKSUM'));
     const seen = await runningJob(checksumJob.id);
     expect(seen.status).toBe('RUNNING');
     first.process.kill('SIGKILL');
@@ -64,7 +75,11 @@ describe('processor crash and cancel (e2e)', () => {
     expect(job).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     expect(done.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
 
-    await waitFor(async () => events.forSession(created.id, DomainEventType.SessionCompleted).length, (n) => n >= 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(created.id, DomainEventType.SessionCompleted).length,
+      (n) => n >= 1,
+      { what: 'session.completed' },
+    );
     // The work counted (the VALIDATION job's message and the taken-over CHECKSUM message each handled), what it wrote
     // published, and every published event received: then the counts below are the whole story.
     const counted = validationCounted.and(Counted.fresh(PORT_BASE + 4));
@@ -80,11 +95,24 @@ describe('processor crash and cancel (e2e)', () => {
     // published again by another (same message id, the documented at-least-once delivery consumers dedupe on).
     const distinct = (t: string) => new Set(events.forSession(created.id, t).map((e) => e.body.id)).size;
     const counts = Object.fromEntries(
-      [DomainEventType.SessionUploaded, DomainEventType.SessionProcessing, DomainEventType.SessionCompleted, DomainEventType.JobCompleted, DomainEventType.JobFailed].map((t) => [t, distinct(t)]),
+      [
+        DomainEventType.SessionUploaded,
+        DomainEventType.SessionProcessing,
+        DomainEventType.SessionCompleted,
+        DomainEventType.JobCompleted,
+        DomainEventType.JobFailed,
+      ].map((t) => [t, distinct(t)]),
     );
     // VALIDATION and CHECKSUM each complete once.
     expect(counts).toEqual({ 'session.uploaded': 1, 'session.processing': 1, 'session.completed': 1, 'job.completed': 2, 'job.failed': 0 });
-    expect(new Set(events.forSession(created.id, DomainEventType.JobCompleted).filter((e) => e.body.data.jobId === checksumJob.id).map((e) => e.body.id)).size).toBe(1);
+    expect(
+      new Set(
+        events
+          .forSession(created.id, DomainEventType.JobCompleted)
+          .filter((e) => e.body.data.jobId === checksumJob.id)
+          .map((e) => e.body.id),
+      ).size,
+    ).toBe(1);
 
     // A running job cancelled over the API notices at its next lease renewal and stops; the session, COMPLETED, stays so.
     const added = await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'CHECKSUM' } });
@@ -95,7 +123,10 @@ describe('processor crash and cancel (e2e)', () => {
     expect(cancelled.body).toMatchObject({ status: 'CANCELLED', error: 'cancelled by request' });
     const log = join(ROOT, '.e2e', NS, 'logs', `job-processor-${apps[apps.length - 1].instance}.log`);
     const stopped = await waitFor(
-      async () => readFileSync(log, 'utf8').split('\n').find((l) => l.includes(added.body.id) && l.includes('job finished')),
+      async () =>
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .find((l) => l.includes(added.body.id) && l.includes('job finished')),
       (line) => line !== undefined,
       { timeoutMs: 10_000, what: 'the processor to stop the cancelled job' },
     );

@@ -52,35 +52,70 @@ describe('a processor that lost its lease writes nothing (e2e)', () => {
     proxyA.holdGets = true;
     const a = await startApp('job-processor', { ...LEASE, S3_ENDPOINT: proxyA.url }, { port: PORT_BASE + 3 });
     apps.push(a);
-    const image = await sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 20, g: 120, b: 200 } } }).jpeg().toBuffer();
-    const [seeded] = await db.seedUploadedJobs(1, { type: JobType.THUMBNAIL, priority: 5, maxAttempts: 3, size: image.length, objectKey: (sid) => `uploads/${sid}/lease.jpg` });
+    const image = await sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 20, g: 120, b: 200 } } })
+      .jpeg()
+      .toBuffer();
+    const [seeded] = await db.seedUploadedJobs(1, {
+      type: JobType.THUMBNAIL,
+      priority: 5,
+      maxAttempts: 3,
+      size: image.length,
+      objectKey: (sid) => `uploads/${sid}/lease.jpg`,
+    });
     await store.put(seeded.objectKey, image, 'image/jpeg');
 
-    await waitFor(() => job(seeded.jobId), (j) => j.status === 'RUNNING' && j.attempts === 1, { timeoutMs: 60_000, intervalMs: 50, what: 'A to claim the job' });
-    await waitFor(async () => proxyA.heldGets, (n) => n > 0, { what: "A's read to be held" });
+    await waitFor(
+      () => job(seeded.jobId),
+      (j) => j.status === 'RUNNING' && j.attempts === 1,
+      { timeoutMs: 60_000, intervalMs: 50, what: 'A to claim the job' },
+    );
+    await waitFor(
+      async () => proxyA.heldGets,
+      (n) => n > 0,
+      { what: "A's read to be held" },
+    );
     a.process.kill('SIGSTOP');
 
     // B is held too once it has the job, so that A resumes while B still runs it.
     proxyB.holdGets = true;
     apps.push(await startApp('job-processor', { ...LEASE, S3_ENDPOINT: proxyB.url }, { port: PORT_BASE + 4 }));
-    await waitFor(() => job(seeded.jobId), (j) => j.status === 'RUNNING' && j.attempts === 2, { timeoutMs: 60_000, intervalMs: 50, what: 'B to take the job over' });
+    await waitFor(
+      () => job(seeded.jobId),
+      (j) => j.status === 'RUNNING' && j.attempts === 2,
+      { timeoutMs: 60_000, intervalMs: 50, what: 'B to take the job over' },
+    );
 
     proxyA.releaseGets();
     a.process.kill('SIGCONT');
     const aLog = logFileOf(a);
-    const finishedByA = () => readFileSync(aLog, 'utf8').split('\n').filter((l) => l.includes(seeded.jobId) && l.includes('job finished'));
+    const finishedByA = () =>
+      readFileSync(aLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(seeded.jobId) && l.includes('job finished'));
     // A either gives up (fixed) or writes its thumbnail (the fault): wait for whichever comes first.
-    await waitFor(async () => ({ logged: finishedByA().length, puts: proxyA.puts.length }), (s) => s.logged > 0 || s.puts > 0, { timeoutMs: 30_000, what: 'A to react after SIGCONT' });
+    await waitFor(
+      async () => ({ logged: finishedByA().length, puts: proxyA.puts.length }),
+      (s) => s.logged > 0 || s.puts > 0,
+      { timeoutMs: 30_000, what: 'A to react after SIGCONT' },
+    );
     const putsByA = proxyA.requests.filter((r) => r.method === 'PUT');
     proxyB.releaseGets();
 
-    const done = await waitFor(() => job(seeded.jobId), (j) => j.status === 'COMPLETED' || j.status === 'FAILED', { timeoutMs: 60_000, what: 'the job to finish' });
+    const done = await waitFor(
+      () => job(seeded.jobId),
+      (j) => j.status === 'COMPLETED' || j.status === 'FAILED',
+      { timeoutMs: 60_000, what: 'the job to finish' },
+    );
     expect(putsByA).toEqual([]);
     expect(done).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     expect(done.result).toMatchObject({ key: `thumbnails/${seeded.sessionId}/256.webp`, format: 'webp' });
     expect(await store.exists(`thumbnails/${seeded.sessionId}/256.webp`)).toBe(true);
     expect(JSON.parse(finishedByA()[0])).toMatchObject({ msg: 'job finished', outcome: 'lease-lost' });
-    await waitFor(async () => events.messages.filter((m) => m.body.data.jobId === seeded.jobId).length, (n) => n >= 1, { what: 'job.completed' });
+    await waitFor(
+      async () => events.messages.filter((m) => m.body.data.jobId === seeded.jobId).length,
+      (n) => n >= 1,
+      { what: 'job.completed' },
+    );
     const jobEvents = events.messages.filter((m) => m.body.data.jobId === seeded.jobId);
     expect(jobEvents.map((m) => [m.routingKey, m.body.data.attempts])).toEqual([[DomainEventType.JobCompleted, 2]]);
   });

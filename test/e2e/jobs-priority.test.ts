@@ -86,9 +86,16 @@ describe.each<QueueMode>(['classic', 'quorum'])('job priorities under load, %s q
 
     worker = await startApp('job-processor', { ...modeEnv, JOB_TYPES: 'CHECKSUM', JOB_CONCURRENCY: String(PREFETCH) }, { port: PORT_BASE + 3 });
     const all = [...backlog, ...urgent].map((j) => j.jobId);
-    const rows = await waitFor(() => db.jobs(all), (list) => list.every((j) => j.status === 'COMPLETED'), { timeoutMs: 120_000, intervalMs: 500, what: 'every job done' });
+    const rows = await waitFor(
+      () => db.jobs(all),
+      (list) => list.every((j) => j.status === 'COMPLETED'),
+      { timeoutMs: 120_000, intervalMs: 500, what: 'every job done' },
+    );
 
-    const { urgentWaits, urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(rows, urgent.map((j) => j.jobId));
+    const { urgentWaits, urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(
+      rows,
+      urgent.map((j) => j.jobId),
+    );
     console.log(
       `priority (${mode}): ${URGENT} urgent done after ${urgentDone} ms (median ${urgentWaits[URGENT >> 1]} ms); ` +
         `backlog of ${BACKLOG} done after ${backlogDone} ms; backlog jobs finished before the last urgent one: ${backlogBeforeLastUrgent}`,

@@ -58,12 +58,20 @@ describe('job retries (e2e)', () => {
     expect(delays[1]).toBeGreaterThanOrEqual(2_000);
     expect(delays[1]).toBeGreaterThan(delays[0]);
     expect(await db.session(seeded.sessionId)).toMatchObject({ status: 'COMPLETED', md5: '5d41402abc4b2a76b9719d911017c592' });
-    await waitFor(async () => events.messages.filter((m) => m.body.data.jobId === seeded.jobId), (list) => list.length === 1, { what: 'job.completed' });
+    await waitFor(
+      async () => events.messages.filter((m) => m.body.data.jobId === seeded.jobId),
+      (list) => list.length === 1,
+      { what: 'job.completed' },
+    );
   });
 
   it('a job that always fails ends FAILED after maxAttempts, with one message in the dead-letter queue', async () => {
     const [seeded] = await db.seedUploadedJobs(1, { type: JobType.CHECKSUM, priority: 5, maxAttempts: 3 });
-    const done = await waitFor(async () => (await db.jobs([seeded.jobId]))[0], (j) => j.status === 'FAILED', { timeoutMs: 30_000, what: 'the job to fail' });
+    const done = await waitFor(
+      async () => (await db.jobs([seeded.jobId]))[0],
+      (j) => j.status === 'FAILED',
+      { timeoutMs: 30_000, what: 'the job to fail' },
+    );
     expect(done).toMatchObject({ attempts: 3, error: `object ${seeded.objectKey} is not in storage` });
     expect(await db.session(seeded.sessionId)).toMatchObject({ status: 'FAILED', error: 'CHECKSUM_FAILED' });
 

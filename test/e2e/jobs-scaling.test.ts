@@ -48,9 +48,18 @@ describe('processors per job type (e2e)', () => {
     apps.splice(apps.indexOf(images), 1);
     await expectConsumers({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 0, 'jobs.thumbnail': 0 });
     const bytes = pngBytes(300, 200);
-    const created = await createUpload(anUpload(bytes).named('a.png').ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL' }] }));
+    const created = await createUpload(
+      anUpload(bytes)
+        .named('a.png')
+        .ofType('image/png')
+        .with({ jobs: [{ type: 'THUMBNAIL' }] }),
+    );
     expect(await sendBytes(created, bytes)).toBe(200);
-    await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.type === 'VALIDATION' && j.status === 'COMPLETED'), { what: 'VALIDATION' });
+    await waitFor(
+      () => getUpload(created.id, created.caller),
+      (s) => s.jobs.some((j: any) => j.type === 'VALIDATION' && j.status === 'COMPLETED'),
+      { what: 'VALIDATION' },
+    );
     // The THUMBNAIL job's message is published and waits, ready, in its queue: nobody consumes it.
     const thumbnailJob = (await getUpload(created.id, created.caller)).jobs.find((j: any) => j.type === 'THUMBNAIL');
     await waitFor(

@@ -42,12 +42,24 @@ describe('SIGTERM under a backlog (e2e)', () => {
   it('no job starts after the signal; released jobs are re-queued by the stopping process', async () => {
     // The jobs in flight stay in the middle of their reads until the shutdown gives them back.
     proxy.holdGets = true;
-    processor = await startApp('job-processor', { JOB_TYPES: 'CHECKSUM', JOB_CONCURRENCY: String(CONCURRENCY), SHUTDOWN_TIMEOUT_SECONDS: '6', S3_ENDPOINT: proxy.url }, { port: PORT_BASE + 3 });
+    processor = await startApp(
+      'job-processor',
+      { JOB_TYPES: 'CHECKSUM', JOB_CONCURRENCY: String(CONCURRENCY), SHUTDOWN_TIMEOUT_SECONDS: '6', S3_ENDPOINT: proxy.url },
+      { port: PORT_BASE + 3 },
+    );
     const seeded = await db.seedUploadedJobs(JOBS, { type: JobType.CHECKSUM, priority: 5, size: 5 });
     for (const s of seeded) await store.put(s.objectKey, Buffer.from('hello'));
     const ids = seeded.map((s) => s.jobId);
-    await waitFor(async () => (await db.jobs(ids)).filter((j) => j.status === 'RUNNING').length, (n) => n === CONCURRENCY, { timeoutMs: 30_000, what: 'a full prefetch of running jobs' });
-    await waitFor(async () => proxy.heldGets, (n) => n === CONCURRENCY, { what: 'their reads held' });
+    await waitFor(
+      async () => (await db.jobs(ids)).filter((j) => j.status === 'RUNNING').length,
+      (n) => n === CONCURRENCY,
+      { timeoutMs: 30_000, what: 'a full prefetch of running jobs' },
+    );
+    await waitFor(
+      async () => proxy.heldGets,
+      (n) => n === CONCURRENCY,
+      { what: 'their reads held' },
+    );
 
     const signalledAt = Date.now();
     processor.process.kill('SIGTERM');
@@ -71,7 +83,11 @@ describe('SIGTERM under a backlog (e2e)', () => {
     // Another processor takes them: each completes on its first counted attempt (the released run spent none).
     const next = await startApp('job-processor', { JOB_TYPES: 'CHECKSUM', JOB_CONCURRENCY: String(CONCURRENCY) }, { port: PORT_BASE + 4 });
     try {
-      const done = await waitFor(() => db.jobs(ids), (js) => js.every((j) => j.status === 'COMPLETED' || j.status === 'FAILED'), { timeoutMs: 60_000, what: 'every job finished by the next processor' });
+      const done = await waitFor(
+        () => db.jobs(ids),
+        (js) => js.every((j) => j.status === 'COMPLETED' || j.status === 'FAILED'),
+        { timeoutMs: 60_000, what: 'every job finished by the next processor' },
+      );
       expect(done.map((j) => [j.status, j.attempts])).toEqual(ids.map(() => ['COMPLETED', 1]));
     } finally {
       await stopApp(next);

@@ -45,7 +45,12 @@ describe('image jobs (e2e)', () => {
 
   it('a JPEG yields a WebP thumbnail in storage, its metadata and its checksums', async () => {
     const bytes = await jpeg();
-    const created = await createUpload(anUpload(bytes).named('photo.jpg').ofType('image/jpeg').with({ jobs: [{ type: 'THUMBNAIL' }, { type: 'METADATA' }, { type: 'CHECKSUM' }] }));
+    const created = await createUpload(
+      anUpload(bytes)
+        .named('photo.jpg')
+        .ofType('image/jpeg')
+        .with({ jobs: [{ type: 'THUMBNAIL' }, { type: 'METADATA' }, { type: 'CHECKSUM' }] }),
+    );
     expect(await sendBytes(created, bytes)).toBe(200);
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('COMPLETED');
@@ -60,7 +65,12 @@ describe('image jobs (e2e)', () => {
     expect(byType.THUMBNAIL.result.size).toBe(stored!.body.length);
     expect(await sharp(stored!.body).metadata()).toMatchObject({ format: 'webp', width: 256, height: 192 });
 
-    expect(byType.METADATA.result).toEqual({ size: bytes.length, mimeType: 'image/jpeg', extension: 'jpg', image: { width: 640, height: 480, format: 'jpeg', orientation: null } });
+    expect(byType.METADATA.result).toEqual({
+      size: bytes.length,
+      mimeType: 'image/jpeg',
+      extension: 'jpg',
+      image: { width: 640, height: 480, format: 'jpeg', orientation: null },
+    });
     expect(byType.CHECKSUM.result).toMatchObject({ sha256: hex('sha256', bytes), md5: hex('md5', bytes), size: bytes.length });
     expect(done).toMatchObject({ sha256: hex('sha256', bytes), md5: hex('md5', bytes) });
 
@@ -73,15 +83,28 @@ describe('image jobs (e2e)', () => {
   });
 
   it('a corrupt JPEG fails its optional THUMBNAIL at once with a clear error, and the session completes', async () => {
-    const done = await uploadToEnd(anUpload(await corruptJpeg()).named('broken.jpg').ofType('image/jpeg').with({ jobs: [{ type: 'THUMBNAIL', maxAttempts: 3 }] }));
+    const done = await uploadToEnd(
+      anUpload(await corruptJpeg())
+        .named('broken.jpg')
+        .ofType('image/jpeg')
+        .with({ jobs: [{ type: 'THUMBNAIL', maxAttempts: 3 }] }),
+    );
     expect(done.status).toBe('COMPLETED');
     const thumb = done.jobs.find((j: any) => j.type === 'THUMBNAIL');
     expect(thumb).toMatchObject({ status: 'FAILED', attempts: 1, required: false });
     expect(thumb.error).toMatch(/^image\/jpeg could not be decoded: VipsJpeg: /);
     expect(done.thumbnail).toBeNull();
     // Events go out after their commits (the session may complete in another transaction than the thumbnail's failure).
-    await waitFor(async () => events.forSession(done.id, DomainEventType.JobFailed).length, (n) => n === 1, { what: 'job.failed' });
-    await waitFor(async () => events.forSession(done.id, DomainEventType.SessionCompleted).length, (n) => n >= 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(done.id, DomainEventType.JobFailed).length,
+      (n) => n === 1,
+      { what: 'job.failed' },
+    );
+    await waitFor(
+      async () => events.forSession(done.id, DomainEventType.SessionCompleted).length,
+      (n) => n >= 1,
+      { what: 'session.completed' },
+    );
     expect(events.forSession(done.id, DomainEventType.JobFailed)).toHaveLength(1);
     expect(events.forSession(done.id, DomainEventType.SessionCompleted)).toHaveLength(1);
     // The file's own fault, not an operator's: no dead letter.
@@ -91,7 +114,11 @@ describe('image jobs (e2e)', () => {
   it('a required THUMBNAIL of a text file fails permanently and fails the session', async () => {
     const done = await uploadToEnd(anUpload(textBytes()).with({ jobs: [{ type: 'THUMBNAIL', required: true }] }));
     expect(done).toMatchObject({ status: 'FAILED', error: 'THUMBNAIL_FAILED' });
-    expect(done.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({ status: 'FAILED', attempts: 1, error: 'not an image this service can read (content is unrecognised)' });
+    expect(done.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: 'not an image this service can read (content is unrecognised)',
+    });
   });
 
   describe('job and download routes', () => {
@@ -124,7 +151,11 @@ describe('image jobs (e2e)', () => {
       const added = await api('POST', `/v1/uploads/${created.id}/jobs`, { ...created.caller, body: { type: 'THUMBNAIL', required: true, priority: 3 } });
       expect(added.status).toBe(201);
       expect(added.body).toMatchObject({ type: 'THUMBNAIL', status: 'PENDING', priority: 3, required: true });
-      const failed = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the added job to fail' });
+      const failed = await waitFor(
+        () => getUpload(created.id, created.caller),
+        (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'),
+        { what: 'the added job to fail' },
+      );
       expect(failed.status).toBe('COMPLETED');
 
       // Someone else's job is a 404; a FAILED job can be retried (a fresh budget on top, attempts keep counting), a COMPLETED one cannot.
@@ -136,11 +167,19 @@ describe('image jobs (e2e)', () => {
       // Not an image: a permanent failure at its first attempt. The retry keeps that attempt and adds the budget (3).
       expect(first).toMatchObject({ attempts: 1, maxAttempts: 3 });
       expect(retried.body).toMatchObject({ status: 'PENDING', attempts: 1, maxAttempts: 4, error: first.error });
-      const again = await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the retried job to fail again' });
+      const again = await waitFor(
+        () => getUpload(created.id, created.caller),
+        (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'),
+        { what: 'the retried job to fail again' },
+      );
       expect(again.jobs.find((j: any) => j.id === added.body.id)).toMatchObject({ status: 'FAILED', attempts: 2, maxAttempts: 4 });
       const twice = await api('POST', `/v1/jobs/${added.body.id}/retry`, created.caller);
       expect(twice.body).toMatchObject({ status: 'PENDING', attempts: 2, maxAttempts: 5 });
-      await waitFor(() => getUpload(created.id, created.caller), (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'), { what: 'the job to fail a third time' });
+      await waitFor(
+        () => getUpload(created.id, created.caller),
+        (s) => s.jobs.some((j: any) => j.id === added.body.id && j.status === 'FAILED'),
+        { what: 'the job to fail a third time' },
+      );
       const validation = failed.jobs.find((j: any) => j.type === 'VALIDATION');
       expect((await api('POST', `/v1/jobs/${validation.id}/retry`, created.caller)).status).toBe(409);
       expect((await api('POST', `/v1/jobs/${validation.id}/cancel`, created.caller)).status).toBe(409);

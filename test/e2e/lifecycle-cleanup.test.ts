@@ -58,7 +58,12 @@ describe('nothing left dangling (e2e)', () => {
         expiresInSeconds: 3600,
         files: [
           anUpload(single).named('never-sent.txt').build(),
-          anUpload(Buffer.alloc(0)).named('half.bin').ofType('application/octet-stream').declaringSize(6 * MiB).with({ multipart: true, partSize: 5 * MiB }).build(),
+          anUpload(Buffer.alloc(0))
+            .named('half.bin')
+            .ofType('application/octet-stream')
+            .declaringSize(6 * MiB)
+            .with({ multipart: true, partSize: 5 * MiB })
+            .build(),
         ],
       },
     });
@@ -76,14 +81,22 @@ describe('nothing left dangling (e2e)', () => {
     const late = await api('POST', `/v1/groups/${res.body.id}/uploads`, { ...caller, body: anUpload(single).named('late.txt').build() });
     expect(late.status).toBe(409);
 
-    const group = await waitFor(() => api('GET', `/v1/groups/${res.body.id}`, caller), (r) => r.body.status !== 'PENDING', { timeoutMs: 30_000, what: 'the group to expire' });
+    const group = await waitFor(
+      () => api('GET', `/v1/groups/${res.body.id}`, caller),
+      (r) => r.body.status !== 'PENDING',
+      { timeoutMs: 30_000, what: 'the group to expire' },
+    );
     expect(group.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED', totalFiles: 3, fileCount: 2, completedFiles: 0, failedFiles: 2 });
     for (const u of [first, half]) {
       const s = await api('GET', `/v1/uploads/${u.id}`, caller);
       expect(s.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
     }
 
-    await waitFor(async () => eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id).length, (n) => n >= 1, { timeoutMs: 30_000, what: 'group.failed' });
+    await waitFor(
+      async () => eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id).length,
+      (n) => n >= 1,
+      { timeoutMs: 30_000, what: 'group.failed' },
+    );
     await afterPasses(3); // three more reconciler passes: none may add a second event
     const groupEvents = eventsOf((m) => m.routingKey.startsWith('group.') && m.body?.data?.groupId === res.body.id);
     expect(groupEvents.map((m) => m.routingKey)).toEqual([DomainEventType.GroupFailed]);
@@ -91,7 +104,11 @@ describe('nothing left dangling (e2e)', () => {
     expect(groupEvents[0].body.data.sessions.map((s: any) => s.status)).toEqual(['FAILED', 'FAILED']);
     for (const u of [first, half]) expect(events.forSession(u.id).map((m) => m.routingKey)).toEqual([DomainEventType.SessionFailed]);
 
-    await waitFor(() => multipartUploadsUnder(half.objectKey), (ids) => ids.length === 0, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
+    await waitFor(
+      () => multipartUploadsUnder(half.objectKey),
+      (ids) => ids.length === 0,
+      { timeoutMs: 20_000, what: 'the multipart upload aborted' },
+    );
     expect(await objectExists(first.objectKey)).toBe(false);
     expect(await objectExists(half.objectKey)).toBe(false);
   });
@@ -99,7 +116,12 @@ describe('nothing left dangling (e2e)', () => {
   it('a file that fails validation keeps no bytes in the store: object and thumbnails deleted after the retention (0 here), objectDeletedAt shown', async () => {
     const caller = { token: jwtFor(`failed-${Date.now()}`) };
     const bytes = textBytes(`not what was declared ${Math.random()}\n`);
-    const created = await api('POST', '/v1/uploads', { ...caller, body: anUpload(bytes).withChecksum(sha256Base64(Buffer.from('other bytes'))).build() });
+    const created = await api('POST', '/v1/uploads', {
+      ...caller,
+      body: anUpload(bytes)
+        .withChecksum(sha256Base64(Buffer.from('other bytes')))
+        .build(),
+    });
     expect(created.status).toBe(201);
     // A derived file as the THUMBNAIL job writes it, under the session's thumbnail prefix.
     const { s3, bucket } = storeClient();
@@ -107,10 +129,18 @@ describe('nothing left dangling (e2e)', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: thumbnail, Body: Buffer.from('webp'), ContentType: 'image/webp' }));
     expect(await putToUrl(created.body.upload.url, bytes, created.body.upload.headers)).toBe(200);
 
-    const failed = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => ['FAILED', 'COMPLETED'].includes(r.body.status), { timeoutMs: 30_000, what: 'validation to fail' });
+    const failed = await waitFor(
+      () => api('GET', `/v1/uploads/${created.body.id}`, caller),
+      (r) => ['FAILED', 'COMPLETED'].includes(r.body.status),
+      { timeoutMs: 30_000, what: 'validation to fail' },
+    );
     expect(failed.body).toMatchObject({ status: 'FAILED' });
     expect(failed.body.errorMessage).toMatch(/checksum mismatch/);
-    const purged = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => r.body.objectDeletedAt !== null, { timeoutMs: 30_000, what: 'the failed object deleted' });
+    const purged = await waitFor(
+      () => api('GET', `/v1/uploads/${created.body.id}`, caller),
+      (r) => r.body.objectDeletedAt !== null,
+      { timeoutMs: 30_000, what: 'the failed object deleted' },
+    );
     expect(purged.body).toMatchObject({ status: 'FAILED', error: failed.body.error, objectDeletedAt: expect.any(String) });
     expect(await objectExists(created.body.objectKey)).toBe(false);
     expect(await objectExists(thumbnail)).toBe(false);
@@ -121,7 +151,12 @@ describe('nothing left dangling (e2e)', () => {
     const caller = { token: jwtFor(`abandoned-mpu-${Date.now()}`) };
     const created = await api('POST', '/v1/uploads', {
       ...caller,
-      body: anUpload(Buffer.alloc(0)).named('abandoned.bin').ofType('application/octet-stream').declaringSize(11 * MiB).with({ multipart: true, partSize: 5 * MiB }).build(),
+      body: anUpload(Buffer.alloc(0))
+        .named('abandoned.bin')
+        .ofType('application/octet-stream')
+        .declaringSize(11 * MiB)
+        .with({ multipart: true, partSize: 5 * MiB })
+        .build(),
     });
     expect(created.status).toBe(201);
     const { uploadId, parts } = created.body.upload;
@@ -130,11 +165,19 @@ describe('nothing left dangling (e2e)', () => {
     expect(await multipartUploadsUnder(created.body.objectKey)).toEqual([uploadId]);
 
     await db.query(`update upload_session set expires_at = now() - interval '1 second' where id = $1`, [created.body.id]);
-    const expired = await waitFor(() => api('GET', `/v1/uploads/${created.body.id}`, caller), (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING', { timeoutMs: 30_000, what: 'expiry' });
+    const expired = await waitFor(
+      () => api('GET', `/v1/uploads/${created.body.id}`, caller),
+      (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING',
+      { timeoutMs: 30_000, what: 'expiry' },
+    );
     expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
     expect(await multipartUploadsUnder(created.body.objectKey)).toEqual([]);
     expect(await objectExists(created.body.objectKey)).toBe(false);
-    await waitFor(async () => events.forSession(created.body.id).length, (n) => n >= 1, { timeoutMs: 20_000, what: 'session.failed' });
+    await waitFor(
+      async () => events.forSession(created.body.id).length,
+      (n) => n >= 1,
+      { timeoutMs: 20_000, what: 'session.failed' },
+    );
     await afterPasses(2);
     expect(events.forSession(created.body.id).map((m) => m.routingKey)).toEqual([DomainEventType.SessionFailed]);
 
@@ -144,7 +187,9 @@ describe('nothing left dangling (e2e)', () => {
     expect(rules.find((r) => r.ID === 'abort-incomplete-multipart-uploads')).toMatchObject({
       Status: 'Enabled',
       Filter: { Prefix: 'uploads/' },
-      AbortIncompleteMultipartUpload: { DaysAfterInitiation: Math.ceil((Number(env.UPLOAD_EXPIRY_SECONDS) + Number(env.MULTIPART_ABORT_MARGIN_SECONDS)) / 86400) },
+      AbortIncompleteMultipartUpload: {
+        DaysAfterInitiation: Math.ceil((Number(env.UPLOAD_EXPIRY_SECONDS) + Number(env.MULTIPART_ABORT_MARGIN_SECONDS)) / 86400),
+      },
     });
   });
 });

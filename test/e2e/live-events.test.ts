@@ -62,7 +62,11 @@ describe('live events (e2e, two gateway replicas)', () => {
       // A: where files are created; at most 2 streams (the per-replica limit test).
       startApp('upload-gateway', { ...common, SSE_MAX_STREAMS: '2' }, { port: PORT_BASE }),
       // B: where clients stream; 1-second tickets, 1-second heartbeats, 3 streams per caller.
-      startApp('upload-gateway', { ...common, SSE_TICKET_TTL_SECONDS: '1', SSE_HEARTBEAT_SECONDS: '1', SSE_MAX_STREAMS_PER_CALLER: '3' }, { port: PORT_BASE + 20 }),
+      startApp(
+        'upload-gateway',
+        { ...common, SSE_TICKET_TTL_SECONDS: '1', SSE_HEARTBEAT_SECONDS: '1', SSE_MAX_STREAMS_PER_CALLER: '3' },
+        { port: PORT_BASE + 20 },
+      ),
     ]);
     [, , a, b] = apps;
   });
@@ -72,7 +76,11 @@ describe('live events (e2e, two gateway replicas)', () => {
     for (const s of open.splice(0)) s.abort();
     for (const app of [a, b]) {
       if (!app) continue;
-      await waitFor(async () => sample(await scrape(app.port), 'sse_open_streams'), (n) => n === 0, { timeoutMs: 10_000, what: `no stream open on ${app.port}` });
+      await waitFor(
+        async () => sample(await scrape(app.port), 'sse_open_streams'),
+        (n) => n === 0,
+        { timeoutMs: 10_000, what: `no stream open on ${app.port}` },
+      );
     }
   });
 
@@ -89,7 +97,10 @@ describe('live events (e2e, two gateway replicas)', () => {
     expect(live.status).toBe(200);
     expect(live.headers.get('content-type')).toMatch(/^text\/event-stream/);
     await live.waitUntil('the snapshot', (e) => e.length >= 1);
-    expect(live.events[0]).toMatchObject({ event: 'snapshot', data: { id: group.body.id, status: 'PENDING', totalFiles: 5, completedFiles: 0, failedFiles: 0 } });
+    expect(live.events[0]).toMatchObject({
+      event: 'snapshot',
+      data: { id: group.body.id, status: 'PENDING', totalFiles: 5, completedFiles: 0, failedFiles: 0 },
+    });
     // The snapshot is the GET's JSON.
     const get = await api('GET', `/v1/groups/${group.body.id}`, { ...caller, baseUrl: B });
     expect(Object.keys(live.events[0].data).sort()).toEqual(Object.keys(get.body).sort());
@@ -101,7 +112,10 @@ describe('live events (e2e, two gateway replicas)', () => {
     const completed = events.filter((e) => e.event === 'session.completed').map((e) => e.data.data.sessionId);
     expect(new Set(completed)).toEqual(new Set(sessionIds));
     // The group's final event comes last: the stream closes after it.
-    expect(events[events.length - 1]).toMatchObject({ event: 'group.completed', data: { type: 'group.completed', data: { groupId: group.body.id, status: 'COMPLETED', completedFiles: 5 } } });
+    expect(events[events.length - 1]).toMatchObject({
+      event: 'group.completed',
+      data: { type: 'group.completed', data: { groupId: group.body.id, status: 'COMPLETED', completedFiles: 5 } },
+    });
     expect(events.filter((e) => e.event.startsWith('group.'))).toHaveLength(1);
     for (const e of events) {
       // event: the routing key; id: the envelope's id; data: the envelope.
@@ -113,7 +127,9 @@ describe('live events (e2e, two gateway replicas)', () => {
 
     // B sent them (one per event); A, with no stream open, held no queue and received nothing.
     const after = await scrape(b.port);
-    expect(sample(after, 'sse_events_sent_total', { event: 'group.completed' }) - sample(before, 'sse_events_sent_total', { event: 'group.completed' })).toBe(1);
+    expect(sample(after, 'sse_events_sent_total', { event: 'group.completed' }) - sample(before, 'sse_events_sent_total', { event: 'group.completed' })).toBe(
+      1,
+    );
     expect(sample(after, 'sse_events_sent_total', { event: 'snapshot' }) - sample(before, 'sse_events_sent_total', { event: 'snapshot' })).toBe(1);
     expect(sample(after, 'sse_streams_closed_total', { reason: 'final' })).toBeGreaterThanOrEqual(1);
     const onA = await scrape(a.port);
@@ -210,7 +226,11 @@ describe('live events (e2e, two gateway replicas)', () => {
     it('a ticket minted on A opens that stream on B with no other identity; it opens nothing else; a forged one is a 401', async () => {
       const minted = await api('POST', `/v1/uploads/${mine.id}/events/tickets`, { token: alice, baseUrl: A });
       expect(minted.status).toBe(201);
-      expect(minted.body).toEqual({ ticket: expect.stringMatching(/^v1\./), url: `/v1/uploads/${mine.id}/events?ticket=${encodeURIComponent(minted.body.ticket)}`, expiresAt: expect.any(String) });
+      expect(minted.body).toEqual({
+        ticket: expect.stringMatching(/^v1\./),
+        url: `/v1/uploads/${mine.id}/events?ticket=${encodeURIComponent(minted.body.ticket)}`,
+        expiresAt: expect.any(String),
+      });
       // Neither the bearer token nor an upload token is in it.
       expect(minted.body.url).not.toContain(alice);
 
@@ -220,7 +240,11 @@ describe('live events (e2e, two gateway replicas)', () => {
       expect(opened.events[0].data).toMatchObject({ id: mine.id, filename: 'mine.txt' });
 
       const t = encodeURIComponent(minted.body.ticket);
-      for (const path of [`/v1/uploads/${other.id}/events?ticket=${t}`, `/v1/groups/${mine.id}/events?ticket=${t}`, `/v1/groups/${group.body.id}/events?ticket=${t}`]) {
+      for (const path of [
+        `/v1/uploads/${other.id}/events?ticket=${t}`,
+        `/v1/groups/${mine.id}/events?ticket=${t}`,
+        `/v1/groups/${group.body.id}/events?ticket=${t}`,
+      ]) {
         const refused = await stream(`${A}${path}`);
         expect({ path, status: refused.status }).toEqual({ path, status: 404 });
       }
@@ -281,7 +305,11 @@ describe('live events (e2e, two gateway replicas)', () => {
       expect((await stream(`${B}${ticket.body.url}`)).status).toBe(429);
 
       streams[0].abort();
-      const reopened = await waitFor(() => stream(`${B}/v1/uploads/${sessions[3].id}/events`, { token: carol }), (s) => s.status === 200, { timeoutMs: 10_000, intervalMs: 100, what: 'a freed slot' });
+      const reopened = await waitFor(
+        () => stream(`${B}/v1/uploads/${sessions[3].id}/events`, { token: carol }),
+        (s) => s.status === 200,
+        { timeoutMs: 10_000, intervalMs: 100, what: 'a freed slot' },
+      );
       expect(reopened.status).toBe(200);
     });
 
@@ -330,14 +358,25 @@ describe('live events (e2e, two gateway replicas)', () => {
         type: DomainEventType.JobCompleted,
         occurredAt: new Date().toISOString(),
         version: 1,
-        data: { jobId: randomUUID(), sessionId: randomUUID(), groupId: group.body.id, userId, objectKey: `uploads/x/${i}`, type: 'VALIDATION', status: 'COMPLETED', attempts: 1, result: { pad } },
+        data: {
+          jobId: randomUUID(),
+          sessionId: randomUUID(),
+          groupId: group.body.id,
+          userId,
+          objectKey: `uploads/x/${i}`,
+          type: 'VALIDATION',
+          status: 'COMPLETED',
+          attempts: 1,
+          result: { pad },
+        },
       }),
     );
     const conn = await amqp.connect(env.AMQP_URL);
     try {
       const ch = await conn.createConfirmChannel();
       for (let sent = 0; sent < N; sent += BATCH) {
-        for (const body of bodies.slice(sent, sent + BATCH)) ch.publish(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.JobCompleted, Buffer.from(body), { persistent: true });
+        for (const body of bodies.slice(sent, sent + BATCH))
+          ch.publish(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.JobCompleted, Buffer.from(body), { persistent: true });
         await ch.waitForConfirms();
         await fast.waitUntil(`${sent + BATCH} events`, (e) => e.length - 1 >= sent + BATCH, 30_000);
       }
@@ -345,10 +384,14 @@ describe('live events (e2e, two gateway replicas)', () => {
       await conn.close();
     }
 
-    await waitFor(() => scrape(b.port), (m) => sample(m, 'sse_streams_closed_total', { reason: 'slow' }) > sample(before, 'sse_streams_closed_total', { reason: 'slow' }), {
-      timeoutMs: 30_000,
-      what: 'the slow reader to be dropped',
-    });
+    await waitFor(
+      () => scrape(b.port),
+      (m) => sample(m, 'sse_streams_closed_total', { reason: 'slow' }) > sample(before, 'sse_streams_closed_total', { reason: 'slow' }),
+      {
+        timeoutMs: 30_000,
+        what: 'the slow reader to be dropped',
+      },
+    );
     // The fast reader is still open and in order.
     expect(fast.endedByServer).toBe(false);
     expect(fast.events.slice(1).map((e) => e.data.data.objectKey)).toEqual(bodies.map((_, i) => `uploads/x/${i}`));

@@ -39,7 +39,9 @@ interface Multipart {
 }
 
 async function createMultipart(path: string, size: number, partSize = 5 * MiB, filename = 'big.bin'): Promise<Multipart> {
-  const created = await createUpload(anUpload(Buffer.alloc(0)).named(filename).ofType('application/octet-stream').declaringSize(size).with({ multipart: true, partSize }));
+  const created = await createUpload(
+    anUpload(Buffer.alloc(0)).named(filename).ofType('application/octet-stream').declaringSize(size).with({ multipart: true, partSize }),
+  );
   const u = created.body.upload;
   expect(u).toMatchObject({ strategy: 'MULTIPART', partSize, totalParts: Math.ceil(size / partSize), uploadId: expect.any(String) });
   return {
@@ -106,7 +108,11 @@ describe('multipart uploads (e2e)', () => {
     expect(final.jobs).toEqual([expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', result: expect.objectContaining({ size }) })]);
     expect(await storedSha256(m.objectKey)).toBe(sha);
     expect(await multipartUploadsUnder(m.objectKey)).toEqual([]);
-    await waitFor(async () => events.forSession(m.id, DomainEventType.SessionCompleted).length, (n) => n === 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(m.id, DomainEventType.SessionCompleted).length,
+      (n) => n === 1,
+      { what: 'session.completed' },
+    );
     expect(events.forSession(m.id, DomainEventType.SessionUploaded)).toHaveLength(1);
 
     // Completing again changes nothing.
@@ -129,12 +135,23 @@ describe('multipart uploads (e2e)', () => {
     const listed = await api('GET', `/v1/uploads/${first.id}/parts`, { uploadToken: first.caller.uploadToken });
     expect(listed.status).toBe(200);
     expect(listed.body).toMatchObject({ status: 'UPLOADING', totalParts: 6, completedParts: 3, missingPartNumbers: [3, 5, 6] });
-    expect(listed.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([[1, 5 * MiB], [2, 5 * MiB], [4, 5 * MiB]]);
+    expect(listed.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([
+      [1, 5 * MiB],
+      [2, 5 * MiB],
+      [4, 5 * MiB],
+    ]);
     const firstEtags = listed.body.parts.map((p: { etag: string }) => p.etag);
 
-    const signed = await api('POST', `/v1/uploads/${first.id}/parts`, { body: { partNumbers: listed.body.missingPartNumbers }, uploadToken: first.caller.uploadToken });
+    const signed = await api('POST', `/v1/uploads/${first.id}/parts`, {
+      body: { partNumbers: listed.body.missingPartNumbers },
+      uploadToken: first.caller.uploadToken,
+    });
     expect(signed.status).toBe(200);
-    expect(signed.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([[3, 5 * MiB], [5, 5 * MiB], [6, 2 * MiB + 123]]);
+    expect(signed.body.parts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([
+      [3, 5 * MiB],
+      [5, 5 * MiB],
+      [6, 2 * MiB + 123],
+    ]);
     for (const p of signed.body.parts) second.urls.set(p.partNumber, p.url);
     const sentBySecond: number[] = [];
     await sendParts(second, path, size, listed.body.missingPartNumbers, sentBySecond, 4);
@@ -143,7 +160,9 @@ describe('multipart uploads (e2e)', () => {
     const relisted = await api('GET', `/v1/uploads/${first.id}/parts`, { uploadToken: first.caller.uploadToken });
     expect(relisted.body.missingPartNumbers).toEqual([]);
     // The parts of the first client are the very ones it sent: nothing was sent again.
-    expect(relisted.body.parts.filter((p: { partNumber: number }) => [1, 2, 4].includes(p.partNumber)).map((p: { etag: string }) => p.etag)).toEqual(firstEtags);
+    expect(relisted.body.parts.filter((p: { partNumber: number }) => [1, 2, 4].includes(p.partNumber)).map((p: { etag: string }) => p.etag)).toEqual(
+      firstEtags,
+    );
 
     const done = await api('POST', `/v1/uploads/${first.id}/complete`, { body: {}, uploadToken: first.caller.uploadToken });
     expect(done.status).toBe(200);
@@ -166,7 +185,11 @@ describe('multipart uploads (e2e)', () => {
     expect(await multipartUploadsUnder(m.objectKey)).toEqual([]);
     expect(await listPartsStatus(m.objectKey, m.uploadId)).toBe(404);
     expect(await objectExists(m.objectKey)).toBe(false);
-    await waitFor(async () => events.forSession(m.id, DomainEventType.SessionFailed).length, (n) => n === 1, { what: 'session.failed' });
+    await waitFor(
+      async () => events.forSession(m.id, DomainEventType.SessionFailed).length,
+      (n) => n === 1,
+      { what: 'session.failed' },
+    );
 
     // Aborting again is fine; completing, listing or signing an aborted upload is a clear 409.
     expect((await api('POST', `/v1/uploads/${m.id}/abort`, { body: {}, uploadToken: m.caller.uploadToken })).status).toBe(200);
@@ -213,7 +236,10 @@ describe('multipart uploads (e2e)', () => {
         expect(res.status).toBe(400);
         expect(res.body.details.map((d: { field: string }) => d.field)).toContain('partNumbers');
       }
-      const complete = await api('POST', `/v1/uploads/${m.id}/complete`, { body: { parts: [{ partNumber: 4, etag: 'x' }] }, uploadToken: m.caller.uploadToken });
+      const complete = await api('POST', `/v1/uploads/${m.id}/complete`, {
+        body: { parts: [{ partNumber: 4, etag: 'x' }] },
+        uploadToken: m.caller.uploadToken,
+      });
       expect(complete.status).toBe(400);
       expect(complete.body.details[0].field).toBe('parts[0].partNumber');
       expect(await getUpload(m.id, m.caller)).toMatchObject({ status: 'PENDING_UPLOAD', totalParts: 3, completedParts: 0 });
@@ -229,7 +255,10 @@ describe('multipart uploads (e2e)', () => {
       const missing = await api('POST', `/v1/uploads/${m.id}/complete`, { body: {}, uploadToken: m.caller.uploadToken });
       expect(missing.status).toBe(409);
       expect(missing.body.details).toEqual([{ field: 'parts', message: 'missing in storage: 2' }]);
-      const wrongEtag = await api('POST', `/v1/uploads/${m.id}/complete`, { body: { parts: [{ partNumber: 1, etag: '"0123"' }] }, uploadToken: m.caller.uploadToken });
+      const wrongEtag = await api('POST', `/v1/uploads/${m.id}/complete`, {
+        body: { parts: [{ partNumber: 1, etag: '"0123"' }] },
+        uploadToken: m.caller.uploadToken,
+      });
       expect(wrongEtag.status).toBe(400);
       expect(wrongEtag.body.details[0].field).toBe('parts[0].etag');
       expect(await getUpload(m.id, m.caller)).toMatchObject({ status: 'UPLOADING', completedParts: 2 });
@@ -252,14 +281,21 @@ describe('multipart uploads (e2e)', () => {
       ['that is not a number', '8388608'],
     ])('a part size %s', async (_, partSize) => {
       // (More than 10,000 parts cannot happen within the default 5 GiB maximum; the unit tests cover it.)
-      const res = await api('POST', '/v1/uploads', { body: { filename: 'x.bin', contentType: 'application/octet-stream', size: 100 * MiB, multipart: true, partSize } });
+      const res = await api('POST', '/v1/uploads', {
+        body: { filename: 'x.bin', contentType: 'application/octet-stream', size: 100 * MiB, multipart: true, partSize },
+      });
       expect(res.status).toBe(400);
       expect(new Set(res.body.details.map((d: { field: string }) => d.field))).toEqual(new Set(['partSize']));
     });
 
     it("someone else's upload is a 404", async () => {
       const m = await createMultipart(join(dir, 'none'), 6 * MiB);
-      const calls: [string, string, unknown][] = [['GET', 'parts', undefined], ['POST', 'parts', { partNumbers: [1] }], ['POST', 'complete', {}], ['POST', 'abort', {}]];
+      const calls: [string, string, unknown][] = [
+        ['GET', 'parts', undefined],
+        ['POST', 'parts', { partNumbers: [1] }],
+        ['POST', 'complete', {}],
+        ['POST', 'abort', {}],
+      ];
       for (const [method, path, body] of calls) {
         const res = await api(method, `/v1/uploads/${m.id}/${path}`, { body, uploadToken: 'someone-else' });
         expect(res.status).toBe(404);
@@ -268,7 +304,7 @@ describe('multipart uploads (e2e)', () => {
     });
   });
 
-  it('the store\'s CompleteMultipartUpload notification alone drives the session (the gateway never heard of the completion)', async () => {
+  it("the store's CompleteMultipartUpload notification alone drives the session (the gateway never heard of the completion)", async () => {
     const size = 5 * MiB + 1;
     const path = join(dir, 'notified.bin');
     await writeDeterministicFile(path, size, 'notified');

@@ -47,7 +47,12 @@ async function gatewayRoutes(): Promise<{ served: string[]; withBody: string[] }
       }
       process.stdout.write(JSON.stringify({ served, withBody }), () => process.exit(0));
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...testEnv() }, encoding: 'utf8', timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...testEnv() },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const openApiStyle = (route: string) => route.replace(/:(\w+)/g, '{$1}');
   const routes = JSON.parse(stdout) as { served: string[]; withBody: string[] };
   return { served: routes.served.map(openApiStyle), withBody: routes.withBody.map(openApiStyle) };
@@ -81,11 +86,16 @@ describe('operations (e2e)', () => {
       expect({ app: a.name, status: ready.status, body: await ready.json() }).toEqual({
         app: a.name,
         status: 200,
-        body: expect.objectContaining({ status: 'ok', info: { database: { status: 'up' }, broker: expect.objectContaining({ status: 'up' }), storage: { status: 'up' } } }),
+        body: expect.objectContaining({
+          status: 'ok',
+          info: { database: { status: 'up' }, broker: expect.objectContaining({ status: 'up' }), storage: { status: 'up' } },
+        }),
       });
     }
     // Readiness names each channel and its state: a consumer the broker stopped is seen, not hidden behind the connection.
-    const processor = (await (await fetch(`http://127.0.0.1:${app('job-processor').port}/health/ready`)).json()) as { info: { broker: { channels: Record<string, string> } } };
+    const processor = (await (await fetch(`http://127.0.0.1:${app('job-processor').port}/health/ready`)).json()) as {
+      info: { broker: { channels: Record<string, string> } };
+    };
     expect(processor.info.broker.channels).toMatchObject({ publisher: 'open', 'consume jobs.validation': 'open' });
   });
 
@@ -121,7 +131,11 @@ describe('operations (e2e)', () => {
     // the gauge is cached for 5 s, hence the wait).
     for (const text of [gw1, se1, jp1]) expect(hasMetric(text, 'outbox_backlog_messages')).toBe(true);
     for (const n of ['upload-gateway', 'storage-events', 'job-processor'] as const) {
-      await waitFor(async () => sample(await scrape(app(n).port), 'outbox_backlog_messages'), (v) => v === 0, { timeoutMs: 15_000, what: `outbox_backlog_messages 0 on ${n}` });
+      await waitFor(
+        async () => sample(await scrape(app(n).port), 'outbox_backlog_messages'),
+        (v) => v === 0,
+        { timeoutMs: 15_000, what: `outbox_backlog_messages 0 on ${n}` },
+      );
     }
     expect(se1).toMatch(/^rabbitmq_queue_messages_ready\{queue="storage-events.notifications",app="storage-events"\} \d+$/m);
     expect(jp1).toMatch(/^rabbitmq_queue_messages_ready\{queue="jobs.validation",app="job-processor"\} \d+$/m);
@@ -130,14 +144,21 @@ describe('operations (e2e)', () => {
 
   it('one upload can be followed in the logs: request id → session id → storage event → job; no secrets logged', async () => {
     const bytes = pngBytes(2, 2);
-    const res = await api('POST', '/v1/uploads', { body: anUpload(bytes).named('traced.png').ofType('image/png').build(), headers: { 'x-request-id': `trace-${Date.now()}` } });
+    const res = await api('POST', '/v1/uploads', {
+      body: anUpload(bytes).named('traced.png').ofType('image/png').build(),
+      headers: { 'x-request-id': `trace-${Date.now()}` },
+    });
     expect(res.status).toBe(201);
     const requestId = res.headers.get('x-request-id')!;
     expect(requestId).toMatch(/^trace-\d+$/);
     const sessionId: string = res.body.id;
     expect(await sendBytes({ id: sessionId, body: res.body, caller: { uploadToken: res.body.uploadToken } }, bytes)).toBe(200);
     await waitForStatus(sessionId, { uploadToken: res.body.uploadToken }, ['COMPLETED']);
-    await waitFor(async () => events.forSession(sessionId, DomainEventType.SessionCompleted).length, (n) => n === 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(sessionId, DomainEventType.SessionCompleted).length,
+      (n) => n === 1,
+      { what: 'session.completed' },
+    );
 
     const lines = (name: RunningApp['name']) =>
       readFileSync(logFileOf(app(name)), 'utf8')
@@ -145,9 +166,13 @@ describe('operations (e2e)', () => {
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     // The request's own line names the session it created.
-    expect(lines('upload-gateway')).toContainEqual(expect.objectContaining({ correlationId: requestId, requestId, msg: expect.stringMatching(/^POST \/v1\/uploads 201 /), sessionId }));
+    expect(lines('upload-gateway')).toContainEqual(
+      expect.objectContaining({ correlationId: requestId, requestId, msg: expect.stringMatching(/^POST \/v1\/uploads 201 /), sessionId }),
+    );
     expect(lines('storage-events')).toContainEqual(expect.objectContaining({ correlationId: sessionId, msg: 'storage event applied', outcome: 'uploaded' }));
-    expect(lines('job-processor')).toContainEqual(expect.objectContaining({ correlationId: sessionId, msg: 'job finished', type: 'VALIDATION', outcome: 'completed' }));
+    expect(lines('job-processor')).toContainEqual(
+      expect.objectContaining({ correlationId: sessionId, msg: 'job finished', type: 'VALIDATION', outcome: 'completed' }),
+    );
     // The id rides on the messages themselves, as the AMQP correlation-id property.
     expect(events.forSession(sessionId).map((m) => m.properties.correlationId)).toEqual(expect.arrayContaining([sessionId]));
     expect(events.forSession(sessionId).every((m) => m.properties.correlationId === sessionId)).toBe(true);
@@ -173,8 +198,14 @@ describe('operations (e2e)', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!path.startsWith('/v1/')) continue;
       for (const [method, op] of Object.entries(ops)) {
-        expect({ route: `${method} ${path}`, success: Object.keys(op.responses).some((s) => /^2/.test(s)) }).toEqual({ route: `${method} ${path}`, success: true });
-        expect({ route: `${method} ${path}`, errors: Object.keys(op.responses).some((s) => /^[45]/.test(s)) }).toEqual({ route: `${method} ${path}`, errors: true });
+        expect({ route: `${method} ${path}`, success: Object.keys(op.responses).some((s) => /^2/.test(s)) }).toEqual({
+          route: `${method} ${path}`,
+          success: true,
+        });
+        expect({ route: `${method} ${path}`, errors: Object.keys(op.responses).some((s) => /^[45]/.test(s)) }).toEqual({
+          route: `${method} ${path}`,
+          errors: true,
+        });
         const route = `${method.toUpperCase()} ${path}`;
         if (withBody.includes(route)) expect({ route, body: op.requestBody !== undefined }).toEqual({ route, body: true });
       }
@@ -202,10 +233,16 @@ describe('operations (e2e)', () => {
       ifExists: { enum: ['upload', 'reuse'], default: 'upload' },
       jobs: { type: 'array', maxItems: 10 },
     });
-    expect(bodyOf('POST /v1/uploads/{id}/jobs').properties).toMatchObject({ type: { allOf: [{ $ref: '#/components/schemas/JobType' }] }, priority: { minimum: 1, maximum: 10 } });
+    expect(bodyOf('POST /v1/uploads/{id}/jobs').properties).toMatchObject({
+      type: { allOf: [{ $ref: '#/components/schemas/JobType' }] },
+      priority: { minimum: 1, maximum: 10 },
+    });
     expect(bodyOf('POST /v1/uploads/check').properties).toMatchObject({ files: { minItems: 1, maxItems: 1000 } });
     expect(bodyOf('POST /v1/groups').properties).toMatchObject({ expiresInSeconds: { minimum: 60 }, files: { type: 'array' } });
-    expect(bodyOf('POST /v1/webhooks').properties).toMatchObject({ url: { maxLength: 2048 }, events: { minItems: 1, items: { enum: expect.arrayContaining(['*', 'session.completed']) } } });
+    expect(bodyOf('POST /v1/webhooks').properties).toMatchObject({
+      url: { maxLength: 2048 },
+      events: { minItems: 1, items: { enum: expect.arrayContaining(['*', 'session.completed']) } },
+    });
 
     const ui = await fetch(`${GATEWAY_URL}/docs`);
     expect(ui.status).toBe(200);

@@ -87,7 +87,12 @@ describe('storage quota (e2e)', () => {
     const bytesA = Buffer.alloc(4 * MiB, 'a');
     const bytesB = Buffer.alloc(4 * MiB, 'b');
     // A declares a checksum its bytes do not have: the VALIDATION job fails it.
-    const a = await createUpload(anUpload(bytesA).ofType('application/octet-stream').withChecksum(sha256Base64(Buffer.from('other'))), user);
+    const a = await createUpload(
+      anUpload(bytesA)
+        .ofType('application/octet-stream')
+        .withChecksum(sha256Base64(Buffer.from('other'))),
+      user,
+    );
     const b = await createUpload(anUpload(bytesB).ofType('application/octet-stream'), user);
     await expectFree(user, 2 * MiB);
 
@@ -111,7 +116,9 @@ describe('storage quota (e2e)', () => {
     expect(s.status).toBe(201);
     expect((await create(user, 5 * MiB)).status).toBe(413);
     // Bytes that bypassed the pre-signed URL (another size) reach the store: the session fails SIZE_MISMATCH.
-    await s3.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: s.body.objectKey, Body: Buffer.from('ten bytes!'), ContentType: 'application/octet-stream' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: s.body.objectKey, Body: Buffer.from('ten bytes!'), ContentType: 'application/octet-stream' }),
+    );
     expect(await waitForStatus(s.body.id, user, ['FAILED'])).toMatchObject({ error: 'SIZE_MISMATCH' });
     await expectFree(user, 10 * MiB);
   });

@@ -36,7 +36,10 @@ describe('security: a forged storage notification (e2e)', () => {
           eventSource: 'ceph:s3',
           eventName: 'ObjectCreated:Put',
           eventId: `forged-${randomBytes(6).toString('hex')}`,
-          s3: { bucket: { name: testEnv().S3_BUCKET }, object: { key, size: bytes.length, eTag: 'ffffffffffffffffffffffffffffffff', sequencer: '00000000FORGED00' } },
+          s3: {
+            bucket: { name: testEnv().S3_BUCKET },
+            object: { key, size: bytes.length, eTag: 'ffffffffffffffffffffffffffffffff', sequencer: '00000000FORGED00' },
+          },
         },
       ],
     };

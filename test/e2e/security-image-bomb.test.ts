@@ -31,7 +31,12 @@ async function pngBomb(w: number, h: number): Promise<Buffer> {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(out)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.concat(out)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /**
@@ -53,7 +58,12 @@ describe('security: image bomb (e2e)', () => {
   it('a 10,000 × 10,000 PNG fails its THUMBNAIL job (pixel limit); the processor lives and thumbnails the next image', async () => {
     const bomb = await pngBomb(10_000, 10_000);
     expect(bomb.length).toBeLessThan(2 * 1024 ** 2);
-    const created = await createUpload(anUpload(bomb).named(`bomb-${randomUUID()}.png`).ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL' }] }));
+    const created = await createUpload(
+      anUpload(bomb)
+        .named(`bomb-${randomUUID()}.png`)
+        .ofType('image/png')
+        .with({ jobs: [{ type: 'THUMBNAIL' }] }),
+    );
     expect(await sendBytes(created, bomb)).toBe(200);
     const done = await waitForStatus(created.id, created.caller, ['COMPLETED', 'FAILED'], 90_000);
     const thumbnail = done.jobs.find((j: any) => j.type === 'THUMBNAIL');
@@ -61,10 +71,20 @@ describe('security: image bomb (e2e)', () => {
     expect(thumbnail.error).toMatch(/pixel limit/i);
 
     expect((await fetch(`http://127.0.0.1:${PORT_BASE + 2}/health/ready`)).status).toBe(200);
-    const fine = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer();
-    const next = await createUpload(anUpload(fine).named('fine.png').ofType('image/png').with({ jobs: [{ type: 'THUMBNAIL' }] }));
+    const fine = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+      .png()
+      .toBuffer();
+    const next = await createUpload(
+      anUpload(fine)
+        .named('fine.png')
+        .ofType('image/png')
+        .with({ jobs: [{ type: 'THUMBNAIL' }] }),
+    );
     expect(await sendBytes(next, fine)).toBe(200);
     const after = await waitForStatus(next.id, next.caller, ['COMPLETED', 'FAILED']);
-    expect(after.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({ status: 'COMPLETED', result: expect.objectContaining({ width: 64, height: 48 }) });
+    expect(after.jobs.find((j: any) => j.type === 'THUMBNAIL')).toMatchObject({
+      status: 'COMPLETED',
+      result: expect.objectContaining({ width: 64, height: 48 }),
+    });
   });
 });

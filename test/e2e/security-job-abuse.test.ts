@@ -29,7 +29,10 @@ describe('security: job abuse (e2e)', () => {
     const urgent = await api('POST', '/v1/uploads', { body: { ...file, jobs: [{ type: 'CHECKSUM', priority: 1 }] } });
     expect(urgent.status).toBe(400);
     expect(urgent.body.details).toEqual([expect.objectContaining({ field: 'jobs[0].priority' })]);
-    const stubborn = await api('POST', '/v1/uploads', { token: jwtFor(`u-${randomUUID()}`), body: { ...file, jobs: [{ type: 'CHECKSUM' }, { type: 'VALIDATION', maxAttempts: 20 }] } });
+    const stubborn = await api('POST', '/v1/uploads', {
+      token: jwtFor(`u-${randomUUID()}`),
+      body: { ...file, jobs: [{ type: 'CHECKSUM' }, { type: 'VALIDATION', maxAttempts: 20 }] },
+    });
     expect(stubborn.status).toBe(400);
     expect(stubborn.body.details).toEqual([expect.objectContaining({ field: 'jobs[1].maxAttempts' })]);
     const group = await api('POST', '/v1/groups', { body: { name: 'g', files: [{ ...file, jobs: [{ type: 'CHECKSUM', priority: 2 }] }] } });
@@ -37,7 +40,9 @@ describe('security: job abuse (e2e)', () => {
     expect(group.body.details).toEqual([expect.objectContaining({ field: 'files[0].jobs[0].priority' })]);
     expect((await api('POST', '/v1/uploads', { body: { ...file, jobs: [{ type: 'CHECKSUM', priority: 3, maxAttempts: 5 }] } })).status).toBe(201);
     const admin = jwtFor(`admin-${randomUUID()}`, { roles: ['admin'] });
-    expect((await api('POST', '/v1/uploads', { token: admin, body: { ...file, jobs: [{ type: 'CHECKSUM', priority: 1, maxAttempts: 20 }] } })).status).toBe(201);
+    expect((await api('POST', '/v1/uploads', { token: admin, body: { ...file, jobs: [{ type: 'CHECKSUM', priority: 1, maxAttempts: 20 }] } })).status).toBe(
+      201,
+    );
   });
 
   it('a session takes at most 20 jobs; one job is retried at most 3 times by its owner', async () => {

@@ -27,7 +27,11 @@ describe('security: bearer tokens (e2e)', () => {
 
   beforeAll(async () => {
     jwks = await JwksServer.start([keys.rs256, keys.es256]);
-    gateway = await startApp('upload-gateway', { JWKS_URL: jwks.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, JWT_MAX_AGE_SECONDS: '3600' }, { port: PORT_BASE + 20 });
+    gateway = await startApp(
+      'upload-gateway',
+      { JWKS_URL: jwks.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, JWT_MAX_AGE_SECONDS: '3600' },
+      { port: PORT_BASE + 20 },
+    );
   });
 
   afterAll(async () => {
@@ -35,16 +39,23 @@ describe('security: bearer tokens (e2e)', () => {
     await jwks?.close();
   });
 
-  const call = (method: string, path: string, token: string, body?: unknown) => api(method, path, { token, body, baseUrl: `http://127.0.0.1:${PORT_BASE + 20}` });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(method, path, { token, body, baseUrl: `http://127.0.0.1:${PORT_BASE + 20}` });
 
   it.each<[string, () => string]>([
-    ['HS256 signed with JWT_SECRET, while a JWKS is configured', () => signJwt(valid(`u-${randomUUID()}`, { upload_platform_roles: ['admin'] }), { alg: 'HS256', secret: JWT_SECRET })],
+    [
+      'HS256 signed with JWT_SECRET, while a JWKS is configured',
+      () => signJwt(valid(`u-${randomUUID()}`, { upload_platform_roles: ['admin'] }), { alg: 'HS256', secret: JWT_SECRET }),
+    ],
     ['RS256 without exp', () => signJwt({ sub: `u-${randomUUID()}`, iss: ISS, aud: AUD }, keys.rs256)],
     ['RS256 that lives 30 days', () => signJwt(valid(`u-${randomUUID()}`, { exp: now() + 30 * 86400 }), keys.rs256)],
     ['RS256 issued 2 hours ago for 3 hours', () => signJwt(valid(`u-${randomUUID()}`, { iat: now() - 7200, exp: now() + 3600 }), keys.rs256)],
   ])('refuses %s with 401', async (_, token) => {
     const t = token();
-    for (const [method, path, body] of [['GET', '/v1/uploads', undefined], ['POST', '/v1/uploads', FILE]] as const) {
+    for (const [method, path, body] of [
+      ['GET', '/v1/uploads', undefined],
+      ['POST', '/v1/uploads', FILE],
+    ] as const) {
       const res = await call(method, path, t, body);
       expect({ path, status: res.status, code: res.body?.code }).toEqual({ path, status: 401, code: 'UNAUTHENTICATED' });
     }
@@ -60,11 +71,22 @@ describe('security: bearer tokens (e2e)', () => {
     expect((await call('GET', `/v1/uploads/${created.body.id}`, admin)).status).toBe(200);
   });
 
-  it.each([['REPLACE_ME'], ['too-short-secret'], ['changeme-changeme-changeme-changeme']])('does not start with JWT_SECRET=%s (anonymous uploads on, a JWKS set)', async (secret) => {
-    const app = await startApp('upload-gateway', { JWT_SECRET: secret, JWKS_URL: jwks.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, ANONYMOUS_UPLOADS: 'true' }, { port: PORT_BASE + 21, waitReady: false });
-    const code = await app.exited;
-    expect(code).not.toBe(0);
-    const log = await waitFor(async () => readFileSync(logFileOf(app), 'utf8'), (text) => /JWT_SECRET/.test(text), { what: 'the refusal in the log' });
-    expect(log).toMatch(/JWT_SECRET (must be at least 32 bytes|is a placeholder)/);
-  });
+  it.each([['REPLACE_ME'], ['too-short-secret'], ['changeme-changeme-changeme-changeme']])(
+    'does not start with JWT_SECRET=%s (anonymous uploads on, a JWKS set)',
+    async (secret) => {
+      const app = await startApp(
+        'upload-gateway',
+        { JWT_SECRET: secret, JWKS_URL: jwks.url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD, ANONYMOUS_UPLOADS: 'true' },
+        { port: PORT_BASE + 21, waitReady: false },
+      );
+      const code = await app.exited;
+      expect(code).not.toBe(0);
+      const log = await waitFor(
+        async () => readFileSync(logFileOf(app), 'utf8'),
+        (text) => /JWT_SECRET/.test(text),
+        { what: 'the refusal in the log' },
+      );
+      expect(log).toMatch(/JWT_SECRET (must be at least 32 bytes|is a placeholder)/);
+    },
+  );
 });

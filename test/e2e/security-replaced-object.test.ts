@@ -74,7 +74,11 @@ describe('security: a validated object swapped afterwards (e2e)', () => {
     const caller = { uploadToken: uppyToken };
     expect(await post(bytes)).toBe(201);
     expect(await waitForStatus(id, caller, ['COMPLETED', 'FAILED'])).toMatchObject({ status: 'COMPLETED', size: bytes.length });
-    await waitFor(async () => events.forSession(id, DomainEventType.SessionCompleted).length, (n) => n === 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(id, DomainEventType.SessionCompleted).length,
+      (n) => n === 1,
+      { what: 'session.completed' },
+    );
 
     // The attack: the same form, other bytes (any length within the policy's range).
     const evil = Buffer.concat([bytes, Buffer.from('appended by someone else\n')]);
@@ -82,7 +86,11 @@ describe('security: a validated object swapped afterwards (e2e)', () => {
 
     const ended = await waitForStatus(id, caller, ['DELETED', 'FAILED']);
     expect(ended).toMatchObject({ status: 'DELETED', error: 'OBJECT_REPLACED' });
-    await waitFor(() => objectExists(key), (exists) => !exists, { what: 'the replaced object removed' });
+    await waitFor(
+      () => objectExists(key),
+      (exists) => !exists,
+      { what: 'the replaced object removed' },
+    );
     expect((await api('GET', `/v1/uploads/${id}/download`, caller)).status).toBe(409);
     const [deleted, ...more] = events.forSession(id, DomainEventType.SessionDeleted);
     expect(more).toHaveLength(0);

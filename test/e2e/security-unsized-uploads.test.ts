@@ -66,7 +66,9 @@ describe('security: uploads without a declared size (e2e)', () => {
     expect(beyond.body.details).toEqual([{ field: 'partNumbers', message: `must be within 1..${SIGNABLE}; got ${SIGNABLE + 1}` }]);
     expect((await partUrl(user, created, 10_000)).status).toBe(400);
     const q = `key=${encodeURIComponent(created.body.key)}`;
-    const batch = await api('GET', `/s3/multipart/${encodeURIComponent(created.body.uploadId)}/batch?${q}&partNumbers=1,2,${SIGNABLE + 1}`, { token: user.token });
+    const batch = await api('GET', `/s3/multipart/${encodeURIComponent(created.body.uploadId)}/batch?${q}&partNumbers=1,2,${SIGNABLE + 1}`, {
+      token: user.token,
+    });
     expect(batch.status).toBe(400);
     expect(batch.body.presignedUrls).toBeUndefined();
   });
@@ -85,7 +87,10 @@ describe('security: uploads without a declared size (e2e)', () => {
     const u = encodeURIComponent(created.body.uploadId);
     const done = await api('POST', `/s3/multipart/${u}/complete?${q}`, { body: { parts }, token: user.token });
     expect(done.status).toBe(400);
-    expect(done.body).toMatchObject({ code: 'FILE_TOO_LARGE', details: [{ field: 'parts', message: `hold ${15 * MiB} bytes; at most ${MAX_FILE} are allowed` }] });
+    expect(done.body).toMatchObject({
+      code: 'FILE_TOO_LARGE',
+      details: [{ field: 'parts', message: `hold ${15 * MiB} bytes; at most ${MAX_FILE} are allowed` }],
+    });
     expect((await api('DELETE', `/s3/multipart/${u}?${q}`, { token: user.token })).status).toBe(200);
     await expectFree(user, QUOTA);
   });
@@ -95,7 +100,10 @@ describe('security: uploads without a declared size (e2e)', () => {
     const created = await startUppy(user);
     const bytes = randomBytes(5 * MiB + 1000);
     const parts: { PartNumber: number; ETag: string }[] = [];
-    for (const [n, chunk] of [[1, bytes.subarray(0, 5 * MiB)], [2, bytes.subarray(5 * MiB)]] as const) {
+    for (const [n, chunk] of [
+      [1, bytes.subarray(0, 5 * MiB)],
+      [2, bytes.subarray(5 * MiB)],
+    ] as const) {
       const put = await putPart((await partUrl(user, created, n)).body.url, chunk);
       parts.push({ PartNumber: n, ETag: put.etag! });
     }

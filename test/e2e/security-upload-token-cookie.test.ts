@@ -55,7 +55,10 @@ describe('security: the upload-token cookie (e2e)', () => {
     await res.arrayBuffer();
     const [cookie] = res.headers.getSetCookie();
     expect(cookie).toMatch(/^__Host-upload_token=[A-Za-z0-9_-]{86};/);
-    const attributes = cookie.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    const attributes = cookie
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
     expect(attributes).toEqual(expect.arrayContaining(['path=/', 'httponly', 'secure', 'samesite=strict']));
     expect(attributes.some((a) => a.startsWith('domain='))).toBe(false);
     const token = cookie.split(';')[0].slice('__Host-upload_token='.length);

@@ -20,7 +20,12 @@ describe('security: rate limits weighted by work (e2e)', () => {
     await system?.stop();
   });
 
-  const file = (i: number, fields: Record<string, unknown> = {}) => ({ filename: `f-${i}.bin`, contentType: 'application/octet-stream', size: 1000, ...fields });
+  const file = (i: number, fields: Record<string, unknown> = {}) => ({
+    filename: `f-${i}.bin`,
+    contentType: 'application/octet-stream',
+    size: 1000,
+    ...fields,
+  });
 
   it('a group of N files counts as N writes: 8 files, then 3 more are refused, 2 fit', async () => {
     const token = jwtFor(`weight-${randomUUID()}`);
@@ -45,7 +50,8 @@ describe('security: rate limits weighted by work (e2e)', () => {
     const token = jwtFor(`weight-${randomUUID()}`);
     const created = await api('POST', '/v1/uploads', { body: file(0, { size: 5 * 1024 ** 3, multipart: true, partSize: 5 * 1024 ** 2 }), token });
     expect(created.status).toBe(201);
-    const sign = (from: number, n: number) => api('POST', `/v1/uploads/${created.body.id}/parts`, { body: { partNumbers: Array.from({ length: n }, (_, i) => from + i) }, token });
+    const sign = (from: number, n: number) =>
+      api('POST', `/v1/uploads/${created.body.id}/parts`, { body: { partNumbers: Array.from({ length: n }, (_, i) => from + i) }, token });
     // 1 write used; 800 URLs are 8 more; 101 URLs would be 2: refused; 100 are 1: the last that fits.
     expect((await sign(1, 800)).status).toBe(200);
     expect((await sign(801, 101)).status).toBe(429);

@@ -42,7 +42,11 @@ describe('storage events and the relay, one bad item among good ones (e2e)', () 
     const body = { Records: [record(unknownKey, 3, `${sequencer}1`), record(created.body.objectKey, 12, `${sequencer}2`)] };
     await publishRaw(testEnv().STORAGE_EVENTS_EXCHANGE, 'mixed', [JSON.stringify(body)]);
 
-    const session = await waitFor(() => getUpload(created.id, created.caller), (s) => s.status !== 'PENDING_UPLOAD', { what: 'the known record applied' });
+    const session = await waitFor(
+      () => getUpload(created.id, created.caller),
+      (s) => s.status !== 'PENDING_UPLOAD',
+      { what: 'the known record applied' },
+    );
     expect(session.status).not.toBe('PENDING_UPLOAD');
     const dead = await waitFor(
       async () => (await peekQueue(Topology.storageNotificationsDeadQueue)).filter((m) => m.body.includes(sequencer)),
@@ -73,7 +77,11 @@ describe('storage events and the relay, one bad item among good ones (e2e)', () 
       );
       const refusedId = ids[2];
       // A few relay passes (it polls every second or two, and is woken when rows are given back).
-      await waitFor(async () => (await db.pool.query(`select count(*)::int as n from outbox_message where message_id = any($1::uuid[])`, [ids])).rows[0].n, (n) => n === 1, { what: 'the published rows deleted' });
+      await waitFor(
+        async () => (await db.pool.query(`select count(*)::int as n from outbox_message where message_id = any($1::uuid[])`, [ids])).rows[0].n,
+        (n) => n === 1,
+        { what: 'the published rows deleted' },
+      );
       // The refused row stays, a few relay passes on: each pass holds it and gives it back (claimed_until set anew).
       const holds = new Set<string>();
       await waitFor(

@@ -34,7 +34,10 @@ describe('storage notifications by webhook (e2e)', () => {
 
   beforeAll(async () => {
     const provision = spawnSync(process.execPath, [join(ROOT, 'scripts/provision-store.mjs')], {
-      env: { ...process.env, ...testEnv({ S3_BUCKET: bucket, STORAGE_EVENTS_TOPIC: `${bucket}-push`, STORAGE_EVENTS_PUSH_ENDPOINT: `${WEBHOOK}?token=${TOKEN}` }) },
+      env: {
+        ...process.env,
+        ...testEnv({ S3_BUCKET: bucket, STORAGE_EVENTS_TOPIC: `${bucket}-push`, STORAGE_EVENTS_PUSH_ENDPOINT: `${WEBHOOK}?token=${TOKEN}` }),
+      },
       encoding: 'utf8',
     });
     if (provision.status !== 0) throw new Error(`provisioning the webhook bucket failed: ${provision.stdout}${provision.stderr}`);
@@ -68,7 +71,10 @@ describe('storage notifications by webhook (e2e)', () => {
     expect((await post(notification)).status).toBe(401);
     expect((await post(notification, { query: '?token=wrong-token-0123456789' })).status).toBe(401);
     expect((await post(notification, { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
-    expect(await post({ hello: 'world' }, { authorization: `Bearer ${TOKEN}` })).toMatchObject({ status: 400, body: { message: 'malformed storage notification: no Records array' } });
+    expect(await post({ hello: 'world' }, { authorization: `Bearer ${TOKEN}` })).toMatchObject({
+      status: 400,
+      body: { message: 'malformed storage notification: no Records array' },
+    });
     expect((await post(null, { query: `?token=${TOKEN}`, raw: '{not json' })).status).toBe(400);
     expect(await post(notification, { authorization: `Bearer ${TOKEN}` })).toEqual({ status: 200, body: { outcomes: [] } });
   });
@@ -79,13 +85,24 @@ describe('storage notifications by webhook (e2e)', () => {
     const minio = {
       EventName: 's3:ObjectCreated:Put',
       Key: `${bucket}/${key}`,
-      Records: [{ eventVersion: '2.0', eventSource: 'minio:s3', eventName: 's3:ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key), size: 3, eTag: 'abc', sequencer: '1' } } }],
+      Records: [
+        {
+          eventVersion: '2.0',
+          eventSource: 'minio:s3',
+          eventName: 's3:ObjectCreated:Put',
+          s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key), size: 3, eTag: 'abc', sequencer: '1' } },
+        },
+      ],
     };
     const deadOverHttp = { transport: 'http', outcome: 'dead-lettered' };
     const before = sample(await scrape(PORT_BASE + 1), 'storage_events_outcomes_total', deadOverHttp);
     const res = await post(minio, { authorization: `Bearer ${TOKEN}` });
     expect(res).toMatchObject({ status: 200, body: { deadLettered: expect.stringMatching(/^UNKNOWN_OBJECT: /) } });
-    const dead = await waitFor(async () => (await peekQueue(Topology.storageNotificationsDeadQueue)).filter((m) => m.body.includes(marker)), (l) => l.length === 1, { what: 'the dead letter' });
+    const dead = await waitFor(
+      async () => (await peekQueue(Topology.storageNotificationsDeadQueue)).filter((m) => m.body.includes(marker)),
+      (l) => l.length === 1,
+      { what: 'the dead letter' },
+    );
     expect(dead[0].headers['x-dead-letter-reason']).toMatch(/^UNKNOWN_OBJECT: No upload session for object/);
     expect(hasMetric(await scrape(PORT_BASE + 1), 'storage_events_outcomes_total')).toBe(true);
     expect(sample(await scrape(PORT_BASE + 1), 'storage_events_outcomes_total', deadOverHttp) - before).toBe(1);
@@ -96,7 +113,11 @@ describe('storage notifications by webhook (e2e)', () => {
     const { startApp, stopApp } = await import('../support/apps');
     const bare = await startApp('storage-events', { STORAGE_WEBHOOK_TOKEN: '' }, { port: PORT_BASE + 9 });
     try {
-      const res = await fetch(`http://127.0.0.1:${PORT_BASE + 9}/v1/storage-events?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"Records":[]}' });
+      const res = await fetch(`http://127.0.0.1:${PORT_BASE + 9}/v1/storage-events?token=${TOKEN}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"Records":[]}',
+      });
       expect(res.status).toBe(404);
     } finally {
       await stopApp(bare);

@@ -40,13 +40,23 @@ describe('Uppy (e2e)', () => {
   describe("Companion's S3 routes, as @uppy/aws-s3 calls them", () => {
     it('multipart: create, sign each part, list, complete → a COMPLETED session with the bytes sent', async () => {
       const bytes = randomBytes(5 * MiB + 1000);
-      const created = await api('POST', '/s3/multipart', { body: { filename: 'clip.bin', type: 'application/octet-stream', metadata: { name: 'clip.bin', type: 'application/octet-stream', relativePath: null } }, ...asPage });
+      const created = await api('POST', '/s3/multipart', {
+        body: { filename: 'clip.bin', type: 'application/octet-stream', metadata: { name: 'clip.bin', type: 'application/octet-stream', relativePath: null } },
+        ...asPage,
+      });
       expect(created.status).toBe(200);
-      expect(created.body).toEqual({ key: expect.stringMatching(/^uploads\/[0-9a-f-]{36}\/clip\.bin$/), uploadId: expect.any(String), bucket: expect.any(String) });
+      expect(created.body).toEqual({
+        key: expect.stringMatching(/^uploads\/[0-9a-f-]{36}\/clip\.bin$/),
+        uploadId: expect.any(String),
+        bucket: expect.any(String),
+      });
       const { key, uploadId } = created.body;
       const q = `key=${encodeURIComponent(key)}`;
       const etags: string[] = [];
-      for (const [n, chunk] of [[1, bytes.subarray(0, 5 * MiB)], [2, bytes.subarray(5 * MiB)]] as const) {
+      for (const [n, chunk] of [
+        [1, bytes.subarray(0, 5 * MiB)],
+        [2, bytes.subarray(5 * MiB)],
+      ] as const) {
         const signed = await api('GET', `/s3/multipart/${encodeURIComponent(uploadId)}/${n}?${q}`, asPage);
         expect(signed.status).toBe(200);
         expect(signed.body).toEqual({ url: expect.stringMatching(/^http/), expires: expect.any(Number) });
@@ -64,12 +74,18 @@ describe('Uppy (e2e)', () => {
       expect(batch.status).toBe(200);
       expect(Object.keys(batch.body.presignedUrls)).toEqual(['1', '2']);
       // The batch-signed URLs work as Uppy uses them: each part sent again through its URL, the same bytes, the same ETag.
-      for (const [n, chunk] of [[1, bytes.subarray(0, 5 * MiB)], [2, bytes.subarray(5 * MiB)]] as const) {
+      for (const [n, chunk] of [
+        [1, bytes.subarray(0, 5 * MiB)],
+        [2, bytes.subarray(5 * MiB)],
+      ] as const) {
         const again = await putPart(batch.body.presignedUrls[String(n)], chunk);
         expect(again).toEqual({ status: 200, etag: etags[n - 1] });
       }
 
-      const done = await api('POST', `/s3/multipart/${encodeURIComponent(uploadId)}/complete?${q}`, { body: { parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) }, ...asPage });
+      const done = await api('POST', `/s3/multipart/${encodeURIComponent(uploadId)}/complete?${q}`, {
+        body: { parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        ...asPage,
+      });
       expect(done.status).toBe(200);
       expect(done.body).toEqual({ location: expect.stringContaining(key.split('/')[1]), key, bucket: created.body.bucket });
       const sessionId = key.split('/')[1];
@@ -80,9 +96,18 @@ describe('Uppy (e2e)', () => {
 
     it('single: GET /s3/params gives a POST-policy form the store enforces; the session takes the stored size', async () => {
       const bytes = pngBytes(16, 16);
-      const params = await api('GET', `/s3/params?filename=${encodeURIComponent('pic.png')}&type=image%2Fpng&metadata%5Bname%5D=pic.png&metadata%5Bcaption%5D=hello`, asPage);
+      const params = await api(
+        'GET',
+        `/s3/params?filename=${encodeURIComponent('pic.png')}&type=image%2Fpng&metadata%5Bname%5D=pic.png&metadata%5Bcaption%5D=hello`,
+        asPage,
+      );
       expect(params.status).toBe(200);
-      expect(params.body).toEqual({ method: 'POST', url: expect.stringMatching(/^http/), fields: expect.objectContaining({ key: expect.stringMatching(/\/pic\.png$/), 'Content-Type': 'image/png' }), expires: expect.any(Number) });
+      expect(params.body).toEqual({
+        method: 'POST',
+        url: expect.stringMatching(/^http/),
+        fields: expect.objectContaining({ key: expect.stringMatching(/\/pic\.png$/), 'Content-Type': 'image/png' }),
+        expires: expect.any(Number),
+      });
       const form = new FormData();
       for (const [k, v] of Object.entries(params.body.fields as Record<string, string>)) form.append(k, v);
       form.append('file', new Blob([bytes], { type: 'image/png' }), 'pic.png');
@@ -115,7 +140,9 @@ describe('Uppy (e2e)', () => {
       expect((await api('GET', `/s3/multipart/${u}/0?key=${encodeURIComponent(key)}`, asPage)).status).toBe(400);
       expect((await api('GET', `/s3/multipart/${u}/10001?key=${encodeURIComponent(key)}`, asPage)).status).toBe(400);
       expect((await api('GET', `/s3/multipart/${u}/batch?key=${encodeURIComponent(key)}`, asPage)).status).toBe(400); // no partNumbers
-      expect((await api('POST', `/s3/multipart/${u}/complete?key=${encodeURIComponent(key)}`, { body: { parts: [{ PartNumber: '1' }] }, ...asPage })).status).toBe(400);
+      expect(
+        (await api('POST', `/s3/multipart/${u}/complete?key=${encodeURIComponent(key)}`, { body: { parts: [{ PartNumber: '1' }] }, ...asPage })).status,
+      ).toBe(400);
       expect((await api('POST', '/s3/multipart', { body: { filename: 'x.bin' }, ...asPage })).status).toBe(400); // no type
       // Another page (another token), a wrong key, or no token at all: not found / not allowed.
       const other = { headers: { cookie: `upload_token=${randomBytes(32).toString('base64url')}` } };
@@ -148,7 +175,16 @@ describe('Uppy (e2e)', () => {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
     });
 
@@ -204,7 +240,13 @@ describe('Uppy (e2e)', () => {
       // Kept for a person to look at: .e2e/<namespace>/uppy-demo.png
       await page.screenshot({ path: join(ROOT, '.e2e', NS, 'uppy-demo.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
-      expect(statuses.map((r) => [r.name, r.status])).toEqual(expect.arrayContaining([['notes.txt', 'COMPLETED'], ['dot.png', 'COMPLETED'], ['large.bin', 'COMPLETED']]));
+      expect(statuses.map((r) => [r.name, r.status])).toEqual(
+        expect.arrayContaining([
+          ['notes.txt', 'COMPLETED'],
+          ['dot.png', 'COMPLETED'],
+          ['large.bin', 'COMPLETED'],
+        ]),
+      );
 
       // Live from the stream: one event stream per session, no status polling at all; each job's outcome shown.
       for (const r of statuses) {

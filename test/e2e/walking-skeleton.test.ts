@@ -48,9 +48,18 @@ describe('walking skeleton (e2e)', () => {
     expect(done.status).toBe('COMPLETED');
     expect(done.uploadedAt).not.toBeNull();
     expect(done.jobs).toEqual([
-      expect.objectContaining({ type: 'VALIDATION', status: 'COMPLETED', attempts: 1, result: expect.objectContaining({ detectedType: 'image/png', sha256: sha256Base64(bytes) }) }),
+      expect.objectContaining({
+        type: 'VALIDATION',
+        status: 'COMPLETED',
+        attempts: 1,
+        result: expect.objectContaining({ detectedType: 'image/png', sha256: sha256Base64(bytes) }),
+      }),
     ]);
-    await waitFor(async () => events.forSession(created.id, DomainEventType.SessionCompleted).length, (n) => n === 1, { what: 'session.completed' });
+    await waitFor(
+      async () => events.forSession(created.id, DomainEventType.SessionCompleted).length,
+      (n) => n === 1,
+      { what: 'session.completed' },
+    );
     for (const type of [DomainEventType.SessionUploaded, DomainEventType.SessionProcessing, DomainEventType.SessionCompleted, DomainEventType.JobCompleted]) {
       const [event, ...more] = events.forSession(created.id, type);
       expect(more).toHaveLength(0);
@@ -87,7 +96,11 @@ describe('walking skeleton (e2e)', () => {
     const done = await uploadToEnd(anUpload(pngBytes()).named('fake.pdf').ofType('application/pdf'));
     expect(done).toMatchObject({ status: 'FAILED', error: 'VALIDATION_FAILED', errorMessage: 'type mismatch: content is image/png, declared application/pdf' });
     expect(done.jobs[0]).toMatchObject({ type: 'VALIDATION', status: 'FAILED', attempts: 1 });
-    await waitFor(async () => events.forSession(done.id, DomainEventType.SessionFailed).length, (n) => n === 1, { what: 'session.failed' });
+    await waitFor(
+      async () => events.forSession(done.id, DomainEventType.SessionFailed).length,
+      (n) => n === 1,
+      { what: 'session.failed' },
+    );
   });
 
   it('a wrong declared checksum ends FAILED', async () => {
@@ -130,7 +143,9 @@ describe('walking skeleton (e2e)', () => {
     await publishRaw(env.STORAGE_EVENTS_EXCHANGE, 'test', [
       `not json ${marker}`,
       JSON.stringify({ hello: marker }),
-      JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', eventSource: 'ceph:s3', s3: { bucket: { name: env.S3_BUCKET }, object: { key: unknownKey, size: 3 } } }] }),
+      JSON.stringify({
+        Records: [{ eventName: 'ObjectCreated:Put', eventSource: 'ceph:s3', s3: { bucket: { name: env.S3_BUCKET }, object: { key: unknownKey, size: 3 } } }],
+      }),
     ]);
     const dead = await waitFor(
       async () => (await peekQueue(Topology.storageNotificationsDeadQueue)).filter((m) => m.body.includes(marker)),
@@ -138,11 +153,13 @@ describe('walking skeleton (e2e)', () => {
       { what: 'three dead letters' },
     );
     const reasons = dead.map((m) => String(m.headers['x-dead-letter-reason']));
-    expect(reasons).toEqual(expect.arrayContaining([
-      'body is not valid JSON',
-      'malformed storage notification: no Records array',
-      expect.stringMatching(/^UNKNOWN_OBJECT: No upload session for object/),
-    ]));
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'body is not valid JSON',
+        'malformed storage notification: no Records array',
+        expect.stringMatching(/^UNKNOWN_OBJECT: No upload session for object/),
+      ]),
+    );
     // Still consuming: a real upload completes.
     const done = await uploadToEnd(anUpload(textBytes()));
     expect(done.status).toBe('COMPLETED');
@@ -163,7 +180,11 @@ describe('walking skeleton (e2e)', () => {
     expect(await store.exists(done.objectKey)).toBe(false);
     expect((await api('DELETE', `/v1/uploads/${created.id}`, created.caller)).body.status).toBe('DELETED');
     expect((await api('DELETE', `/v1/uploads/${created.id}`)).status).toBe(404);
-    await waitFor(async () => events.forSession(created.id, DomainEventType.SessionDeleted).length, (n) => n === 1, { what: 'session.deleted' });
+    await waitFor(
+      async () => events.forSession(created.id, DomainEventType.SessionDeleted).length,
+      (n) => n === 1,
+      { what: 'session.deleted' },
+    );
     // The store's own removal notification arrives too, before or after the gateway's change commits ('deleted' or
     // 'ignored'); it must not add a second event.
     await counted.atLeastAll([storageOutcome(storageEventsPort(), 'deleted'), storageOutcome(storageEventsPort(), 'ignored')], 1);

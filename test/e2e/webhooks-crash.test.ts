@@ -10,7 +10,12 @@ import { WebhookReceiver } from '../support/webhook-receiver';
 jest.setTimeout(180_000);
 
 /** Attempts leased for 2 s + 15 s: a killed process's attempts are taken over 17 s after they started. */
-const DELIVERY_ENV = { WEBHOOK_TIMEOUT_SECONDS: '2', WEBHOOK_RETRY_SCHEDULE: '500ms,1s,1s,1s', WEBHOOK_ENDPOINT_CONCURRENCY: '8', WEBHOOK_POLL_INTERVAL_MS: '200' };
+const DELIVERY_ENV = {
+  WEBHOOK_TIMEOUT_SECONDS: '2',
+  WEBHOOK_RETRY_SCHEDULE: '500ms,1s,1s,1s',
+  WEBHOOK_ENDPOINT_CONCURRENCY: '8',
+  WEBHOOK_POLL_INTERVAL_MS: '200',
+};
 const BURST = 200;
 
 /**
@@ -53,20 +58,44 @@ describe('webhook delivery survives kill -9 (e2e)', () => {
         occurredAt: new Date().toISOString(),
         version: 1,
         correlationId: sessionId,
-        data: { sessionId, groupId: null, userId: user, objectKey: `uploads/${sessionId}/f${i}.txt`, bucket: testEnv().S3_BUCKET, status: FileStatus.COMPLETED, filename: `f${i}.txt`, contentType: 'text/plain', size: 1, error: null, errorMessage: null },
+        data: {
+          sessionId,
+          groupId: null,
+          userId: user,
+          objectKey: `uploads/${sessionId}/f${i}.txt`,
+          bucket: testEnv().S3_BUCKET,
+          status: FileStatus.COMPLETED,
+          filename: `f${i}.txt`,
+          contentType: 'text/plain',
+          size: 1,
+          error: null,
+          errorMessage: null,
+        },
       };
     });
     // As the outbox relay publishes them: persistent, on the domain events exchange, routing key = type.
-    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, DomainEventType.SessionCompleted, events.map((e) => JSON.stringify(e)));
+    await publishRaw(
+      testEnv().DOMAIN_EVENTS_EXCHANGE,
+      DomainEventType.SessionCompleted,
+      events.map((e) => JSON.stringify(e)),
+    );
 
-    await waitFor(async () => receiver.ids('/burst').size, (n) => n >= 30, { timeoutMs: 60_000, intervalMs: 10, what: 'the burst under way' });
+    await waitFor(
+      async () => receiver.ids('/burst').size,
+      (n) => n >= 30,
+      { timeoutMs: 60_000, intervalMs: 10, what: 'the burst under way' },
+    );
     first.process.kill('SIGKILL');
     await first.exited;
     const atKill = receiver.ids('/burst').size;
     expect(atKill).toBeLessThan(BURST);
 
     apps.push(await startApp('storage-events', DELIVERY_ENV, { port: PORT_BASE + 7 }));
-    const ids = await waitFor(async () => receiver.ids('/burst'), (s) => s.size >= BURST, { timeoutMs: 90_000, what: `all ${BURST} events at the receiver` });
+    const ids = await waitFor(
+      async () => receiver.ids('/burst'),
+      (s) => s.size >= BURST,
+      { timeoutMs: 90_000, what: `all ${BURST} events at the receiver` },
+    );
     expect([...ids].sort()).toEqual(events.map((e) => e.id).sort());
     // Each one as published, signed, whichever process sent it.
     const byId = new Map(events.map((e) => [e.id, JSON.stringify(e)]));
@@ -84,7 +113,11 @@ describe('webhook delivery survives kill -9 (e2e)', () => {
       } while (cursor);
       return statuses;
     };
-    const done = await waitFor(listAll, (s) => s.length === BURST && s.every((x) => x === 'DELIVERED'), { timeoutMs: 60_000, intervalMs: 500, what: `${BURST} deliveries DELIVERED` });
+    const done = await waitFor(listAll, (s) => s.length === BURST && s.every((x) => x === 'DELIVERED'), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `${BURST} deliveries DELIVERED`,
+    });
     expect(done).toHaveLength(BURST);
     const duplicates = receiver.at('/burst').length - ids.size;
     console.log(`kill -9 with ${atKill}/${BURST} delivered: all ${BURST} delivered at least once, ${duplicates} sent twice (same webhook-id)`);

@@ -60,7 +60,11 @@ describe('outgoing webhooks (e2e)', () => {
 
   /** Both verifiers, on the raw body as received: our SDK's and the specification's reference library. */
   async function verifyBoth(secret: string, hook: ReceivedWebhook): Promise<any> {
-    const headers = { 'webhook-id': String(hook.headers['webhook-id']), 'webhook-timestamp': String(hook.headers['webhook-timestamp']), 'webhook-signature': String(hook.headers['webhook-signature']) };
+    const headers = {
+      'webhook-id': String(hook.headers['webhook-id']),
+      'webhook-timestamp': String(hook.headers['webhook-timestamp']),
+      'webhook-signature': String(hook.headers['webhook-signature']),
+    };
     const ours = await verifyWebhook(secret, hook.headers as Record<string, string>, hook.raw);
     const reference = new Webhook(secret).verify(hook.raw, headers);
     expect(reference).toEqual(ours);
@@ -91,7 +95,10 @@ describe('outgoing webhooks (e2e)', () => {
   it('verified deliveries; 500 ×3 then 200 with one webhook-id; a slow receiver delays no one; 410 and long failures disable with an event', async () => {
     const verifier = await subscribe(alice, { url: receiver.on('/verify', () => ({ status: 204 })), events: ['*'], description: 'verifies everything' });
     expect(verifier.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
-    const flaky = await subscribe(alice, { url: receiver.on('/flaky', (_, seen) => ({ status: seen < 3 ? 500 : 200 })), events: [DomainEventType.SessionCompleted] });
+    const flaky = await subscribe(alice, {
+      url: receiver.on('/flaky', (_, seen) => ({ status: seen < 3 ? 500 : 200 })),
+      events: [DomainEventType.SessionCompleted],
+    });
     const slow = await subscribe(alice, { url: receiver.on('/slow', () => ({ status: 200, delayMs: 6_000 })), events: ['*'] });
     const gone = await subscribe(alice, { url: receiver.on('/gone', () => ({ status: 410 })), events: [DomainEventType.SessionUploaded] });
     // Nobody but alice's receivers may see alice's events, and alice's receivers nobody else's.
@@ -102,10 +109,14 @@ describe('outgoing webhooks (e2e)', () => {
     const anonymous = await upload({});
 
     // The verifier gets the 12 events of alice's uploads, each once, each verified by both libraries.
-    const verified = await waitFor(async () => receiver.at('/verify').filter((h) => sessions.includes(JSON.parse(h.raw).data?.sessionId)), (hooks) => new Set(hooks.map((h) => h.webhookId)).size === 12, {
-      timeoutMs: 30_000,
-      what: '12 verified deliveries',
-    });
+    const verified = await waitFor(
+      async () => receiver.at('/verify').filter((h) => sessions.includes(JSON.parse(h.raw).data?.sessionId)),
+      (hooks) => new Set(hooks.map((h) => h.webhookId)).size === 12,
+      {
+        timeoutMs: 30_000,
+        what: '12 verified deliveries',
+      },
+    );
     for (const hook of receiver.at('/verify')) {
       const event = await verifyBoth(verifier.secret, hook);
       expect(hook.webhookId).toBe(event.id);
@@ -132,7 +143,11 @@ describe('outgoing webhooks (e2e)', () => {
     }
 
     // 410 Gone: the subscription is disabled at its first delivery, and a webhook.disabled event says so.
-    await waitFor(async () => (await api('GET', `/v1/webhooks/${gone.id}`, alice)).body, (s) => s.enabled === false, { what: 'the 410 subscription disabled' });
+    await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${gone.id}`, alice)).body,
+      (s) => s.enabled === false,
+      { what: 'the 410 subscription disabled' },
+    );
     expect((await api('GET', `/v1/webhooks/${gone.id}`, alice)).body).toMatchObject({ enabled: false, disabledReason: 'GONE' });
     // Three session.uploaded events: at most WEBHOOK_ENDPOINT_CONCURRENCY (2) were in flight when the first 410 came;
     // the rest failed without a request, replayable once the subscription is enabled again.
@@ -145,8 +160,16 @@ describe('outgoing webhooks (e2e)', () => {
     expect(goneDeliveries.filter((d: any) => d.lastStatusCode === 410)).toHaveLength(goneRequests);
     for (const d of goneDeliveries.filter((d: any) => d.attempts === 0)) expect(d.lastError).toBe('subscription disabled: the receiver answered 410 Gone');
     // The slow receiver's subscription fails every attempt (timeouts) for WEBHOOK_DISABLE_AFTER_SECONDS: disabled too.
-    await waitFor(async () => (await api('GET', `/v1/webhooks/${slow.id}`, alice)).body, (s) => s.enabled === false, { timeoutMs: 60_000, what: 'the slow subscription disabled' });
-    expect((await api('GET', `/v1/webhooks/${slow.id}`, alice)).body).toMatchObject({ enabled: false, disabledReason: 'FAILING', failingSince: expect.any(String) });
+    await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${slow.id}`, alice)).body,
+      (s) => s.enabled === false,
+      { timeoutMs: 60_000, what: 'the slow subscription disabled' },
+    );
+    expect((await api('GET', `/v1/webhooks/${slow.id}`, alice)).body).toMatchObject({
+      enabled: false,
+      disabledReason: 'FAILING',
+      failingSince: expect.any(String),
+    });
     // Never more than WEBHOOK_ENDPOINT_CONCURRENCY requests open at the slow receiver, timeouts and retries included.
     expect(receiver.maxOpen.get('/slow')).toBe(2);
     const slowDeliveries = (await api('GET', `/v1/webhooks/${slow.id}/deliveries?limit=100`, alice)).body.items;
@@ -154,15 +177,28 @@ describe('outgoing webhooks (e2e)', () => {
     expect(slowDeliveries.find((d: any) => d.lastError?.startsWith('no answer within 5000 ms'))).toBeDefined();
 
     const disabledEvents = await waitFor(
-      async () => receiver.at('/verify').map((h) => JSON.parse(h.raw)).filter((e) => e.type === DomainEventType.WebhookDisabled),
+      async () =>
+        receiver
+          .at('/verify')
+          .map((h) => JSON.parse(h.raw))
+          .filter((e) => e.type === DomainEventType.WebhookDisabled),
       (list) => list.length === 2,
       { timeoutMs: 30_000, what: 'two webhook.disabled events at the verifier' },
     );
-    expect(disabledEvents.map((e) => [e.data.subscriptionId, e.data.reason]).sort()).toEqual([[gone.id, 'GONE'], [slow.id, 'FAILING']].sort());
+    expect(disabledEvents.map((e) => [e.data.subscriptionId, e.data.reason]).sort()).toEqual(
+      [
+        [gone.id, 'GONE'],
+        [slow.id, 'FAILING'],
+      ].sort(),
+    );
     expect(disabledEvents.every((e) => e.data.userId === `alice-${run}`)).toBe(true);
 
     // No cross-user events: bob's receiver saw only bob's upload, alice's receivers none of bob's or the anonymous one.
-    const bobEvents = await waitFor(async () => receiver.ids('/bob'), (ids) => ids.size >= 4, { what: "bob's four events" });
+    const bobEvents = await waitFor(
+      async () => receiver.ids('/bob'),
+      (ids) => ids.size >= 4,
+      { what: "bob's four events" },
+    );
     expect(bobEvents.size).toBe(4);
     for (const h of receiver.at('/bob')) expect((await verifyBoth(bobs.secret, h)).data).toMatchObject({ userId: `bob-${run}`, sessionId: bobSession });
     for (const path of ['/verify', '/flaky', '/slow', '/gone']) {
@@ -173,24 +209,39 @@ describe('outgoing webhooks (e2e)', () => {
   it('replay re-sends a delivery with the same webhook-id and body', async () => {
     const sub = await subscribe(alice, { url: receiver.on('/replay', () => ({ status: 200 })), events: [DomainEventType.SessionCompleted] });
     await upload(alice);
-    const [delivery] = await waitFor(async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries?status=DELIVERED`, alice)).body.items, (items: any[]) => items.length === 1, { what: 'one delivery' });
+    const [delivery] = await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries?status=DELIVERED`, alice)).body.items,
+      (items: any[]) => items.length === 1,
+      { what: 'one delivery' },
+    );
     const first = receiver.at('/replay');
     expect(first).toHaveLength(1);
 
     const replayed = await api('POST', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}/retry`, alice);
     expect(replayed.status).toBe(202);
     expect(replayed.body).toMatchObject({ id: delivery.id, webhookId: delivery.webhookId, status: expect.stringMatching(/^(PENDING|SENDING|DELIVERED)$/) });
-    const again = await waitFor(async () => receiver.at('/replay'), (hooks) => hooks.length === 2, { what: 'the replay' });
+    const again = await waitFor(
+      async () => receiver.at('/replay'),
+      (hooks) => hooks.length === 2,
+      { what: 'the replay' },
+    );
     expect(again[1].webhookId).toBe(first[0].webhookId);
     expect(again[1].raw).toBe(first[0].raw);
     await verifyBoth(sub.secret, again[1]);
-    const after = await waitFor(async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}`, alice)).body, (d) => d.status === 'DELIVERED' && d.attempts === 2, { what: 'the replay recorded' });
+    const after = await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}`, alice)).body,
+      (d) => d.status === 'DELIVERED' && d.attempts === 2,
+      { what: 'the replay recorded' },
+    );
     expect(after.event).toEqual(JSON.parse(first[0].raw));
     // Someone else's delivery, or one that does not exist: 404; a disabled subscription cannot replay: 409.
     expect((await api('POST', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}/retry`, bob)).status).toBe(404);
     expect((await api('POST', `/v1/webhooks/${sub.id}/deliveries/${randomUUID()}/retry`, alice)).status).toBe(404);
     expect((await api('PATCH', `/v1/webhooks/${sub.id}`, { ...alice, body: { enabled: false } })).body.enabled).toBe(false);
-    expect((await api('POST', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}/retry`, alice))).toMatchObject({ status: 409, body: { code: 'WEBHOOK_STATE_CONFLICT' } });
+    expect(await api('POST', `/v1/webhooks/${sub.id}/deliveries/${delivery.id}/retry`, alice)).toMatchObject({
+      status: 409,
+      body: { code: 'WEBHOOK_STATE_CONFLICT' },
+    });
   });
 
   it('rotate-secret: during the grace period every delivery carries both signatures, each valid', async () => {
@@ -203,11 +254,17 @@ describe('outgoing webhooks (e2e)', () => {
     expect((await api('GET', `/v1/webhooks/${sub.id}`, alice)).body.secret).toBeUndefined();
 
     await upload(alice);
-    const [hook] = await waitFor(async () => receiver.at('/rotate'), (h) => h.length === 1, { what: 'a delivery after rotation' });
+    const [hook] = await waitFor(
+      async () => receiver.at('/rotate'),
+      (h) => h.length === 1,
+      { what: 'a delivery after rotation' },
+    );
     expect(String(hook.headers['webhook-signature']).split(' ')).toHaveLength(2);
     await verifyBoth(sub.secret, hook);
     await verifyBoth(rotated.body.secret, hook);
-    await expect(verifyWebhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, hook.headers as Record<string, string>, hook.raw)).rejects.toThrow(/no signature matches/);
+    await expect(verifyWebhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, hook.headers as Record<string, string>, hook.raw)).rejects.toThrow(
+      /no signature matches/,
+    );
   });
 
   it('SSRF: loopback, metadata, IPv6 loopback and a name resolving to a private address are refused with a 400 naming the reason', async () => {
@@ -256,9 +313,13 @@ describe('outgoing webhooks (e2e)', () => {
     expect(notAdmin.body.details).toEqual([{ field: 'scope', message: expect.stringMatching(/only administrators/) }]);
     const all = await subscribe(admin, { url: receiver.on('/all', () => ({ status: 200 })), events: [DomainEventType.SessionCompleted], scope: 'all' });
     const [bobs, anonymous] = [await upload(bob), await upload({})];
-    await waitFor(async () => receiver.at('/all').map((h) => JSON.parse(h.raw).data.sessionId), (ids) => ids.includes(bobs) && ids.includes(anonymous), {
-      what: "the admin's all-users subscription to get bob's and the anonymous upload",
-    });
+    await waitFor(
+      async () => receiver.at('/all').map((h) => JSON.parse(h.raw).data.sessionId),
+      (ids) => ids.includes(bobs) && ids.includes(anonymous),
+      {
+        what: "the admin's all-users subscription to get bob's and the anonymous upload",
+      },
+    );
     for (const h of receiver.at('/all')) await verifyBoth(all.secret, h);
   });
 
@@ -267,11 +328,18 @@ describe('outgoing webhooks (e2e)', () => {
     expect(bad.status).toBe(400);
     expect(new Set(bad.body.details.map((d: any) => d.field))).toEqual(new Set(['url', 'events', 'scope', 'extra']));
     expect((await api('POST', '/v1/webhooks', { ...alice, body: { url: receiver.url('/x'), events: [] } })).body.details[0].field).toBe('events');
-    const sub = await subscribe(alice, { url: receiver.on('/pages', () => ({ status: 200 })), events: [DomainEventType.SessionUploaded, DomainEventType.SessionCompleted] });
+    const sub = await subscribe(alice, {
+      url: receiver.on('/pages', () => ({ status: 200 })),
+      events: [DomainEventType.SessionUploaded, DomainEventType.SessionCompleted],
+    });
     expect((await api('PATCH', `/v1/webhooks/${sub.id}`, { ...alice, body: {} })).body.details[0].field).toBe('body');
     expect((await api('GET', `/v1/webhooks/${sub.id}/deliveries?status=LOST`, alice)).body.details[0].field).toBe('status');
     await upload(alice);
-    await waitFor(async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries?status=DELIVERED`, alice)).body.items.length, (n) => n === 2, { what: 'two deliveries' });
+    await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${sub.id}/deliveries?status=DELIVERED`, alice)).body.items.length,
+      (n) => n === 2,
+      { what: 'two deliveries' },
+    );
     const page1 = await api('GET', `/v1/webhooks/${sub.id}/deliveries?limit=1`, alice);
     const page2 = await api('GET', `/v1/webhooks/${sub.id}/deliveries?limit=1&cursor=${page1.body.nextCursor}`, alice);
     expect(page1.body.items).toHaveLength(1);
@@ -284,12 +352,26 @@ describe('outgoing webhooks (e2e)', () => {
 
   it('a message on the domain events exchange that is no domain event is dead-lettered with its reason; delivery goes on', async () => {
     const marker = `garbage-${run}`;
-    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, 'session.completed', [`not json ${marker}`, JSON.stringify({ id: marker, type: 'session.completed', version: 1, data: {} })]);
-    const dead = await waitFor(async () => (await peekQueue(WebhookTopology.eventsDeadQueue)).filter((m) => m.body.includes(marker)), (l) => l.length === 2, { what: 'two dead letters' });
-    expect(dead.map((m) => String(m.headers['x-dead-letter-reason'])).sort()).toEqual(['MALFORMED_MESSAGE: not a domain event: id must be a uuid', 'body is not valid JSON']);
+    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, 'session.completed', [
+      `not json ${marker}`,
+      JSON.stringify({ id: marker, type: 'session.completed', version: 1, data: {} }),
+    ]);
+    const dead = await waitFor(
+      async () => (await peekQueue(WebhookTopology.eventsDeadQueue)).filter((m) => m.body.includes(marker)),
+      (l) => l.length === 2,
+      { what: 'two dead letters' },
+    );
+    expect(dead.map((m) => String(m.headers['x-dead-letter-reason'])).sort()).toEqual([
+      'MALFORMED_MESSAGE: not a domain event: id must be a uuid',
+      'body is not valid JSON',
+    ]);
     const sub = await subscribe(alice, { url: receiver.on('/after-garbage', () => ({ status: 200 })), events: [DomainEventType.SessionUploaded] });
     await upload(alice);
-    await waitFor(async () => receiver.at('/after-garbage').length, (n) => n === 1, { what: 'a delivery after the garbage' });
+    await waitFor(
+      async () => receiver.at('/after-garbage').length,
+      (n) => n === 1,
+      { what: 'a delivery after the garbage' },
+    );
     await verifyBoth(sub.secret, receiver.at('/after-garbage')[0]);
   });
 
@@ -298,7 +380,10 @@ describe('outgoing webhooks (e2e)', () => {
     expect(res.status).toBe(200);
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(res.body));
     expect(diagnostics.filter((d) => d.severity === 0)).toEqual([]);
-    const channels = document!.channels().all().filter((c) => c.bindings().has('amqp'));
+    const channels = document!
+      .channels()
+      .all()
+      .filter((c) => c.bindings().has('amqp'));
     const byKey = new Map(channels.map((c) => [c.address()!, c]));
     const seen = new Set(events.messages.map((m) => m.routingKey));
     expect(seen.size).toBeGreaterThanOrEqual(5);
@@ -306,7 +391,9 @@ describe('outgoing webhooks (e2e)', () => {
 
     const ajv = new Ajv({ strict: false, validateFormats: false });
     const bodies = receiver.received.map((h) => JSON.parse(h.raw));
-    expect(new Set(bodies.map((b) => b.type))).toEqual(new Set(['session.uploaded', 'session.processing', 'job.completed', 'session.completed', 'webhook.disabled']));
+    expect(new Set(bodies.map((b) => b.type))).toEqual(
+      new Set(['session.uploaded', 'session.processing', 'job.completed', 'session.completed', 'webhook.disabled']),
+    );
     for (const body of bodies) {
       const schema = byKey.get(body.type)!.messages().all()[0].payload()!.json();
       const validate = ajv.compile(schema);

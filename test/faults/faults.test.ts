@@ -41,7 +41,8 @@ describe('faults', () => {
   const apps = new Map<AppName, RunningApp>();
   const ledger = new EventLedger();
 
-  const start = async (name: AppName, env: Record<string, string> = {}) => apps.set(name, await startApp(name, { ...APP_ENV, ...env }, { readyTimeoutMs: 90_000 }));
+  const start = async (name: AppName, env: Record<string, string> = {}) =>
+    apps.set(name, await startApp(name, { ...APP_ENV, ...env }, { readyTimeoutMs: 90_000 }));
   const pids = () => NAMES.map((n) => apps.get(n)!.process.pid);
   /**
    * SIGTERM and wait: 'graceful' when the app closed and exited by itself (Nest re-raises the signal once
@@ -66,7 +67,16 @@ describe('faults', () => {
     const duplicateJobs = [...states.values()].filter((s) => s.jobs !== 1).length;
     const attemptsAbove1 = [...states.values()].filter((s) => s.attempts > 1).length;
     const redelivered = [...events.values()].reduce((n, c) => n + Object.values(c).reduce((m, [deliveries, distinct]) => m + deliveries - distinct, 0), 0);
-    const off = ids.filter((id) => JSON.stringify(Object.fromEntries(Object.entries(events.get(id)!).map(([t, [, distinct]]) => [t, distinct]).sort())) !== JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())));
+    const off = ids.filter(
+      (id) =>
+        JSON.stringify(
+          Object.fromEntries(
+            Object.entries(events.get(id)!)
+              .map(([t, [, distinct]]) => [t, distinct])
+              .sort(),
+          ),
+        ) !== JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())),
+    );
     report(
       `${what}: ${ids.length} uploads → ${JSON.stringify(byStatus)}; final ${settledMs} ms after the load; sessions with ≠1 job: ${duplicateJobs}; ` +
         `jobs retried after a crash: ${attemptsAbove1}; sessions whose events differ from a clean run: ${off.length}; events delivered twice (same id): ${redelivered}` +
@@ -178,7 +188,11 @@ describe('faults', () => {
         AMQP_URL: testEnv().AMQP_URL.replace('127.0.0.1', 'localhost'),
       });
       const uploads = await new LoadDriver().run(100, { perSecond: 50, tag: 'dup' });
-      await waitFor(() => queueDepth(TAP), (n) => n >= uploads.length, { timeoutMs: 30_000, what: 'every notification on the tap' });
+      await waitFor(
+        () => queueDepth(TAP),
+        (n) => n >= uploads.length,
+        { timeoutMs: 30_000, what: 'every notification on the tap' },
+      );
       const originals: { routingKey: string; body: any }[] = [];
       for (let m = await ch.get(TAP, { noAck: true }); m; m = await ch.get(TAP, { noAck: true })) {
         originals.push({ routingKey: m.fields.routingKey, body: JSON.parse(m.content.toString('utf8')) });
@@ -187,7 +201,13 @@ describe('faults', () => {
       // A removal before the creation, for a tenth of them: it must not undo anything.
       const removals = originals.slice(0, 10).map((o) => ({
         routingKey: o.routingKey,
-        body: { Records: o.body.Records.map((r: any) => ({ ...r, eventName: 'ObjectRemoved:Delete', s3: { ...r.s3, object: { ...r.s3.object, sequencer: `0${r.s3.object.sequencer ?? ''}` } } })) },
+        body: {
+          Records: o.body.Records.map((r: any) => ({
+            ...r,
+            eventName: 'ObjectRemoved:Delete',
+            s3: { ...r.s3, object: { ...r.s3.object, sequencer: `0${r.s3.object.sequencer ?? ''}` } },
+          })),
+        },
       }));
       for (const m of [...removals, ...shuffled]) await publishRaw(testEnv().STORAGE_EVENTS_EXCHANGE, m.routingKey, [JSON.stringify(m.body)]);
       report(`duplicates: ${originals.length} notifications → ${shuffled.length} deliveries shuffled + ${removals.length} removals before their creation`);
@@ -208,7 +228,9 @@ describe('faults', () => {
       const handled = await counted.atLeast(jobOutcome(processor, { type: 'VALIDATION' }), jobs.length * 2, { timeoutMs: 60_000 });
       const after = sessionStates(uploads.map((u) => u.id));
       await ledger.settle([]);
-      report(`job replays: outcomes counted ${handled}: completed ${await counted.since(jobOutcome(processor, { outcome: 'completed' }))}, duplicate ${await counted.since(jobOutcome(processor, { outcome: 'duplicate' }))}`);
+      report(
+        `job replays: outcomes counted ${handled}: completed ${await counted.since(jobOutcome(processor, { outcome: 'completed' }))}, duplicate ${await counted.since(jobOutcome(processor, { outcome: 'duplicate' }))}`,
+      );
       expect(await counted.since(jobOutcome(processor, { outcome: 'completed' }))).toBe(0);
       const rerun = [...after.values()].filter((s) => s.attempts !== 1 || s.status !== 'COMPLETED').length;
       report(`job replays: ${jobs.length * 2} RunJob messages replayed → jobs run again: ${rerun}, new events: ${ledger.events.length - eventsBefore}`);
@@ -228,31 +250,69 @@ describe('faults', () => {
     const bucket = testEnv().S3_BUCKET;
     const garbage = (i: number): string => {
       switch (i % 5) {
-        case 0: return `not json ${i} {`;
-        case 1: return JSON.stringify({ hello: i });
-        case 2: return JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket } } }] });
-        case 3: return JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', eventSource: 'ceph:s3', s3: { bucket: { name: bucket }, object: { key: `uploads/00000000-0000-4000-8000-${String(i).padStart(12, '0')}/x.txt`, size: -3 } } }] });
-        default: return JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', eventSource: 'ceph:s3', s3: { bucket: { name: bucket }, object: { key: `uploads/00000000-0000-4000-8000-${String(i).padStart(12, '0')}/x.txt`, size: 3 } } }] });
+        case 0:
+          return `not json ${i} {`;
+        case 1:
+          return JSON.stringify({ hello: i });
+        case 2:
+          return JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket } } }] });
+        case 3:
+          return JSON.stringify({
+            Records: [
+              {
+                eventName: 'ObjectCreated:Put',
+                eventSource: 'ceph:s3',
+                s3: { bucket: { name: bucket }, object: { key: `uploads/00000000-0000-4000-8000-${String(i).padStart(12, '0')}/x.txt`, size: -3 } },
+              },
+            ],
+          });
+        default:
+          return JSON.stringify({
+            Records: [
+              {
+                eventName: 'ObjectCreated:Put',
+                eventSource: 'ceph:s3',
+                s3: { bucket: { name: bucket }, object: { key: `uploads/00000000-0000-4000-8000-${String(i).padStart(12, '0')}/x.txt`, size: 3 } },
+              },
+            ],
+          });
       }
     };
     const load = new LoadDriver();
     const running = load.run(50, { perSecond: 10, tag: 'garbage' });
     for (let i = 0; i < 1000; i += 100) {
-      await publishRaw(testEnv().STORAGE_EVENTS_EXCHANGE, 'garbage', Array.from({ length: 100 }, (_, k) => garbage(i + k)));
+      await publishRaw(
+        testEnv().STORAGE_EVENTS_EXCHANGE,
+        'garbage',
+        Array.from({ length: 100 }, (_, k) => garbage(i + k)),
+      );
       await sleep(300);
     }
     const uploads = await running;
-    const dead = await waitFor(async () => (await queueDepth(Topology.storageNotificationsDeadQueue)) - dlqBefore, (n) => n >= 1000, { timeoutMs: 60_000, what: '1,000 dead letters' });
+    const dead = await waitFor(
+      async () => (await queueDepth(Topology.storageNotificationsDeadQueue)) - dlqBefore,
+      (n) => n >= 1000,
+      { timeoutMs: 60_000, what: '1,000 dead letters' },
+    );
     report(`garbage: 1000 published → ${dead} dead-lettered; storage-events pid ${consumer} → ${apps.get('storage-events')!.process.pid}`);
     expect(dead).toBe(1000);
     expect(apps.get('storage-events')!.process.exitCode).toBeNull();
     // Ready again once the flood is through (its checks time out at 2 s, which a starved 2-core machine can miss).
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${apps.get('storage-events')!.port}/health/ready`)).status, (s) => s === 200, { timeoutMs: 30_000, what: 'storage-events ready' });
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${apps.get('storage-events')!.port}/health/ready`)).status,
+      (s) => s === 200,
+      { timeoutMs: 30_000, what: 'storage-events ready' },
+    );
     await expectAllCompleted('garbage in between', uploads, load);
   });
 
   it('an abandoned upload expires (FAILED, EXPIRED, one session.failed) and leaves no object, even when its bytes come late', async () => {
-    const s3 = new S3Client({ endpoint: testEnv().S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: testEnv().S3_ACCESS_KEY, secretAccessKey: testEnv().S3_SECRET_KEY } });
+    const s3 = new S3Client({
+      endpoint: testEnv().S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: testEnv().S3_ACCESS_KEY, secretAccessKey: testEnv().S3_SECRET_KEY },
+    });
     // Only the store's 404 for the object means absent: a wrong endpoint or credentials fail the test.
     const exists = (key: string) => objectExistsIn(s3, testEnv().S3_BUCKET, key);
     const driver = new LoadDriver();
@@ -261,11 +321,19 @@ describe('faults', () => {
     expect(res.status).toBe(201);
     // Its expiry brought forward (the gateway's minimum is a minute): as if the client had gone away.
     sql(`update upload_session set expires_at = now() - interval '1 second' where id = '${res.body.id}'`);
-    const expired = await waitFor(() => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }), (r) => r.body.status !== 'PENDING_UPLOAD', { timeoutMs: 20_000, what: 'expiry' });
+    const expired = await waitFor(
+      () => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }),
+      (r) => r.body.status !== 'PENDING_UPLOAD',
+      { timeoutMs: 20_000, what: 'expiry' },
+    );
     expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
     // The bytes arrive late (the pre-signed URL still works): the late object is removed.
     expect(await putToUrl(res.body.upload.url, bytes, res.body.upload.headers)).toBe(200);
-    await waitFor(() => exists(res.body.objectKey), (e) => e === false, { timeoutMs: 20_000, what: 'the late object to be removed' });
+    await waitFor(
+      () => exists(res.body.objectKey),
+      (e) => e === false,
+      { timeoutMs: 20_000, what: 'the late object to be removed' },
+    );
     const events = await ledger.settle([res.body.id]);
     report(`expiry: session ${expired.body.status}/${expired.body.error}; object after a late PUT: removed; events ${JSON.stringify(events.get(res.body.id))}`);
     expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
@@ -274,7 +342,9 @@ describe('faults', () => {
 
   it('an abandoned multipart upload expires: FAILED (EXPIRED), its parts aborted in the store, one session.failed', async () => {
     const size = 12 * 1024 * 1024;
-    const res = await api('POST', '/v1/uploads', { body: { filename: 'abandoned.bin', contentType: 'application/octet-stream', size, multipart: true, partSize: 5 * 1024 * 1024 } });
+    const res = await api('POST', '/v1/uploads', {
+      body: { filename: 'abandoned.bin', contentType: 'application/octet-stream', size, multipart: true, partSize: 5 * 1024 * 1024 },
+    });
     expect(res.status).toBe(201);
     const { uploadId, parts } = res.body.upload;
     expect(uploadId).toEqual(expect.any(String));
@@ -283,10 +353,18 @@ describe('faults', () => {
     expect(await listPartsStatus(res.body.objectKey, uploadId)).toBe(200);
     expect(await multipartUploadsUnder(res.body.objectKey)).toContain(uploadId);
     sql(`update upload_session set expires_at = now() - interval '1 second' where id = '${res.body.id}'`);
-    const expired = await waitFor(() => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }), (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING', { timeoutMs: 20_000, what: 'expiry' });
+    const expired = await waitFor(
+      () => api('GET', `/v1/uploads/${res.body.id}`, { uploadToken: res.body.uploadToken }),
+      (r) => r.body.status !== 'PENDING_UPLOAD' && r.body.status !== 'UPLOADING',
+      { timeoutMs: 20_000, what: 'expiry' },
+    );
     expect(expired.body).toMatchObject({ status: 'FAILED', error: 'EXPIRED' });
     // The reconciler aborts the multipart upload after the commit: its parts go (ListParts 404, not listed).
-    await waitFor(() => listPartsStatus(res.body.objectKey, uploadId), (s) => s === 404, { timeoutMs: 20_000, what: 'the multipart upload aborted' });
+    await waitFor(
+      () => listPartsStatus(res.body.objectKey, uploadId),
+      (s) => s === 404,
+      { timeoutMs: 20_000, what: 'the multipart upload aborted' },
+    );
     expect(await multipartUploadsUnder(res.body.objectKey)).not.toContain(uploadId);
     const events = await ledger.settle([res.body.id]);
     expect(events.get(res.body.id)).toEqual({ 'session.failed': [1, 1] });
@@ -297,12 +375,24 @@ describe('faults', () => {
     const bytes = Array.from({ length: N }, (_, i) => Buffer.from(`mid-settle ${i} ${'y'.repeat(100 + i)}\n`));
     // No processor while the files arrive: the whole group then reaches one processor together.
     await stopApp(apps.get('job-processor')!, 'SIGKILL');
-    const res = await api('POST', '/v1/groups', { body: { name: `mid-settle ${Date.now()}`, files: bytes.map((b, i) => ({ filename: `f${i}.txt`, contentType: 'text/plain', size: b.length })) } });
+    const res = await api('POST', '/v1/groups', {
+      body: { name: `mid-settle ${Date.now()}`, files: bytes.map((b, i) => ({ filename: `f${i}.txt`, contentType: 'text/plain', size: b.length })) },
+    });
     expect(res.status).toBe(201);
-    const uploads: TrackedUpload[] = res.body.uploads.map((u: any, i: number) => ({ id: u.id, uploadToken: res.body.uploadToken, objectKey: u.objectKey, bytes: bytes[i], upload: u.upload }));
+    const uploads: TrackedUpload[] = res.body.uploads.map((u: any, i: number) => ({
+      id: u.id,
+      uploadToken: res.body.uploadToken,
+      objectKey: u.objectKey,
+      bytes: bytes[i],
+      upload: u.upload,
+    }));
     for (const u of uploads) expect(await putToUrl(u.upload.url, u.bytes, u.upload.headers)).toBe(200);
     const ids = uploads.map((u) => u.id);
-    await waitFor(async () => sessionStates(ids), (m) => ids.every((id) => m.get(id)?.status === 'UPLOADED'), { timeoutMs: 60_000, what: 'every file UPLOADED' });
+    await waitFor(
+      async () => sessionStates(ids),
+      (m) => ids.every((id) => m.get(id)?.status === 'UPLOADED'),
+      { timeoutMs: 60_000, what: 'every file UPLOADED' },
+    );
 
     // The group's row held by the test: a settle that reaches the group's counters waits there, its job and
     // session rows written but not committed.
@@ -315,7 +405,8 @@ describe('faults', () => {
       apps.set('job-processor', processor);
       // Asked on another connection: inside the holder's transaction pg_stat_activity would stay the snapshot of its first read.
       await waitFor(
-        async () => Number(sql(`select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%update upload_group g%completed_files%'`)[0][0]),
+        async () =>
+          Number(sql(`select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%update upload_group g%completed_files%'`)[0][0]),
         (n) => n >= 1,
         { timeoutMs: 60_000, intervalMs: 50, what: 'a batch settle waiting at the group' },
       );
@@ -343,10 +434,18 @@ describe('faults', () => {
     await infra('rabbit-eval', 'application:set_env(rabbit, consumer_timeout, 2000).');
     try {
       proxy.holdGets = true;
-      processor = await startApp('job-processor', { ...APP_ENV, JOB_TYPES: 'CHECKSUM', S3_ENDPOINT: proxy.url }, { port: PORT_BASE + 3, readyTimeoutMs: 90_000 });
+      processor = await startApp(
+        'job-processor',
+        { ...APP_ENV, JOB_TYPES: 'CHECKSUM', S3_ENDPOINT: proxy.url },
+        { port: PORT_BASE + 3, readyTimeoutMs: 90_000 },
+      );
       const [slow] = await db.seedUploadedJobs(1, { type: JobType.CHECKSUM, priority: 5, size: 5 });
       await store.put(slow.objectKey, Buffer.from('hello'));
-      await waitFor(async () => proxy.heldGets, (n) => n >= 1, { timeoutMs: 30_000, what: 'the first job held in its read' });
+      await waitFor(
+        async () => proxy.heldGets,
+        (n) => n >= 1,
+        { timeoutMs: 30_000, what: 'the first job held in its read' },
+      );
       await sleep(2_500);
       await infra('rabbit-eval', '[P ! tick || P <- rabbit_channel:list_local()], ok.');
       const health = await waitFor(
@@ -358,7 +457,11 @@ describe('faults', () => {
       proxy.releaseGets();
       const [next] = await db.seedUploadedJobs(1, { type: JobType.CHECKSUM, priority: 5, size: 5 });
       await store.put(next.objectKey, Buffer.from('hello'));
-      const done = await waitFor(async () => db.jobs([slow.jobId, next.jobId]), (js) => js.every((j) => j.status === 'COMPLETED'), { timeoutMs: 60_000, what: 'both jobs COMPLETED by the same processor' });
+      const done = await waitFor(
+        async () => db.jobs([slow.jobId, next.jobId]),
+        (js) => js.every((j) => j.status === 'COMPLETED'),
+        { timeoutMs: 60_000, what: 'both jobs COMPLETED by the same processor' },
+      );
       expect(done.map((j) => j.status)).toEqual(['COMPLETED', 'COMPLETED']);
       expect(processor.process.exitCode).toBeNull();
     } finally {

@@ -47,7 +47,9 @@ function cluster(...args: string[]): Promise<string> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`rabbit-cluster.sh ${args.join(' ')} failed (${code}):\n${out.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`rabbit-cluster.sh ${args.join(' ')} failed (${code}):\n${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -86,7 +88,8 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
   const ledger = new EventLedger({ urls: URLS, queueArguments: { 'x-queue-type': 'quorum' } });
   let victim = 0;
 
-  const start = async (name: AppName, env: Record<string, string> = {}) => apps.set(name, await startApp(name, { ...APP_ENV, ...env }, { readyTimeoutMs: 90_000 }));
+  const start = async (name: AppName, env: Record<string, string> = {}) =>
+    apps.set(name, await startApp(name, { ...APP_ENV, ...env }, { readyTimeoutMs: 90_000 }));
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -95,7 +98,25 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
     // This namespace's database anew, and its bucket's notifications pushed to node 3 of the cluster.
     const env = testEnv();
     const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
-    run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${dbName}" with (force)`, '-c', `create database "${dbName}"`], {}, 'creating the database');
+    run(
+      'psql',
+      [
+        '-h',
+        '127.0.0.1',
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `drop database if exists "${dbName}" with (force)`,
+        '-c',
+        `create database "${dbName}"`,
+      ],
+      {},
+      'creating the database',
+    );
     run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], env, 'migrating (is the build current?)');
     const provisioned = run(process.execPath, [join(ROOT, 'scripts/provision-store.mjs')], { ...env, AMQP_URL: nodeUrl(3) }, 'provisioning the store');
     report(`${up.split('\n').slice(-1)[0]} (${Date.now() - t0} ms); ${provisioned.slice(0, 160)}`);
@@ -112,7 +133,11 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
     const pids = NAMES.map((n) => apps.get(n)!.process.pid);
     const load = new LoadDriver();
     const running = load.run(UPLOADS, { perSecond: UPLOADS / 30, tag: 'cluster' });
-    await waitFor(async () => load.figures.created, (n) => n >= UPLOADS / 2, { timeoutMs: 120_000, intervalMs: 200, what: 'half of the uploads created' });
+    await waitFor(
+      async () => load.figures.created,
+      (n) => n >= UPLOADS / 2,
+      { timeoutMs: 120_000, intervalMs: 200, what: 'half of the uploads created' },
+    );
 
     const leaders = new Map<number, string[]>(NODES.map((n) => [n, []]));
     for (const line of (await cluster('leaders')).split('\n')) {
@@ -137,8 +162,13 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
     const completed = ids.filter((id) => events.get(id)!['session.completed']?.[1] === 1).length;
     const off = ids.filter(
       (id) =>
-        JSON.stringify(Object.fromEntries(Object.entries(events.get(id)!).map(([t, [, distinct]]) => [t, distinct]).sort())) !==
-        JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())),
+        JSON.stringify(
+          Object.fromEntries(
+            Object.entries(events.get(id)!)
+              .map(([t, [, distinct]]) => [t, distinct])
+              .sort(),
+          ),
+        ) !== JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())),
     );
     report(
       `node ${nodeName(victim)} killed: ${ids.length} uploads → ${JSON.stringify(byStatus)}, all final ${Date.now() - killedAt} ms after the kill; ` +
@@ -177,8 +207,15 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
 
       await start('job-processor', { JOB_CONCURRENCY: String(PREFETCH) });
       const all = [...backlog, ...urgent].map((j) => j.jobId);
-      const rows = await waitFor(() => db.jobs(all), (list) => list.every((j) => j.status === 'COMPLETED'), { timeoutMs: 150_000, intervalMs: 500, what: 'every job done' });
-      const { urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(rows, urgent.map((j) => j.jobId));
+      const rows = await waitFor(
+        () => db.jobs(all),
+        (list) => list.every((j) => j.status === 'COMPLETED'),
+        { timeoutMs: 150_000, intervalMs: 500, what: 'every job done' },
+      );
+      const { urgentDone, backlogDone, backlogBeforeLastUrgent } = priorityOrder(
+        rows,
+        urgent.map((j) => j.jobId),
+      );
       report(
         `priority after the node loss: ${URGENT} urgent done after ${urgentDone} ms; backlog of ${BACKLOG} done after ${backlogDone} ms; ` +
           `backlog jobs finished before the last urgent one: ${backlogBeforeLastUrgent}`,

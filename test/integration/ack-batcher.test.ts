@@ -20,7 +20,11 @@ describe('AckBatcher (RabbitMQ)', () => {
 
   beforeAll(() => {
     Logger.overrideLogger(false);
-    connection = new AmqpConnection({ urls: [env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
+    connection = new AmqpConnection({
+      urls: [env.AMQP_URL],
+      storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE,
+      domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE,
+    });
   });
 
   afterAll(async () => {
@@ -61,7 +65,11 @@ describe('AckBatcher (RabbitMQ)', () => {
     await connection.waitForConnect(30_000);
     await waitFor(async () => batcher, Boolean, { timeoutMs: 15_000, what: 'the probe consumer' });
     for (let i = 0; i < N; i++) await connection.publish('', queue, Buffer.from(String(i)), {});
-    await waitFor(async () => held.length, (n) => n === N, { timeoutMs: 15_000, what: 'every message delivered' });
+    await waitFor(
+      async () => held.length,
+      (n) => n === N,
+      { timeoutMs: 15_000, what: 'every message delivered' },
+    );
 
     // Three rounds, each a turn of the event loop: the oldest half in a shuffled order; then the younger half but its
     // oldest, still running, in a shuffled order; then that one.
@@ -76,7 +84,11 @@ describe('AckBatcher (RabbitMQ)', () => {
     // Whatever a channel still held unacked would go back to the queue when it closes: nothing does.
     await channel!.close();
     const admin = await connection.currentConnection()!.createChannel();
-    await waitFor(async () => (await admin.checkQueue(queue)).messageCount, (n) => n === 0, { timeoutMs: 3_000, what: 'no message requeued' }).catch(() => undefined);
+    await waitFor(
+      async () => (await admin.checkQueue(queue)).messageCount,
+      (n) => n === 0,
+      { timeoutMs: 3_000, what: 'no message requeued' },
+    ).catch(() => undefined);
     const { messageCount } = await admin.checkQueue(queue);
     await admin.close();
     expect(messageCount).toBe(0);

@@ -31,7 +31,11 @@ describe('AmqpConnection over a list of URLs', () => {
     Logger.overrideLogger(false);
     silent = createServer((socket) => void held.push(socket));
     await new Promise<void>((resolve) => silent.listen(PORT_BASE + 18, '127.0.0.1', resolve));
-    connection = new AmqpConnection({ urls: [silentNode, deadNode, env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
+    connection = new AmqpConnection({
+      urls: [silentNode, deadNode, env.AMQP_URL],
+      storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE,
+      domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE,
+    });
     connection.channel('probe consumer', async (ch, managed) => {
       await ch.assertQueue(queue, { durable: true });
       await managed.consume(ch, queue, (msg) => {
@@ -64,20 +68,35 @@ describe('AmqpConnection over a list of URLs', () => {
     expect(connection.connectedTo).toBe(env.AMQP_URL.replace(/\/\/[^@/]*@/, '//***@'));
     await waitFor(async () => consumerOpen(), Boolean, { timeoutMs: 15_000, what: 'probe consumer open' });
     await connection.publish('', queue, Buffer.from('one'), {});
-    await waitFor(async () => received, (r) => r.includes('one'), { timeoutMs: 10_000, what: 'first message consumed' });
+    await waitFor(
+      async () => received,
+      (r) => r.includes('one'),
+      { timeoutMs: 10_000, what: 'first message consumed' },
+    );
   });
 
   it('a connection closed by the broker is replaced: channels reopened, the consumer resumes, no restart', async () => {
     const before = connection.currentConnection();
     const r = spawnSync('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost, 'failover test'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    await waitFor(async () => connection.currentConnection() !== before && consumerOpen(), Boolean, { timeoutMs: 30_000, what: 'reconnected with the consumer open' });
+    await waitFor(async () => connection.currentConnection() !== before && consumerOpen(), Boolean, {
+      timeoutMs: 30_000,
+      what: 'reconnected with the consumer open',
+    });
     await waitFor(
-      async () => connection.publish('', queue, Buffer.from('two'), {}).then(() => true, () => false),
+      async () =>
+        connection.publish('', queue, Buffer.from('two'), {}).then(
+          () => true,
+          () => false,
+        ),
       Boolean,
       { timeoutMs: 10_000, what: 'a confirmed publish after the reconnection' },
     );
-    await waitFor(async () => received, (r) => r.includes('two'), { timeoutMs: 10_000, what: 'message consumed after the reconnection' });
+    await waitFor(
+      async () => received,
+      (r) => r.includes('two'),
+      { timeoutMs: 10_000, what: 'message consumed after the reconnection' },
+    );
     expect(connection.topologyError).toBeNull();
   });
 });

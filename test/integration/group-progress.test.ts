@@ -85,7 +85,10 @@ describe('group progress under concurrency (integration)', () => {
   }
 
   async function groupEvents(groupId: string): Promise<{ routing_key: string; payload: any }[]> {
-    return orm.em.fork().getConnection().execute(`select routing_key, payload from outbox_message where routing_key like 'group.%' and payload->'data'->>'groupId' = ?`, [groupId]);
+    return orm.em
+      .fork()
+      .getConnection()
+      .execute(`select routing_key, payload from outbox_message where routing_key like 'group.%' and payload->'data'->>'groupId' = ?`, [groupId]);
   }
 
   async function reload(groupId: string): Promise<UploadGroup> {
@@ -94,7 +97,10 @@ describe('group progress under concurrency (integration)', () => {
 
   /** Runs the tasks in a shuffled order, all at once. */
   function race(tasks: (() => Promise<void>)[]): Promise<void[]> {
-    const shuffled = tasks.map((t) => ({ t, k: Math.random() })).sort((a, b) => a.k - b.k).map(({ t }) => t);
+    const shuffled = tasks
+      .map((t) => ({ t, k: Math.random() }))
+      .sort((a, b) => a.k - b.k)
+      .map(({ t }) => t);
     return Promise.all(shuffled.map((t) => t()));
   }
 
@@ -177,9 +183,7 @@ describe('group progress under concurrency (integration)', () => {
     const em = orm.em.fork();
     const group = new UploadGroup({ name: 'slots', totalFiles: 10 });
     await em.persistAndFlush(group);
-    const results = await Promise.allSettled(
-      Array.from({ length: 30 }, () => orm.em.fork().transactional((tx) => takeGroupSlot(tx, ADMIN, group.id))),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => orm.em.fork().transactional((tx) => takeGroupSlot(tx, ADMIN, group.id))));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused).toHaveLength(20);

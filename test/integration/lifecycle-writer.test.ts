@@ -59,7 +59,8 @@ describe('LifecycleWriter (Postgres)', () => {
     const s = await aSession(FileStatus.UPLOADED);
     const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
     await orm.em.fork().persistAndFlush(job);
-    const claim = async (em: EntityManager) => (await writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.UPLOADED, FileStatus.PROCESSING] })).jobs;
+    const claim = async (em: EntityManager) =>
+      (await writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.UPLOADED, FileStatus.PROCESSING] })).jobs;
 
     const claims = await race(12, () => orm.em.fork().transactional(claim));
     expect(claims.filter((c) => c.length === 1)).toHaveLength(1);
@@ -79,7 +80,11 @@ describe('LifecycleWriter (Postgres)', () => {
     expect(await orm.em.fork().transactional((em) => writer.renewJobLeases(em, [{ id: job.id, leaseToken: first.leaseToken! }], 60_000))).toEqual(new Set());
     const stale = { id: job.id, leaseToken: first.leaseToken!, to: JobStatus.COMPLETED as const, result: { stale: true }, error: null };
     expect((await orm.em.fork().transactional((em) => writer.settleJobs(em, [stale]))).jobs).toEqual([]);
-    const done = await orm.em.fork().transactional((em) => writer.settleJobs(em, [{ ...stale, leaseToken: taken.leaseToken!, result: { fresh: true } }], [{ jobId: job.id, sha256: 'ab', md5: 'cd' }]));
+    const done = await orm.em
+      .fork()
+      .transactional((em) =>
+        writer.settleJobs(em, [{ ...stale, leaseToken: taken.leaseToken!, result: { fresh: true } }], [{ jobId: job.id, sha256: 'ab', md5: 'cd' }]),
+      );
     expect(done.jobs).toEqual([expect.objectContaining({ status: JobStatus.COMPLETED, result: { fresh: true } })]);
     expect(await orm.em.fork().findOneOrFail(UploadSession, s.id)).toMatchObject({ sha256: 'ab', md5: 'cd' });
   });
@@ -91,7 +96,9 @@ describe('LifecycleWriter (Postgres)', () => {
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { status: JobStatus.RUNNING, attempts: 2, lockedUntil: new Date(Date.now() - 1000) });
     expect(await orm.em.fork().transactional((em) => writer.takeOverJobs(em, [job.id], 60_000))).toEqual([]);
     const failed = await orm.em.fork().transactional((em) => writer.failAbandonedJobs(em, [job.id]));
-    expect(failed).toEqual([expect.objectContaining({ status: JobStatus.FAILED, attempts: 2, error: 'lease expired on attempt 2 of 2: its processor stopped' })]);
+    expect(failed).toEqual([
+      expect.objectContaining({ status: JobStatus.FAILED, attempts: 2, error: 'lease expired on attempt 2 of 2: its processor stopped' }),
+    ]);
   });
 
   it('claims only due jobs: a retry waits for its runAfter', async () => {
@@ -99,7 +106,8 @@ describe('LifecycleWriter (Postgres)', () => {
     const job = new ProcessingJob({ sessionId: s.id, type: JobType.VALIDATION, priority: 5, required: true, maxAttempts: 3 });
     job.runAfter = new Date(Date.now() + 60_000);
     await orm.em.fork().persistAndFlush(job);
-    const claim = async () => (await orm.em.fork().transactional((em) => writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.PROCESSING] }))).jobs;
+    const claim = async () =>
+      (await orm.em.fork().transactional((em) => writer.claimJobs(em, { ids: [job.id], leaseMs: 60_000, runnable: [FileStatus.PROCESSING] }))).jobs;
     expect(await claim()).toEqual([]);
     await orm.em.fork().nativeUpdate(ProcessingJob, { id: job.id }, { runAfter: new Date(Date.now() - 1) });
     expect(await claim()).toEqual([expect.objectContaining({ id: job.id, status: JobStatus.RUNNING })]);
@@ -135,7 +143,7 @@ describe('LifecycleWriter (Postgres)', () => {
     expect((await orm.em.fork().findOneOrFail(ProcessingJob, job.id)).attemptBudget).toBe(2);
   });
 
-  it('records the deletion of a FAILED session\'s bytes once, and never for another status', async () => {
+  it("records the deletion of a FAILED session's bytes once, and never for another status", async () => {
     const failed = await aSession(FileStatus.FAILED);
     const completed = await aSession(FileStatus.COMPLETED);
     const mark = () => orm.em.fork().transactional((em) => writer.markFailedObjectsDeleted(em, [failed.id, completed.id]));
@@ -168,7 +176,9 @@ describe('LifecycleWriter (Postgres)', () => {
         return moved.length;
       });
       await waitFor(
-        async () => (await groupProbe.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%app_user%'`)).rows[0].n as number,
+        async () =>
+          (await groupProbe.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%app_user%'`)).rows[0]
+            .n as number,
         (n) => n > 0,
         { timeoutMs: 10_000, what: 'the ending to wait for the owner' },
       );

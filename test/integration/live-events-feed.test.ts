@@ -35,12 +35,19 @@ describe('LiveEventsFeed (RabbitMQ)', () => {
 
   const envelope = (type: string) => {
     const id = randomUUID();
-    return { id, body: JSON.stringify({ id, type, occurredAt: new Date().toISOString(), version: 1, data: { sessionId: randomUUID(), groupId: null, userId: null } }) };
+    return {
+      id,
+      body: JSON.stringify({ id, type, occurredAt: new Date().toISOString(), version: 1, data: { sessionId: randomUUID(), groupId: null, userId: null } }),
+    };
   };
 
   beforeAll(() => {
     Logger.overrideLogger(false);
-    connection = new AmqpConnection({ urls: [env.AMQP_URL], storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE });
+    connection = new AmqpConnection({
+      urls: [env.AMQP_URL],
+      storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE,
+      domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE,
+    });
     feed = new LiveEventsFeed(connection, env.DOMAIN_EVENTS_EXCHANGE, { lingerMs: 300 });
     feed.listen({ onEvent: (key, body) => received.push({ key, id: JSON.parse(body.toString()).id }), onGap: () => gaps++ });
   });
@@ -62,12 +69,20 @@ describe('LiveEventsFeed (RabbitMQ)', () => {
     // The unwanted one goes first: had it been routed here, it would arrive before the others.
     await publishRaw(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.WebhookDisabled, [skipped.body]);
     for (const w of wanted) await publishRaw(env.DOMAIN_EVENTS_EXCHANGE, w.t, [w.body]);
-    await waitFor(async () => received.length, (n) => n >= wanted.length, { what: 'the three events' });
+    await waitFor(
+      async () => received.length,
+      (n) => n >= wanted.length,
+      { what: 'the three events' },
+    );
     expect(received).toEqual(wanted.map((w) => ({ key: w.t, id: w.id })));
 
     // Released: the queue goes once the linger time is over.
     feed.release();
-    await waitFor(() => queueExists(queue), (exists) => !exists, { timeoutMs: 10_000, what: `${queue} deleted` });
+    await waitFor(
+      () => queueExists(queue),
+      (exists) => !exists,
+      { timeoutMs: 10_000, what: `${queue} deleted` },
+    );
     expect(feed.active).toBe(false);
   });
 
@@ -85,14 +100,26 @@ describe('LiveEventsFeed (RabbitMQ)', () => {
     const first = feed.queue!;
     // As a broker restart or a network failure would: the connection goes; the exclusive queue goes with it.
     await connection.currentConnection()!.close();
-    await waitFor(async () => gaps, (n) => n >= 1, { what: 'a gap' });
+    await waitFor(
+      async () => gaps,
+      (n) => n >= 1,
+      { what: 'a gap' },
+    );
     expect(await queueExists(first)).toBe(false);
-    const second = await waitFor(async () => feed.queue, (q) => q !== null && q !== first, { what: 'a new subscription' });
+    const second = await waitFor(
+      async () => feed.queue,
+      (q) => q !== null && q !== first,
+      { what: 'a new subscription' },
+    );
     expect(await queueExists(second!)).toBe(true);
 
     const after = envelope(DomainEventType.SessionUploaded);
     await publishRaw(env.DOMAIN_EVENTS_EXCHANGE, DomainEventType.SessionUploaded, [after.body]);
-    await waitFor(async () => received.map((r) => r.id), (ids) => ids.includes(after.id), { what: 'an event on the new queue' });
+    await waitFor(
+      async () => received.map((r) => r.id),
+      (ids) => ids.includes(after.id),
+      { what: 'an event on the new queue' },
+    );
     feed.release();
   });
 });

@@ -42,7 +42,8 @@ describe('multipart parts (Postgres)', () => {
     return s;
   }
 
-  const stored = (numbers: number[], etag = 'e'): StoredPart[] => numbers.map((n) => ({ partNumber: n, etag: `${etag}${n}`, size: 5 * MiB, lastModified: new Date() }));
+  const stored = (numbers: number[], etag = 'e'): StoredPart[] =>
+    numbers.map((n) => ({ partNumber: n, etag: `${etag}${n}`, size: 5 * MiB, lastModified: new Date() }));
   const rows = (sessionId: string) => orm.em.fork().find(FilePart, { sessionId }, { orderBy: { partNumber: 'asc' } });
   const race = <T>(fns: (() => Promise<T>)[]) => Promise.all(fns.map((f) => f()));
 

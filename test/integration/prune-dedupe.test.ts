@@ -2,7 +2,15 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
 import { ormConfig } from '@app/database';
-import { ApplyStorageEventUseCase, buildObjectKey, ObjectStorage, PruneDedupeUseCase, StorageEventRepository, StorageObjectEvent, UploadSession } from '@app/domain';
+import {
+  ApplyStorageEventUseCase,
+  buildObjectKey,
+  ObjectStorage,
+  PruneDedupeUseCase,
+  StorageEventRepository,
+  StorageObjectEvent,
+  UploadSession,
+} from '@app/domain';
 import { domainServices } from '../support/domain';
 import { testEnv } from '../support/test-env';
 
@@ -42,10 +50,28 @@ describe('PruneDedupeUseCase (Postgres)', () => {
 
     // A real notification applied now, then replayed.
     const id = randomUUID();
-    const session = new UploadSession({ id, bucket: BUCKET, objectKey: buildObjectKey(id, 'a.txt'), filename: 'a.txt', contentType: 'text/plain', size: 3, expiresAt: new Date(Date.now() + 60_000), jobPlan: [] });
+    const session = new UploadSession({
+      id,
+      bucket: BUCKET,
+      objectKey: buildObjectKey(id, 'a.txt'),
+      filename: 'a.txt',
+      contentType: 'text/plain',
+      size: 3,
+      expiresAt: new Date(Date.now() + 60_000),
+      jobPlan: [],
+    });
     await orm.em.fork().persistAndFlush(session);
     const event: StorageObjectEvent = {
-      kind: 'created', eventName: 'ObjectCreated:Put', source: 'ceph', bucket: BUCKET, key: session.objectKey, size: 3, etag: '"e"', sequencer: `seq-${tag}`, eventId: null, eventTime: null,
+      kind: 'created',
+      eventName: 'ObjectCreated:Put',
+      source: 'ceph',
+      bucket: BUCKET,
+      key: session.objectKey,
+      size: 3,
+      etag: '"e"',
+      sequencer: `seq-${tag}`,
+      eventId: null,
+      eventTime: null,
     };
     expect(await apply.execute(event)).toBe('uploaded');
     expect(await apply.execute(event)).toBe('duplicate');

@@ -20,7 +20,10 @@ describe('rate-limit counts shared by replicas (integration, Postgres)', () => {
 
   beforeAll(async () => {
     orm = await MikroORM.init(ormConfig(testEnv().DATABASE_URL, { poolMax: 4 }));
-    replicas = [new RateLimits(config(10), new SharedHitCounts(new PgSqlDatabase(orm))), new RateLimits(config(10), new SharedHitCounts(new PgSqlDatabase(orm)))];
+    replicas = [
+      new RateLimits(config(10), new SharedHitCounts(new PgSqlDatabase(orm))),
+      new RateLimits(config(10), new SharedHitCounts(new PgSqlDatabase(orm))),
+    ];
   });
   afterAll(() => orm?.close());
 

@@ -66,7 +66,10 @@ describe('Reconciler (Postgres)', () => {
 
   function reconcilerOn(store: ScriptedStore): { reconciler: Reconciler; apply: ApplyStorageEventUseCase } {
     const storage = store as unknown as ObjectStorage;
-    const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
+    const apply = new ApplyStorageEventUseCase(
+      new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings),
+      storage,
+    );
     const uploads = new ReconcileUploadsUseCase(services.db, services.lifecycle, services.endings, apply, storage);
     // Jobs are not this test's: a step that finds nothing.
     const jobs = { name: 'jobs', run: async () => ({}) } as unknown as ReconcileJobsUseCase;
@@ -140,7 +143,18 @@ describe('Reconciler (Postgres)', () => {
     let apply!: ApplyStorageEventUseCase;
     // The client's complete lands between the store's answer and the reconciler's decision.
     const store = new ScriptedStore(async (key) => {
-      await apply.execute({ kind: 'created', eventName: 'ObjectCreated:ConfirmedByGateway', source: 'api', bucket: store.bucket, key, size: 3, etag: 'abc', sequencer: null, eventId: `api:${key}`, eventTime: null });
+      await apply.execute({
+        kind: 'created',
+        eventName: 'ObjectCreated:ConfirmedByGateway',
+        source: 'api',
+        bucket: store.bucket,
+        key,
+        size: 3,
+        etag: 'abc',
+        sequencer: null,
+        eventId: `api:${key}`,
+        eventTime: null,
+      });
       return null;
     });
     const [session] = await expiredSessions(store, 1);
@@ -159,7 +173,16 @@ describe('Reconciler (Postgres)', () => {
     const store = new ScriptedStore(async () => null);
     const [session] = await expiredSessions(store, 1);
     const { apply } = reconcilerOn(store);
-    const created = { kind: 'created' as const, eventName: 'ObjectCreated:Put', source: 'ceph' as const, bucket: store.bucket, key: session.objectKey, etag: 'abc', sequencer: null, eventTime: null };
+    const created = {
+      kind: 'created' as const,
+      eventName: 'ObjectCreated:Put',
+      source: 'ceph' as const,
+      bucket: store.bucket,
+      key: session.objectKey,
+      etag: 'abc',
+      sequencer: null,
+      eventTime: null,
+    };
 
     expect(await apply.execute({ ...created, size: 3, eventId: `a-${session.id}` })).toBe('uploaded');
     expect(await apply.execute({ ...created, size: 5, eventId: `b-${session.id}` })).toBe('already-applied');
@@ -223,7 +246,16 @@ describe('sign and complete after expiresAt (Postgres)', () => {
 
   async function expiredMultipart(): Promise<UploadSession> {
     const id = randomUUID();
-    const s = new UploadSession({ id, bucket: 'uploads-expiry', objectKey: buildObjectKey(id, 'big.bin'), filename: 'big.bin', contentType: 'application/octet-stream', size: 3, expiresAt: new Date(Date.now() - 1_000), jobPlan: [] });
+    const s = new UploadSession({
+      id,
+      bucket: 'uploads-expiry',
+      objectKey: buildObjectKey(id, 'big.bin'),
+      filename: 'big.bin',
+      contentType: 'application/octet-stream',
+      size: 3,
+      expiresAt: new Date(Date.now() - 1_000),
+      jobPlan: [],
+    });
     s.status = FileStatus.UPLOADING;
     s.uploadId = `mp-${id}`;
     s.totalParts = 1;
@@ -235,7 +267,10 @@ describe('sign and complete after expiresAt (Postgres)', () => {
     const em = orm.em.fork();
     // The repository refuses sessions created through the unit of work on its event manager, as these fixtures are: its own.
     const sessions = new UploadSessionRepository(services.db, new StorageQuota(policy), orm.em.fork({ freshEventManager: true }));
-    const apply = new ApplyStorageEventUseCase(new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings), storage);
+    const apply = new ApplyStorageEventUseCase(
+      new StorageEventRepository(services.db, services.lifecycle, services.outbox, services.progress, services.endings),
+      storage,
+    );
     return {
       sign: new SignUploadPartsUseCase(em, services.lifecycle, storage, policy),
       complete: new CompleteUploadUseCase(new UploadCompletionsRepository(em, new MultipartParts(services.lifecycle), apply, sessions), storage, policy),
@@ -245,7 +280,9 @@ describe('sign and complete after expiresAt (Postgres)', () => {
   it('signing parts is a 410 UPLOAD_EXPIRED naming the session; nothing is signed', async () => {
     const s = await expiredMultipart();
     const { storage, calls } = storeHolding(null);
-    const refusal = await useCases(storage).sign.execute(ADMIN, { id: s.id }, { partNumbers: [1] }).catch((e: unknown) => e);
+    const refusal = await useCases(storage)
+      .sign.execute(ADMIN, { id: s.id }, { partNumbers: [1] })
+      .catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(DomainError);
     expect(refusal).toMatchObject({ code: DomainErrorCode.UPLOAD_EXPIRED, message: expect.stringContaining(s.id) });
     expect(calls).toEqual([]);

@@ -2,7 +2,19 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { FileStatus } from '@app/contracts';
 import { ormConfig, PgSqlDatabase } from '@app/database';
-import { DomainError, DomainErrorCode, FilePart, LifecycleWriter, SqlDatabase, SqlTx, StorageQuota, Tx, UploadPolicy, UploadSession, UploadSessionRepository } from '@app/domain';
+import {
+  DomainError,
+  DomainErrorCode,
+  FilePart,
+  LifecycleWriter,
+  SqlDatabase,
+  SqlTx,
+  StorageQuota,
+  Tx,
+  UploadPolicy,
+  UploadSession,
+  UploadSessionRepository,
+} from '@app/domain';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(60_000);
@@ -57,7 +69,17 @@ describe('storage quota (integration, Postgres)', () => {
 
   function session(userId: string | null, size: number): UploadSession {
     const id = randomUUID();
-    return new UploadSession({ id, bucket: 'b', objectKey: `uploads/${id}/f`, filename: 'f', contentType: 'text/plain', size, expiresAt: new Date(Date.now() + 60_000), userId, jobPlan: [] });
+    return new UploadSession({
+      id,
+      bucket: 'b',
+      objectKey: `uploads/${id}/f`,
+      filename: 'f',
+      contentType: 'text/plain',
+      size,
+      expiresAt: new Date(Date.now() + 60_000),
+      userId,
+      jobPlan: [],
+    });
   }
 
   async function insert(s: UploadSession, parts: FilePart[] = []): Promise<'ok' | 'over'> {
@@ -172,9 +194,19 @@ describe('storage quota (integration, Postgres)', () => {
   it('a refused multipart session leaves neither its row nor its parts; an accepted one stores every part', async () => {
     const user = `parts-${randomUUID()}`;
     const big = session(user, 12 * MiB);
-    expect(await insert(big, [1, 2].map((n) => new FilePart({ sessionId: big.id, partNumber: n, size: 6 * MiB })))).toBe('over');
+    expect(
+      await insert(
+        big,
+        [1, 2].map((n) => new FilePart({ sessionId: big.id, partNumber: n, size: 6 * MiB })),
+      ),
+    ).toBe('over');
     const fits = session(user, 10 * MiB);
-    expect(await insert(fits, [1, 2].map((n) => new FilePart({ sessionId: fits.id, partNumber: n, size: 5 * MiB })))).toBe('ok');
+    expect(
+      await insert(
+        fits,
+        [1, 2].map((n) => new FilePart({ sessionId: fits.id, partNumber: n, size: 5 * MiB })),
+      ),
+    ).toBe('ok');
     expect(await orm.em.fork().count(FilePart, { sessionId: { $in: [big.id, fits.id] } })).toBe(2);
     expect(await orm.em.fork().count(UploadSession, { id: big.id })).toBe(0);
   });

@@ -24,7 +24,11 @@ describe('two gateway replicas (integration: two processes, one Postgres)', () =
   beforeAll(async () => {
     replicas = await Promise.all(
       urls.map((_, i) =>
-        startApp('upload-gateway', { USER_QUOTA_BYTES: String(QUOTA), RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_REQUESTS: '0', RATE_LIMIT_SYNC_MS: '100' }, { port: PORT_BASE + 20 + i }),
+        startApp(
+          'upload-gateway',
+          { USER_QUOTA_BYTES: String(QUOTA), RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_REQUESTS: '0', RATE_LIMIT_SYNC_MS: '100' },
+          { port: PORT_BASE + 20 + i },
+        ),
       ),
     );
   });
@@ -39,7 +43,9 @@ describe('two gateway replicas (integration: two processes, one Postgres)', () =
   it('concurrent creations by one user across both replicas never exceed the quota: exactly what it holds is created and charged', async () => {
     // Four users at once, each racing ten creations of 2 MiB (their rate limit) over both replicas: each quota holds five.
     const users = Array.from({ length: 4 }, () => `quota-race-${randomUUID()}`);
-    const results = await Promise.all(users.flatMap((u) => Array.from({ length: WRITES }, (_, i) => create(urls[i % 2], jwtFor(u), 2 * MiB).then((r) => ({ u, r })))));
+    const results = await Promise.all(
+      users.flatMap((u) => Array.from({ length: WRITES }, (_, i) => create(urls[i % 2], jwtFor(u), 2 * MiB).then((r) => ({ u, r })))),
+    );
     for (const u of users) {
       const mine = results.filter((x) => x.u === u).map((x) => x.r);
       expect(mine.filter((r) => r.status === 201)).toHaveLength(5);
@@ -53,7 +59,11 @@ describe('two gateway replicas (integration: two processes, one Postgres)', () =
           [u],
         )
       ).rows;
-      expect({ reserved: Number(row.reserved_bytes), sessions: Number(row.sessions), bytes: Number(row.bytes) }).toEqual({ reserved: QUOTA, sessions: 5, bytes: QUOTA });
+      expect({ reserved: Number(row.reserved_bytes), sessions: Number(row.sessions), bytes: Number(row.bytes) }).toEqual({
+        reserved: QUOTA,
+        sessions: 5,
+        bytes: QUOTA,
+      });
     }
   });
 
@@ -61,7 +71,8 @@ describe('two gateway replicas (integration: two processes, one Postgres)', () =
     const sub = `rate-${randomUUID()}`;
     const token = jwtFor(sub);
     // The window (RATE_LIMIT_WINDOW_SECONDS, 60 s) is part of the key.
-    const shared = async () => Number((await db.query('select coalesce(sum(hits), 0) as n from rate_limit_hits where key = $1', [`writes:60000:user:${sub}`])).rows[0].n);
+    const shared = async () =>
+      Number((await db.query('select coalesce(sum(hits), 0) as n from rate_limit_hits where key = $1', [`writes:60000:user:${sub}`])).rows[0].n);
     // Replica A takes the whole limit (each of these writes is a 201 or, over the quota, a 413: both count).
     for (let i = 0; i < WRITES; i++) expect([201, 413]).toContain((await create(urls[0], token, 1)).status);
     expect((await create(urls[0], token, 1)).status).toBe(429);

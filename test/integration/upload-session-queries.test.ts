@@ -55,8 +55,11 @@ describe('upload session queries (integration, Postgres)', () => {
     queries = new UploadSessionQueries(new CapturingSql(orm));
     const em = orm.em.fork();
     await em.execute('insert into app_user (id, created_at) values (?, now()), (?, now())', [user, other]);
-    await em.execute(`insert into upload_group (id, name, user_id, status, total_files, file_count, completed_files, failed_files, created_at, updated_at)
-                      values (?, 'g', ?, 'PENDING', 100, 0, 0, 0, now(), now())`, [groupId, user]);
+    await em.execute(
+      `insert into upload_group (id, name, user_id, status, total_files, file_count, completed_files, failed_files, created_at, updated_at)
+                      values (?, 'g', ?, 'PENDING', 100, 0, 0, 0, now(), now())`,
+      [groupId, user],
+    );
     for (let i = 0; i < 60; i++) sessions.push(session(i, user));
     for (let i = 0; i < 5; i++) sessions.push(session(i, other));
     const first = sessions[0];

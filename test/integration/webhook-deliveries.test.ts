@@ -28,7 +28,16 @@ describe('WebhookDeliveries (Postgres)', () => {
   const event = (userId: string | null, type: string = DomainEventType.SessionCompleted) => ({ id: randomUUID(), type, userId, payload: '{}' });
   const record = async (e: ReturnType<typeof event>) => (await deliveries.recordEvents(new PgSqlDatabase(orm), [e])).get(e.id) ?? 0;
   const count = async (subscriptionId: string, status?: WebhookDeliveryStatus) =>
-    Number((await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from webhook_delivery where subscription_id = ?${status ? ' and status = ?' : ''}`, status ? [subscriptionId, status] : [subscriptionId]))[0].n);
+    Number(
+      (
+        await orm.em
+          .fork()
+          .execute<{ n: string }[]>(
+            `select count(*) as n from webhook_delivery where subscription_id = ?${status ? ' and status = ?' : ''}`,
+            status ? [subscriptionId, status] : [subscriptionId],
+          )
+      )[0].n,
+    );
   // Claims stay within these subscriptions, so other tests' rows in the same database do not matter.
   const claim = (capacity: number, endpointConcurrency = 3, leaseMs = 60_000) => deliveries.claimDue(orm.em.fork(), { capacity, endpointConcurrency, leaseMs });
 
@@ -72,9 +81,21 @@ describe('WebhookDeliveries (Postgres)', () => {
     expect((await claim(10)).filter((c) => c.subscriptionId === s.id)).toHaveLength(0);
 
     // A recorded result frees its slot; a result for an attempt that is no longer current is refused.
-    expect(await deliveries.recordAttempt(orm.em.fork(), mine[0], WebhookDeliveryStatus.DELIVERED, { statusCode: 204, latencyMs: 5, error: null }, null)).toBe(true);
-    expect(await deliveries.recordAttempt(orm.em.fork(), mine[0], WebhookDeliveryStatus.DELIVERED, { statusCode: 204, latencyMs: 5, error: null }, null)).toBe(false);
-    expect(await deliveries.recordAttempt(orm.em.fork(), { ...mine[1], attempts: mine[1].attempts + 1 }, WebhookDeliveryStatus.FAILED, { statusCode: 500, latencyMs: 5, error: 'x' }, null)).toBe(false);
+    expect(await deliveries.recordAttempt(orm.em.fork(), mine[0], WebhookDeliveryStatus.DELIVERED, { statusCode: 204, latencyMs: 5, error: null }, null)).toBe(
+      true,
+    );
+    expect(await deliveries.recordAttempt(orm.em.fork(), mine[0], WebhookDeliveryStatus.DELIVERED, { statusCode: 204, latencyMs: 5, error: null }, null)).toBe(
+      false,
+    );
+    expect(
+      await deliveries.recordAttempt(
+        orm.em.fork(),
+        { ...mine[1], attempts: mine[1].attempts + 1 },
+        WebhookDeliveryStatus.FAILED,
+        { statusCode: 500, latencyMs: 5, error: 'x' },
+        null,
+      ),
+    ).toBe(false);
     const next = (await claim(10)).filter((c) => c.subscriptionId === s.id);
     expect(next).toHaveLength(1);
     expect(next[0].attempts).toBe(1);
@@ -88,8 +109,12 @@ describe('WebhookDeliveries (Postgres)', () => {
     await new Promise((r) => setTimeout(r, 400));
     const [taken] = (await claim(10)).filter((c) => c.subscriptionId === s.id);
     expect(taken).toMatchObject({ id: dead.id, eventId: dead.eventId, attempts: 2, runAttempts: 2 });
-    expect(await deliveries.recordAttempt(orm.em.fork(), dead, WebhookDeliveryStatus.DELIVERED, { statusCode: 200, latencyMs: 1, error: null }, null)).toBe(false);
-    expect(await deliveries.recordAttempt(orm.em.fork(), taken, WebhookDeliveryStatus.DELIVERED, { statusCode: 200, latencyMs: 1, error: null }, null)).toBe(true);
+    expect(await deliveries.recordAttempt(orm.em.fork(), dead, WebhookDeliveryStatus.DELIVERED, { statusCode: 200, latencyMs: 1, error: null }, null)).toBe(
+      false,
+    );
+    expect(await deliveries.recordAttempt(orm.em.fork(), taken, WebhookDeliveryStatus.DELIVERED, { statusCode: 200, latencyMs: 1, error: null }, null)).toBe(
+      true,
+    );
   });
 
   it('retries wait for their time; a replay makes a delivery due now with a fresh run, but not while it is in flight', async () => {
@@ -97,7 +122,13 @@ describe('WebhookDeliveries (Postgres)', () => {
     await record(event(s.userId));
     const [c] = (await claim(10)).filter((x) => x.subscriptionId === s.id);
     expect(await deliveries.replay(orm.em.fork(), c.id)).toBe(false);
-    await deliveries.recordAttempt(orm.em.fork(), c, WebhookDeliveryStatus.PENDING, { statusCode: 500, latencyMs: 3, error: 'HTTP 500' }, new Date(Date.now() + 3_600_000));
+    await deliveries.recordAttempt(
+      orm.em.fork(),
+      c,
+      WebhookDeliveryStatus.PENDING,
+      { statusCode: 500, latencyMs: 3, error: 'HTTP 500' },
+      new Date(Date.now() + 3_600_000),
+    );
     expect((await claim(10)).filter((x) => x.subscriptionId === s.id)).toHaveLength(0);
     expect(await deliveries.replay(orm.em.fork(), c.id)).toBe(true);
     const [again] = (await claim(10)).filter((x) => x.subscriptionId === s.id);

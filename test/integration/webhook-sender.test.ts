@@ -38,10 +38,16 @@ describe('webhook sender and target guard (real sockets)', () => {
     const sender = new HttpWebhookSender({ allowPrivate: false, requireHttps: false, timeoutMs: 2_000 }, async () => ['127.0.0.1']);
     const before = hits.length;
     const result = await post(sender, `http://rebind.test:${port}/hook`);
-    expect(result).toMatchObject({ kind: 'error', error: expect.stringMatching(/refused at connect: rebind\.test resolves to 127\.0\.0\.1, a loopback address/) });
+    expect(result).toMatchObject({
+      kind: 'error',
+      error: expect.stringMatching(/refused at connect: rebind\.test resolves to 127\.0\.0\.1, a loopback address/),
+    });
     // One private address among public ones is enough.
     const mixed = new HttpWebhookSender({ allowPrivate: false, requireHttps: false, timeoutMs: 2_000 }, async () => ['93.184.216.34', '10.0.0.1']);
-    expect(await post(mixed, `http://mixed.test:${port}/hook`)).toMatchObject({ kind: 'error', error: expect.stringMatching(/10\.0\.0\.1, a private address/) });
+    expect(await post(mixed, `http://mixed.test:${port}/hook`)).toMatchObject({
+      kind: 'error',
+      error: expect.stringMatching(/10\.0\.0\.1, a private address/),
+    });
     expect(hits.length).toBe(before);
     await sender.onApplicationShutdown();
     await mixed.onApplicationShutdown();
@@ -49,7 +55,10 @@ describe('webhook sender and target guard (real sockets)', () => {
 
   it('an IP-literal URL (which skips name resolution) is refused too', async () => {
     const sender = new HttpWebhookSender({ allowPrivate: false, requireHttps: false, timeoutMs: 2_000 });
-    expect(await post(sender, `http://127.0.0.1:${port}/hook`)).toMatchObject({ kind: 'error', error: expect.stringMatching(/points to 127\.0\.0\.1, a loopback address/) });
+    expect(await post(sender, `http://127.0.0.1:${port}/hook`)).toMatchObject({
+      kind: 'error',
+      error: expect.stringMatching(/points to 127\.0\.0\.1, a loopback address/),
+    });
     expect(await post(sender, `http://[::ffff:127.0.0.1]:${port}/hook`)).toMatchObject({ kind: 'error', error: expect.stringMatching(/loopback/) });
     await sender.onApplicationShutdown();
   });

@@ -33,7 +33,11 @@ export interface RunningApp {
 
 let instanceCounter = 0;
 
-export async function startApp(name: AppName, env: Record<string, string> = {}, opts: { port?: number; waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<RunningApp> {
+export async function startApp(
+  name: AppName,
+  env: Record<string, string> = {},
+  opts: { port?: number; waitReady?: boolean; readyTimeoutMs?: number } = {},
+): Promise<RunningApp> {
   const dist = distCopy();
   const instance = instanceCounter++;
   const defaultPort = { 'upload-gateway': PORT_BASE, 'storage-events': PORT_BASE + 1, 'job-processor': PORT_BASE + 2 }[name];

@@ -34,17 +34,21 @@ export class Capture {
     await ch.assertExchange(FENCE_EXCHANGE, 'direct', { durable: false });
     await ch.bindQueue(queue, FENCE_EXCHANGE, queue);
     const capture = new Capture(conn, ch, queue);
-    await ch.consume(queue, (m) => {
-      if (!m) return;
-      if (m.fields.exchange === FENCE_EXCHANGE) return void capture.fences.add(m.content.toString('utf8'));
-      let body: unknown = m.content.toString('utf8');
-      try {
-        body = JSON.parse(body as string);
-      } catch {
-        // keep raw text
-      }
-      capture.messages.push({ routingKey: m.fields.routingKey, body, properties: m.properties });
-    }, { noAck: true });
+    await ch.consume(
+      queue,
+      (m) => {
+        if (!m) return;
+        if (m.fields.exchange === FENCE_EXCHANGE) return void capture.fences.add(m.content.toString('utf8'));
+        let body: unknown = m.content.toString('utf8');
+        try {
+          body = JSON.parse(body as string);
+        } catch {
+          // keep raw text
+        }
+        capture.messages.push({ routingKey: m.fields.routingKey, body, properties: m.properties });
+      },
+      { noAck: true },
+    );
     return capture;
   }
 
@@ -68,7 +72,11 @@ export class Capture {
     } finally {
       await conn.close();
     }
-    await waitFor(async () => this.fences.has(marker), (seen) => seen, { timeoutMs: 10_000, intervalMs: 20, what: 'the fence marker' });
+    await waitFor(
+      async () => this.fences.has(marker),
+      (seen) => seen,
+      { timeoutMs: 10_000, intervalMs: 20, what: 'the fence marker' },
+    );
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,10 @@ export class TestDb {
    * Uploaded sessions (status UPLOADED, anonymous, unreachable through the API) each with one job of `type`,
    * and the job's RunJobV1 message in the outbox — as the storage-events app would have written them.
    */
-  async seedUploadedJobs(n: number, opts: { type: JobType; priority: number; maxAttempts?: number; required?: boolean; objectKey?: (sessionId: string) => string; size?: number }): Promise<SeededJob[]> {
+  async seedUploadedJobs(
+    n: number,
+    opts: { type: JobType; priority: number; maxAttempts?: number; required?: boolean; objectKey?: (sessionId: string) => string; size?: number },
+  ): Promise<SeededJob[]> {
     const rows: SeededJob[] = Array.from({ length: n }, () => {
       const sessionId = randomUUID();
       return { sessionId, jobId: randomUUID(), objectKey: opts.objectKey?.(sessionId) ?? `uploads/${sessionId}/seeded.bin` };
@@ -56,8 +59,15 @@ export class TestDb {
     return rows;
   }
 
-  async jobs(ids: string[]): Promise<{ id: string; status: string; attempts: number; error: string | null; created_at: Date; started_at: Date | null; finished_at: Date | null; result: any }[]> {
-    const r = await this.pool.query('select id, status, attempts, error, created_at, started_at, finished_at, result from processing_job where id = any($1::uuid[])', [ids]);
+  async jobs(
+    ids: string[],
+  ): Promise<
+    { id: string; status: string; attempts: number; error: string | null; created_at: Date; started_at: Date | null; finished_at: Date | null; result: any }[]
+  > {
+    const r = await this.pool.query(
+      'select id, status, attempts, error, created_at, started_at, finished_at, result from processing_job where id = any($1::uuid[])',
+      [ids],
+    );
     return r.rows;
   }
 

@@ -35,7 +35,11 @@ export async function getUpload(id: string, caller: Caller): Promise<any> {
 
 /** Waits until the session reaches one of the statuses (by polling the API, as a client would). */
 export async function waitForStatus(id: string, caller: Caller, statuses: string[], timeoutMs = 30_000): Promise<any> {
-  return waitFor(() => getUpload(id, caller), (s) => statuses.includes(s.status), { timeoutMs, what: `upload ${id} to be ${statuses.join('|')}` });
+  return waitFor(
+    () => getUpload(id, caller),
+    (s) => statuses.includes(s.status),
+    { timeoutMs, what: `upload ${id} to be ${statuses.join('|')}` },
+  );
 }
 
 /** Create, send, wait for a final status. */

@@ -22,18 +22,33 @@ export default async function globalSetup(): Promise<void> {
   }
 
   const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
-  const psql = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${dbName}" with (force)`], { encoding: 'utf8' });
+  const psql = spawnSync(
+    'psql',
+    ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${dbName}" with (force)`],
+    { encoding: 'utf8' },
+  );
   if (psql.status !== 0) throw new Error(`could not drop the test database: ${psql.stderr}`);
   const migrate = spawnSync(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrating the test database failed (is the build current? npm test builds first):\n${migrate.stdout}${migrate.stderr}`);
+  if (migrate.status !== 0)
+    throw new Error(`migrating the test database failed (is the build current? npm test builds first):\n${migrate.stdout}${migrate.stderr}`);
 
   const conn = await amqp.connect(env.AMQP_URL);
   const ch = await conn.createChannel();
-  for (const q of [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, Topology.jobsDeadQueue, ...JOB_TYPES.map(jobQueue), WebhookTopology.eventsQueue, WebhookTopology.eventsDeadQueue]) {
+  for (const q of [
+    Topology.storageNotificationsQueue,
+    Topology.storageNotificationsDeadQueue,
+    Topology.jobsDeadQueue,
+    ...JOB_TYPES.map(jobQueue),
+    WebhookTopology.eventsQueue,
+    WebhookTopology.eventsDeadQueue,
+  ]) {
     // Missing queues are created by the apps; purging one that does not exist closes the channel.
     const probe = await conn.createChannel();
     probe.on('error', () => undefined);
-    await probe.checkQueue(q).then(() => ch.purgeQueue(q), () => undefined);
+    await probe.checkQueue(q).then(
+      () => ch.purgeQueue(q),
+      () => undefined,
+    );
     await probe.close().catch(() => undefined);
   }
   await conn.close();

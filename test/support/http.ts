@@ -17,7 +17,11 @@ export async function api<T = any>(
   if (opts.body !== undefined || opts.rawBody !== undefined) headers['content-type'] ??= 'application/json';
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.uploadToken) headers['x-upload-token'] = opts.uploadToken;
-  const res = await fetch(`${opts.baseUrl ?? GATEWAY_URL}${path}`, { method, headers, body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
+  const res = await fetch(`${opts.baseUrl ?? GATEWAY_URL}${path}`, {
+    method,
+    headers,
+    body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -46,8 +50,16 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 export function jwtFor(sub: string, opts: { roles?: string[]; expiresInSeconds?: number; secret?: string; extra?: Record<string, unknown> } = {}): string {
   const now = Math.floor(Date.now() / 1000);
   const head = b64({ alg: 'HS256', typ: 'JWT' });
-  const payload = b64({ sub, iat: now, exp: now + (opts.expiresInSeconds ?? 3600), ...(opts.roles ? { upload_platform_roles: opts.roles } : {}), ...opts.extra });
-  const sig = createHmac('sha256', opts.secret ?? JWT_SECRET).update(`${head}.${payload}`).digest('base64url');
+  const payload = b64({
+    sub,
+    iat: now,
+    exp: now + (opts.expiresInSeconds ?? 3600),
+    ...(opts.roles ? { upload_platform_roles: opts.roles } : {}),
+    ...opts.extra,
+  });
+  const sig = createHmac('sha256', opts.secret ?? JWT_SECRET)
+    .update(`${head}.${payload}`)
+    .digest('base64url');
   return `${head}.${payload}.${sig}`;
 }
 

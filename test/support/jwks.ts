@@ -4,10 +4,7 @@ import { AddressInfo } from 'node:net';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-export type SigningKey =
-  | { alg: 'HS256'; secret: string; kid?: string }
-  | { alg: 'RS256' | 'ES256'; privateKey: KeyObject; kid: string }
-  | { alg: 'none' };
+export type SigningKey = { alg: 'HS256'; secret: string; kid?: string } | { alg: 'RS256' | 'ES256'; privateKey: KeyObject; kid: string } | { alg: 'none' };
 
 /** Signs a JWT the way an identity provider would (or deliberately wrongly: any header, any key). */
 export function signJwt(payload: Record<string, unknown>, key: SigningKey, header: Record<string, unknown> = {}): string {

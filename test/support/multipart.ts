@@ -20,7 +20,7 @@ export async function writeDeterministicFile(path: string, bytes: number, seed =
   const zeros = Buffer.alloc(MiB);
   const out = createWriteStream(path);
   const whole = createHash('sha256');
-  for (let offset = 0; offset < bytes; ) {
+  for (let offset = 0; offset < bytes;) {
     const n = Math.min(MiB, bytes - offset);
     const buf = stream.update(zeros.subarray(0, n));
     whole.update(buf);
@@ -87,7 +87,8 @@ export async function listPartsStatus(key: string, uploadId: string): Promise<20
     return 200;
   } catch (e) {
     // AWS names it NoSuchUpload; Ceph RGW answers NoSuchKey. A missing bucket (NoSuchBucket) is not an answer about the upload.
-    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 && ['NoSuchUpload', 'NoSuchKey'].includes((e as Error).name)) return 404;
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 && ['NoSuchUpload', 'NoSuchKey'].includes((e as Error).name))
+      return 404;
     throw e;
   } finally {
     s3.destroy();

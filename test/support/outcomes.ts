@@ -52,17 +52,33 @@ export class Counted {
 
   /** Waits until counters of several apps grew together by at least `n`; returns the growth. */
   async atLeastAll(refs: CounterRef[], n: number, opts: { timeoutMs?: number } = {}): Promise<number> {
-    return waitFor(() => this.sinceAll(refs), (d) => d >= n, { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 100, what: `${refs.map((r) => `${r.name}${JSON.stringify(r.labels ?? {})} on ${r.port}`).join(' + ')} to grow by ${n}` });
+    return waitFor(
+      () => this.sinceAll(refs),
+      (d) => d >= n,
+      {
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        intervalMs: 100,
+        what: `${refs.map((r) => `${r.name}${JSON.stringify(r.labels ?? {})} on ${r.port}`).join(' + ')} to grow by ${n}`,
+      },
+    );
   }
 
   /** Waits until the counter grew by at least `n` since the baseline; returns the growth. */
   async atLeast(ref: CounterRef, n: number, opts: { timeoutMs?: number } = {}): Promise<number> {
-    return waitFor(() => this.since(ref), (d) => d >= n, { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 100, what: `${ref.name}${JSON.stringify(ref.labels ?? {})} on ${ref.port} to grow by ${n}` });
+    return waitFor(
+      () => this.since(ref),
+      (d) => d >= n,
+      { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 100, what: `${ref.name}${JSON.stringify(ref.labels ?? {})} on ${ref.port} to grow by ${n}` },
+    );
   }
 }
 
 /** storage_events_outcomes_total of a storage-events app (outcomes: uploaded, duplicate, ignored, dead-lettered, ...). */
-export const storageOutcome = (port: number, outcome?: string): CounterRef => ({ port, name: 'storage_events_outcomes_total', labels: outcome ? { outcome } : {} });
+export const storageOutcome = (port: number, outcome?: string): CounterRef => ({
+  port,
+  name: 'storage_events_outcomes_total',
+  labels: outcome ? { outcome } : {},
+});
 /** jobs_processed_total of a job-processor app (outcomes: completed, failed, duplicate, cancelled, ...). */
 export const jobOutcome = (port: number, labels: { type?: string; outcome?: string } = {}): CounterRef => ({
   port,
@@ -77,7 +93,11 @@ export const jobOutcome = (port: number, labels: { type?: string; outcome?: stri
 export async function outboxDrained(timeoutMs = 30_000): Promise<void> {
   const pool = new Pool({ connectionString: testEnv().DATABASE_URL, max: 1 });
   try {
-    await waitFor(async () => Number((await pool.query('select count(*) as n from outbox_message')).rows[0].n), (n) => n === 0, { timeoutMs, what: 'the outbox to drain' });
+    await waitFor(
+      async () => Number((await pool.query('select count(*) as n from outbox_message')).rows[0].n),
+      (n) => n === 0,
+      { timeoutMs, what: 'the outbox to drain' },
+    );
   } finally {
     await pool.end();
   }

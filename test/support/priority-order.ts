@@ -12,7 +12,11 @@ export interface PriorityOrder {
 export function priorityOrder(rows: { id: string; started_at: Date | null; finished_at: Date | null }[], urgentIds: string[]): PriorityOrder {
   const isUrgent = new Set(urgentIds);
   const t0 = Math.min(...rows.map((j) => j.started_at!.getTime()));
-  const waits = (pick: (id: string) => boolean) => rows.filter((j) => pick(j.id)).map((j) => j.finished_at!.getTime() - t0).sort((a, b) => a - b);
+  const waits = (pick: (id: string) => boolean) =>
+    rows
+      .filter((j) => pick(j.id))
+      .map((j) => j.finished_at!.getTime() - t0)
+      .sort((a, b) => a - b);
   const urgentWaits = waits((id) => isUrgent.has(id));
   const backlogWaits = waits((id) => !isUrgent.has(id));
   const urgentDone = urgentWaits[urgentWaits.length - 1];

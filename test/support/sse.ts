@@ -62,11 +62,19 @@ export class SseConnection {
 
   async waitUntil(what: string, until: (events: ReceivedEvent[]) => boolean, timeoutMs = 60_000): Promise<void> {
     if (this.status !== 200) throw new Error(`waiting for ${what}: the stream was refused with ${this.status} ${JSON.stringify(this.errorBody)}`);
-    await waitFor(async () => this.events.map((e) => e.event), () => until(this.events), { timeoutMs, intervalMs: 50, what });
+    await waitFor(
+      async () => this.events.map((e) => e.event),
+      () => until(this.events),
+      { timeoutMs, intervalMs: 50, what },
+    );
   }
 
   async waitForEnd(timeoutMs = 30_000): Promise<void> {
-    await waitFor(async () => this.endedByServer, Boolean, { timeoutMs, intervalMs: 50, what: `the server to end the stream; events: ${this.events.map((e) => e.event).join(', ')}` });
+    await waitFor(async () => this.endedByServer, Boolean, {
+      timeoutMs,
+      intervalMs: 50,
+      what: `the server to end the stream; events: ${this.events.map((e) => e.event).join(', ')}`,
+    });
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {

@@ -32,7 +32,10 @@ export class StoreProxy {
   /** Answers the next `times` PUTs of a part with `status` instead of passing them on (fault injection). */
   readonly faults: { partNumber: number; status: number; times: number }[] = [];
 
-  private constructor(private readonly server: http.Server, readonly url: string) {}
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
 
   static async start(upstream: string, port: number): Promise<StoreProxy> {
     const target = new URL(upstream);
@@ -52,21 +55,18 @@ export class StoreProxy {
       const forward = () => {
         // The client went away while the PUT was held back: nothing to pass on.
         if (req.destroyed) return settle();
-        const up = http.request(
-          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-          (upRes) => {
-            self.requests.push({ method: req.method ?? '', path: decodeURIComponent(u.pathname), status: upRes.statusCode ?? 0 });
-            if (isPut) {
-              const key = decodeURIComponent(u.pathname).split('/');
-              const i = key.indexOf('uploads');
-              const part = u.searchParams.get('partNumber');
-              self.puts.push({ sessionId: i >= 0 ? key[i + 1] ?? null : null, partNumber: part ? Number(part) : null, status: upRes.statusCode ?? 0 });
-            }
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            upRes.pipe(res);
-            upRes.on('end', settle);
-          },
-        );
+        const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+          self.requests.push({ method: req.method ?? '', path: decodeURIComponent(u.pathname), status: upRes.statusCode ?? 0 });
+          if (isPut) {
+            const key = decodeURIComponent(u.pathname).split('/');
+            const i = key.indexOf('uploads');
+            const part = u.searchParams.get('partNumber');
+            self.puts.push({ sessionId: i >= 0 ? (key[i + 1] ?? null) : null, partNumber: part ? Number(part) : null, status: upRes.statusCode ?? 0 });
+          }
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          upRes.on('end', settle);
+        });
         up.on('error', () => {
           settle();
           res.destroy();
@@ -82,7 +82,9 @@ export class StoreProxy {
         self.puts.push({ sessionId: key[key.indexOf('uploads') + 1] ?? null, partNumber: part, status: fault.status });
         const code = fault.status === 403 ? 'AccessDenied' : 'InternalError';
         req.resume();
-        req.on('end', () => res.writeHead(fault.status, { 'content-type': 'application/xml' }).end(`<Error><Code>${code}</Code><Message>injected by the test</Message></Error>`));
+        req.on('end', () =>
+          res.writeHead(fault.status, { 'content-type': 'application/xml' }).end(`<Error><Code>${code}</Code><Message>injected by the test</Message></Error>`),
+        );
         return;
       }
       if (isPut && self.delayMs > 0) setTimeout(forward, self.delayMs);
@@ -112,7 +114,10 @@ export class StoreProxy {
 
   /** Successful part PUTs of one session, in arrival order. */
   partsOf(sessionId: string, from = 0): number[] {
-    return this.puts.slice(from).filter((p) => p.sessionId === sessionId && p.partNumber !== null && p.status === 200).map((p) => p.partNumber!);
+    return this.puts
+      .slice(from)
+      .filter((p) => p.sessionId === sessionId && p.partNumber !== null && p.status === 200)
+      .map((p) => p.partNumber!);
   }
 
   async close(): Promise<void> {

@@ -27,13 +27,19 @@ export async function runInTerminal(argv: string[], env: Record<string, string>,
   const dir = mkdtempSync(join(tmpdir(), 'cli-term-'));
   const exitFile = join(dir, 'exit');
   const name = `run${Date.now()}`;
-  const exports = Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)};`).join(' ');
+  const exports = Object.entries(env)
+    .map(([k, v]) => `export ${k}=${quote(v)};`)
+    .join(' ');
   const script = `${exports} cd ${quote(opts.cwd ?? dir)}; ${argv.map(quote).join(' ')}; echo $? > ${quote(exitFile)}; sleep 600`;
   const started = tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '60', 'bash', '--norc', '-c', script);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   try {
     tmux('set-option', '-t', name, 'history-limit', '5000');
-    await waitFor(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', Boolean, { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 200, what: `${argv.join(' ')} to exit` }).catch((e: Error) => {
+    await waitFor(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', Boolean, {
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      intervalMs: 200,
+      what: `${argv.join(' ')} to exit`,
+    }).catch((e: Error) => {
       throw new Error(`${e.message}; the terminal shows:\n${tmux('capture-pane', '-p', '-J', '-S', '-', '-t', name).stdout}`);
     });
     const screen = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', name).stdout;

@@ -34,7 +34,13 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = (req.url ?? '/').split('?')[0];
-        const hook: ReceivedWebhook = { path, headers: req.headers, raw: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now(), webhookId: String(req.headers['webhook-id'] ?? '') };
+        const hook: ReceivedWebhook = {
+          path,
+          headers: req.headers,
+          raw: Buffer.concat(chunks).toString('utf8'),
+          receivedAt: Date.now(),
+          webhookId: String(req.headers['webhook-id'] ?? ''),
+        };
         const seen = r.received.filter((x) => x.path === path && x.webhookId === hook.webhookId).length;
         r.received.push(hook);
         const open = (r.open.get(path) ?? 0) + 1;

@@ -20,7 +20,9 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp, { consumedQueues: [...config.jobTypes.flatMap((t) => jobQueuesOf(t, config.amqp.queueMode)), Topology.jobsDeadQueue] }),
+        MessagingModule.forRoot(config.amqp, {
+          consumedQueues: [...config.jobTypes.flatMap((t) => jobQueuesOf(t, config.amqp.queueMode)), Topology.jobsDeadQueue],
+        }),
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),

@@ -23,13 +23,23 @@ async function bootstrap(): Promise<void> {
     // Bands: `prefetch` jobs run at once; each band holds as many more in hand, so that a freed slot finds the next
     // message of a higher band already here (not on its way from the broker, while a lower band's message waits).
     const gate = new PriorityGate(prefetch, queues.length);
-    return queues.map((queue, rank) => ({ queue, pattern: MessagePattern.RunJob, prefetch: prefetch * 2, deadLetterQueue: Topology.jobsDeadQueue, gate, rank }));
+    return queues.map((queue, rank) => ({
+      queue,
+      pattern: MessagePattern.RunJob,
+      prefetch: prefetch * 2,
+      deadLetterQueue: Topology.jobsDeadQueue,
+      gate,
+      rank,
+    }));
   };
   serveOpenApi(app, { title: 'job-processor', description: `Runs ${config.jobTypes.join(', ')} jobs; HTTP only for health and metrics.`, version: '1' });
   app.connectMicroservice(
     {
       // One queue per job type, so each type can be scaled on its own (JOB_TYPES).
-      strategy: new AmqpServer(app.get(AmqpConnection), config.jobTypes.flatMap((type) => jobSubscriptions(type, config.amqp.queueMode))),
+      strategy: new AmqpServer(
+        app.get(AmqpConnection),
+        config.jobTypes.flatMap((type) => jobSubscriptions(type, config.amqp.queueMode)),
+      ),
     },
     { inheritAppConfig: false },
   );

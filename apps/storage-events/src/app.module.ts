@@ -23,7 +23,9 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'storage-events', logLevel: config.logLevel }),
         DatabaseModule.forRoot(config.database.url),
-        MessagingModule.forRoot(config.amqp, { consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, ...webhookQueues(config)] }),
+        MessagingModule.forRoot(config.amqp, {
+          consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, ...webhookQueues(config)],
+        }),
         StorageModule.forRoot(config.s3),
         HealthModule,
         DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),

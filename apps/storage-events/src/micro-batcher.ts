@@ -85,7 +85,12 @@ export class MicroBatcher<I, O> {
     const started = Date.now();
     try {
       const outputs = await this.apply(batch.flatMap((s) => s.items));
-      this.logger.debug({ msg: 'batch applied', submissions: batch.length, waitedMs: started - Math.min(...batch.map((s) => s.at)), appliedMs: Date.now() - started });
+      this.logger.debug({
+        msg: 'batch applied',
+        submissions: batch.length,
+        waitedMs: started - Math.min(...batch.map((s) => s.at)),
+        appliedMs: Date.now() - started,
+      });
       let at = 0;
       for (const s of batch) {
         s.resolve(outputs.slice(at, at + s.items.length));
@@ -93,7 +98,11 @@ export class MicroBatcher<I, O> {
       }
     } catch (e) {
       if (batch.length === 1 || this.options.failsAll?.(e)) return batch.forEach((s) => s.reject(e));
-      this.logger.warn({ msg: 'a batch failed; applying its submissions one by one', submissions: batch.length, err: e instanceof Error ? e.message : String(e) });
+      this.logger.warn({
+        msg: 'a batch failed; applying its submissions one by one',
+        submissions: batch.length,
+        err: e instanceof Error ? e.message : String(e),
+      });
       for (const s of batch) await this.apply(s.items).then(s.resolve, s.reject);
     }
   }

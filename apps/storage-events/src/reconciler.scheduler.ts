@@ -56,7 +56,17 @@ export class ReconcilerScheduler implements OnApplicationBootstrap, BeforeApplic
     reconcilerPasses.inc();
     for (const [step, n] of Object.entries(pass.errors)) reconcilerErrors.inc({ step }, n);
     const { figures, errors } = pass;
-    if (figures.advanced || figures.expired || figures.requeued || figures.failed || figures.resent || figures.groupsExpired || figures.failedObjectsDeleted || figures.dedupePruned || Object.keys(errors).length > 0) {
+    if (
+      figures.advanced ||
+      figures.expired ||
+      figures.requeued ||
+      figures.failed ||
+      figures.resent ||
+      figures.groupsExpired ||
+      figures.failedObjectsDeleted ||
+      figures.dedupePruned ||
+      Object.keys(errors).length > 0
+    ) {
       this.logger.log({ msg: 'reconciliation pass', ...figures, errors });
     }
   }

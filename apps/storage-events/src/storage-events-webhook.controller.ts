@@ -32,7 +32,10 @@ const NOTIFICATION_EXAMPLE = {
       eventVersion: '2.2',
       eventSource: 'ceph:s3',
       eventName: 'ObjectCreated:Put',
-      s3: { bucket: { name: 'uploads' }, object: { key: 'uploads/7f1c.../photo.png', size: 1024, eTag: '9b2cf535f27731c974343645a3985328', sequencer: '1A2B3C' } },
+      s3: {
+        bucket: { name: 'uploads' },
+        object: { key: 'uploads/7f1c.../photo.png', size: 1024, eTag: '9b2cf535f27731c974343645a3985328', sequencer: '1A2B3C' },
+      },
     },
   ],
 };
@@ -68,11 +71,20 @@ export class StorageEventsWebhookController {
   @ApiQuery({ name: 'token', required: false, description: 'STORAGE_WEBHOOK_TOKEN, for senders that cannot set a header' })
   @ApiBody({
     description: 'MinIO `{ EventName, Key, Records }` or AWS S3 / Ceph RGW `{ Records }`',
-    schema: { type: 'object', required: ['Records'], properties: { EventName: { type: 'string' }, Key: { type: 'string' }, Records: { type: 'array', items: { type: 'object' } } }, example: NOTIFICATION_EXAMPLE },
+    schema: {
+      type: 'object',
+      required: ['Records'],
+      properties: { EventName: { type: 'string' }, Key: { type: 'string' }, Records: { type: 'array', items: { type: 'object' } } },
+      example: NOTIFICATION_EXAMPLE,
+    },
   })
   @ApiOkResponse({
     description: 'applied (outcome per event) or dead-lettered',
-    schema: { type: 'object', properties: { outcomes: { type: 'array', items: { type: 'string' } }, deadLettered: { type: 'string' } }, example: { outcomes: ['uploaded'] } },
+    schema: {
+      type: 'object',
+      properties: { outcomes: { type: 'array', items: { type: 'string' } }, deadLettered: { type: 'string' } },
+      example: { outcomes: ['uploaded'] },
+    },
   })
   @ApiBadRequestResponse({ description: 'the body is not a storage notification' })
   @ApiUnauthorizedResponse({ description: 'missing or wrong token' })
@@ -86,7 +98,8 @@ export class StorageEventsWebhookController {
   ): Promise<{ outcomes: string[] } | { deadLettered: string }> {
     if (!this.token) throw new HttpException('the storage webhook is disabled (STORAGE_WEBHOOK_TOKEN is not set)', HttpStatus.NOT_FOUND);
     const presented = presentedToken(authorization, typeof queryToken === 'string' ? queryToken : undefined);
-    if (!presented || !timingSafeEqual(digest(presented), this.token)) throw new HttpException('missing or wrong storage webhook token', HttpStatus.UNAUTHORIZED);
+    if (!presented || !timingSafeEqual(digest(presented), this.token))
+      throw new HttpException('missing or wrong storage webhook token', HttpStatus.UNAUTHORIZED);
 
     try {
       return { outcomes: await this.intake.apply(body, 'http') };

@@ -57,7 +57,15 @@ export class StorageNotificationIntake {
       const outcome = outcomes[i];
       if (outcome === 'unknown-object') unknown.push(i);
       // Logs of this event carry the upload's id (the session id prefixes every key we make).
-      this.logger.log({ msg: 'storage event applied', correlationId: sessionIdFromKey(event.key) ?? undefined, transport, eventName: event.eventName, bucket: event.bucket, key: event.key, outcome });
+      this.logger.log({
+        msg: 'storage event applied',
+        correlationId: sessionIdFromKey(event.key) ?? undefined,
+        transport,
+        eventName: event.eventName,
+        bucket: event.bucket,
+        key: event.key,
+        outcome,
+      });
       Metrics.storageEventsOutcomes.inc({ transport, outcome: outcome === 'unknown-object' ? 'dead-lettered' : outcome });
     });
     if (unknown.length > 0) {

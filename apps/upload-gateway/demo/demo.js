@@ -14,7 +14,8 @@ function row(file) {
   if (!r) {
     const tr = document.createElement('tr');
     tr.dataset.fileName = file.name;
-    tr.innerHTML = '<td class="name"></td><td class="progress">0%</td><td class="session"></td><td class="status" data-status="">waiting</td><td class="jobs"></td>';
+    tr.innerHTML =
+      '<td class="name"></td><td class="progress">0%</td><td class="session"></td><td class="status" data-status="">waiting</td><td class="jobs"></td>';
     tr.querySelector('.name').textContent = file.name;
     document.getElementById('sessions').appendChild(tr);
     r = tr;
@@ -89,7 +90,8 @@ function streamSession(tr, sessionId) {
     jobs.set(data.jobId, { type: data.type, status: data.status });
     showJobs(tr, jobs);
   };
-  for (const type of ['session.uploaded', 'session.processing', 'session.completed', 'session.failed', 'session.deleted']) events.addEventListener(type, onSession);
+  for (const type of ['session.uploaded', 'session.processing', 'session.completed', 'session.failed', 'session.deleted'])
+    events.addEventListener(type, onSession);
   for (const type of ['job.completed', 'job.failed']) events.addEventListener(type, onJob);
   events.onerror = () => {
     // A dropped connection is retried by EventSource itself (a fresh snapshot follows). Refused (an HTTP error):

@@ -110,7 +110,9 @@ export class JobBench {
 
   /** Jobs per second over the processing window (first claim to last finish, in the processor's clock). */
   async rate(): Promise<number> {
-    const { rows } = await this.db.query<{ n: string; s: number }>(`select count(*) as n, extract(epoch from max(finished_at) - min(started_at)) as s from processing_job`);
+    const { rows } = await this.db.query<{ n: string; s: number }>(
+      `select count(*) as n, extract(epoch from max(finished_at) - min(started_at)) as s from processing_job`,
+    );
     return Number(rows[0].n) / Number(rows[0].s);
   }
 }
@@ -161,14 +163,22 @@ export async function measurePriorityWaits(
     }
     backlogLeft.push(Number((await bench.db.query(`select count(*) as n from processing_job where priority = 10 and status = 'PENDING'`)).rows[0].n));
     const started = new Map(
-      (await bench.db.query<{ id: string; ms: string }>(`select id, (extract(epoch from started_at) * 1000)::bigint as ms from processing_job where id = any($1)`, [ids])).rows.map((r) => [r.id, Number(r.ms)]),
+      (
+        await bench.db.query<{ id: string; ms: string }>(
+          `select id, (extract(epoch from started_at) * 1000)::bigint as ms from processing_job where id = any($1)`,
+          [ids],
+        )
+      ).rows.map((r) => [r.id, Number(r.ms)]),
     );
     waits.push(published.map((p) => started.get(p.jobId)! - p.at));
-    opts.log(`  priority-1 wait behind ${backlog}: p50 ${fmt(percentile(waits.at(-1)!, 50), 0)} ms, max ${fmt(Math.max(...waits.at(-1)!), 0)} ms; backlog left ${backlogLeft.at(-1)}`);
+    opts.log(
+      `  priority-1 wait behind ${backlog}: p50 ${fmt(percentile(waits.at(-1)!, 50), 0)} ms, max ${fmt(Math.max(...waits.at(-1)!), 0)} ms; backlog left ${backlogLeft.at(-1)}`,
+    );
     // Drop the rest of the backlog: purge, let the messages in flight finish.
     await purge(opts.queues, opts.url);
     const quiet = Date.now() + 30_000;
-    while (Number((await bench.db.query(`select count(*) as n from processing_job where status = 'RUNNING'`)).rows[0].n) > 0 && Date.now() < quiet) await sleep(100);
+    while (Number((await bench.db.query(`select count(*) as n from processing_job where status = 'RUNNING'`)).rows[0].n) > 0 && Date.now() < quiet)
+      await sleep(100);
   }
   return { waits, backlogLeft };
 }
@@ -253,7 +263,15 @@ async function run(ctx: BenchContext): Promise<Section> {
   const targets: Target[] = [
     ...TYPES.map((t) => {
       const ratio = figure(byType[t].rates).median / figure(byType[t].bare).median;
-      return thresholdTarget({ name: `Job processor vs its ${t} handler alone`, source: 'issue 14', value: ratio, limit: 0.8, atLeast: true, wanted: '≥ 80%', measured: `${pct(ratio)} (${fmt(figure(byType[t].rates).median)} vs ${fmt(figure(byType[t].bare).median)} /s)` });
+      return thresholdTarget({
+        name: `Job processor vs its ${t} handler alone`,
+        source: 'issue 14',
+        value: ratio,
+        limit: 0.8,
+        atLeast: true,
+        wanted: '≥ 80%',
+        measured: `${pct(ratio)} (${fmt(figure(byType[t].rates).median)} vs ${fmt(figure(byType[t].bare).median)} /s)`,
+      });
     }),
     thresholdTarget({
       name: `Priority-1 wait p99 behind ${fmt(backlog, 0)} queued priority-10 jobs`,
@@ -291,11 +309,14 @@ async function run(ctx: BenchContext): Promise<Section> {
       `Priority: ${fmt(backlog, 0)} priority-10 VALIDATION jobs queued, then ${probes} priority-1 jobs published one every 200 ms while the backlog drains, ${priorityRuns} run${priorityRuns > 1 ? 's' : ''}; ` +
         `wait = claim (started_at) − publish. Backlog still pending when the last urgent job completed: ${backlogLeft.map((b) => fmt(b, 0)).join(', ')}.`,
       '',
-      ...table(['priority-1 wait (all runs together)', ' ms'], [
-        ['p50', fmt(p50, 0)],
-        ['p99', fmt(p99, 0)],
-        ['max', fmt(Math.max(...all), 0)],
-      ]),
+      ...table(
+        ['priority-1 wait (all runs together)', ' ms'],
+        [
+          ['p50', fmt(p50, 0)],
+          ['p99', fmt(p99, 0)],
+          ['max', fmt(Math.max(...all), 0)],
+        ],
+      ),
     ],
     targets,
     data: { n, backlog, probes, concurrency, byType, waits, backlogLeft },

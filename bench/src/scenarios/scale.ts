@@ -4,7 +4,21 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { MIGRATIONS } from '../../../libs/database/src/migrations';
-import { addDelta, cpuTable, CpuMeter, CpuRun, CpuWindow, DbDelta, DbStats, dbDelta, dbLines, pathProcesses, ProcessGroup, processNotes, sleep } from '../accounting';
+import {
+  addDelta,
+  cpuTable,
+  CpuMeter,
+  CpuRun,
+  CpuWindow,
+  DbDelta,
+  DbStats,
+  dbDelta,
+  dbLines,
+  pathProcesses,
+  ProcessGroup,
+  processNotes,
+  sleep,
+} from '../accounting';
 import { isRunning, RunningProcess, startApp, stopProcess } from '../apps';
 import { call, tokenFor } from '../client';
 import { enableStatementStats, freshDatabase, NS, PORTS, psql, ROOT, RUN_DIR, scaleDatabaseUrl } from '../env';
@@ -30,7 +44,10 @@ function ensureData(url: string, rows: number, log: (m: string) => void): void {
   const latest = MIGRATIONS[MIGRATIONS.length - 1].name;
   let current = '';
   try {
-    current = psql(url, `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select count(*) > 0 from file_part)::text || '|' || (select max(name) from mikro_orm_migrations)`);
+    current = psql(
+      url,
+      `select (select count(*) from upload_session) || '|' || (select count(*) from app_user) || '|' || (select count(*) > 0 from file_part)::text || '|' || (select max(name) from mikro_orm_migrations)`,
+    );
   } catch {
     // no database yet
   }
@@ -71,7 +88,8 @@ interface Captured {
   queries: { text: string; values: unknown[] }[];
 }
 
-const revive = (v: unknown) => (v !== null && typeof v === 'object' && '$base64' in (v as object) ? Buffer.from((v as { $base64: string }).$base64, 'base64') : v);
+const revive = (v: unknown) =>
+  v !== null && typeof v === 'object' && '$base64' in (v as object) ? Buffer.from((v as { $base64: string }).$base64, 'base64') : v;
 
 /**
  * The SQL each request of a route sends, recorded inside the gateway (src/sql-capture.js) for `count`
@@ -80,7 +98,12 @@ const revive = (v: unknown) => (v !== null && typeof v === 'object' && '$base64'
 async function capture(base: string, token: string, file: string, paths: string[], post?: unknown): Promise<Captured[]> {
   rmSync(file, { force: true });
   for (const p of paths) {
-    await call(post === undefined ? 'GET' : 'POST', p, { token, baseUrl: base, headers: { 'x-bench-capture': '1' }, ...(post === undefined ? {} : { body: post, expect: 200 }) });
+    await call(post === undefined ? 'GET' : 'POST', p, {
+      token,
+      baseUrl: base,
+      headers: { 'x-bench-capture': '1' },
+      ...(post === undefined ? {} : { body: post, expect: 200 }),
+    });
   }
   // The gateway writes a request's record when its response has finished, which may be just after we read it.
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
@@ -153,7 +176,15 @@ interface Explained {
 async function explain(pool: Pool, q: { text: string; values: unknown[] }): Promise<Explained> {
   const { rows } = await pool.query(`explain (analyze, buffers, format json) ${q.text}`, q.values);
   const root = (rows[0]['QUERY PLAN'] as { Plan: PlanNode; 'Execution Time': number }[])[0];
-  const out: Explained = { sql: q.text, rowsRead: 0, buffers: (root.Plan['Shared Hit Blocks'] ?? 0) + (root.Plan['Shared Read Blocks'] ?? 0), ms: root['Execution Time'], seqScan: false, indexConds: [], lines: [] };
+  const out: Explained = {
+    sql: q.text,
+    rowsRead: 0,
+    buffers: (root.Plan['Shared Hit Blocks'] ?? 0) + (root.Plan['Shared Read Blocks'] ?? 0),
+    ms: root['Execution Time'],
+    seqScan: false,
+    indexConds: [],
+    lines: [],
+  };
   const walk = (n: PlanNode, depth: number) => {
     const removed = (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0);
     if (/Scan/.test(n['Node Type']) && n['Relation Name']) out.rowsRead += (n['Actual Rows'] + removed) * n['Actual Loops'];
@@ -181,10 +212,16 @@ async function run(ctx: BenchContext): Promise<Section> {
   ensureData(url, rows, ctx.log);
   const ids = psql(url, `select id from upload_session where user_id = '${USER}' order by random() limit 200`).split('\n');
   // The check's files: half the user's COMPLETED sessions (held), half contents nobody has.
-  const held = psql(url, `select checksum_sha256 || ' ' || size from upload_session where user_id = '${USER}' and status = 'COMPLETED' order by random() limit ${CHECKED / 2}`)
+  const held = psql(
+    url,
+    `select checksum_sha256 || ' ' || size from upload_session where user_id = '${USER}' and status = 'COMPLETED' order by random() limit ${CHECKED / 2}`,
+  )
     .split('\n')
     .map((l) => ({ checksumSha256: l.split(' ')[0], size: Number(l.split(' ')[1]) }));
-  const unknown = Array.from({ length: CHECKED - held.length }, (_, i) => ({ checksumSha256: createHash('sha256').update(`nobody-${i}`).digest('base64'), size: 4096 + i }));
+  const unknown = Array.from({ length: CHECKED - held.length }, (_, i) => ({
+    checksumSha256: createHash('sha256').update(`nobody-${i}`).digest('base64'),
+    size: 4096 + i,
+  }));
   const checkBody = { files: [...held, ...unknown].sort((a, b) => a.checksumSha256.localeCompare(b.checksumSha256)) };
   const checks: (LoadResult & { cpu: CpuWindow })[] = [];
   let checkAnswer: { exists: boolean }[] = [];
@@ -214,7 +251,8 @@ async function run(ctx: BenchContext): Promise<Section> {
     });
     groups = pathProcesses({ apps: { 'upload-gateway': gateway.pid }, databases: [stats.database], excludeBackends: [stats.backendPid] });
     let page = await call('GET', '/v1/uploads?limit=20', { token, baseUrl: base });
-    for (let p = 1; p < PAGE && page.nextCursor; p++) page = await call('GET', `/v1/uploads?limit=20&cursor=${encodeURIComponent(page.nextCursor)}`, { token, baseUrl: base });
+    for (let p = 1; p < PAGE && page.nextCursor; p++)
+      page = await call('GET', `/v1/uploads?limit=20&cursor=${encodeURIComponent(page.nextCursor)}`, { token, baseUrl: base });
     cursor = encodeURIComponent(page.nextCursor ?? '');
     if (!cursor) throw new BenchFailure(`${USER} has fewer than ${PAGE} pages`);
     const paths: Record<'byId' | 'page1' | 'pageN', (i: number) => string> = {
@@ -224,14 +262,27 @@ async function run(ctx: BenchContext): Promise<Section> {
     };
     // What each route sends to Postgres, recorded inside the gateway.
     captured = {
-      byId: await capture(base, token, captureFile, ids.slice(0, ctx.quick ? 20 : 200).map((_, i) => paths.byId(i))),
+      byId: await capture(
+        base,
+        token,
+        captureFile,
+        ids.slice(0, ctx.quick ? 20 : 200).map((_, i) => paths.byId(i)),
+      ),
       page1: await capture(base, token, captureFile, [paths.page1(0)]),
       pageN: await capture(base, token, captureFile, [paths.pageN(0)]),
       check: await capture(base, token, captureFile, ['/v1/uploads/check'], checkBody),
     };
     checkAnswer = (await call<{ files: { exists: boolean }[] }>('POST', '/v1/uploads/check', { token, baseUrl: base, body: checkBody, expect: 200 })).files;
     const load = (key: keyof typeof paths) =>
-      httpLoad({ url: base, path: paths[key], headers: { authorization: `Bearer ${token}` }, connections: CONNECTIONS, seconds, expect: 200, what: routes[key] });
+      httpLoad({
+        url: base,
+        path: paths[key],
+        headers: { authorization: `Bearer ${token}` },
+        connections: CONNECTIONS,
+        seconds,
+        expect: 200,
+        what: routes[key],
+      });
     await load('byId').then(() => replay(pool, captured.byId, 1)); // warm-up
     const measure = async <T extends LoadResult>(fn: () => Promise<T>, into: (T & { cpu: CpuWindow })[]) => {
       const meter = new CpuMeter(groups).start();
@@ -255,17 +306,40 @@ async function run(ctx: BenchContext): Promise<Section> {
           deltas[key] = addDelta(deltas[key], dbDelta(s0, await stats.snapshot()));
         }
       }
-      for (const key of pair) if (key !== 'baseline') ctx.log(`  ${routes[key]}: ${fmtFigure(figure(http[key].map((r) => r.rps)))} req/s, p99 ${fmtFigure(figure(http[key].map((r) => r.p99)))} ms`);
-      if (pair[1] === 'baseline') ctx.log(`  the same SQL through pg alone: ${fmtFigure(figure(baseline.map((r) => r.rps)))} /s, p99 ${fmtFigure(figure(baseline.map((r) => r.p99)), 2)} ms`);
+      for (const key of pair)
+        if (key !== 'baseline')
+          ctx.log(`  ${routes[key]}: ${fmtFigure(figure(http[key].map((r) => r.rps)))} req/s, p99 ${fmtFigure(figure(http[key].map((r) => r.p99)))} ms`);
+      if (pair[1] === 'baseline')
+        ctx.log(
+          `  the same SQL through pg alone: ${fmtFigure(figure(baseline.map((r) => r.rps)))} /s, p99 ${fmtFigure(figure(baseline.map((r) => r.p99)), 2)} ms`,
+        );
     }
     // The check of 1,000 files: its latency as one client sees it (one connection), after a warm-up.
     const checkLoad = () =>
-      httpLoad({ url: base, method: 'POST', path: () => '/v1/uploads/check', body: checkBody, headers: { authorization: `Bearer ${token}` }, connections: 1, seconds, expect: 200, what: routes.check });
+      httpLoad({
+        url: base,
+        method: 'POST',
+        path: () => '/v1/uploads/check',
+        body: checkBody,
+        headers: { authorization: `Bearer ${token}` },
+        connections: 1,
+        seconds,
+        expect: 200,
+        what: routes.check,
+      });
     await checkLoad();
     for (let i = 0; i < ctx.runs; i++) await measure(checkLoad, checks);
-    ctx.log(`  ${routes.check}: p50 ${fmtFigure(figure(checks.map((r) => r.p50)))} ms, p99 ${fmtFigure(figure(checks.map((r) => r.p99)))} ms, ${fmtFigure(figure(checks.map((r) => r.rps)))} req/s`);
+    ctx.log(
+      `  ${routes.check}: p50 ${fmtFigure(figure(checks.map((r) => r.p50)))} ms, p99 ${fmtFigure(figure(checks.map((r) => r.p99)))} ms, ${fmtFigure(figure(checks.map((r) => r.rps)))} req/s`,
+    );
     for (const [key, d] of Object.entries(deltas)) {
-      statements[key] = dbLines(d, http[key].reduce((sum, r) => sum + r.requests, 0), 'request', null, { settled: true, top: 5, statementsOnly: true });
+      statements[key] = dbLines(
+        d,
+        http[key].reduce((sum, r) => sum + r.requests, 0),
+        'request',
+        null,
+        { settled: true, top: 5, statementsOnly: true },
+      );
     }
     if (!isRunning(gateway)) throw new BenchFailure(`gateway exited; see ${gateway.log}`);
   } finally {
@@ -274,7 +348,8 @@ async function run(ctx: BenchContext): Promise<Section> {
   }
   const plans: Record<string, Explained[]> = {};
   try {
-    for (const key of ['byId', 'page1', 'pageN', 'check'] as const) plans[key] = await Promise.all(captured[key][0].queries.filter((q) => isRead(q.text)).map((q) => explain(pool, q)));
+    for (const key of ['byId', 'page1', 'pageN', 'check'] as const)
+      plans[key] = await Promise.all(captured[key][0].queries.filter((q) => isRead(q.text)).map((q) => explain(pool, q)));
   } finally {
     await pool.end();
   }
@@ -287,7 +362,8 @@ async function run(ctx: BenchContext): Promise<Section> {
   const cursorInIndex = listScan('pageN').some((p) => p.indexConds.some((c) => /created_at/.test(c)));
   const p99Ratio = f('pageN', 'p99').median / f('page1', 'p99').median;
   const seq = Object.entries(plans).filter(([, ps]) => ps.some((p) => p.seqScan));
-  const perRequest = (key: string) => `${fmt(captured[key][0].queries.length, 0)} (${captured[key][0].queries.map((q) => q.text.trim().split(/\s+/)[0].toLowerCase()).join(', ')})`;
+  const perRequest = (key: string) =>
+    `${fmt(captured[key][0].queries.length, 0)} (${captured[key][0].queries.map((q) => q.text.trim().split(/\s+/)[0].toLowerCase()).join(', ')})`;
   const cf = (q: 'rps' | 'p50' | 'p99'): Figure => figure(checks.map((r) => r[q]));
   const checkScan = plans.check.filter((p) => /upload_session/.test(p.sql));
   const checkIndexOnly = checkScan.some((p) => p.lines.some((l) => /Index Only Scan using upload_session_completed_content_index/.test(l)));
@@ -309,8 +385,24 @@ async function run(ctx: BenchContext): Promise<Section> {
       measured: `${fmt(heldFound, 0)} found; ${checkIndexOnly ? 'index-only scan of upload_session_completed_content_index' : 'not an index-only scan of the partial index'}`,
       met: heldFound === CHECKED / 2 && checkIndexOnly,
     },
-    thresholdTarget({ name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: rate`, source: 'issue 15', value: f('byId', 'rps').median, limit: 2000, atLeast: true, wanted: '≥ 2,000 req/s', measured: `${fmtFigure(f('byId', 'rps'))} req/s` }),
-    thresholdTarget({ name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: p99`, source: 'issue 15', value: f('byId', 'p99').median, limit: 10, atLeast: false, wanted: '< 10 ms', measured: `${fmtFigure(f('byId', 'p99'), 0)} ms` }),
+    thresholdTarget({
+      name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: rate`,
+      source: 'issue 15',
+      value: f('byId', 'rps').median,
+      limit: 2000,
+      atLeast: true,
+      wanted: '≥ 2,000 req/s',
+      measured: `${fmtFigure(f('byId', 'rps'))} req/s`,
+    }),
+    thresholdTarget({
+      name: `GET /v1/uploads/:id at ${fmt(rows, 0)} sessions, ${CONNECTIONS} connections: p99`,
+      source: 'issue 15',
+      value: f('byId', 'p99').median,
+      limit: 10,
+      atLeast: false,
+      wanted: '< 10 ms',
+      measured: `${fmtFigure(f('byId', 'p99'), 0)} ms`,
+    }),
     {
       name: `GET /v1/uploads?cursor=… page ${PAGE} reads no more rows than page 1`,
       source: 'issue 15',
@@ -319,11 +411,32 @@ async function run(ctx: BenchContext): Promise<Section> {
       met: cursorInIndex && rowsRead('pageN') <= rowsRead('page1'),
       note: cursorInIndex ? undefined : 'the cursor is applied as a filter after the index scan on user_id, so page k reads k × limit rows',
     },
-    thresholdTarget({ name: `GET /v1/uploads page ${PAGE} p99 vs page 1 p99`, source: 'issue 15', value: p99Ratio, limit: 1.2, atLeast: false, wanted: 'within 20%', measured: `${pct(p99Ratio)} (${fmt(f('pageN', 'p99').median, 0)} vs ${fmt(f('page1', 'p99').median, 0)} ms)` }),
-    { name: `Reads at ${fmt(rows, 0)} sessions use indexes`, source: 'bench', wanted: 'no sequential scan', measured: seq.length === 0 ? 'index scans only' : `sequential scan in: ${seq.map(([k]) => routes[k as keyof typeof routes]).join(', ')}`, met: seq.length === 0 },
+    thresholdTarget({
+      name: `GET /v1/uploads page ${PAGE} p99 vs page 1 p99`,
+      source: 'issue 15',
+      value: p99Ratio,
+      limit: 1.2,
+      atLeast: false,
+      wanted: 'within 20%',
+      measured: `${pct(p99Ratio)} (${fmt(f('pageN', 'p99').median, 0)} vs ${fmt(f('page1', 'p99').median, 0)} ms)`,
+    }),
+    {
+      name: `Reads at ${fmt(rows, 0)} sessions use indexes`,
+      source: 'bench',
+      wanted: 'no sequential scan',
+      measured: seq.length === 0 ? 'index scans only' : `sequential scan in: ${seq.map(([k]) => routes[k as keyof typeof routes]).join(', ')}`,
+      met: seq.length === 0,
+    },
   ];
   const plansLines = (key: keyof typeof routes) =>
-    plans[key].flatMap((p) => [`- ${routes[key]}: \`${p.sql.replace(/\s+/g, ' ').slice(0, 200)}${p.sql.length > 200 ? '…' : ''}\``, '', '  ```', ...p.lines.map((l) => `  ${l}`), '  ```', '']);
+    plans[key].flatMap((p) => [
+      `- ${routes[key]}: \`${p.sql.replace(/\s+/g, ' ').slice(0, 200)}${p.sql.length > 200 ? '…' : ''}\``,
+      '',
+      '  ```',
+      ...p.lines.map((l) => `  ${l}`),
+      '  ```',
+      '',
+    ]);
   return {
     id: 5,
     title: 'Reads at scale',
@@ -335,13 +448,22 @@ async function run(ctx: BenchContext): Promise<Section> {
         `(src/sql-capture.js: every query through \`pg\`, with its parameters), replayed through \`pg\` alone: a pool of ${CONNECTIONS}, one connection per request, statements one after another. ` +
         `Statements per request: GET /:id ${perRequest('byId')}; page 1 ${perRequest('page1')}; page ${PAGE} ${perRequest('pageN')}.`,
       '',
-      ...table(['request', ' req/s', ' p50 ms', ' p99 ms', ' share of the pg-alone rate'], [
-        [routes.byId, fmtFigure(f('byId', 'rps')), fmtFigure(f('byId', 'p50'), 1), fmtFigure(f('byId', 'p99'), 1), pct(f('byId', 'rps').median / bf('rps').median)],
-        ['the same SQL through pg alone', fmtFigure(bf('rps')), fmtFigure(bf('p50'), 2), fmtFigure(bf('p99'), 2), '100%'],
-        [routes.page1, fmtFigure(f('page1', 'rps')), fmtFigure(f('page1', 'p50'), 1), fmtFigure(f('page1', 'p99'), 1), ''],
-        [routes.pageN, fmtFigure(f('pageN', 'rps')), fmtFigure(f('pageN', 'p50'), 1), fmtFigure(f('pageN', 'p99'), 1), ''],
-        [`${routes.check}, 1 connection`, fmtFigure(cf('rps')), fmtFigure(cf('p50'), 1), fmtFigure(cf('p99'), 1), ''],
-      ]),
+      ...table(
+        ['request', ' req/s', ' p50 ms', ' p99 ms', ' share of the pg-alone rate'],
+        [
+          [
+            routes.byId,
+            fmtFigure(f('byId', 'rps')),
+            fmtFigure(f('byId', 'p50'), 1),
+            fmtFigure(f('byId', 'p99'), 1),
+            pct(f('byId', 'rps').median / bf('rps').median),
+          ],
+          ['the same SQL through pg alone', fmtFigure(bf('rps')), fmtFigure(bf('p50'), 2), fmtFigure(bf('p99'), 2), '100%'],
+          [routes.page1, fmtFigure(f('page1', 'rps')), fmtFigure(f('page1', 'p50'), 1), fmtFigure(f('page1', 'p99'), 1), ''],
+          [routes.pageN, fmtFigure(f('pageN', 'rps')), fmtFigure(f('pageN', 'p50'), 1), fmtFigure(f('pageN', 'p99'), 1), ''],
+          [`${routes.check}, 1 connection`, fmtFigure(cf('rps')), fmtFigure(cf('p50'), 1), fmtFigure(cf('p99'), 1), ''],
+        ],
+      ),
       '',
       `The check: ${fmt(CHECKED, 0)} files in one request (the most it takes), ${fmt(CHECKED / 2, 0)} of them COMPLETED sessions of ${USER} (every seeded session declares a checksum), ` +
         `${fmt(CHECKED / 2, 0)} contents nobody holds; ${fmt(heldFound, 0)} found. One statement (${perRequest('check')}), one probe per file into the partial index.`,

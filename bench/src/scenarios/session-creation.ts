@@ -1,5 +1,20 @@
 import { cpus } from 'node:os';
-import { cpuTable, CpuMeter, netCpu, CpuRun, CpuWindow, DbStats, dbDelta, dbLines, IdleRates, measureIdle, pathProcesses, ProcessGroup, processNotes, sleep } from '../accounting';
+import {
+  cpuTable,
+  CpuMeter,
+  netCpu,
+  CpuRun,
+  CpuWindow,
+  DbStats,
+  dbDelta,
+  dbLines,
+  IdleRates,
+  measureIdle,
+  pathProcesses,
+  ProcessGroup,
+  processNotes,
+  sleep,
+} from '../accounting';
 import { System } from '../apps';
 import { GATEWAY, tokenFor } from '../client';
 import { benchEnv, freshDatabase, limitDatabaseUrl } from '../env';
@@ -43,12 +58,26 @@ async function run(ctx: BenchContext): Promise<Section> {
   const stats = await DbStats.open(benchEnv().DATABASE_URL);
   const limitStats = await DbStats.open(limitDatabaseUrl());
   const http = (c: number, s: number) =>
-    httpLoad({ url: `${GATEWAY}/v1/uploads`, method: 'POST', body: BODY, headers: { authorization: `Bearer ${token}` }, connections: c, seconds: s, expect: 201, what: 'POST /v1/uploads' });
+    httpLoad({
+      url: `${GATEWAY}/v1/uploads`,
+      method: 'POST',
+      body: BODY,
+      headers: { authorization: `Bearer ${token}` },
+      connections: c,
+      seconds: s,
+      expect: 201,
+      what: 'POST /v1/uploads',
+    });
   const inProcess = (c: number, s: number) => worker.create({ concurrency: c, seconds: s, body: BODY, userId: USER });
   try {
     await worker.initCreate();
     httpGroups = pathProcesses({ apps: sys.pids, databases: [stats.database], excludeBackends: [stats.backendPid] });
-    limitGroups = pathProcesses({ apps: sys.pids, databases: [limitStats.database], extra: { 'in-process limit (worker)': worker.pid }, excludeBackends: [limitStats.backendPid] });
+    limitGroups = pathProcesses({
+      apps: sys.pids,
+      databases: [limitStats.database],
+      extra: { 'in-process limit (worker)': worker.pid },
+      excludeBackends: [limitStats.backendPid],
+    });
     // Warm-up: JIT, pools, the user row on both sides.
     await http(TARGET_CONCURRENCY, ctx.quick ? 1 : 2);
     await inProcess(TARGET_CONCURRENCY, ctx.quick ? 1 : 2);
@@ -79,7 +108,9 @@ async function run(ctx: BenchContext): Promise<Section> {
         limitOps += l.ops;
       }
       points.push(p);
-      ctx.log(`  c=${c}: HTTP ${fmtFigure(figure(p.http.map((r) => r.rps)))} req/s, in-process ${fmtFigure(figure(p.limit.map((r) => r.ops / r.seconds)))} ops/s`);
+      ctx.log(
+        `  c=${c}: HTTP ${fmtFigure(figure(p.http.map((r) => r.rps)))} req/s, in-process ${fmtFigure(figure(p.limit.map((r) => r.ops / r.seconds)))} ops/s`,
+      );
     }
     if (!ctx.quick) await sleep(Math.max(0, httpEnd + STATS_SETTLE_MS - performance.now()));
     httpDb = dbLines(dbDelta(httpBefore, await stats.snapshot()), created, 'create', idle, { settled: !ctx.quick, top: 6 });
@@ -113,10 +144,27 @@ async function run(ctx: BenchContext): Promise<Section> {
   const p99 = fig(at.http.map((r) => r.p99));
   const limit = fig(at.limit.map((r) => r.ops / r.seconds));
   const gw = gatewayCpu(at, idle);
-  const runsOf = (list: { requests?: number; ops?: number; cpu: CpuWindow }[]): CpuRun[] => list.map((r) => ({ window: r.cpu, units: r.requests ?? r.ops ?? 1 }));
+  const runsOf = (list: { requests?: number; ops?: number; cpu: CpuWindow }[]): CpuRun[] =>
+    list.map((r) => ({ window: r.cpu, units: r.requests ?? r.ops ?? 1 }));
   const targets: Target[] = [
-    thresholdTarget({ name: `POST /v1/uploads at ${TARGET_CONCURRENCY} connections: rate`, source: 'issue 15', value: rps.median, limit: 1000, atLeast: true, wanted: '≥ 1,000 req/s', measured: `${fmtFigure(rps)} req/s` }),
-    thresholdTarget({ name: `POST /v1/uploads at ${TARGET_CONCURRENCY} connections: p99`, source: 'issue 15', value: p99.median, limit: 20, atLeast: false, wanted: '< 20 ms', measured: `${fmtFigure(p99, 0)} ms` }),
+    thresholdTarget({
+      name: `POST /v1/uploads at ${TARGET_CONCURRENCY} connections: rate`,
+      source: 'issue 15',
+      value: rps.median,
+      limit: 1000,
+      atLeast: true,
+      wanted: '≥ 1,000 req/s',
+      measured: `${fmtFigure(rps)} req/s`,
+    }),
+    thresholdTarget({
+      name: `POST /v1/uploads at ${TARGET_CONCURRENCY} connections: p99`,
+      source: 'issue 15',
+      value: p99.median,
+      limit: 20,
+      atLeast: false,
+      wanted: '< 20 ms',
+      measured: `${fmtFigure(p99, 0)} ms`,
+    }),
     thresholdTarget({
       name: 'POST /v1/uploads vs its in-process limit (same run)',
       source: 'issue 15',
@@ -126,7 +174,15 @@ async function run(ctx: BenchContext): Promise<Section> {
       wanted: '≥ 70%',
       measured: `${pct(rps.median / limit.median)} (${fmt(rps.median)} vs ${fmt(limit.median)} /s)`,
     }),
-    thresholdTarget({ name: 'Gateway CPU per create', source: 'issue 15', value: gw.median, limit: 1, atLeast: false, wanted: '< 1 ms', measured: `${fmtFigure(gw, 2)} ms` }),
+    thresholdTarget({
+      name: 'Gateway CPU per create',
+      source: 'issue 15',
+      value: gw.median,
+      limit: 1,
+      atLeast: false,
+      wanted: '< 1 ms',
+      measured: `${fmtFigure(gw, 2)} ms`,
+    }),
   ];
   return {
     id: 1,
@@ -138,7 +194,20 @@ async function run(ctx: BenchContext): Promise<Section> {
         `insert, quota bookkeeping) resolved from the gateway's own Nest module graph and config, in a process of its own, the same number of callers at once, ` +
         `on a database of its own with the same schema (bench/README.md).`,
       '',
-      ...table(['connections', ' HTTP req/s', ' HTTP p50 ms', ' HTTP p99 ms', ' in-process ops/s', ' p50 ms', ' p99 ms', ' HTTP / limit', ' gateway CPU ms per create'], rows),
+      ...table(
+        [
+          'connections',
+          ' HTTP req/s',
+          ' HTTP p50 ms',
+          ' HTTP p99 ms',
+          ' in-process ops/s',
+          ' p50 ms',
+          ' p99 ms',
+          ' HTTP / limit',
+          ' gateway CPU ms per create',
+        ],
+        rows,
+      ),
       '',
       `### Where every millisecond of a create goes (${TARGET_CONCURRENCY} connections)`,
       '',

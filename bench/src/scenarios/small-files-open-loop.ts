@@ -35,7 +35,10 @@ interface LiveWatch {
 
 async function watchLive(id: string, token: string): Promise<LiveWatch> {
   const controller = new AbortController();
-  const res = await fetch(`${GATEWAY}/v1/uploads/${id}/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, signal: controller.signal });
+  const res = await fetch(`${GATEWAY}/v1/uploads/${id}/events`, {
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
   if (res.status !== 200 || !res.body) throw new Error(`GET /v1/uploads/${id}/events answered ${res.status}: ${await res.text()}`);
   let snapshotSeen!: () => void;
   const w: LiveWatch = { snapshot: new Promise<void>((r) => (snapshotSeen = r)), close: () => controller.abort() };
@@ -66,7 +69,13 @@ export interface OpenLoopResult {
   completedPerSecond: number;
   notificationToUploaded: { p50: number; p99: number; n: number };
   /** PUT answered → session.uploaded seen by an SSE client of the file; committed (occurredAt) → seen. */
-  live: { putToSeen: { p50: number; p99: number }; committedToSeen: { p50: number; p99: number }; completedSeen: { p50: number; p99: number }; n: number; watched: number };
+  live: {
+    putToSeen: { p50: number; p99: number };
+    committedToSeen: { p50: number; p99: number };
+    completedSeen: { p50: number; p99: number };
+    n: number;
+    watched: number;
+  };
   createToCompleted: { p50: number; p99: number };
   offeredToCompleted: { p50: number; p99: number };
   uploadedToCompleted: { p50: number; p99: number };
@@ -98,7 +107,14 @@ function slope(points: { x: number; y: number }[]): number {
  * from the backlog (files offered but not COMPLETED, wherever they wait) sampled every 250 ms: it must not grow while files keep
  * coming, and it must drain once they stop. A backlog is a finding, not a failure; any non-2xx is a failure.
  */
-export async function openLoop(opts: { sys: System; watch: SessionWatch; token: string; groups: ProcessGroup[]; quick: boolean; log: (m: string) => void }): Promise<OpenLoopResult> {
+export async function openLoop(opts: {
+  sys: System;
+  watch: SessionWatch;
+  token: string;
+  groups: ProcessGroup[];
+  quick: boolean;
+  log: (m: string) => void;
+}): Promise<OpenLoopResult> {
   const rate = OFFERED_RATE;
   const offerSeconds = opts.quick ? 2 : 15;
   const drainSeconds = opts.quick ? 8 : 30;
@@ -170,7 +186,11 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
     // The streams' last events travel after the bus's: give them a moment, then close every stream.
     const watched = files.filter((f) => f.live);
     const liveDeadline = performance.now() + 5_000;
-    while (watched.some((f) => f.live!.completedAt === undefined && f.live!.failure === undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined) && performance.now() < liveDeadline) await sleep(50);
+    while (
+      watched.some((f) => f.live!.completedAt === undefined && f.live!.failure === undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined) &&
+      performance.now() < liveDeadline
+    )
+      await sleep(50);
     for (const f of watched) f.live!.close();
 
     const times = files.map((f) => ({ ...f, ev: opts.watch.times.get(f.id!) }));
@@ -185,7 +205,9 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
     const seen = watched.filter((f) => f.live!.uploadedAt !== undefined && opts.watch.times.get(f.id!)?.uploadedAt !== undefined);
     const putToSeen = seen.map((f) => f.live!.uploadedAt! - f.t2!);
     const committedToSeen = seen.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
-    const completedSeen = watched.filter((f) => f.live!.completedAt !== undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined).map((f) => f.live!.completedAt! - opts.watch.times.get(f.id!)!.completedAt!);
+    const completedSeen = watched
+      .filter((f) => f.live!.completedAt !== undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined)
+      .map((f) => f.live!.completedAt! - opts.watch.times.get(f.id!)!.completedAt!);
     const firstT0 = Math.min(...times.map((f) => f.offeredAt));
     const inOffer = done.filter((f) => f.ev!.completedAt! - firstT0 <= offerEnd * 1000).length;
     const lastPut = Math.max(...times.map((f) => f.t2!));
@@ -198,7 +220,9 @@ export async function openLoop(opts: { sys: System; watch: SessionWatch; token: 
     if (done.length < n) why.push(`${n - done.length} of ${n} files not COMPLETED ${drainSeconds} s after the last one was offered`);
     if (growth > rate * 0.05) why.push(`the backlog grew by ${fmt(growth, 1)} files/s in the second half of the offering`);
     if (drainMs > 5000 && Number.isFinite(drainMs)) why.push(`the last file completed ${fmt(drainMs / 1000, 1)} s after the last PUT`);
-    opts.log(`  open loop ${rate} files/s for ${offerSeconds} s: ${done.length}/${n} completed, backlog at end of offering ${atOfferEnd}, ${why.length ? 'backlog grew' : 'kept up'}`);
+    opts.log(
+      `  open loop ${rate} files/s for ${offerSeconds} s: ${done.length}/${n} completed, backlog at end of offering ${atOfferEnd}, ${why.length ? 'backlog grew' : 'kept up'}`,
+    );
     const pq = (v: number[]) => ({ p50: percentile(v, 50), p99: percentile(v, 99) });
     return {
       rate,
@@ -237,25 +261,35 @@ export function openLoopLines(r: OpenLoopResult, idle: IdleRates | null, cores: 
       `Every ${LIVE_EVERY === 2 ? 'other' : `${LIVE_EVERY}th`} file belongs to one of ${LIVE_USERS} users who watches it on its live stream (server-sent events, opened after the create; the PUT waits for the snapshot). ` +
       `Verdict: **${r.keptUp ? 'kept up' : 'backlog grew'}**${r.why.length ? ` (${r.why.join('; ')})` : ''}.`,
     '',
-    ...table(['', ' value'], [
-      ['files COMPLETED / offered', `${r.completed} / ${r.offered}`],
-      ['completed per second while offering', fmt(r.completedPerSecond, 1)],
-      ['backlog at the end of the offering / at most', `${r.backlog.atOfferEnd} / ${r.backlog.max}`],
-      ['backlog growth in the second half of the offering', `${fmt(r.backlog.slopePerSecond, 1)} files/s`],
-      ['last COMPLETED after the last PUT', Number.isFinite(r.drainMs) ? `${fmt(r.drainMs, 0)} ms` : 'not all completed'],
-    ]),
+    ...table(
+      ['', ' value'],
+      [
+        ['files COMPLETED / offered', `${r.completed} / ${r.offered}`],
+        ['completed per second while offering', fmt(r.completedPerSecond, 1)],
+        ['backlog at the end of the offering / at most', `${r.backlog.atOfferEnd} / ${r.backlog.max}`],
+        ['backlog growth in the second half of the offering', `${fmt(r.backlog.slopePerSecond, 1)} files/s`],
+        ['last COMPLETED after the last PUT', Number.isFinite(r.drainMs) ? `${fmt(r.drainMs, 0)} ms` : 'not all completed'],
+      ],
+    ),
     '',
-    ...table(['stage (open loop)', ' p50 ms', ' p99 ms'], [
-      [`offered → a client free (at most ${MAX_IN_FLIGHT} in flight)`, ms(r.waitForClient.p50), ms(r.waitForClient.p99)],
-      ['create (POST /v1/uploads)', ms(r.create.p50), ms(r.create.p99)],
-      [`notification → UPLOADED (${r.notificationToUploaded.n} files)`, ms(r.notificationToUploaded.p50), ms(r.notificationToUploaded.p99)],
-      [`PUT answered → session.uploaded seen on the file's live stream (${r.live.n} of ${r.live.watched} watched files)`, ms(r.live.putToSeen.p50), ms(r.live.putToSeen.p99)],
-      ['UPLOADED committed → seen on the live stream', ms(r.live.committedToSeen.p50), ms(r.live.committedToSeen.p99)],
-      ['COMPLETED committed → session.completed seen on the live stream', ms(r.live.completedSeen.p50), ms(r.live.completedSeen.p99)],
-      ['UPLOADED → COMPLETED', ms(r.uploadedToCompleted.p50), ms(r.uploadedToCompleted.p99)],
-      ['create → COMPLETED (not completed = never)', ms(r.createToCompleted.p50), ms(r.createToCompleted.p99)],
-      ['offered → COMPLETED (not completed = never)', ms(r.offeredToCompleted.p50), ms(r.offeredToCompleted.p99)],
-    ]),
+    ...table(
+      ['stage (open loop)', ' p50 ms', ' p99 ms'],
+      [
+        [`offered → a client free (at most ${MAX_IN_FLIGHT} in flight)`, ms(r.waitForClient.p50), ms(r.waitForClient.p99)],
+        ['create (POST /v1/uploads)', ms(r.create.p50), ms(r.create.p99)],
+        [`notification → UPLOADED (${r.notificationToUploaded.n} files)`, ms(r.notificationToUploaded.p50), ms(r.notificationToUploaded.p99)],
+        [
+          `PUT answered → session.uploaded seen on the file's live stream (${r.live.n} of ${r.live.watched} watched files)`,
+          ms(r.live.putToSeen.p50),
+          ms(r.live.putToSeen.p99),
+        ],
+        ['UPLOADED committed → seen on the live stream', ms(r.live.committedToSeen.p50), ms(r.live.committedToSeen.p99)],
+        ['COMPLETED committed → session.completed seen on the live stream', ms(r.live.completedSeen.p50), ms(r.live.completedSeen.p99)],
+        ['UPLOADED → COMPLETED', ms(r.uploadedToCompleted.p50), ms(r.uploadedToCompleted.p99)],
+        ['create → COMPLETED (not completed = never)', ms(r.createToCompleted.p50), ms(r.createToCompleted.p99)],
+        ['offered → COMPLETED (not completed = never)', ms(r.offeredToCompleted.p50), ms(r.offeredToCompleted.p99)],
+      ],
+    ),
     '',
     ...cpuTable([{ title: 'open loop', runs: [{ window: r.cpu, units: Math.max(1, r.completed) }], unit: 'file' }], idle, cores),
   ];

@@ -2,7 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { cpuTable, CpuMeter, netCpu, CpuRun, CpuWindow, DbStats, dbDelta, dbLines, IdleRates, measureIdle, pathProcesses, ProcessGroup, processNotes, sleep } from '../accounting';
+import {
+  cpuTable,
+  CpuMeter,
+  netCpu,
+  CpuRun,
+  CpuWindow,
+  DbStats,
+  dbDelta,
+  dbLines,
+  IdleRates,
+  measureIdle,
+  pathProcesses,
+  ProcessGroup,
+  processNotes,
+  sleep,
+} from '../accounting';
 import { AppName, System } from '../apps';
 import { call, inParallel, putObject, tokenFor } from '../client';
 import { benchEnv, emptyBucket, RAW_BUCKET, RUN_DIR, storageFor } from '../env';
@@ -47,7 +62,12 @@ interface BaselineRun {
 }
 
 /** One file's whole way: create, PUT, then the client waits for its session.completed. */
-export async function uploadSmallFile(watch: SessionWatch, token: string, body: Buffer, timeoutMs: number): Promise<{ id: string; t0: number; t1: number; t2: number; t: SessionTimes }> {
+export async function uploadSmallFile(
+  watch: SessionWatch,
+  token: string,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<{ id: string; t0: number; t1: number; t2: number; t: SessionTimes }> {
   const t0 = Date.now();
   const created = await call('POST', '/v1/uploads', { token, body: smallFileBody() });
   const t1 = Date.now();
@@ -94,7 +114,9 @@ async function storeRun(n: number, get: boolean, groups: ProcessGroup[]): Promis
   const body = randomBytes(SIZE);
   const prefix = `small-${get ? 'floor' : 'put'}/${Date.now()}`;
   const keys = Array.from({ length: n }, (_, i) => `${prefix}/${i}.bin`);
-  const urls = await Promise.all(keys.map((k) => storage.presignPut(k, { contentType: 'application/octet-stream', contentLength: SIZE, expiresInSeconds: 900 })));
+  const urls = await Promise.all(
+    keys.map((k) => storage.presignPut(k, { contentType: 'application/octet-stream', contentLength: SIZE, expiresInSeconds: 900 })),
+  );
   const latencies: number[] = [];
   const meter = new CpuMeter(groups).start();
   const start = performance.now();
@@ -151,9 +173,15 @@ function profileLines(app: string, p: ProfileSummary): string[] {
     '',
     `\`node --cpu-prof\` of ${app} over one closed-loop batch after a warm-up (${fmt(p.totalMs / 1000, 1)} s of samples in the batch's window):`,
     '',
-    ...table(['where', ' self ms', ' share'], p.byArea.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share)])),
+    ...table(
+      ['where', ' self ms', ' share'],
+      p.byArea.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share)]),
+    ),
     '',
-    ...table(['function (busy time only)', 'where', ' self ms', ' share of busy'], p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, `\`${f.where}\``, fmt(f.ms, 0), pct(f.share)])),
+    ...table(
+      ['function (busy time only)', 'where', ' self ms', ' share of busy'],
+      p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, `\`${f.where}\``, fmt(f.ms, 0), pct(f.share)]),
+    ),
     '',
   ];
 }
@@ -182,7 +210,12 @@ async function run(ctx: BenchContext): Promise<Section> {
     if (!ctx.quick) {
       await sleep(STATS_SETTLE_MS);
       idle = await measureIdle(groups, stats, 5);
-      ctx.log(`  idle: ${fmt(idle.db?.commits ?? 0, 1)} commits/s; apps ${Object.entries(idle.cpu).filter(([k]) => k in sys.pids).map(([k, v]) => `${k} ${fmt(v * 1000, 1)} ms/s`).join(', ')}`);
+      ctx.log(
+        `  idle: ${fmt(idle.db?.commits ?? 0, 1)} commits/s; apps ${Object.entries(idle.cpu)
+          .filter(([k]) => k in sys.pids)
+          .map(([k, v]) => `${k} ${fmt(v * 1000, 1)} ms/s`)
+          .join(', ')}`,
+      );
     }
     const before = await stats.snapshot();
     let lastPlatformEnd = 0;
@@ -192,7 +225,9 @@ async function run(ctx: BenchContext): Promise<Section> {
       lastPlatformEnd = performance.now();
       store.push(await storeRun(n, false, groups));
       floor.push(await storeRun(n, true, groups));
-      ctx.log(`  run ${i + 1}: platform ${fmt(platform.at(-1)!.filesPerSecond)} files/s, store PUT ${fmt(store.at(-1)!.filesPerSecond)} /s, floor (PUT + GET) ${fmt(floor.at(-1)!.filesPerSecond)} /s`);
+      ctx.log(
+        `  run ${i + 1}: platform ${fmt(platform.at(-1)!.filesPerSecond)} files/s, store PUT ${fmt(store.at(-1)!.filesPerSecond)} /s, floor (PUT + GET) ${fmt(floor.at(-1)!.filesPerSecond)} /s`,
+      );
     }
     if (!ctx.quick) await sleep(Math.max(0, lastPlatformEnd + STATS_SETTLE_MS - performance.now()));
     const after = await stats.snapshot();
@@ -217,11 +252,18 @@ async function run(ctx: BenchContext): Promise<Section> {
   const stage = (s: Stage, q: 'p50' | 'p99'): Figure => figure(platform.map((r) => r.stages[s][q]));
   const vsStore = fps.median / storeFps.median;
   const vsFloor = fps.median / floorFps.median;
-  const slowest = (['create', 'put', 'putToUploaded', 'uploadedToCompleted', 'completedToHeard'] as Stage[]).sort((a, b) => stage(b, 'p50').median - stage(a, 'p50').median)[0];
+  const slowest = (['create', 'put', 'putToUploaded', 'uploadedToCompleted', 'completedToHeard'] as Stage[]).sort(
+    (a, b) => stage(b, 'p50').median - stage(a, 'p50').median,
+  )[0];
   const apps = Object.keys(sys.pids);
   const runsOf = (list: { files: number; cpu: CpuWindow }[]): CpuRun[] => list.map((r) => ({ window: r.cpu, units: r.files }));
   const appsCpu = figure(platform.map((r) => (apps.reduce((s, a) => s + netCpu(r.cpu, a, idle), 0) * 1000) / r.files));
-  const rss = Object.fromEntries(apps.map((a) => [a, { peak: Math.max(...platform.map((r) => r.cpu.rssPeak[a])), growth: Math.max(...platform.map((r) => r.cpu.rssPeak[a] - r.cpu.rssStart[a])) }]));
+  const rss = Object.fromEntries(
+    apps.map((a) => [
+      a,
+      { peak: Math.max(...platform.map((r) => r.cpu.rssPeak[a])), growth: Math.max(...platform.map((r) => r.cpu.rssPeak[a] - r.cpu.rssStart[a])) },
+    ]),
+  );
 
   const profiles = ctx.profile ? await profiledRun(n, token) : {};
   const slowApp = STAGE_APP[slowest];
@@ -232,13 +274,19 @@ async function run(ctx: BenchContext): Promise<Section> {
       `Baselines, interleaved with the platform's runs, same ${CLIENTS} clients, to a bucket without notifications: the store's own pre-signed 4 KiB PUT, ` +
       `and the data-plane floor (per file the PUT and one GET of the object, the least the pipeline must ask of the store). See bench/README.md.`,
     '',
-    ...table(['', ' files/s', ' platform as a share of it'], [
-      ['platform, closed loop (create → COMPLETED heard)', fmtFigure(fps), '100%'],
-      ['store alone: pre-signed PUT', fmtFigure(storeFps), pct(vsStore)],
-      ['data-plane floor: PUT + one GET', fmtFigure(floorFps), pct(vsFloor)],
-    ]),
+    ...table(
+      ['', ' files/s', ' platform as a share of it'],
+      [
+        ['platform, closed loop (create → COMPLETED heard)', fmtFigure(fps), '100%'],
+        ['store alone: pre-signed PUT', fmtFigure(storeFps), pct(vsStore)],
+        ['data-plane floor: PUT + one GET', fmtFigure(floorFps), pct(vsFloor)],
+      ],
+    ),
     '',
-    ...table(['stage (platform)', ' p50 ms', ' p99 ms'], STAGES.map((s) => [STAGE_NAMES[s], fmtFigure(stage(s, 'p50'), 0), fmtFigure(stage(s, 'p99'), 0)])),
+    ...table(
+      ['stage (platform)', ' p50 ms', ' p99 ms'],
+      STAGES.map((s) => [STAGE_NAMES[s], fmtFigure(stage(s, 'p50'), 0), fmtFigure(stage(s, 'p99'), 0)]),
+    ),
     '',
     `Baseline latency per file: store PUT p50 ${fmtFigure(figure(store.map((r) => r.p50)), 1)} ms, p99 ${fmtFigure(figure(store.map((r) => r.p99)), 1)} ms; ` +
       `floor (PUT + GET) p50 ${fmtFigure(figure(floor.map((r) => r.p50)), 1)} ms, p99 ${fmtFigure(figure(floor.map((r) => r.p99)), 1)} ms.`,
@@ -259,11 +307,16 @@ async function run(ctx: BenchContext): Promise<Section> {
     '',
     ...db.lines,
     '',
-    ...table(['app', ' peak RSS', ' RSS growth within a run'], apps.map((a) => [a, fmtMiB(rss[a].peak), fmtMiB(rss[a].growth)])),
+    ...table(
+      ['app', ' peak RSS', ' RSS growth within a run'],
+      apps.map((a) => [a, fmtMiB(rss[a].peak), fmtMiB(rss[a].growth)]),
+    ),
     '',
     `Slowest stage by p50: **${STAGE_NAMES[slowest]}**${slowApp ? `, done by ${slowApp}` : ''}.`,
     '',
-    ...(slowApp && profiles[slowApp] ? profileLines(slowApp, profiles[slowApp]) : [ctx.profile ? '(No profile of the slowest stage.)' : '(No CPU profile in this run: --quick or --no-profile.)', '']),
+    ...(slowApp && profiles[slowApp]
+      ? profileLines(slowApp, profiles[slowApp])
+      : [ctx.profile ? '(No profile of the slowest stage.)' : '(No CPU profile in this run: --quick or --no-profile.)', '']),
     '### Open loop at a fixed offered rate',
     '',
     ...(open ? openLoopLines(open, idle, cpus().length) : [`**Broke**: ${openFailure ?? 'not run'}.`]),
@@ -309,14 +362,35 @@ async function run(ctx: BenchContext): Promise<Section> {
     }),
     ...(open
       ? openLoopTargets(open)
-      : [{ name: 'Open loop at 100 files/s', source: 'issue 14', wanted: 'notification → UPLOADED p99 < 50 ms; no growing backlog', measured: 'broke', met: null, note: openFailure ?? undefined }]),
+      : [
+          {
+            name: 'Open loop at 100 files/s',
+            source: 'issue 14',
+            wanted: 'notification → UPLOADED p99 < 50 ms; no growing backlog',
+            measured: 'broke',
+            met: null,
+            note: openFailure ?? undefined,
+          },
+        ]),
   ];
   return {
     id: 2,
     title: 'Small files end to end',
     lines,
     targets,
-    data: { n, clients: CLIENTS, platform, store, floor, idle: idle && { ...idle, db: idle.db && { commits: idle.db.commits } }, db, open, rss, slowest: STAGE_NAMES[slowest], profiles },
+    data: {
+      n,
+      clients: CLIENTS,
+      platform,
+      store,
+      floor,
+      idle: idle && { ...idle, db: idle.db && { commits: idle.db.commits } },
+      db,
+      open,
+      rss,
+      slowest: STAGE_NAMES[slowest],
+      profiles,
+    },
     failures: openFailure ? [`open loop: ${openFailure}`] : [],
   };
 }

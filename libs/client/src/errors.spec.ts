@@ -2,7 +2,7 @@ import { GatewayError } from './errors';
 import { backoffDelay } from './retry';
 
 describe('GatewayError', () => {
-  it('carries the gateway\'s field-level details and names them in its message', () => {
+  it("carries the gateway's field-level details and names them in its message", () => {
     const e = new GatewayError('POST', '/v1/uploads', {
       statusCode: 400,
       error: 'Bad Request',
@@ -10,11 +10,23 @@ describe('GatewayError', () => {
       code: 'INVALID_INPUT',
       details: [{ field: 'size', message: 'size must not be less than 1' }],
     });
-    expect(e).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', details: [{ field: 'size', message: 'size must not be less than 1' }], retryable: false });
+    expect(e).toMatchObject({
+      statusCode: 400,
+      code: 'INVALID_INPUT',
+      details: [{ field: 'size', message: 'size must not be less than 1' }],
+      retryable: false,
+    });
     expect(e.message).toBe('invalid input (size: size must not be less than 1)');
   });
 
-  it.each([[500, true], [503, true], [429, true], [408, true], [404, false], [409, false]])('HTTP %d retryable: %p', (statusCode, retryable) => {
+  it.each([
+    [500, true],
+    [503, true],
+    [429, true],
+    [408, true],
+    [404, false],
+    [409, false],
+  ])('HTTP %d retryable: %p', (statusCode, retryable) => {
     expect(new GatewayError('GET', '/x', { statusCode, error: '', message: 'm' }).retryable).toBe(retryable);
   });
 });

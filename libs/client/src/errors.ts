@@ -25,7 +25,11 @@ export class GatewayError extends UploadClientError {
   readonly code?: string;
   readonly details: FieldError[];
 
-  constructor(readonly method: string, readonly path: string, readonly body: GatewayErrorBody) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly body: GatewayErrorBody,
+  ) {
     super(GatewayError.describe(body));
     this.statusCode = body.statusCode;
     this.code = body.code;
@@ -46,7 +50,11 @@ export class GatewayError extends UploadClientError {
 /** The object store refused a part or file PUT (after retries, or for good). */
 export class StorageError extends UploadClientError {
   override name = 'StorageError';
-  constructor(message: string, readonly statusCode: number | null, readonly partNumber?: number) {
+  constructor(
+    message: string,
+    readonly statusCode: number | null,
+    readonly partNumber?: number,
+  ) {
     super(message);
   }
 }
@@ -54,7 +62,10 @@ export class StorageError extends UploadClientError {
 /** The caller's AbortSignal fired; the upload was aborted on the server (unless `abortOnCancel: false`). */
 export class UploadCancelledError extends UploadClientError {
   override name = 'UploadCancelledError';
-  constructor(readonly sessionId: string | null, readonly abortedOnServer: boolean) {
+  constructor(
+    readonly sessionId: string | null,
+    readonly abortedOnServer: boolean,
+  ) {
     super(sessionId ? `upload ${sessionId} cancelled` : 'upload cancelled before it started');
   }
 }
@@ -62,7 +73,11 @@ export class UploadCancelledError extends UploadClientError {
 /** A session (or the wait for it) ended in a state the caller did not ask for, or a deadline passed. */
 export class SessionStateError extends UploadClientError {
   override name = 'SessionStateError';
-  constructor(message: string, readonly sessionId: string, readonly status: string) {
+  constructor(
+    message: string,
+    readonly sessionId: string,
+    readonly status: string,
+  ) {
     super(message);
   }
 }
@@ -70,7 +85,11 @@ export class SessionStateError extends UploadClientError {
 /** A group (or the wait for it) ended in a state the caller did not ask for, or a deadline passed. */
 export class GroupStateError extends UploadClientError {
   override name = 'GroupStateError';
-  constructor(message: string, readonly groupId: string, readonly status: string) {
+  constructor(
+    message: string,
+    readonly groupId: string,
+    readonly status: string,
+  ) {
     super(message);
   }
 }

@@ -19,7 +19,11 @@ async function all(stream: ReadableStream<Uint8Array>): Promise<ServerSentEvent[
 
 describe('parseEventStream', () => {
   it('reads the gateway stream: retry, snapshot, events with ids, heartbeat comments skipped', async () => {
-    const events = await all(body('retry: 2000\nevent: snapshot\ndata: {"status":"UPLOADED"}\n\n: heartbeat\n\nevent: session.completed\nid: e-1\ndata: {"type":"session.completed"}\n\n'));
+    const events = await all(
+      body(
+        'retry: 2000\nevent: snapshot\ndata: {"status":"UPLOADED"}\n\n: heartbeat\n\nevent: session.completed\nid: e-1\ndata: {"type":"session.completed"}\n\n',
+      ),
+    );
     expect(events).toEqual([
       { event: 'snapshot', data: '{"status":"UPLOADED"}', retry: 2000 },
       { event: 'session.completed', id: 'e-1', data: '{"type":"session.completed"}' },

@@ -43,7 +43,8 @@ export async function* parseEventStream(body: ReadableStream<Uint8Array>): Async
         const line = buffer.slice(start, i);
         start = i + 1;
         if (line === '') {
-          if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), ...(id !== undefined ? { id } : {}), ...(retry !== undefined ? { retry } : {}) };
+          if (data.length > 0)
+            yield { event: event || 'message', data: data.join('\n'), ...(id !== undefined ? { id } : {}), ...(retry !== undefined ? { retry } : {}) };
           event = '';
           data = [];
           id = undefined;

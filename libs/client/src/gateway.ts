@@ -1,6 +1,19 @@
 import { GatewayError, GatewayErrorBody, UploadClientError } from './errors';
 import { backoffDelay, sleep } from './retry';
-import { CheckedFile, CreatedGroup, CreatedUpload, Group, LiveKind, Page, PartUrl, Session, SessionDetails, StoredPart, StreamTicket, UploadRequest } from './types';
+import {
+  CheckedFile,
+  CreatedGroup,
+  CreatedUpload,
+  Group,
+  LiveKind,
+  Page,
+  PartUrl,
+  Session,
+  SessionDetails,
+  StoredPart,
+  StreamTicket,
+  UploadRequest,
+} from './types';
 
 export interface GatewayOptions {
   /** Base URL of the gateway, e.g. http://localhost:3000. */
@@ -71,7 +84,11 @@ export class Gateway {
   }
 
   listUploads(query: { status?: string; groupId?: string; cursor?: string; limit?: number } = {}, signal?: AbortSignal): Promise<Page<Session>> {
-    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const qs = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
     return this.call('GET', `/v1/uploads${qs ? `?${qs}` : ''}`, { signal, tokenFor: [query.groupId], idempotent: true });
   }
 
@@ -82,7 +99,11 @@ export class Gateway {
 
   /** The parts the store already holds. */
   async storedParts(id: string, signal?: AbortSignal): Promise<StoredPart[]> {
-    const res = await this.call<{ parts: StoredPart[] } | { items: StoredPart[] } | StoredPart[]>('GET', `/v1/uploads/${enc(id)}/parts`, { signal, tokenFor: [id], idempotent: true });
+    const res = await this.call<{ parts: StoredPart[] } | { items: StoredPart[] } | StoredPart[]>('GET', `/v1/uploads/${enc(id)}/parts`, {
+      signal,
+      tokenFor: [id],
+      idempotent: true,
+    });
     const list = Array.isArray(res) ? res : 'parts' in res ? res.parts : res.items;
     return list.filter((p) => p.etag && (p as { status?: string }).status !== 'FAILED');
   }
@@ -99,7 +120,10 @@ export class Gateway {
     return this.call('GET', `/v1/uploads/${enc(id)}/download`, { signal, tokenFor: [id], idempotent: true });
   }
 
-  async createGroup(body: { name: string; description?: string; totalFiles?: number; expiresInSeconds?: number; files?: UploadRequest[] }, signal?: AbortSignal): Promise<CreatedGroup> {
+  async createGroup(
+    body: { name: string; description?: string; totalFiles?: number; expiresInSeconds?: number; files?: UploadRequest[] },
+    signal?: AbortSignal,
+  ): Promise<CreatedGroup> {
     const created = await this.call<CreatedGroup>('POST', '/v1/groups', { body, signal });
     this.rememberToken(created.id, created.uploadToken);
     for (const u of created.uploads ?? []) this.rememberToken(u.id, u.uploadToken ?? created.uploadToken);
@@ -132,7 +156,11 @@ export class Gateway {
     }
     if (res.ok && (res.headers.get('content-type') ?? '').startsWith('text/event-stream') && res.body) return res;
     const text = await res.text().catch(() => '');
-    throw new GatewayError('GET', path, res.ok ? { statusCode: 502, error: 'Bad Gateway', message: `GET ${path} did not answer with an event stream` } : toErrorBody(res, parse(text), text));
+    throw new GatewayError(
+      'GET',
+      path,
+      res.ok ? { statusCode: 502, error: 'Bad Gateway', message: `GET ${path} did not answer with an event stream` } : toErrorBody(res, parse(text), text),
+    );
   }
 
   /**
@@ -162,7 +190,12 @@ export class Gateway {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
-        res = await this.fetchImpl(`${this.server}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: opts.signal });
+        res = await this.fetchImpl(`${this.server}${path}`, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: opts.signal,
+        });
       } catch (e) {
         if (opts.signal?.aborted || attempt >= attempts) throw new UploadClientError(`${method} ${path}: ${(e as Error).message}${causeOf(e)}`, { cause: e });
         await sleep(backoffDelay(attempt), opts.signal);

@@ -42,7 +42,7 @@ function toBase64(bytes: Uint8Array): string {
 export async function sha256Of(src: ResolvedSource, onBytes?: (hashed: number) => void, signal?: AbortSignal): Promise<string> {
   if (!src.slice) throw new TypeError('skipExisting needs a source that can be read twice (a path, a Blob or bytes), not a stream');
   const hasher = await newHasher();
-  for (let at = 0; at < src.size; ) {
+  for (let at = 0; at < src.size;) {
     signal?.throwIfAborted();
     const end = Math.min(src.size, at + HASH_CHUNK);
     const part = src.slice(at, end);

@@ -44,7 +44,13 @@ function json(status: number, body: unknown): Response {
 
 const frame = (event: string, data: unknown, id?: string) => `event: ${event}\n${id ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
 const session = (status: string, jobs: unknown[] = []) => ({ id: ID, status, jobs, error: null, errorMessage: null });
-const event = (type: string, data: Record<string, unknown>) => ({ id: `e-${type}`, type, occurredAt: '2026-01-01T00:00:00Z', version: 1, data: { sessionId: ID, ...data } });
+const event = (type: string, data: Record<string, unknown>) => ({
+  id: `e-${type}`,
+  type,
+  occurredAt: '2026-01-01T00:00:00Z',
+  version: 1,
+  data: { sessionId: ID, ...data },
+});
 
 describe('waitForSession, live', () => {
   it('follows the stream: changes as they come, no polling, one GET at the end for the complete session', async () => {
@@ -79,7 +85,9 @@ describe('waitForSession, live', () => {
 
   it('a stream that ends before the final state is opened again (a fresh snapshot), passing Last-Event-ID', async () => {
     const g = new ScriptedGateway();
-    g.streams.push({ body: frame('snapshot', session('UPLOADED')) + frame('session.processing', event('session.processing', { status: 'PROCESSING' }), 'e-session.processing') });
+    g.streams.push({
+      body: frame('snapshot', session('UPLOADED')) + frame('session.processing', event('session.processing', { status: 'PROCESSING' }), 'e-session.processing'),
+    });
     g.streams.push({ body: frame('snapshot', session('FAILED')) });
     await expect(waitForSessionWith(g.gateway(), ID, { until: 'COMPLETED' })).rejects.toThrow(`session ${ID} ended FAILED`);
     expect(g.calls).toEqual([`GET /v1/uploads/${ID}/events`, `GET /v1/uploads/${ID}/events`]);
@@ -102,7 +110,10 @@ describe('waitForSession, live', () => {
 
   it('stops at `until` as soon as an event says so, and gives up at the deadline with the last status seen', async () => {
     const g = new ScriptedGateway();
-    g.streams.push({ body: frame('snapshot', session('PENDING_UPLOAD')) + frame('session.uploaded', event('session.uploaded', { status: 'UPLOADED' })), hold: true });
+    g.streams.push({
+      body: frame('snapshot', session('PENDING_UPLOAD')) + frame('session.uploaded', event('session.uploaded', { status: 'UPLOADED' })),
+      hold: true,
+    });
     g.state = session('PROCESSING');
     // The GET already shows PROCESSING: the awaited UPLOADED was seen in the event, and is what is returned.
     expect(await waitForSessionWith(g.gateway(), ID, { until: 'UPLOADED' })).toMatchObject({ status: 'UPLOADED' });
@@ -121,12 +132,20 @@ describe('waitForGroup, live', () => {
       body:
         frame('snapshot', group) +
         frame('session.completed', event('session.completed', { groupId: ID, status: 'COMPLETED' })) +
-        frame('group.completed', { id: 'e-g', type: 'group.completed', version: 1, data: { groupId: ID, status: 'COMPLETED', totalFiles: 2, completedFiles: 2, failedFiles: 0 } }),
+        frame('group.completed', {
+          id: 'e-g',
+          type: 'group.completed',
+          version: 1,
+          data: { groupId: ID, status: 'COMPLETED', totalFiles: 2, completedFiles: 2, failedFiles: 0 },
+        }),
     });
     g.state = { ...group, status: 'COMPLETED', completedFiles: 2 };
     const seen: string[] = [];
     const events: string[] = [];
-    const done = await waitForGroupWith(g.gateway(), ID, { onChange: (x) => seen.push(`${x.status} ${x.completedFiles}/${x.totalFiles}`), onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type) });
+    const done = await waitForGroupWith(g.gateway(), ID, {
+      onChange: (x) => seen.push(`${x.status} ${x.completedFiles}/${x.totalFiles}`),
+      onEvent: (e) => events.push(e.kind === 'snapshot' ? 'snapshot' : e.event.type),
+    });
     expect(done).toMatchObject({ status: 'COMPLETED', completedFiles: 2 });
     expect(seen).toEqual(['IN_PROGRESS 1/2', 'COMPLETED 2/2']);
     expect(events).toEqual(['snapshot', 'session.completed', 'group.completed']);
@@ -139,4 +158,3 @@ describe('waitForGroup, live', () => {
     await expect(waitForGroupWith(g.gateway(), ID, { until: 'COMPLETED' })).rejects.toMatchObject({ name: 'GroupStateError', status: 'CANCELLED' });
   });
 });
-

@@ -10,7 +10,12 @@ import { DomainEvent, LiveEvent, LiveKind } from './types';
  * final event; or early, when a gateway stops: open it again for a fresh snapshot). Throws GatewayError when
  * the gateway refuses the stream. Works in Node and in browsers (fetch, so it sends the caller's headers).
  */
-export async function* followEvents<S>(gateway: Gateway, kind: LiveKind, id: string, opts: { signal?: AbortSignal; lastEventId?: string } = {}): AsyncGenerator<LiveEvent<S>> {
+export async function* followEvents<S>(
+  gateway: Gateway,
+  kind: LiveKind,
+  id: string,
+  opts: { signal?: AbortSignal; lastEventId?: string } = {},
+): AsyncGenerator<LiveEvent<S>> {
   const res = await gateway.openEvents(kind, id, opts);
   for await (const e of parseEventStream(res.body!)) {
     let data: unknown;
@@ -66,7 +71,8 @@ export function untilList<Status extends string>(until: Status | readonly Status
   return until === undefined ? finals : typeof until === 'string' ? [until] : until;
 }
 
-type FollowOptions<S> = Required<Pick<LiveWaitOptions<S, string>, 'timeoutMs' | 'intervalMs' | 'live'>> & Pick<LiveWaitOptions<S, string>, 'signal' | 'onChange' | 'onEvent'>;
+type FollowOptions<S> = Required<Pick<LiveWaitOptions<S, string>, 'timeoutMs' | 'intervalMs' | 'live'>> &
+  Pick<LiveWaitOptions<S, string>, 'signal' | 'onChange' | 'onEvent'>;
 
 /**
  * Follows a resource until `done`: over its live stream while the gateway offers it (reconnecting for a fresh
@@ -74,8 +80,19 @@ type FollowOptions<S> = Required<Pick<LiveWaitOptions<S, string>, 'timeoutMs' | 
  * streams, a refused stream, a broken one). A state reached through an event is read once more with the GET,
  * so what is returned is complete (job results, counters).
  */
-export async function follow<S>(gateway: Gateway, id: string, f: Follower<S>, options: LiveWaitOptions<S, string>, defaults: { timeoutMs: number; intervalMs: number }): Promise<S> {
-  const o: FollowOptions<S> = { ...options, timeoutMs: options.timeoutMs ?? defaults.timeoutMs, intervalMs: options.intervalMs ?? defaults.intervalMs, live: options.live ?? true };
+export async function follow<S>(
+  gateway: Gateway,
+  id: string,
+  f: Follower<S>,
+  options: LiveWaitOptions<S, string>,
+  defaults: { timeoutMs: number; intervalMs: number },
+): Promise<S> {
+  const o: FollowOptions<S> = {
+    ...options,
+    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
+    intervalMs: options.intervalMs ?? defaults.intervalMs,
+    live: options.live ?? true,
+  };
   const deadline = Date.now() + o.timeoutMs;
   const timer = new AbortController();
   const timeout = setTimeout(() => timer.abort(new Error('deadline')), o.timeoutMs);
@@ -114,7 +131,14 @@ export async function follow<S>(gateway: Gateway, id: string, f: Follower<S>, op
 }
 
 /** The final (or awaited) state from the live stream, or null when streaming is not possible here: poll instead. */
-async function viaStream<S>(gateway: Gateway, id: string, f: Follower<S>, o: FollowOptions<S>, signal: AbortSignal, changed: (s: S) => void): Promise<S | null> {
+async function viaStream<S>(
+  gateway: Gateway,
+  id: string,
+  f: Follower<S>,
+  o: FollowOptions<S>,
+  signal: AbortSignal,
+  changed: (s: S) => void,
+): Promise<S | null> {
   let emptyEnds = 0;
   let lastEventId: string | undefined;
   for (;;) {

@@ -19,7 +19,7 @@ describe('resolveSource', () => {
     await expect(src.read!(10)).rejects.toThrow('the stream ended after 5 bytes; 10 were announced');
   });
 
-  it('refuses a stream without a size: the store signs every PUT\'s length', async () => {
+  it("refuses a stream without a size: the store signs every PUT's length", async () => {
     await expect(resolveSource(Readable.from([Buffer.from('x')]))).rejects.toThrow(/needs `size`/);
   });
 

@@ -15,10 +15,27 @@ export interface ResolvedSource {
 }
 
 const TYPES: Record<string, string> = {
-  txt: 'text/plain', csv: 'text/csv', json: 'application/json', html: 'text/html', xml: 'application/xml', md: 'text/markdown',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
-  pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip', tar: 'application/x-tar',
-  mp4: 'video/mp4', mov: 'video/quicktime', webm: 'video/webm', mp3: 'audio/mpeg', wav: 'audio/wav',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  json: 'application/json',
+  html: 'text/html',
+  xml: 'application/xml',
+  md: 'text/markdown',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  tar: 'application/x-tar',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
 };
 
 /** A content type from the file name's extension; application/octet-stream when unknown. */
@@ -78,7 +95,10 @@ export class SequentialReader {
   private pendingBytes = 0;
   private consumed = 0;
 
-  constructor(private readonly it: AsyncIterator<Uint8Array>, private readonly size: number) {}
+  constructor(
+    private readonly it: AsyncIterator<Uint8Array>,
+    private readonly size: number,
+  ) {}
 
   async read(length: number): Promise<Uint8Array> {
     while (this.pendingBytes < length) {

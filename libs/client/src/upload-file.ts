@@ -109,7 +109,18 @@ export async function uploadFileWith(gateway: Gateway, source: UploadSource, opt
     const [held] = await gateway.checkUploads([{ checksumSha256, size: src.size }], options.signal);
     ifExists = held?.exists ? 'reuse' : ifExists;
   }
-  const request: UploadRequest = { filename, contentType: options.contentType ?? src.contentType ?? guessContentType(filename), size: src.size, checksumSha256, ifExists, groupId, multipart, partSize, jobs, metadata };
+  const request: UploadRequest = {
+    filename,
+    contentType: options.contentType ?? src.contentType ?? guessContentType(filename),
+    size: src.size,
+    checksumSha256,
+    ifExists,
+    groupId,
+    multipart,
+    partSize,
+    jobs,
+    metadata,
+  };
   const created = await gateway.createUpload(request, options.signal);
   return sendCreated(gateway, src, created, options);
 }
@@ -137,7 +148,14 @@ export async function sendCreated(gateway: Gateway, src: ResolvedSource, created
   meter.emit();
   const plan: MultipartPlan | null =
     upload.strategy === 'MULTIPART'
-      ? { partSize: upload.partSize, totalParts: upload.totalParts, missing: range(1, upload.totalParts), held: [], urls: upload.parts, urlsExpireAt: Date.parse(upload.expiresAt) }
+      ? {
+          partSize: upload.partSize,
+          totalParts: upload.totalParts,
+          missing: range(1, upload.totalParts),
+          held: [],
+          urls: upload.parts,
+          urlsExpireAt: Date.parse(upload.expiresAt),
+        }
       : null;
   return run(gateway, src, created, handle, plan, upload, meter, options);
 }
@@ -145,15 +163,29 @@ export async function sendCreated(gateway: Gateway, src: ResolvedSource, created
 async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeFrom, options: UploadFileOptions): Promise<UploadResult> {
   gateway.rememberToken(from.sessionId, from.uploadToken);
   const session = await gateway.getUpload(from.sessionId, options.signal);
-  if (session.size !== src.size) throw new SessionStateError(`session ${session.id} is for ${session.size} bytes; this source has ${src.size}`, session.id, session.status);
+  if (session.size !== src.size)
+    throw new SessionStateError(`session ${session.id} is for ${session.size} bytes; this source has ${src.size}`, session.id, session.status);
   const handleBase = { sessionId: session.id, uploadToken: gateway.tokenOf(session.id), groupId: session.groupId ?? null };
   if (ALREADY_UP.includes(session.status)) {
     const meter = new ProgressMeter(session.filename, src.size, session.totalParts || 1, options.onProgress, Date.now, session.id);
     meter.alreadyHeld(src.size, session.totalParts || 1);
-    return { ...handleBase, strategy: session.uploadId ? 'MULTIPART' : 'SINGLE', reused: false, duplicateOf: null, session, partsSent: [], partsSkipped: range(1, session.totalParts || 1), bytesSent: 0 };
+    return {
+      ...handleBase,
+      strategy: session.uploadId ? 'MULTIPART' : 'SINGLE',
+      reused: false,
+      duplicateOf: null,
+      session,
+      partsSent: [],
+      partsSkipped: range(1, session.totalParts || 1),
+      bytesSent: 0,
+    };
   }
   if (!RESUMABLE.includes(session.status)) {
-    throw new SessionStateError(`session ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''}: it cannot be resumed`, session.id, session.status);
+    throw new SessionStateError(
+      `session ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''}: it cannot be resumed`,
+      session.id,
+      session.status,
+    );
   }
   if (!session.uploadId) {
     throw new SessionStateError(`session ${session.id} is a single-PUT upload: it cannot be resumed, upload the file again`, session.id, session.status);
@@ -165,7 +197,13 @@ async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeF
   if (!partSize) {
     // Not told and nothing to infer it from: the URLs of the missing parts sign their exact lengths.
     const storedNumbers = new Set(stored.map((p) => p.partNumber));
-    firstUrls = await gateway.partUrls(session.id, range(1, totalParts).filter((n) => !storedNumbers.has(n)).slice(0, URL_BATCH), options.signal);
+    firstUrls = await gateway.partUrls(
+      session.id,
+      range(1, totalParts)
+        .filter((n) => !storedNumbers.has(n))
+        .slice(0, URL_BATCH),
+      options.signal,
+    );
     partSize = firstUrls.parts.find((p) => p.partNumber < totalParts && p.size)?.size ?? null;
     if (!partSize) throw new SessionStateError(`session ${session.id}: the part size is unknown; pass resume.partSize`, session.id, session.status);
   }
@@ -175,8 +213,18 @@ async function resumeUpload(gateway: Gateway, src: ResolvedSource, from: ResumeF
   const handle: SessionHandle = { ...handleBase, strategy: 'MULTIPART', partSize, totalParts };
   await options.onSession?.(handle);
   const meter = new ProgressMeter(session.filename, src.size, totalParts, options.onProgress, Date.now, session.id);
-  meter.alreadyHeld(held.reduce((n, p) => n + p.size, 0), held.length);
-  const plan: MultipartPlan = { partSize, totalParts, missing: range(1, totalParts).filter((n) => !heldNumbers.has(n)), held, urls: firstUrls?.parts ?? [], urlsExpireAt: firstUrls?.expiresAt ? Date.parse(firstUrls.expiresAt) : 0 };
+  meter.alreadyHeld(
+    held.reduce((n, p) => n + p.size, 0),
+    held.length,
+  );
+  const plan: MultipartPlan = {
+    partSize,
+    totalParts,
+    missing: range(1, totalParts).filter((n) => !heldNumbers.has(n)),
+    held,
+    urls: firstUrls?.parts ?? [],
+    urlsExpireAt: firstUrls?.expiresAt ? Date.parse(firstUrls.expiresAt) : 0,
+  };
   return run(gateway, src, session, handle, plan, null, meter, options);
 }
 
@@ -218,7 +266,13 @@ async function run(
       const etags = new Map<number, string>([...plan.held.map((p): [number, string] => [p.partNumber, p.etag]), ...sent]);
       const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
       const done = await gateway.complete(session.id, parts, inner.signal);
-      return { ...resultBase(handle), session: done, partsSent, partsSkipped: plan.held.map((p) => p.partNumber), bytesSent: sumLengths(src.size, plan, partsSent) };
+      return {
+        ...resultBase(handle),
+        session: done,
+        partsSent,
+        partsSkipped: plan.held.map((p) => p.partNumber),
+        bytesSent: sumLengths(src.size, plan, partsSent),
+      };
     }
     if (single?.strategy !== 'SINGLE') throw new UploadClientError(`session ${session.id}: no upload instructions`);
     await sendSingle(gateway, src, single, options, inner.signal);
@@ -233,7 +287,10 @@ async function run(
     if (options.signal?.aborted) {
       let abortedOnServer = false;
       if (options.abortOnCancel !== false) {
-        await gateway.abort(session.id).then(() => (abortedOnServer = true), () => undefined);
+        await gateway.abort(session.id).then(
+          () => (abortedOnServer = true),
+          () => undefined,
+        );
       }
       throw new UploadCancelledError(session.id, abortedOnServer);
     }
@@ -243,22 +300,56 @@ async function run(
   }
 }
 
-const resultBase = (h: SessionHandle) => ({ sessionId: h.sessionId, uploadToken: h.uploadToken, strategy: h.strategy, reused: false, duplicateOf: null as string | null });
+const resultBase = (h: SessionHandle) => ({
+  sessionId: h.sessionId,
+  uploadToken: h.uploadToken,
+  strategy: h.strategy,
+  reused: false,
+  duplicateOf: null as string | null,
+});
 
-async function sendSingle(gateway: Gateway, src: ResolvedSource, up: Extract<UploadInstructions, { strategy: 'SINGLE' }>, options: SendOptions, signal: AbortSignal): Promise<void> {
+async function sendSingle(
+  gateway: Gateway,
+  src: ResolvedSource,
+  up: Extract<UploadInstructions, { strategy: 'SINGLE' }>,
+  options: SendOptions,
+  signal: AbortSignal,
+): Promise<void> {
   const headers = { ...up.headers };
   if (src.rest) {
     // A stream can be sent once only: no retry.
-    const res = await gateway.fetch(up.url, { method: 'PUT', headers: { ...headers, 'content-length': String(src.size) }, body: src.rest(), signal, duplex: 'half' } as RequestInit);
+    const res = await gateway.fetch(up.url, {
+      method: 'PUT',
+      headers: { ...headers, 'content-length': String(src.size) },
+      body: src.rest(),
+      signal,
+      duplex: 'half',
+    } as RequestInit);
     await res.arrayBuffer().catch(() => undefined);
     // 412: the URL's If-None-Match found the object already stored (an earlier run of this upload): completion checks it.
     if (!res.ok && res.status !== 412) throw new StorageError(`the store refused the upload: HTTP ${res.status}`, res.status);
     return;
   }
-  await putWithRetries(gateway, () => src.slice!(0, src.size), async () => ({ url: up.url, headers }), undefined, options, signal, undefined);
+  await putWithRetries(
+    gateway,
+    () => src.slice!(0, src.size),
+    async () => ({ url: up.url, headers }),
+    undefined,
+    options,
+    signal,
+    undefined,
+  );
 }
 
-async function sendParts(gateway: Gateway, src: ResolvedSource, sessionId: string, plan: MultipartPlan, meter: ProgressMeter, options: SendOptions, inner: AbortController): Promise<Map<number, string>> {
+async function sendParts(
+  gateway: Gateway,
+  src: ResolvedSource,
+  sessionId: string,
+  plan: MultipartPlan,
+  meter: ProgressMeter,
+  options: SendOptions,
+  inner: AbortController,
+): Promise<Map<number, string>> {
   /** Part number → ETag of the parts this run sent. */
   const etags = new Map<number, string>();
   const lengthOf = (n: number) => (n < plan.totalParts ? plan.partSize : src.size - plan.partSize * (plan.totalParts - 1));
@@ -288,7 +379,15 @@ async function sendParts(gateway: Gateway, src: ResolvedSource, sessionId: strin
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
       inner.signal.throwIfAborted();
       const body = await bodyOf(n);
-      const { etag, attempts } = await putWithRetries(gateway, () => body, (stale) => urls.get(n, stale), n, options, inner.signal, lengthOf(n));
+      const { etag, attempts } = await putWithRetries(
+        gateway,
+        () => body,
+        (stale) => urls.get(n, stale),
+        n,
+        options,
+        inner.signal,
+        lengthOf(n),
+      );
       etags.set(n, etag);
       meter.add(lengthOf(n), 1);
       options.onPart?.({ sessionId, partNumber: n, bytes: lengthOf(n), etag, attempts });
@@ -312,7 +411,12 @@ class PartUrlCache {
   private readonly urls = new Map<number, { url: string; headers?: Record<string, string>; expiresAt: number }>();
   private readonly inFlight = new Map<number, Promise<void>>();
 
-  constructor(private readonly gateway: Gateway, private readonly sessionId: string, private readonly plan: MultipartPlan, private readonly signal: AbortSignal) {
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly sessionId: string,
+    private readonly plan: MultipartPlan,
+    private readonly signal: AbortSignal,
+  ) {
     for (const p of plan.urls) this.urls.set(p.partNumber, { url: p.url, headers: p.headers, expiresAt: plan.urlsExpireAt || Infinity });
   }
 
@@ -373,7 +477,8 @@ async function putWithRetries(
       const text = await res.text().catch(() => '');
       if (res.ok) {
         const etag = res.headers.get('etag');
-        if (partNumber !== undefined && !etag) throw new StorageError(`the store gave no ETag for ${what} (is ETag exposed by the bucket's CORS rule?)`, res.status, partNumber);
+        if (partNumber !== undefined && !etag)
+          throw new StorageError(`the store gave no ETag for ${what} (is ETag exposed by the bucket's CORS rule?)`, res.status, partNumber);
         return { etag: etag ?? '', attempts: attempt };
       }
       // A single PUT signs If-None-Match: * (one write per URL): 412 means an earlier attempt whose answer was lost stored it.
@@ -381,7 +486,8 @@ async function putWithRetries(
       status = res.status;
       reason = `HTTP ${res.status}${/<Code>([^<]+)<\/Code>/.exec(text)?.[1] ? ` ${/<Code>([^<]+)<\/Code>/.exec(text)![1]}` : ''}`;
       if (res.status === 403 && partNumber !== undefined) stale = target.url;
-      else if (res.status < 500 && res.status !== 408 && res.status !== 429) throw new StorageError(`the store refused ${what}: ${reason}`, res.status, partNumber);
+      else if (res.status < 500 && res.status !== 408 && res.status !== 429)
+        throw new StorageError(`the store refused ${what}: ${reason}`, res.status, partNumber);
     } catch (e) {
       if (signal.aborted || e instanceof StorageError || e instanceof GatewayError) throw e;
       reason = (e as Error).message;

@@ -45,7 +45,8 @@ export interface UploadGroupOptions extends Omit<SendOptions, 'onProgress' | 'on
   onGroup?: (g: Group, uploads: CreatedUpload[]) => void | Promise<void>;
 }
 
-export type GroupFileResult = { filename: string; sessionId: string; ok: true; result: UploadResult } | { filename: string; sessionId: string | null; ok: false; error: Error };
+export type GroupFileResult =
+  { filename: string; sessionId: string; ok: true; result: UploadResult } | { filename: string; sessionId: string | null; ok: false; error: Error };
 
 export interface GroupUploadResult {
   group: Group;
@@ -76,14 +77,27 @@ export async function uploadGroupWith(gateway: Gateway, files: GroupFile[], opti
       ...(f.metadata ? { metadata: f.metadata } : {}),
     };
   });
-  const created = await gateway.createGroup({ name: options.name, description: options.description, totalFiles: files.length, expiresInSeconds: options.expiresInSeconds, files: requests }, options.signal);
+  const created = await gateway.createGroup(
+    { name: options.name, description: options.description, totalFiles: files.length, expiresInSeconds: options.expiresInSeconds, files: requests },
+    options.signal,
+  );
   // A gateway that creates the group without its files: add them one by one.
   const uploads = created.uploads?.length === files.length ? created.uploads : await addOneByOne(gateway, created.id, requests, options.signal);
   await options.onGroup?.(created, uploads);
 
   const perFile: UploadProgress[] = uploads.map((u, i) => ({
-    sessionId: u.id, filename: u.filename, phase: 'uploading', bytesHashed: 0, bytesUploaded: 0, totalBytes: sources[i].size, percent: 0, partsUploaded: 0,
-    totalParts: u.upload.strategy === 'MULTIPART' ? u.upload.totalParts : 1, bytesPerSecond: 0, etaSeconds: null, elapsedMs: 0,
+    sessionId: u.id,
+    filename: u.filename,
+    phase: 'uploading',
+    bytesHashed: 0,
+    bytesUploaded: 0,
+    totalBytes: sources[i].size,
+    percent: 0,
+    partsUploaded: 0,
+    totalParts: u.upload.strategy === 'MULTIPART' ? u.upload.totalParts : 1,
+    bytesPerSecond: 0,
+    etaSeconds: null,
+    elapsedMs: 0,
   }));
   const totalBytes = sources.reduce((n, s) => n + s.size, 0);
   const started = Date.now();

@@ -9,7 +9,13 @@ export type WaitForGroupOptions = LiveWaitOptions<Group, GroupStatus>;
 export function applyGroupEvent(g: Group, e: DomainEvent): Group {
   if (!e.type.startsWith('group.') || typeof e.data.status !== 'string') return g;
   const n = (v: unknown, fallback: number | undefined) => (typeof v === 'number' ? v : fallback);
-  return { ...g, status: e.data.status as GroupStatus, totalFiles: n(e.data.totalFiles, g.totalFiles)!, completedFiles: n(e.data.completedFiles, g.completedFiles)!, failedFiles: n(e.data.failedFiles, g.failedFiles) };
+  return {
+    ...g,
+    status: e.data.status as GroupStatus,
+    totalFiles: n(e.data.totalFiles, g.totalFiles)!,
+    completedFiles: n(e.data.completedFiles, g.completedFiles)!,
+    failedFiles: n(e.data.failedFiles, g.failedFiles),
+  };
 }
 
 /**

@@ -9,7 +9,12 @@ export type WaitOptions = LiveWaitOptions<SessionDetails, UploadStatus>;
 export function applySessionEvent(s: SessionDetails, e: DomainEvent): SessionDetails {
   const d = e.data;
   if (e.type.startsWith('session.') && typeof d.status === 'string') {
-    return { ...s, status: d.status as UploadStatus, error: (d.error as string | null | undefined) ?? s.error, errorMessage: (d.errorMessage as string | null | undefined) ?? s.errorMessage };
+    return {
+      ...s,
+      status: d.status as UploadStatus,
+      error: (d.error as string | null | undefined) ?? s.error,
+      errorMessage: (d.errorMessage as string | null | undefined) ?? s.errorMessage,
+    };
   }
   if (e.type.startsWith('job.') && typeof d.jobId === 'string') {
     const update = { status: d.status, attempts: d.attempts, result: d.result ?? null, error: d.error ?? null } as Partial<Job>;
@@ -17,7 +22,9 @@ export function applySessionEvent(s: SessionDetails, e: DomainEvent): SessionDet
     const known = jobs.some((j) => j.id === d.jobId);
     return {
       ...s,
-      jobs: known ? jobs.map((j) => (j.id === d.jobId ? { ...j, ...update } : j)) : [...jobs, { id: d.jobId, type: String(d.type), priority: 0, maxAttempts: 0, ...update }],
+      jobs: known
+        ? jobs.map((j) => (j.id === d.jobId ? { ...j, ...update } : j))
+        : [...jobs, { id: d.jobId, type: String(d.type), priority: 0, maxAttempts: 0, ...update }],
     };
   }
   return s;
@@ -39,5 +46,9 @@ export async function waitForSessionWith(gateway: Gateway, id: string, options: 
   };
   const s = await follow(gateway, id, follower, options, { timeoutMs: 300_000, intervalMs: 500 });
   if (until.includes(s.status)) return s;
-  throw new SessionStateError(`session ${id} ended ${s.status}${s.errorMessage ? `: ${s.errorMessage}` : s.error ? `: ${s.error}` : ''} (waited for ${until.join(' or ')})`, id, s.status);
+  throw new SessionStateError(
+    `session ${id} ended ${s.status}${s.errorMessage ? `: ${s.errorMessage}` : s.error ? `: ${s.error}` : ''} (waited for ${until.join(' or ')})`,
+    id,
+    s.status,
+  );
 }

@@ -3,7 +3,13 @@ import { Webhook } from 'standardwebhooks';
 import { verifyWebhook, WebhookVerificationError } from './webhooks';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-const body = JSON.stringify({ id: 'b1f0c7e2-0d0e-4d8c-9a53-3f7c2f0f5e11', type: 'session.completed', occurredAt: '2026-12-01T00:00:00.000Z', version: 1, data: { filename: 'ü €.png' } });
+const body = JSON.stringify({
+  id: 'b1f0c7e2-0d0e-4d8c-9a53-3f7c2f0f5e11',
+  type: 'session.completed',
+  occurredAt: '2026-12-01T00:00:00.000Z',
+  version: 1,
+  data: { filename: 'ü €.png' },
+});
 const id = 'b1f0c7e2-0d0e-4d8c-9a53-3f7c2f0f5e11';
 const now = () => Date.now();
 /** Signed by the specification's reference library, so this tests our verifier against it. */
@@ -18,7 +24,15 @@ describe('verifyWebhook', () => {
     const headers = signedHeaders();
     expect((await verifyWebhook(secret, headers, body)).type).toBe('session.completed');
     expect((await verifyWebhook(secret, new Headers(headers), new TextEncoder().encode(body))).data).toEqual({ filename: 'ü €.png' });
-    expect((await verifyWebhook(secret, { 'Webhook-Id': headers['webhook-id'], 'WEBHOOK-TIMESTAMP': [headers['webhook-timestamp']], 'webhook-signature': headers['webhook-signature'] }, body)).id).toBe(id);
+    expect(
+      (
+        await verifyWebhook(
+          secret,
+          { 'Webhook-Id': headers['webhook-id'], 'WEBHOOK-TIMESTAMP': [headers['webhook-timestamp']], 'webhook-signature': headers['webhook-signature'] },
+          body,
+        )
+      ).id,
+    ).toBe(id);
   });
 
   it('accepts any one matching signature of several (secret rotation)', async () => {
@@ -33,7 +47,11 @@ describe('verifyWebhook', () => {
     ['a tampered body', (h: Record<string, string>) => [h, body.replace('ü', 'u')] as const, /no signature matches/],
     ['another webhook-id', (h: Record<string, string>) => [{ ...h, 'webhook-id': 'msg_other' }, body] as const, /no signature matches/],
     ['a missing signature', (h: Record<string, string>) => [{ ...h, 'webhook-signature': '' }, body] as const, /missing/],
-    ['an unknown signature version only', (h: Record<string, string>) => [{ ...h, 'webhook-signature': h['webhook-signature'].replace('v1,', 'v2,') }, body] as const, /no signature matches/],
+    [
+      'an unknown signature version only',
+      (h: Record<string, string>) => [{ ...h, 'webhook-signature': h['webhook-signature'].replace('v1,', 'v2,') }, body] as const,
+      /no signature matches/,
+    ],
     ['a garbage signature', (h: Record<string, string>) => [{ ...h, 'webhook-signature': 'v1,@@@ v1,' }, body] as const, /no signature matches/],
     ['a timestamp that is not a number', (h: Record<string, string>) => [{ ...h, 'webhook-timestamp': '12.5' }, body] as const, /not a Unix time/],
   ])('refuses %s', async (_, change, reason) => {
@@ -55,7 +73,11 @@ describe('verifyWebhook', () => {
 
   it('agrees with a plain HMAC written from the specification', async () => {
     const ts = Math.floor(Date.now() / 1000);
-    const sig = createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`${id}.${ts}.${body}`).digest('base64');
-    await expect(verifyWebhook(secret, { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${sig}` }, body)).resolves.toMatchObject({ id });
+    const sig = createHmac('sha256', Buffer.from(secret.slice(6), 'base64'))
+      .update(`${id}.${ts}.${body}`)
+      .digest('base64');
+    await expect(verifyWebhook(secret, { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${sig}` }, body)).resolves.toMatchObject({
+      id,
+    });
   });
 });

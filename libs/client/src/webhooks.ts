@@ -59,7 +59,12 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
  * JSON). Deduplicate on `webhook-id`: deliveries are at least once. Uses Web Crypto (Node 20+, browsers,
  * edge runtimes). Throws WebhookVerificationError.
  */
-export async function verifyWebhook<D = Record<string, unknown>>(secret: string, headers: WebhookHeaders, body: string | Uint8Array, opts: VerifyWebhookOptions = {}): Promise<WebhookEvent<D>> {
+export async function verifyWebhook<D = Record<string, unknown>>(
+  secret: string,
+  headers: WebhookHeaders,
+  body: string | Uint8Array,
+  opts: VerifyWebhookOptions = {},
+): Promise<WebhookEvent<D>> {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');

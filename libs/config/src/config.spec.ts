@@ -5,7 +5,14 @@ import { planJobs } from '../../domain/src/job/plan/plan-jobs';
 import { imagePixelBudget, jobProcessorConfig, parseDefaultJobs } from './config';
 import { JobProcessorEnv, validateEnv } from './env';
 
-const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
+const base = {
+  DATABASE_URL: 'postgres://x@h/db',
+  AMQP_URL: 'amqp://h',
+  S3_ENDPOINT: 'http://h:1',
+  S3_ACCESS_KEY: 'a',
+  S3_SECRET_KEY: 'b',
+  S3_BUCKET: 'bucket',
+};
 const processor = (env: Record<string, string>) => jobProcessorConfig(validateEnv(JobProcessorEnv, { ...base, ...env }));
 
 describe('jobProcessorConfig', () => {
@@ -33,12 +40,16 @@ describe('jobProcessorConfig', () => {
   });
 
   it('refuses an IMAGE_MAX_PIXELS its memory and concurrency cannot hold, naming both', () => {
-    expect(() => processor({ IMAGE_MAX_PIXELS: '100000000' })).toThrow(/IMAGE_MAX_PIXELS: 100000000 exceeds what JOB_MEMORY_BYTES \(1073741824\) allows with THUMBNAIL_CONCURRENCY 4: at most 16777216/);
+    expect(() => processor({ IMAGE_MAX_PIXELS: '100000000' })).toThrow(
+      /IMAGE_MAX_PIXELS: 100000000 exceeds what JOB_MEMORY_BYTES \(1073741824\) allows with THUMBNAIL_CONCURRENCY 4: at most 16777216/,
+    );
   });
 });
 
 describe('the DEFAULT_JOBS of .env.example', () => {
-  const line = readFileSync(join(__dirname, '../../../.env.example'), 'utf8').split('\n').find((l) => l.startsWith('DEFAULT_JOBS='))!;
+  const line = readFileSync(join(__dirname, '../../../.env.example'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('DEFAULT_JOBS='))!;
   const rules = parseDefaultJobs(line.slice('DEFAULT_JOBS='.length));
 
   it.each([

@@ -11,7 +11,18 @@ export interface CommonConfig {
   database: { url: string };
   /** `urls`: every node of the broker (one for a single node); a lost connection goes on with the next. */
   amqp: { urls: string[]; queueMode: QueueMode; storageEventsExchange: string; domainEventsExchange: string };
-  s3: { endpoint: string; publicEndpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; forcePathStyle: boolean; requestTimeoutMs: number; connectTimeoutMs: number; conditionalPut: boolean };
+  s3: {
+    endpoint: string;
+    publicEndpoint: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    bucket: string;
+    forcePathStyle: boolean;
+    requestTimeoutMs: number;
+    connectTimeoutMs: number;
+    conditionalPut: boolean;
+  };
   shutdownTimeoutMs: number;
   /** Where outgoing webhooks may go. */
   webhookTargets: { allowPrivate: boolean; requireHttps: boolean };
@@ -98,7 +109,12 @@ function common(env: BaseEnv): CommonConfig {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
     database: { url: env.DATABASE_URL },
-    amqp: { urls: amqpUrlsOf(env), queueMode: env.AMQP_QUEUE_MODE as QueueMode, storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE, domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE },
+    amqp: {
+      urls: amqpUrlsOf(env),
+      queueMode: env.AMQP_QUEUE_MODE as QueueMode,
+      storageEventsExchange: env.STORAGE_EVENTS_EXCHANGE,
+      domainEventsExchange: env.DOMAIN_EVENTS_EXCHANGE,
+    },
     s3: {
       endpoint: env.S3_ENDPOINT,
       publicEndpoint: env.S3_PUBLIC_ENDPOINT ?? env.S3_ENDPOINT,
@@ -117,7 +133,10 @@ function common(env: BaseEnv): CommonConfig {
 }
 
 function parseJobTypes(list: string, variable: string): JobType[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !JOB_TYPES.includes(n as JobType));
   if (unknown.length > 0) throw new Error(`Invalid configuration:\n  ${variable}: unknown job type(s) ${unknown.join(', ')}; known: ${JOB_TYPES.join(', ')}`);
   return names as JobType[];
@@ -137,7 +156,9 @@ export function parseDefaultJobs(spec: string): { pattern: string; jobs: JobType
 
 export function gatewayConfig(env: GatewayEnv): GatewayConfig {
   if (env.GROUP_EXPIRY_SECONDS > env.GROUP_MAX_EXPIRY_SECONDS) {
-    throw new Error(`Invalid configuration:\n  GROUP_EXPIRY_SECONDS (${env.GROUP_EXPIRY_SECONDS}) must not exceed GROUP_MAX_EXPIRY_SECONDS (${env.GROUP_MAX_EXPIRY_SECONDS})`);
+    throw new Error(
+      `Invalid configuration:\n  GROUP_EXPIRY_SECONDS (${env.GROUP_EXPIRY_SECONDS}) must not exceed GROUP_MAX_EXPIRY_SECONDS (${env.GROUP_MAX_EXPIRY_SECONDS})`,
+    );
   }
   return {
     ...common(env),
@@ -149,7 +170,9 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
       maxFileSize: env.MAX_FILE_SIZE_BYTES,
       multipartThreshold: env.MULTIPART_THRESHOLD_BYTES,
       defaultPartSize: env.DEFAULT_PART_SIZE_BYTES,
-      allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+      allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
       defaultJobs: parseDefaultJobs(env.DEFAULT_JOBS),
       userQuotaBytes: env.USER_QUOTA_BYTES,
       maxFilesPerGroup: env.MAX_FILES_PER_GROUP,
@@ -168,14 +191,22 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     },
     bodyLimit: env.HTTP_BODY_LIMIT,
     http: {
-      corsOrigins: env.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+      corsOrigins: env.CORS_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       trustedProxies: env.HTTP_TRUSTED_PROXIES,
-      rateLimit: { writes: env.RATE_LIMIT_WRITES, requests: env.RATE_LIMIT_REQUESTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS, syncMs: env.RATE_LIMIT_SYNC_MS },
+      rateLimit: {
+        writes: env.RATE_LIMIT_WRITES,
+        requests: env.RATE_LIMIT_REQUESTS,
+        windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+        syncMs: env.RATE_LIMIT_SYNC_MS,
+      },
     },
     webhooks: { secretRotationGraceMs: env.WEBHOOK_SECRET_ROTATION_GRACE_SECONDS * 1000 },
     live: {
       // Derived, never JWT_SECRET itself: a ticket must not be usable as anything else, nor tell anything about that key.
-      ticketSecret: env.SSE_TICKET_SECRET ?? (env.JWT_SECRET ? createHmac('sha256', env.JWT_SECRET).update('upload-platform stream tickets v1').digest('base64url') : null),
+      ticketSecret:
+        env.SSE_TICKET_SECRET ?? (env.JWT_SECRET ? createHmac('sha256', env.JWT_SECRET).update('upload-platform stream tickets v1').digest('base64url') : null),
       ticketTtlMs: env.SSE_TICKET_TTL_SECONDS * 1000,
       maxStreams: env.SSE_MAX_STREAMS,
       maxStreamsPerCaller: env.SSE_MAX_STREAMS_PER_CALLER,

@@ -40,7 +40,15 @@ describe('gateway security settings', () => {
     ['with a JWKS URL', JWKS],
     ['with neither', {}],
   ])('validates any JWT_SECRET given, %s', (_, env) => {
-    for (const weak of ['REPLACE_ME', 'short-secret', 'REPLACE_ME-REPLACE_ME-REPLACE_ME-REPLACE_ME', 'changeme-0123456789abcdefghijklmnopq', 'a'.repeat(64), '01010101010101010101010101010101', 'your-jwt-secret-goes-here-0123456789']) {
+    for (const weak of [
+      'REPLACE_ME',
+      'short-secret',
+      'REPLACE_ME-REPLACE_ME-REPLACE_ME-REPLACE_ME',
+      'changeme-0123456789abcdefghijklmnopq',
+      'a'.repeat(64),
+      '01010101010101010101010101010101',
+      'your-jwt-secret-goes-here-0123456789',
+    ]) {
       expect(() => load({ ...env, JWT_SECRET: weak })).toThrow(/JWT_SECRET (must be at least 32 bytes|is a placeholder|has too few distinct characters)/);
     }
     expect(load({ ...env, JWT_SECRET: STRONG }).auth).toBeDefined();
@@ -63,7 +71,9 @@ describe('gateway security settings', () => {
 
   it('token lifetime and the admin claim: defaults, settings, refusals', () => {
     expect(load({ JWT_SECRET: STRONG }).auth).toMatchObject({ maxTokenAgeSeconds: 86400, adminClaim: 'upload_platform_roles', adminRole: 'admin' });
-    expect(load({ JWT_SECRET: STRONG, JWT_MAX_AGE_SECONDS: '3600', JWT_ADMIN_CLAIM: 'https://uploads.example/roles', JWT_ADMIN_ROLE: 'uploads-admin' }).auth).toMatchObject({
+    expect(
+      load({ JWT_SECRET: STRONG, JWT_MAX_AGE_SECONDS: '3600', JWT_ADMIN_CLAIM: 'https://uploads.example/roles', JWT_ADMIN_ROLE: 'uploads-admin' }).auth,
+    ).toMatchObject({
       maxTokenAgeSeconds: 3600,
       adminClaim: 'https://uploads.example/roles',
       adminRole: 'uploads-admin',
@@ -101,7 +111,9 @@ describe('group expiry settings', () => {
     const c = load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' });
     expect(c.uploads).toMatchObject({ groupExpirySeconds: 86400, maxGroupExpirySeconds: 604800 });
     expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '30' })).toThrow(/GROUP_EXPIRY_SECONDS/);
-    expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(/must not exceed GROUP_MAX_EXPIRY_SECONDS/);
+    expect(() => load({ JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA', GROUP_EXPIRY_SECONDS: '7200', GROUP_MAX_EXPIRY_SECONDS: '3600' })).toThrow(
+      /must not exceed GROUP_MAX_EXPIRY_SECONDS/,
+    );
   });
 });
 
@@ -137,7 +149,16 @@ describe('production refuses development defaults (issue 16)', () => {
   });
 
   it('no user in the broker URL is guest; placeholders and MinIO defaults are dev keys; a CORS list with * is *', () => {
-    expect(refusal({ ...dev, ANONYMOUS_UPLOADS: 'false', CORS_ORIGINS: '', S3_ACCESS_KEY: 'AKIA0REAL0KEY', S3_SECRET_KEY: 'r3al-s3cret-k3y-from-the-store-x', AMQP_URL: 'amqp://127.0.0.1' })).toMatch(/AMQP_URL: uses RabbitMQ's guest user/);
+    expect(
+      refusal({
+        ...dev,
+        ANONYMOUS_UPLOADS: 'false',
+        CORS_ORIGINS: '',
+        S3_ACCESS_KEY: 'AKIA0REAL0KEY',
+        S3_SECRET_KEY: 'r3al-s3cret-k3y-from-the-store-x',
+        AMQP_URL: 'amqp://127.0.0.1',
+      }),
+    ).toMatch(/AMQP_URL: uses RabbitMQ's guest user/);
     expect(refusal({ ...dev, S3_ACCESS_KEY: 'REPLACE_ME', S3_SECRET_KEY: 'minioadmin' })).toMatch(/S3_ACCESS_KEY, S3_SECRET_KEY: is a development/);
     expect(refusal({ ...dev, CORS_ORIGINS: 'https://a.example, *' })).toMatch(/CORS_ORIGINS: is \*/);
   });

@@ -15,7 +15,10 @@ const AMQP_URL_LIST = /^\s*amqps?:\/\/[^\s,]+(\s*,\s*amqps?:\/\/[^\s,]+)*\s*$/;
 
 /** AMQP_URLS, else AMQP_URL, as a list (both may hold several URLs, comma separated). */
 export function amqpUrlsOf(env: Pick<BaseEnv, 'AMQP_URL' | 'AMQP_URLS'>): string[] {
-  return (env.AMQP_URLS ?? env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  return (env.AMQP_URLS ?? env.AMQP_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
 }
 
 /** Values that mark a secret as a template's placeholder or a well-known default, never a real key. */
@@ -54,7 +57,10 @@ export type DevDefault = (typeof DEV_DEFAULTS)[number];
 const DEV_S3_KEYS = new Set(['uploads-dev-access-key', 'uploads-dev-secret-key-0000000000000000', 'minioadmin']);
 
 function listOf(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /** The AMQP user of a URL; none given is `guest` (amqplib's default). */
@@ -74,14 +80,20 @@ export function productionRefusals(env: BaseEnv & { ANONYMOUS_UPLOADS?: boolean;
   if (env.NODE_ENV !== 'production') return [];
   const confirmed = new Set(listOf(env.PRODUCTION_ALLOWED_DEV_DEFAULTS));
   const found: [DevDefault, string, string][] = [];
-  if (env.ANONYMOUS_UPLOADS === true) found.push(['ANONYMOUS_UPLOADS', 'ANONYMOUS_UPLOADS', 'is true: anyone who reaches the gateway can store files; set it to false']);
+  if (env.ANONYMOUS_UPLOADS === true)
+    found.push(['ANONYMOUS_UPLOADS', 'ANONYMOUS_UPLOADS', 'is true: anyone who reaches the gateway can store files; set it to false']);
   if (env.CORS_ORIGINS !== undefined && listOf(env.CORS_ORIGINS).includes('*')) {
-    found.push(['CORS_ORIGINS', 'CORS_ORIGINS', 'is *: every web site may call the API from its visitors\' browsers; list your origins']);
+    found.push(['CORS_ORIGINS', 'CORS_ORIGINS', "is *: every web site may call the API from its visitors' browsers; list your origins"]);
   }
   const devKeys = (['S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const).filter((k) => DEV_S3_KEYS.has(env[k]) || PLACEHOLDER_SECRET.test(env[k]));
-  if (devKeys.length > 0) found.push(['S3_DEV_KEYS', devKeys.join(', '), 'is a development or placeholder key, published in this repository; use the store\'s own credentials']);
+  if (devKeys.length > 0)
+    found.push(['S3_DEV_KEYS', devKeys.join(', '), "is a development or placeholder key, published in this repository; use the store's own credentials"]);
   if (amqpUrlsOf(env).some((u) => amqpUser(u) === 'guest')) {
-    found.push(['AMQP_GUEST', env.AMQP_URLS !== undefined ? 'AMQP_URLS' : 'AMQP_URL', "uses RabbitMQ's guest user (or no user, which is guest); give each app its own user"]);
+    found.push([
+      'AMQP_GUEST',
+      env.AMQP_URLS !== undefined ? 'AMQP_URLS' : 'AMQP_URL',
+      "uses RabbitMQ's guest user (or no user, which is guest); give each app its own user",
+    ]);
   }
   return found
     .filter(([name]) => !confirmed.has(name))
@@ -177,13 +189,18 @@ export class GatewayEnv extends BaseEnv {
   /** With JWKS_URL, HS256 tokens (JWT_SECRET) are refused unless this says otherwise: one shared secret beside an identity provider is one more key that mints any user. */
   @Transform(toBool) @IsBoolean() JWT_ALLOW_HS256_WITH_JWKS: boolean = false;
   /** Tokens must carry this `iss`; required with JWKS_URL (an identity provider signs tokens for other services too). */
-  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_ISSUER !== undefined) @IsString({ message: 'JWT_ISSUER is required with JWKS_URL' }) JWT_ISSUER?: string;
+  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_ISSUER !== undefined)
+  @IsString({ message: 'JWT_ISSUER is required with JWKS_URL' })
+  JWT_ISSUER?: string;
   /** Tokens must carry this `aud`; required with JWKS_URL. */
-  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_AUDIENCE !== undefined) @IsString({ message: 'JWT_AUDIENCE is required with JWKS_URL' }) JWT_AUDIENCE?: string;
+  @ValidateIf((env: GatewayEnv) => !!env.JWKS_URL || env.JWT_AUDIENCE !== undefined)
+  @IsString({ message: 'JWT_AUDIENCE is required with JWKS_URL' })
+  JWT_AUDIENCE?: string;
   /** Longest a token may live: its `exp` (required) at most this far from now, and from its `iat` when it has one. */
   @Transform(toInt) @IsInt() @Min(60) @Max(30 * 86400) JWT_MAX_AGE_SECONDS: number = 86400;
   /** Claim (an array of strings) whose JWT_ADMIN_ROLE grants admin: this service's own, not a generic `roles` other services share. */
-  @Matches(/^[\w.:/-]{1,128}$/, { message: 'JWT_ADMIN_CLAIM must be a claim name (letters, digits, _ . : / -)' }) JWT_ADMIN_CLAIM: string = 'upload_platform_roles';
+  @Matches(/^[\w.:/-]{1,128}$/, { message: 'JWT_ADMIN_CLAIM must be a claim name (letters, digits, _ . : / -)' }) JWT_ADMIN_CLAIM: string =
+    'upload_platform_roles';
   @Matches(/^[\w.:/-]{1,64}$/, { message: 'JWT_ADMIN_ROLE must be a role name (letters, digits, _ . : / -)' }) JWT_ADMIN_ROLE: string = 'admin';
   /** Bytes each user may hold in sessions that are not FAILED or DELETED (declared sizes); 0 = unlimited. Anonymous sessions are not counted. */
   @Transform(toInt) @IsInt() @Min(0) USER_QUOTA_BYTES: number = 0;
@@ -194,10 +211,15 @@ export class GatewayEnv extends BaseEnv {
   /** The window of both rate limits. Callers are counted by user id, anonymous ones by client IP. */
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) RATE_LIMIT_WINDOW_SECONDS: number = 60;
   /** Milliseconds between two exchanges of rate-limit counts with the other gateway replicas (through Postgres); 0 = each replica counts alone. */
-  @Transform(toInt) @IsInt() @ValidateIf((env: GatewayEnv) => env.RATE_LIMIT_SYNC_MS !== 0) @Min(100, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' }) @Max(60_000, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' })
+  @Transform(toInt)
+  @IsInt()
+  @ValidateIf((env: GatewayEnv) => env.RATE_LIMIT_SYNC_MS !== 0)
+  @Min(100, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' })
+  @Max(60_000, { message: 'RATE_LIMIT_SYNC_MS must be 0 (off) or 100 to 60000' })
   RATE_LIMIT_SYNC_MS: number = 1000;
   /** Browser origins allowed by CORS (comma-separated, or *); empty = no CORS headers at all. */
-  @ValidateIf((env: GatewayEnv) => env.CORS_ORIGINS !== '') @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
+  @ValidateIf((env: GatewayEnv) => env.CORS_ORIGINS !== '')
+  @Matches(/^\s*(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)\s*$/, { message: 'CORS_ORIGINS must be * or a comma-separated list of http(s) origins' })
   CORS_ORIGINS: string = '';
   /** Express `trust proxy`: how many proxies in front set X-Forwarded-For (0 = use the socket address). Decides the IP that anonymous rate limits count. */
   @Transform(toInt) @IsInt() @Min(0) @Max(10) HTTP_TRUSTED_PROXIES: number = 0;
@@ -232,7 +254,9 @@ export class StorageEventsEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) STORAGE_EVENTS_PORT: number = 3001;
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) STORAGE_EVENTS_PREFETCH: number = 32;
   /** Shared secret of POST /v1/storage-events (MinIO webhook target, Ceph RGW HTTP push); unset disables the webhook. */
-  @IsOptional() @Matches(/^[A-Za-z0-9._~-]{16,256}$/, { message: "STORAGE_WEBHOOK_TOKEN must be 16-256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)" }) STORAGE_WEBHOOK_TOKEN?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._~-]{16,256}$/, { message: 'STORAGE_WEBHOOK_TOKEN must be 16-256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)' })
+  STORAGE_WEBHOOK_TOKEN?: string;
   /** Seconds between reconciliation passes (lost notifications, expired uploads, abandoned jobs); 0 turns it off. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3600) RECONCILER_INTERVAL_SECONDS: number = 30;
   /** Sessions and jobs looked at per pass and kind. */
@@ -268,7 +292,9 @@ export class StorageEventsEnv extends BaseEnv {
   /** Seconds a receiver has to answer (connect, send, status and headers). */
   @Transform(toInt) @IsInt() @Min(1) @Max(60) WEBHOOK_TIMEOUT_SECONDS: number = 10;
   /** Waits between attempts (exponential backoff, ±20% jitter added): 7 attempts over about 17.6 hours by default. */
-  @Matches(/^\s*\d+(ms|s|m|h|d)\s*(,\s*\d+(ms|s|m|h|d)\s*){0,19}$/, { message: 'WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations like 5s,5m,30m,2h,5h,10h' })
+  @Matches(/^\s*\d+(ms|s|m|h|d)\s*(,\s*\d+(ms|s|m|h|d)\s*){0,19}$/, {
+    message: 'WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations like 5s,5m,30m,2h,5h,10h',
+  })
   WEBHOOK_RETRY_SCHEDULE: string = '5s,5m,30m,2h,5h,10h';
   /** A subscription whose every attempt has failed for this many seconds is disabled (a webhook.disabled event says so). */
   @Transform(toInt) @IsInt() @Min(1) @Max(90 * 86400) WEBHOOK_DISABLE_AFTER_SECONDS: number = 5 * 86400;

@@ -1,12 +1,26 @@
 import { gatewayConfig } from './config';
 import { GatewayEnv, validateEnv } from './env';
 
-const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://app:pw@h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
+const base = {
+  DATABASE_URL: 'postgres://x@h/db',
+  AMQP_URL: 'amqp://app:pw@h',
+  S3_ENDPOINT: 'http://h:1',
+  S3_ACCESS_KEY: 'a',
+  S3_SECRET_KEY: 'b',
+  S3_BUCKET: 'bucket',
+};
 const gateway = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayEnv, { ...base, ANONYMOUS_UPLOADS: 'true', ...env }));
 
 describe('live stream settings', () => {
   it('defaults: 60 s tickets, 2000 streams per replica, 16 per caller, heartbeats every 15 s, 256 KiB for a slow reader', () => {
-    expect(gateway({}).live).toEqual({ ticketSecret: null, ticketTtlMs: 60_000, maxStreams: 2000, maxStreamsPerCaller: 16, heartbeatMs: 15_000, maxBufferedBytes: 262_144 });
+    expect(gateway({}).live).toEqual({
+      ticketSecret: null,
+      ticketTtlMs: 60_000,
+      maxStreams: 2000,
+      maxStreamsPerCaller: 16,
+      heartbeatMs: 15_000,
+      maxBufferedBytes: 262_144,
+    });
   });
 
   it('the ticket key is SSE_TICKET_SECRET, else derived from JWT_SECRET (the same on every replica, never JWT_SECRET itself)', () => {
@@ -20,7 +34,16 @@ describe('live stream settings', () => {
 
   it('production needs a shared ticket key: SSE_TICKET_SECRET, or JWT_SECRET to derive it from', () => {
     expect(() => gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWKS_URL: 'https://idp.example.com/jwks' })).toThrow('SSE_TICKET_SECRET');
-    expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWKS_URL: 'https://idp.example.com/jwks', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'uploads', SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789' }).live.ticketSecret).toBeTruthy();
+    expect(
+      gateway({
+        NODE_ENV: 'production',
+        ANONYMOUS_UPLOADS: 'false',
+        JWKS_URL: 'https://idp.example.com/jwks',
+        JWT_ISSUER: 'https://idp.example.com/',
+        JWT_AUDIENCE: 'uploads',
+        SSE_TICKET_SECRET: 'a-stream-ticket-key-0123456789',
+      }).live.ticketSecret,
+    ).toBeTruthy();
     expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).live.ticketSecret).toBeTruthy();
   });
 

@@ -1,7 +1,14 @@
 import { gatewayConfig, storageEventsConfig } from './config';
 import { GatewayEnv, StorageEventsEnv, validateEnv } from './env';
 
-const base = { DATABASE_URL: 'postgres://x@h/db', AMQP_URL: 'amqp://app:pw@h', S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET: 'bucket' };
+const base = {
+  DATABASE_URL: 'postgres://x@h/db',
+  AMQP_URL: 'amqp://app:pw@h',
+  S3_ENDPOINT: 'http://h:1',
+  S3_ACCESS_KEY: 'a',
+  S3_SECRET_KEY: 'b',
+  S3_BUCKET: 'bucket',
+};
 const storageEvents = (env: Record<string, string>) => storageEventsConfig(validateEnv(StorageEventsEnv, { ...base, ...env }));
 const gateway = (env: Record<string, string>) => gatewayConfig(validateEnv(GatewayEnv, { ...base, ANONYMOUS_UPLOADS: 'true', ...env }));
 
@@ -17,7 +24,9 @@ describe('webhook settings', () => {
   it('https is required in production unless said otherwise', () => {
     expect(storageEvents({ NODE_ENV: 'production' }).webhookTargets.requireHttps).toBe(true);
     expect(storageEvents({ NODE_ENV: 'production', WEBHOOK_REQUIRE_HTTPS: 'false' }).webhookTargets.requireHttps).toBe(false);
-    expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).webhookTargets.requireHttps).toBe(true);
+    expect(gateway({ NODE_ENV: 'production', ANONYMOUS_UPLOADS: 'false', JWT_SECRET: 'k3Qv9-Zx2Lr7pW0mTn4bYc8Hs1Jd6FgA' }).webhookTargets.requireHttps).toBe(
+      true,
+    );
   });
 
   it('a delivery-only process runs no reconciler', () => {

@@ -30,19 +30,23 @@ describe('AsyncAPI document', () => {
     expect(new Set(amqpAddresses)).toEqual(new Set(Object.values(DomainEventType)));
     expect(amqpAddresses).toHaveLength(Object.values(DomainEventType).length);
     for (const type of Object.values(DomainEventType)) {
-      const channel = document!.channels().all().find((c) => c.address() === type)!;
+      const channel = document!
+        .channels()
+        .all()
+        .find((c) => c.address() === type)!;
       const [message] = channel.messages().all();
       const properties = message.payload()!.properties()!;
       expect(properties.type.const()).toBe(type);
-      expect(Object.keys(properties.data.properties()!)).toEqual(
-        Object.keys((doc as any).components.schemas[DOMAIN_EVENT_CATALOGUE[type].data].properties),
-      );
+      expect(Object.keys(properties.data.properties()!)).toEqual(Object.keys((doc as any).components.schemas[DOMAIN_EVENT_CATALOGUE[type].data].properties));
     }
   }, 30_000);
 
   it('describes the webhook deliveries: every event type, with the Standard Webhooks headers', async () => {
     const { document } = await new Parser().parse(JSON.stringify(doc));
-    const webhooks = document!.channels().all().find((c) => c.id() === 'webhookDeliveries')!;
+    const webhooks = document!
+      .channels()
+      .all()
+      .find((c) => c.id() === 'webhookDeliveries')!;
     expect(webhooks.messages().all()).toHaveLength(Object.values(DomainEventType).length);
     for (const m of webhooks.messages().all()) {
       expect(m.headers()!.required()).toEqual([WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]);

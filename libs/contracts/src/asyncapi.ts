@@ -35,13 +35,17 @@ export function asyncApiDocument(opts: AsyncApiOptions): Record<string, unknown>
     required: [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature],
     properties: {
       [WebhookHeader.id]: { type: 'string', description: "the event's id (`id` of the body): the same on every retry and replay; use it to drop duplicates" },
-      [WebhookHeader.timestamp]: { type: 'string', pattern: '^[0-9]+$', description: 'Unix seconds of this attempt; refuse deliveries more than a few minutes old' },
+      [WebhookHeader.timestamp]: {
+        type: 'string',
+        pattern: '^[0-9]+$',
+        description: 'Unix seconds of this attempt; refuse deliveries more than a few minutes old',
+      },
       [WebhookHeader.signature]: {
         type: 'string',
         pattern: '^v1,[A-Za-z0-9+/=]+( v1,[A-Za-z0-9+/=]+)*$',
         description:
           'space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64-decoded part of the ' +
-          'subscription secret (`whsec_<base64>`); during a secret rotation one signature per valid secret. Verify with the SDK\'s verifyWebhook or any Standard Webhooks library',
+          "subscription secret (`whsec_<base64>`); during a secret rotation one signature per valid secret. Verify with the SDK's verifyWebhook or any Standard Webhooks library",
       },
       'content-type': { type: 'string', const: 'application/json' },
     },
@@ -68,7 +72,11 @@ export function asyncApiDocument(opts: AsyncApiOptions): Record<string, unknown>
       servers: [{ $ref: '#/servers/rabbitmq' }],
       messages: { [entry.name]: { $ref: `#/components/messages/${entry.name}` } },
       bindings: {
-        amqp: { is: 'routingKey', exchange: { name: opts.domainEventsExchange, type: 'topic', durable: true, autoDelete: false, vhost: '/' }, bindingVersion: AMQP_BINDING },
+        amqp: {
+          is: 'routingKey',
+          exchange: { name: opts.domainEventsExchange, type: 'topic', durable: true, autoDelete: false, vhost: '/' },
+          bindingVersion: AMQP_BINDING,
+        },
       },
     };
     operations[`publish${entry.name}`] = {
@@ -112,7 +120,12 @@ export function asyncApiDocument(opts: AsyncApiOptions): Record<string, unknown>
     },
     defaultContentType: 'application/json',
     servers: {
-      rabbitmq: { host: 'rabbitmq:5672', protocol: 'amqp', protocolVersion: '0-9-1', description: "The platform's RabbitMQ (AMQP_URL); the vhost is the one the platform uses." },
+      rabbitmq: {
+        host: 'rabbitmq:5672',
+        protocol: 'amqp',
+        protocolVersion: '0-9-1',
+        description: "The platform's RabbitMQ (AMQP_URL); the vhost is the one the platform uses.",
+      },
       webhookReceiver: {
         host: '{receiverHost}',
         protocol: 'https',

@@ -81,7 +81,11 @@ const webhookDisabledData = objectSchema<WebhookDisabledDataV1>(
     subscriptionId: uuid,
     userId: text("the subscription's owner"),
     url: { type: 'string', format: 'uri' },
-    reason: { type: 'string', enum: ['GONE', 'FAILING'], description: 'GONE: the receiver answered 410; FAILING: every delivery failed for WEBHOOK_DISABLE_AFTER_SECONDS' },
+    reason: {
+      type: 'string',
+      enum: ['GONE', 'FAILING'],
+      description: 'GONE: the receiver answered 410; FAILING: every delivery failed for WEBHOOK_DISABLE_AFTER_SECONDS',
+    },
     failingSince: nullable({ type: 'string', format: 'date-time' }, 'first failure since the last success'),
     disabledAt: { type: 'string', format: 'date-time' },
   },
@@ -89,7 +93,12 @@ const webhookDisabledData = objectSchema<WebhookDisabledDataV1>(
 );
 
 /** The schema of each event's `data`, by name. */
-export const EVENT_DATA_SCHEMAS = Object.freeze({ SessionEventData: sessionData, GroupEventData: groupData, JobEventData: jobData, WebhookDisabledData: webhookDisabledData });
+export const EVENT_DATA_SCHEMAS = Object.freeze({
+  SessionEventData: sessionData,
+  GroupEventData: groupData,
+  JobEventData: jobData,
+  WebhookDisabledData: webhookDisabledData,
+});
 export type EventDataSchemaName = keyof typeof EVENT_DATA_SCHEMAS;
 
 export interface DomainEventDescription {
@@ -104,20 +113,40 @@ export interface DomainEventDescription {
  * Keyed by DomainEventType, so a new event type does not compile until it is described here.
  */
 export const DOMAIN_EVENT_CATALOGUE: Readonly<Record<DomainEventType, DomainEventDescription>> = Object.freeze({
-  [DomainEventType.SessionUploaded]: { name: 'SessionUploaded', summary: 'The file is in the store (UPLOADED); its jobs are created.', data: 'SessionEventData' },
+  [DomainEventType.SessionUploaded]: {
+    name: 'SessionUploaded',
+    summary: 'The file is in the store (UPLOADED); its jobs are created.',
+    data: 'SessionEventData',
+  },
   [DomainEventType.SessionProcessing]: { name: 'SessionProcessing', summary: 'The first job of the session started (PROCESSING).', data: 'SessionEventData' },
-  [DomainEventType.SessionCompleted]: { name: 'SessionCompleted', summary: 'Every job is final and every required one COMPLETED: the file is ready.', data: 'SessionEventData' },
+  [DomainEventType.SessionCompleted]: {
+    name: 'SessionCompleted',
+    summary: 'Every job is final and every required one COMPLETED: the file is ready.',
+    data: 'SessionEventData',
+  },
   [DomainEventType.SessionFailed]: {
     name: 'SessionFailed',
     summary: 'The upload failed: aborted, expired, size mismatch, a required job failed, or its group was cancelled (`error` says which).',
     data: 'SessionEventData',
   },
-  [DomainEventType.SessionDeleted]: { name: 'SessionDeleted', summary: 'The stored file was deleted (by its owner or in the store).', data: 'SessionEventData' },
+  [DomainEventType.SessionDeleted]: {
+    name: 'SessionDeleted',
+    summary: 'The stored file was deleted (by its owner or in the store).',
+    data: 'SessionEventData',
+  },
   [DomainEventType.GroupCompleted]: { name: 'GroupCompleted', summary: 'Every file of the group is final and all COMPLETED.', data: 'GroupEventData' },
   [DomainEventType.GroupFailed]: { name: 'GroupFailed', summary: 'Every file of the group is final and at least one FAILED.', data: 'GroupEventData' },
-  [DomainEventType.GroupCancelled]: { name: 'GroupCancelled', summary: 'The group was cancelled; its unfinished uploads were aborted.', data: 'GroupEventData' },
+  [DomainEventType.GroupCancelled]: {
+    name: 'GroupCancelled',
+    summary: 'The group was cancelled; its unfinished uploads were aborted.',
+    data: 'GroupEventData',
+  },
   [DomainEventType.JobCompleted]: { name: 'JobCompleted', summary: 'A processing job completed, with its result.', data: 'JobEventData' },
-  [DomainEventType.JobFailed]: { name: 'JobFailed', summary: 'A processing job failed for good (no attempts left, or a permanent failure).', data: 'JobEventData' },
+  [DomainEventType.JobFailed]: {
+    name: 'JobFailed',
+    summary: 'A processing job failed for good (no attempts left, or a permanent failure).',
+    data: 'JobEventData',
+  },
   [DomainEventType.WebhookDisabled]: {
     name: 'WebhookDisabled',
     summary: 'An outgoing webhook subscription was disabled: its receiver answered 410 Gone, or every delivery failed for too long.',

@@ -37,7 +37,8 @@ export class RequestContextMiddleware implements NestMiddleware {
 
   constructor(private readonly orm: MikroORM) {
     // MikroORM keeps its request context in a private AsyncLocalStorage; fail at start if that ever changes.
-    if (typeof this.storage?.run !== 'function') throw new Error('MikroORM RequestContext.storage is not an AsyncLocalStorage: update RequestContextMiddleware');
+    if (typeof this.storage?.run !== 'function')
+      throw new Error('MikroORM RequestContext.storage is not an AsyncLocalStorage: update RequestContextMiddleware');
   }
 
   use(_req: unknown, _res: unknown, next: () => void): void {

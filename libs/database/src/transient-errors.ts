@@ -8,7 +8,22 @@ export { isTransientConflict };
 // transaction whose connection broke) were seen as 500s while Postgres restarted under load.
 const DATABASE_GONE =
   /Connection terminated|connect ECONNREFUSED|Knex: Timeout acquiring a connection|terminating connection|Query read timeout|timeout expired|the database system is (starting up|shutting down)|Client has encountered a connection error|Transaction query already complete/i;
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300', '57014']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300',
+  '57014',
+]);
 
 /**
  * Whether an error means the database is unreachable (down, restarting, out of connections) or the work lost a

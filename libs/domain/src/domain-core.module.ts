@@ -19,6 +19,10 @@ export class DomainCoreModule {
   static forRoot(settings: OutboxSettings): DynamicModule {
     const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler, JobLedger];
     const jobStore = { provide: JOB_STORE, useClass: SqlJobStore };
-    return { module: DomainCoreModule, providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, jobStore, ...providers], exports: [...providers, JOB_STORE] };
+    return {
+      module: DomainCoreModule,
+      providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, jobStore, ...providers],
+      exports: [...providers, JOB_STORE],
+    };
   }
 }

@@ -192,7 +192,10 @@ export class AmqpConnection implements BeforeApplicationShutdown, OnApplicationS
       reconnectTimeInSeconds: RECONNECT_SECONDS,
       connectionOptions: { timeout: CONNECT_TIMEOUT_MS },
     });
-    this.manager.on('connect', ({ connection, url }) => void this.onConnect(connection as unknown as ChannelModel, typeof url === 'string' ? url : '(options)'));
+    this.manager.on(
+      'connect',
+      ({ connection, url }) => void this.onConnect(connection as unknown as ChannelModel, typeof url === 'string' ? url : '(options)'),
+    );
     this.manager.on('disconnect', ({ err }) => {
       if (this.conn === null) return;
       this.conn = null;

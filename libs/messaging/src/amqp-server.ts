@@ -101,7 +101,10 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
             this.closedChannels.add(ch);
             this.settlers.delete(ch);
           });
-          this.settlers.set(ch, new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`)));
+          this.settlers.set(
+            ch,
+            new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`)),
+          );
           for (const sub of group) {
             // Per consumer (global=false): each band has its own prefetch.
             await ch.prefetch(sub.prefetch);
@@ -180,7 +183,10 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
       const failures = Number(msg.properties.headers?.[RETRY_HEADER] ?? 0) + 1;
       if (failures >= MAX_UNEXPECTED_FAILURES) return this.deadLetter(ch, sub, msg, `failed ${failures} times, last: ${reason}`);
       Metrics.messagesConsumed.inc({ queue: sub.queue, disposition: 'retried' });
-      this.logger.error(`message of ${sub.queue} failed (${failures}/${MAX_UNEXPECTED_FAILURES}), retrying: ${reason}`, e instanceof Error ? e.stack : undefined);
+      this.logger.error(
+        `message of ${sub.queue} failed (${failures}/${MAX_UNEXPECTED_FAILURES}), retrying: ${reason}`,
+        e instanceof Error ? e.stack : undefined,
+      );
       await new Promise((r) => setTimeout(r, 500 * failures));
       await this.republish(ch, sub.queue, msg, { [RETRY_HEADER]: String(failures), 'x-last-error': reason.slice(0, 500) });
     }
@@ -196,7 +202,9 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   private async republish(ch: ConfirmChannel, queue: string, copy: ConsumeMessage, headers: Record<string, string>, original = copy): Promise<void> {
     try {
       await new Promise<void>((resolve, reject) =>
-        ch.sendToQueue(queue, copy.content, { ...copy.properties, persistent: true, headers: { ...copy.properties.headers, ...headers } }, (err) => (err ? reject(err) : resolve())),
+        ch.sendToQueue(queue, copy.content, { ...copy.properties, persistent: true, headers: { ...copy.properties.headers, ...headers } }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
       );
       this.settlerOf(ch).ack(original);
     } catch (e) {
@@ -208,7 +216,10 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
 
   /** A channel's settler; a closed channel's is a fresh one (its acks throw, and are logged: the broker redelivers). */
   private settlerOf(ch: ConfirmChannel): AckBatcher {
-    return this.settlers.get(ch) ?? new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`));
+    return (
+      this.settlers.get(ch) ??
+      new AckBatcher(ch, (e) => this.logger.warn(`could not ack messages (channel closed?): ${e instanceof Error ? e.message : String(e)}`))
+    );
   }
 
   /** Back to its queue, untouched. */

@@ -77,10 +77,12 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
 
   async onApplicationBootstrap(): Promise<void> {
     this.timer = setInterval(() => this.kick(), this.settings.pollMs);
-    this.listener = await this.db.listen(OUTBOX_CHANNEL, () => this.kick()).catch((e: unknown) => {
-      this.logger.warn(`cannot LISTEN for outbox notifications (the timer stays): ${e instanceof Error ? e.message : String(e)}`);
-      return undefined;
-    });
+    this.listener = await this.db
+      .listen(OUTBOX_CHANNEL, () => this.kick())
+      .catch((e: unknown) => {
+        this.logger.warn(`cannot LISTEN for outbox notifications (the timer stays): ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
     this.kick();
   }
 
@@ -173,7 +175,9 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
     this.scheduleDelete();
     if (failed.length > 0) {
       const reason = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      this.logger.warn(`${failed.length} of ${rows.length} outbox messages not published, given back: ${reason.reason instanceof Error ? reason.reason.message : String(reason.reason)}`);
+      this.logger.warn(
+        `${failed.length} of ${rows.length} outbox messages not published, given back: ${reason.reason instanceof Error ? reason.reason.message : String(reason.reason)}`,
+      );
       await this.giveBack(failed);
     }
   }

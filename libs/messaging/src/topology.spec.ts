@@ -13,12 +13,14 @@ describe('TopologyMismatch.from', () => {
   });
 
   it('names an exchange declared with another type', () => {
-    const broker = new Error(`406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'jobs' in vhost '/': received 'topic' but current is 'direct'"`);
+    const broker = new Error(
+      `406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'jobs' in vhost '/': received 'topic' but current is 'direct'"`,
+    );
     expect(TopologyMismatch.from(broker)).toMatchObject({ object: 'exchange jobs', argument: 'type' });
   });
 
-  it.each([['a lost connection', new Error('Connection closed: 320 (CONNECTION-FORCED)')], ['access refused', new Error('403 (ACCESS-REFUSED)')]])(
-    'is not a mismatch: %s',
-    (_, e) => expect(TopologyMismatch.from(e)).toBeNull(),
-  );
+  it.each([
+    ['a lost connection', new Error('Connection closed: 320 (CONNECTION-FORCED)')],
+    ['access refused', new Error('403 (ACCESS-REFUSED)')],
+  ])('is not a mismatch: %s', (_, e) => expect(TopologyMismatch.from(e)).toBeNull());
 });

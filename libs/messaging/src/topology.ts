@@ -24,7 +24,6 @@ export interface TopologySettings extends ExchangeNames {
   queueMode?: QueueMode;
 }
 
-
 /** Where operators read how to change a queue's arguments (they cannot be changed in place). */
 export const TOPOLOGY_MIGRATION_DOC = 'docs/operations.md#changing-the-rabbitmq-topology';
 

@@ -14,8 +14,16 @@ export function openApiDocument(app: INestApplication, info: OpenApiInfo): OpenA
   let builder = new DocumentBuilder().setTitle(info.title).setDescription(info.description).setVersion(info.version);
   if (info.gatewaySecurity) {
     builder = builder
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 with JWT_SECRET or RS256/ES256 from JWKS_URL; `sub` is the user id' })
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Upload-Token', description: 'anonymous callers: the uploadToken returned at creation' }, 'uploadToken');
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'HS256 with JWT_SECRET or RS256/ES256 from JWKS_URL; `sub` is the user id',
+      })
+      .addApiKey(
+        { type: 'apiKey', in: 'header', name: 'X-Upload-Token', description: 'anonymous callers: the uploadToken returned at creation' },
+        'uploadToken',
+      );
   }
   return SwaggerModule.createDocument(app, builder.build());
 }

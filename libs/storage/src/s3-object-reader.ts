@@ -104,11 +104,28 @@ export class S3ObjectReader {
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
     if (opts.firstBytes !== undefined) headers.range = `bytes=0-${Math.max(0, opts.firstBytes - 1)}`;
     if (opts.ifMatch) headers['if-match'] = `"${opts.ifMatch.replace(/^"|"$/g, '')}"`;
-    const signed = await this.signer.sign({ method: 'GET', protocol: this.base.protocol, hostname, port: Number(this.base.port) || undefined, path, headers, query: {} });
+    const signed = await this.signer.sign({
+      method: 'GET',
+      protocol: this.base.protocol,
+      hostname,
+      port: Number(this.base.port) || undefined,
+      path,
+      headers,
+      query: {},
+    });
     const transport = this.base.protocol === 'https:' ? https : http;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = transport.request(
-        { host: this.base.hostname, port: this.base.port || undefined, path, method: 'GET', headers: signed.headers, agent: this.agent, signal: opts.signal, timeout: this.answerTimeoutMs },
+        {
+          host: this.base.hostname,
+          port: this.base.port || undefined,
+          path,
+          method: 'GET',
+          headers: signed.headers,
+          agent: this.agent,
+          signal: opts.signal,
+          timeout: this.answerTimeoutMs,
+        },
         (res) => {
           req.setTimeout(0);
           resolve(res);

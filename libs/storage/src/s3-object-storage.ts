@@ -239,7 +239,12 @@ export class S3ObjectStorage implements ObjectStorage {
     return { uploadId: r.UploadId };
   }
 
-  async presignUploadPart(key: string, uploadId: string, partNumber: number, opts: { expiresInSeconds: number; contentLength?: number }): Promise<PresignedRequest> {
+  async presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    opts: { expiresInSeconds: number; contentLength?: number },
+  ): Promise<PresignedRequest> {
     const url = await this.presigner.presign('UploadPart', key, {
       expiresInSeconds: opts.expiresInSeconds,
       query: { partNumber: String(partNumber), uploadId },
@@ -302,7 +307,14 @@ export class S3ObjectStorage implements ObjectStorage {
         if (opts.ifMatch !== null && head.etag !== opts.ifMatch) return 'changed';
         await this.client.send(
           withRgwCopyIfMatch(
-            new CopyObjectCommand({ Bucket: this.bucket, Key: targetKey, CopySource: source, CopySourceIfMatch: ifMatch, MetadataDirective: 'REPLACE', ContentType: opts.contentType }),
+            new CopyObjectCommand({
+              Bucket: this.bucket,
+              Key: targetKey,
+              CopySource: source,
+              CopySourceIfMatch: ifMatch,
+              MetadataDirective: 'REPLACE',
+              ContentType: opts.contentType,
+            }),
             ifMatch,
           ),
         );
@@ -346,7 +358,15 @@ export class S3ObjectStorage implements ObjectStorage {
           const start = n * partBytes;
           const end = Math.min(opts.size, start + partBytes) - 1;
           const out = await this.client.send(
-            new UploadPartCopyCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: ifMatch }),
+            new UploadPartCopyCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n + 1,
+              CopySource: source,
+              CopySourceRange: `bytes=${start}-${end}`,
+              CopySourceIfMatch: ifMatch,
+            }),
           );
           etags[n] = unquote(out.CopyPartResult?.ETag) ?? '';
         }
@@ -389,7 +409,9 @@ export class S3ObjectStorage implements ObjectStorage {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
       for (const u of page.Uploads ?? []) {
         if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? null });
       }

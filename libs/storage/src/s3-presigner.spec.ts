@@ -26,7 +26,10 @@ const at = new Date('2026-12-01T10:20:30Z');
 describe('S3Presigner', () => {
   describe.each([
     ['path style, plain http endpoint', settings()],
-    ['virtual-hosted style, https endpoint with a port', settings({ endpoint: 'https://s3.example.test:9443', publicEndpoint: 'https://s3.example.test:9443', forcePathStyle: false })],
+    [
+      'virtual-hosted style, https endpoint with a port',
+      settings({ endpoint: 'https://s3.example.test:9443', publicEndpoint: 'https://s3.example.test:9443', forcePathStyle: false }),
+    ],
     ['path style, public endpoint with a path', settings({ publicEndpoint: 'https://files.example.test/store', region: 'eu-west-3' })],
   ])('%s', (_, s) => {
     const sdk = createS3Client(s, s.publicEndpoint);
@@ -39,24 +42,37 @@ describe('S3Presigner', () => {
         signableHeaders: new Set(['content-type']),
         signingDate: at,
       });
-      const url = await ours.presign('PutObject', key, { expiresInSeconds: 900, headers: { 'content-type': 'image/png', 'content-length': '4096' }, signingDate: at });
+      const url = await ours.presign('PutObject', key, {
+        expiresInSeconds: 900,
+        headers: { 'content-type': 'image/png', 'content-length': '4096' },
+        signingDate: at,
+      });
       expect(url).toBe(expected);
       expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
     });
 
     it.each(KEYS)('GET with a content disposition: %s', async (key) => {
       const disposition = `attachment; filename*=UTF-8''${encodeURIComponent(key.split('/').pop()!)}`;
-      const expected = await getSignedUrl(sdk, new GetObjectCommand({ Bucket: s.bucket, Key: key, ResponseContentDisposition: disposition }), { expiresIn: 600, signingDate: at });
-      expect(await ours.presign('GetObject', key, { expiresInSeconds: 600, query: { 'response-content-disposition': disposition }, signingDate: at })).toBe(expected);
+      const expected = await getSignedUrl(sdk, new GetObjectCommand({ Bucket: s.bucket, Key: key, ResponseContentDisposition: disposition }), {
+        expiresIn: 600,
+        signingDate: at,
+      });
+      expect(await ours.presign('GetObject', key, { expiresInSeconds: 600, query: { 'response-content-disposition': disposition }, signingDate: at })).toBe(
+        expected,
+      );
     });
 
     it('UploadPart, with and without a signed length', async () => {
       const key = KEYS[1];
       for (const length of [8 * 1024 * 1024, undefined]) {
-        const expected = await getSignedUrl(sdk, new UploadPartCommand({ Bucket: s.bucket, Key: key, UploadId: '2~abc/def+ghi=', PartNumber: 17, ContentLength: length }), {
-          expiresIn: 3600,
-          signingDate: at,
-        });
+        const expected = await getSignedUrl(
+          sdk,
+          new UploadPartCommand({ Bucket: s.bucket, Key: key, UploadId: '2~abc/def+ghi=', PartNumber: 17, ContentLength: length }),
+          {
+            expiresIn: 3600,
+            signingDate: at,
+          },
+        );
         const url = await ours.presign('UploadPart', key, {
           expiresInSeconds: 3600,
           query: { partNumber: '17', uploadId: '2~abc/def+ghi=' },

@@ -35,9 +35,12 @@ describe('addressRefusal', () => {
     expect(addressRefusal(a, strict)).toMatch(reason);
   });
 
-  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.1.1', '169.254.169.254', 'fd00::1', '100.64.0.1'])('%s is allowed with WEBHOOK_ALLOW_PRIVATE_TARGETS', (a) => {
-    expect(addressRefusal(a, lax)).toBeNull();
-  });
+  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.1.1', '169.254.169.254', 'fd00::1', '100.64.0.1'])(
+    '%s is allowed with WEBHOOK_ALLOW_PRIVATE_TARGETS',
+    (a) => {
+      expect(addressRefusal(a, lax)).toBeNull();
+    },
+  );
 
   it.each(['0.0.0.0', '224.0.0.1', '2002:7f00:1::1'])('%s stays refused even then', (a) => {
     expect(addressRefusal(a, lax)).not.toBeNull();

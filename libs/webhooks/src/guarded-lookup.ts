@@ -27,7 +27,11 @@ export function guardedLookup(settings: Pick<TargetSettings, 'allowPrivate'>, re
         const family = (a: string) => (a.includes(':') ? 6 : 4);
         const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => family(a) === options.family) : addresses;
         if (wanted.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${options.family} address`), { code: 'ENOTFOUND' }), '', 4);
-        if (options.all) return (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, wanted.map((address) => ({ address, family: family(address) })));
+        if (options.all)
+          return (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(
+            null,
+            wanted.map((address) => ({ address, family: family(address) })),
+          );
         callback(null, wanted[0], family(wanted[0]));
       },
       (e: Error) => callback(e as NodeJS.ErrnoException, '', 4),

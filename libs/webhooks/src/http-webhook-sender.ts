@@ -52,7 +52,8 @@ export class HttpWebhookSender implements WebhookSender, OnApplicationShutdown {
     const started = performance.now();
     const latencyMs = () => Math.round(performance.now() - started);
     const url = new URL(req.url);
-    if (this.settings.requireHttps && url.protocol !== 'https:') return { kind: 'error', error: 'refused: url must use https (WEBHOOK_REQUIRE_HTTPS)', latencyMs: latencyMs() };
+    if (this.settings.requireHttps && url.protocol !== 'https:')
+      return { kind: 'error', error: 'refused: url must use https (WEBHOOK_REQUIRE_HTTPS)', latencyMs: latencyMs() };
     const literal = literalAddress(url.hostname);
     const refusal = literal === null ? null : addressRefusal(literal, this.settings);
     if (refusal) return { kind: 'error', error: `refused at connect: url points to ${refusal}; ${PRIVATE_TARGETS_HINT}`, latencyMs: latencyMs() };

@@ -13,7 +13,9 @@ export class WebhooksInfraModule {
     const providers = [
       { provide: WEBHOOK_TARGET_GUARD, useFactory: () => new AddressWebhookTargetGuard(settings.targets) },
       { provide: WEBHOOK_SIGNING, useClass: StandardWebhooksSigning },
-      ...(settings.timeoutMs !== undefined ? [{ provide: WEBHOOK_SENDER, useFactory: () => new HttpWebhookSender({ ...settings.targets, timeoutMs: settings.timeoutMs! }) }] : []),
+      ...(settings.timeoutMs !== undefined
+        ? [{ provide: WEBHOOK_SENDER, useFactory: () => new HttpWebhookSender({ ...settings.targets, timeoutMs: settings.timeoutMs! }) }]
+        : []),
     ];
     return { module: WebhooksInfraModule, providers, exports: providers.map((p) => p.provide) };
   }

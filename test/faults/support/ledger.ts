@@ -7,9 +7,16 @@ import { waitFor } from '../../support/poll';
 /** Read-only SQL against the namespace's database (psql: survives the database restarts the suite causes). */
 export function sql(query: string): string[][] {
   const url = new URL(testEnv().DATABASE_URL);
-  const r = spawnSync('psql', ['-h', url.hostname, '-p', url.port, '-U', 'postgres', '-d', url.pathname.slice(1), '-At', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' });
+  const r = spawnSync(
+    'psql',
+    ['-h', url.hostname, '-p', url.port, '-U', 'postgres', '-d', url.pathname.slice(1), '-At', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-c', query],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter(Boolean).map((l) => l.split('|'));
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('|'));
 }
 
 const list = (ids: string[]) => ids.map((id) => `'${id}'`).join(',');
@@ -27,7 +34,9 @@ export function sessionStates(ids: string[]): Map<string, SessionState> {
     `select s.id, s.status, coalesce(s.error, ''), count(j.id), coalesce(sum(j.attempts), 0), coalesce(string_agg(j.status::text, ',' order by j.status), '')
        from upload_session s left join processing_job j on j.session_id = s.id where s.id in (${list(ids)}) group by s.id`,
   );
-  return new Map(rows.map(([id, status, error, jobs, attempts, jobStatuses]) => [id, { status, error, jobs: Number(jobs), attempts: Number(attempts), jobStatuses }]));
+  return new Map(
+    rows.map(([id, status, error, jobs, attempts, jobStatuses]) => [id, { status, error, jobs: Number(jobs), attempts: Number(attempts), jobStatuses }]),
+  );
 }
 
 const FINAL = ['COMPLETED', 'FAILED', 'DELETED'];
@@ -41,7 +50,9 @@ export async function waitAllFinal(ids: string[], timeoutMs = 120_000): Promise<
   ).catch((e: Error) => {
     const m = sessionStates(ids);
     const waiting = ids.filter((id) => !FINAL.includes(m.get(id)?.status ?? ''));
-    throw new Error(`${waiting.length} of ${ids.length} sessions not final, e.g. ${JSON.stringify(waiting.slice(0, 3).map((id) => ({ id, ...m.get(id) })))}\n${e.message.slice(0, 300)}`);
+    throw new Error(
+      `${waiting.length} of ${ids.length} sessions not final, e.g. ${JSON.stringify(waiting.slice(0, 3).map((id) => ({ id, ...m.get(id) })))}\n${e.message.slice(0, 300)}`,
+    );
   });
 }
 
@@ -105,7 +116,13 @@ export class EventLedger {
         continue;
       }
       const body = JSON.parse(m.content.toString('utf8'));
-      this.events.push({ type: m.fields.routingKey, id: body.id, sessionId: body.data?.sessionId, groupId: body.data?.groupId, error: body.data?.error ?? null });
+      this.events.push({
+        type: m.fields.routingKey,
+        id: body.id,
+        sessionId: body.data?.sessionId,
+        groupId: body.data?.groupId,
+        error: body.data?.error ?? null,
+      });
     }
     await conn.close();
   }
@@ -127,12 +144,20 @@ export class EventLedger {
     } finally {
       await conn.close();
     }
-    await waitFor(async () => (await this.drain(), this.fences.has(marker)), (seen) => seen, { timeoutMs: 30_000, intervalMs: 200, what: 'the ledger fence marker' });
+    await waitFor(
+      async () => (await this.drain(), this.fences.has(marker)),
+      (seen) => seen,
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the ledger fence marker' },
+    );
   }
 
   /** Once the outbox is empty and every event published is taken, per session: type → [deliveries, distinct event ids]. */
   async settle(ids: string[]): Promise<Map<string, Record<string, [number, number]>>> {
-    await waitFor(async () => outboxBacklog(), (n) => n === 0, { timeoutMs: 60_000, intervalMs: 500, what: 'the outbox to drain' });
+    await waitFor(
+      async () => outboxBacklog(),
+      (n) => n === 0,
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the outbox to drain' },
+    );
     await this.fence();
     const wanted = new Set(ids);
     const out = new Map<string, Record<string, [number, number]>>(ids.map((id) => [id, {}]));

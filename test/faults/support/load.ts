@@ -31,7 +31,17 @@ const RETRY_DEADLINE_MS = 90_000;
  * connection errors (app killed), 502/503 (dependency down; honouring Retry-After, at most 1 s) and store errors.
  */
 export class LoadDriver {
-  readonly figures: LoadFigures = { created: 0, apiRetries: 0, unavailable503: 0, retryAfterMissing: 0, connectionErrors: 0, putRetries: 0, slowestApiMs: 0, elapsedMs: 0, failed: 0 };
+  readonly figures: LoadFigures = {
+    created: 0,
+    apiRetries: 0,
+    unavailable503: 0,
+    retryAfterMissing: 0,
+    connectionErrors: 0,
+    putRetries: 0,
+    slowestApiMs: 0,
+    elapsedMs: 0,
+    failed: 0,
+  };
   readonly errors: string[] = [];
 
   /** `count` uploads started at `perSecond`, at most `concurrency` at once; resolves when every PUT succeeded. */
@@ -74,7 +84,12 @@ export class LoadDriver {
       const t0 = Date.now();
       let wait = 300;
       try {
-        const res = await fetch(`${GATEWAY_URL}/v1/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(`${GATEWAY_URL}/v1/uploads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+          signal: AbortSignal.timeout(30_000),
+        });
         const text = await res.text();
         this.figures.slowestApiMs = Math.max(this.figures.slowestApiMs, Date.now() - t0);
         if (res.status === 201) return JSON.parse(text);

@@ -33,7 +33,9 @@ export function infra(verb: string, ...args: string[]): Promise<string> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').slice(-1)[0] ?? '') : reject(new Error(`private-infra.sh ${verb} failed (${code}):\n${out.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').slice(-1)[0] ?? '') : reject(new Error(`private-infra.sh ${verb} failed (${code}):\n${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -54,7 +56,27 @@ function run(cmd: string, args: string[], env: Record<string, string | undefined
 export function provisionNamespace(overrides: Record<string, string> = {}): string {
   const env = testEnv(overrides);
   const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
-  run('psql', ['-h', '127.0.0.1', '-p', String(PRIVATE.pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `drop database if exists "${dbName}" with (force)`, '-c', `create database "${dbName}"`], {}, 'creating the database');
+  run(
+    'psql',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(PRIVATE.pgPort),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      `drop database if exists "${dbName}" with (force)`,
+      '-c',
+      `create database "${dbName}"`,
+    ],
+    {},
+    'creating the database',
+  );
   run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], env, 'migrating (is the build current?)');
   return provisionStore(overrides);
 }

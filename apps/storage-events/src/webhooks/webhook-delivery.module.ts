@@ -13,7 +13,14 @@ const WEBHOOK_METRICS = Symbol('WebhookMetrics');
 /** The queues this app consumes for webhooks (none when WEBHOOK_DELIVERY=off), for the AMQP server and the depth gauge. */
 export function webhookSubscriptions(config: StorageEventsConfig): Subscription[] {
   if (config.webhooks.delivery === 'off') return [];
-  return [{ queue: WebhookTopology.eventsQueue, pattern: MessagePattern.WebhookEvent, prefetch: config.webhooks.prefetch, deadLetterQueue: WebhookTopology.eventsDeadQueue }];
+  return [
+    {
+      queue: WebhookTopology.eventsQueue,
+      pattern: MessagePattern.WebhookEvent,
+      prefetch: config.webhooks.prefetch,
+      deadLetterQueue: WebhookTopology.eventsDeadQueue,
+    },
+  ];
 }
 
 export function webhookQueues(config: StorageEventsConfig): string[] {

@@ -81,13 +81,28 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       WebhookMetrics.deliveries.inc({ outcome });
       WebhookMetrics.attemptDuration.observe({ outcome }, result.latencyMs / 1000);
       const status = result.kind === 'response' ? result.status : null;
-      const log = { msg: 'webhook attempt', deliveryId: claimed.id, subscriptionId: claimed.subscriptionId, webhookId: claimed.eventId, type: claimed.eventType, attempt: claimed.attempts, outcome, status, latencyMs: result.latencyMs, ...(result.kind === 'error' ? { error: result.error } : {}) };
+      const log = {
+        msg: 'webhook attempt',
+        deliveryId: claimed.id,
+        subscriptionId: claimed.subscriptionId,
+        webhookId: claimed.eventId,
+        type: claimed.eventType,
+        attempt: claimed.attempts,
+        outcome,
+        status,
+        latencyMs: result.latencyMs,
+        ...(result.kind === 'error' ? { error: result.error } : {}),
+      };
       if (outcome === 'delivered') this.logger.log(log);
       else this.logger.warn(log);
     } catch (e) {
       // Recording failed (database down): the delivery stays SENDING and is taken over after its lease.
       WebhookMetrics.deliveries.inc({ outcome: 'error' });
-      this.logger.error({ msg: 'webhook attempt not recorded; it will be retried after its lease', deliveryId: claimed.id, err: e instanceof Error ? e.message : String(e) });
+      this.logger.error({
+        msg: 'webhook attempt not recorded; it will be retried after its lease',
+        deliveryId: claimed.id,
+        err: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 

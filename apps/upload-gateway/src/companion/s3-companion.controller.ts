@@ -35,7 +35,8 @@ function partNumberOf(raw: string, field: string): number {
 /** Uppy sends `metadata[name]=value` query pairs (or an object when the query parser nests them). */
 function metadataOf(query: Record<string, unknown>): Record<string, unknown> {
   const nested = query.metadata;
-  const out: Record<string, unknown> = nested !== null && typeof nested === 'object' && !Array.isArray(nested) ? { ...(nested as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    nested !== null && typeof nested === 'object' && !Array.isArray(nested) ? { ...(nested as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(query)) {
     const m = /^metadata\[(.+)\]$/.exec(k);
     if (m) out[m[1]] = v;
@@ -128,12 +129,23 @@ export class S3CompanionController {
   /** Body: { parts: [{ PartNumber, ETag }] } → { location, key, bucket }. */
   @Post('multipart/:uploadId/complete')
   @HttpCode(200)
-  async complete(@CurrentActor() actor: Actor, @Param('uploadId') uploadId: string, @Query('key') key: unknown, @Body() body: Record<string, unknown> | undefined) {
+  async complete(
+    @CurrentActor() actor: Actor,
+    @Param('uploadId') uploadId: string,
+    @Query('key') key: unknown,
+    @Body() body: Record<string, unknown> | undefined,
+  ) {
     const ref = this.ref(uploadId, key);
     const parts = body?.parts;
     const valid =
       Array.isArray(parts) &&
-      parts.every((p: unknown) => p !== null && typeof p === 'object' && typeof (p as { PartNumber?: unknown }).PartNumber === 'number' && typeof (p as { ETag?: unknown }).ETag === 'string');
+      parts.every(
+        (p: unknown) =>
+          p !== null &&
+          typeof p === 'object' &&
+          typeof (p as { PartNumber?: unknown }).PartNumber === 'number' &&
+          typeof (p as { ETag?: unknown }).ETag === 'string',
+      );
     if (!valid) throw DomainError.invalid([{ field: 'parts', message: 'must be an array of {ETag, PartNumber} objects' }]);
     const session = await this.completeUpload.execute(actor, ref, {
       parts: (parts as { PartNumber: number; ETag: string }[]).map((p) => ({ partNumber: p.PartNumber, etag: p.ETag })),

@@ -77,7 +77,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const status = (e as { status?: unknown; statusCode?: unknown })?.status ?? (e as { statusCode?: unknown })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (e as { type?: unknown }).type;
-      const message = type === 'entity.parse.failed' ? 'body is not valid JSON' : type === 'entity.too.large' ? 'body is too large' : STATUS_CODES[status] ?? 'Bad request';
+      const message =
+        type === 'entity.parse.failed' ? 'body is not valid JSON' : type === 'entity.too.large' ? 'body is too large' : (STATUS_CODES[status] ?? 'Bad request');
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     if (isDatabaseUnavailable(e)) {

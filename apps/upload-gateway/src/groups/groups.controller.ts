@@ -49,7 +49,10 @@ export class GroupsController {
   @HttpCode(201)
   // N files are N creates for the rate limit.
   @WeighsWork(perItemOf('files'))
-  @ApiOperation({ operationId: 'createUploadGroup', summary: 'Create a group, optionally with its files (sessions and upload instructions in one transaction)' })
+  @ApiOperation({
+    operationId: 'createUploadGroup',
+    summary: 'Create a group, optionally with its files (sessions and upload instructions in one transaction)',
+  })
   @ApiBody({ type: CreateUploadGroupCommand })
   @ApiCreatedResponse({ type: CreatedGroupView })
   @ApiErrors(400)

@@ -14,7 +14,9 @@ export class PageTokens {
   private readonly key: Buffer;
 
   constructor(secret: string | null) {
-    this.key = createHmac('sha256', secret ?? randomBytes(32)).update('upload-platform page upload tokens v1').digest();
+    this.key = createHmac('sha256', secret ?? randomBytes(32))
+      .update('upload-platform page upload tokens v1')
+      .digest();
   }
 
   issue(): string {

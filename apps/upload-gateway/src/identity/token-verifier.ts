@@ -62,7 +62,11 @@ export class TokenVerifier {
       throw this.unauthenticated(`the token lives longer than the ${maxAge} s this server accepts`);
     }
     const roles: unknown = claims[this.config.auth.adminClaim ?? DEFAULT_ADMIN_CLAIM];
-    const actor: Actor = Object.freeze({ userId: claims.sub, isAdmin: Array.isArray(roles) && roles.includes(this.config.auth.adminRole ?? 'admin'), uploadToken: null });
+    const actor: Actor = Object.freeze({
+      userId: claims.sub,
+      isAdmin: Array.isArray(roles) && roles.includes(this.config.auth.adminRole ?? 'admin'),
+      uploadToken: null,
+    });
     this.remember(token, actor, Math.min(claims.exp * 1000, now + VERIFIED_TOKEN_TTL_MS));
     return actor;
   }
@@ -74,14 +78,20 @@ export class TokenVerifier {
     const getKey = (header: JwtHeader, done: (err: Error | null, key?: string | KeyObject) => void) => {
       if (header.alg === 'HS256' && secret) return done(null, secret);
       if (this.jwks && (header.alg === 'RS256' || header.alg === 'ES256')) {
-        return this.jwks.getSigningKey(header.kid).then((k) => done(null, k.getPublicKey()), (e: Error) => done(e));
+        return this.jwks.getSigningKey(header.kid).then(
+          (k) => done(null, k.getPublicKey()),
+          (e: Error) => done(e),
+        );
       }
       done(new Error(`algorithm ${header.alg} is not accepted`));
     };
     const algorithms = [...(secret ? (['HS256'] as const) : []), ...(this.jwks ? (['RS256', 'ES256'] as const) : [])];
     return new Promise<JwtPayload>((resolve, reject) =>
-      jwt.verify(token, getKey as jwt.GetPublicKeyOrSecret, { algorithms, issuer: jwtIssuer, audience: jwtAudience, clockTimestamp: Math.floor(now / 1000) }, (err, decoded) =>
-        err || !decoded || typeof decoded === 'string' ? reject(err ?? new Error('not a JWT payload')) : resolve(decoded),
+      jwt.verify(
+        token,
+        getKey as jwt.GetPublicKeyOrSecret,
+        { algorithms, issuer: jwtIssuer, audience: jwtAudience, clockTimestamp: Math.floor(now / 1000) },
+        (err, decoded) => (err || !decoded || typeof decoded === 'string' ? reject(err ?? new Error('not a JWT payload')) : resolve(decoded)),
       ),
     ).catch((e: Error) => {
       throw e instanceof DomainError ? e : this.unauthenticated(`invalid bearer token: ${e.message}`);

@@ -26,7 +26,7 @@ export class JobsController {
     operationId: 'retryJob',
     summary: 'Run a failed or cancelled job again',
     description:
-      'The job goes PENDING with its history kept: attempts keep counting, and maxAttempts grows by the job\'s budget (the maxAttempts it was created with), so the retry has a full budget of its own. Its last error and result stay until the new run replaces them. 409 unless FAILED or CANCELLED, and on a FAILED or DELETED upload.',
+      "The job goes PENDING with its history kept: attempts keep counting, and maxAttempts grows by the job's budget (the maxAttempts it was created with), so the retry has a full budget of its own. Its last error and result stay until the new run replaces them. 409 unless FAILED or CANCELLED, and on a FAILED or DELETED upload.",
   })
   @JobId()
   @ApiOkResponse({ type: JobView })

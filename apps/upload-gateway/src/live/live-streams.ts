@@ -1,6 +1,14 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { Actor, findAccessibleGroup, findAccessibleSession, FINAL_FILE_STATUSES, FINAL_GROUP_STATUSES, GetUploadGroupUseCase, GetUploadUseCase } from '@app/domain';
+import {
+  Actor,
+  findAccessibleGroup,
+  findAccessibleSession,
+  FINAL_FILE_STATUSES,
+  FINAL_GROUP_STATUSES,
+  GetUploadGroupUseCase,
+  GetUploadUseCase,
+} from '@app/domain';
 import { presentGroup } from '../groups/group.presenter';
 import { presentDetails } from '../uploads/upload.presenter';
 import { LiveStream, StreamHub } from './stream-hub';
@@ -36,7 +44,10 @@ export class LiveStreams {
    * broker subscription.
    */
   async open(kind: StreamKind, id: string, actor: Actor, ticket: unknown, ip: string | undefined): Promise<OpenedStream> {
-    const { reader, caller } = ticket === undefined ? { reader: actor, caller: callerKeyOf(actor, ip) } : { reader: TICKET_HOLDER, caller: this.tickets.verify(String(ticket), kind, id).caller };
+    const { reader, caller } =
+      ticket === undefined
+        ? { reader: actor, caller: callerKeyOf(actor, ip) }
+        : { reader: TICKET_HOLDER, caller: this.tickets.verify(String(ticket), kind, id).caller };
     await this.findAccessible(kind, id, reader);
     const stream = await this.hub.open(kind, id, caller);
     try {

@@ -1,5 +1,16 @@
 import { applyDecorators, Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { LiveStreamsConfig } from '@app/config';
 import { Actor } from '@app/domain';
 import { LiveEventsUnavailable } from '@app/messaging';
@@ -19,7 +30,11 @@ type Req = { ip?: string };
 const StreamRoute = (kind: StreamKind) =>
   applyDecorators(
     ApiParam({ name: 'id', format: 'uuid', description: kind === 'session' ? 'upload session id' : 'upload group id' }),
-    ApiQuery({ name: 'ticket', required: false, description: 'a stream ticket for this resource (POST …/events/tickets), for an EventSource that cannot send headers' }),
+    ApiQuery({
+      name: 'ticket',
+      required: false,
+      description: 'a stream ticket for this resource (POST …/events/tickets), for an EventSource that cannot send headers',
+    }),
     ApiProduces('text/event-stream'),
     ApiOkResponse({
       description: STREAM_DESCRIPTION,
@@ -33,7 +48,11 @@ const StreamRoute = (kind: StreamKind) =>
         },
       },
     }),
-    ApiResponse({ status: 429, description: 'SSE_MAX_STREAMS_PER_CALLER streams of this caller, or SSE_MAX_STREAMS of this replica, are open; retry after Retry-After seconds', type: ErrorBody }),
+    ApiResponse({
+      status: 429,
+      description: 'SSE_MAX_STREAMS_PER_CALLER streams of this caller, or SSE_MAX_STREAMS of this replica, are open; retry after Retry-After seconds',
+      type: ErrorBody,
+    }),
     ApiErrors(401, 404),
   );
 
@@ -63,16 +82,34 @@ export class LiveController {
   ) {}
 
   @Get('uploads/:id/events')
-  @ApiOperation({ operationId: 'streamUploadEvents', summary: "A session's live progress (server-sent events): snapshot, then each of its events until the final one" })
+  @ApiOperation({
+    operationId: 'streamUploadEvents',
+    summary: "A session's live progress (server-sent events): snapshot, then each of its events until the final one",
+  })
   @StreamRoute('session')
-  async uploadEvents(@CurrentActor() actor: Actor, @Param('id') id: string, @Query('ticket') ticket: unknown, @Req() req: Req, @Res() res: unknown): Promise<void> {
+  async uploadEvents(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Query('ticket') ticket: unknown,
+    @Req() req: Req,
+    @Res() res: unknown,
+  ): Promise<void> {
     await this.stream('session', id, actor, ticket, req, res);
   }
 
   @Get('groups/:id/events')
-  @ApiOperation({ operationId: 'streamGroupEvents', summary: "A group's live progress (server-sent events): snapshot, then its sessions' and its own events until the group's final one" })
+  @ApiOperation({
+    operationId: 'streamGroupEvents',
+    summary: "A group's live progress (server-sent events): snapshot, then its sessions' and its own events until the group's final one",
+  })
   @StreamRoute('group')
-  async groupEvents(@CurrentActor() actor: Actor, @Param('id') id: string, @Query('ticket') ticket: unknown, @Req() req: Req, @Res() res: unknown): Promise<void> {
+  async groupEvents(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Query('ticket') ticket: unknown,
+    @Req() req: Req,
+    @Res() res: unknown,
+  ): Promise<void> {
     await this.stream('group', id, actor, ticket, req, res);
   }
 

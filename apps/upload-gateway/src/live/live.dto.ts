@@ -3,7 +3,11 @@ import { ApiProperty } from '@nestjs/swagger';
 /** 201 of POST …/events/tickets. */
 export class StreamTicketView {
   @ApiProperty({ description: 'opens this one stream (`?ticket=`) until `expiresAt`; not usable for anything else' }) ticket!: string;
-  @ApiProperty({ example: '/v1/uploads/0b0f…/events?ticket=v1.…', description: 'the stream URL with the ticket, relative to the gateway: `new EventSource(url)`' }) url!: string;
+  @ApiProperty({
+    example: '/v1/uploads/0b0f…/events?ticket=v1.…',
+    description: 'the stream URL with the ticket, relative to the gateway: `new EventSource(url)`',
+  })
+  url!: string;
   @ApiProperty({ type: String, format: 'date-time', description: 'after this the ticket opens nothing (401): mint another' }) expiresAt!: string;
 }
 

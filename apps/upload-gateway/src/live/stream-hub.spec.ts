@@ -87,7 +87,13 @@ describe('StreamHub', () => {
   });
   afterEach(() => hub.shutdown());
 
-  async function started(kind: 'session' | 'group', id: string, caller = 'c1', snapshot: unknown = { id, status: 'PENDING' }, final = false): Promise<MemorySink> {
+  async function started(
+    kind: 'session' | 'group',
+    id: string,
+    caller = 'c1',
+    snapshot: unknown = { id, status: 'PENDING' },
+    final = false,
+  ): Promise<MemorySink> {
     const sink = new MemorySink();
     hub.start(await hub.open(kind, id, caller), sink, snapshot, final);
     return sink;
@@ -103,7 +109,11 @@ describe('StreamHub', () => {
     for (const sink of [mine, ofGroup]) {
       expect(await sink.events()).toEqual([
         { event: 'snapshot', data: expect.objectContaining({ status: 'PENDING' }) },
-        { event: 'session.uploaded', id, data: expect.objectContaining({ id, type: 'session.uploaded', data: expect.objectContaining({ sessionId: session }) }) },
+        {
+          event: 'session.uploaded',
+          id,
+          data: expect.objectContaining({ id, type: 'session.uploaded', data: expect.objectContaining({ sessionId: session }) }),
+        },
       ]);
     }
     expect((await other.events()).map((e) => e.event)).toEqual(['snapshot']);
@@ -121,7 +131,7 @@ describe('StreamHub', () => {
     expect(sink.ended).toBe(false);
   });
 
-  it('ends a session stream after its final event, a group stream only after the group\'s', async () => {
+  it("ends a session stream after its final event, a group stream only after the group's", async () => {
     const ofSession = await started('session', session);
     const ofGroup = await started('group', group);
     feed.publish('session.completed', { sessionId: session, groupId: group, status: 'COMPLETED' });
@@ -181,7 +191,9 @@ describe('StreamHub', () => {
     const slow = await started('group', group, 'c1');
     const fast = await started('group', group, 'c2');
     slow.stalled = true;
-    const ids = Array.from({ length: 50 }, (_, i) => feed.publish('job.completed', { sessionId: randomUUID(), groupId: group, jobId: `${i}`, status: 'COMPLETED' }));
+    const ids = Array.from({ length: 50 }, (_, i) =>
+      feed.publish('job.completed', { sessionId: randomUUID(), groupId: group, jobId: `${i}`, status: 'COMPLETED' }),
+    );
     expect(slow.closed).toBe('slow');
     expect(hub.counts().group).toBe(1);
     expect((await fast.events()).slice(1).map((e) => e.id)).toEqual(ids);

@@ -25,7 +25,11 @@ export class TooManyStreams extends Error {
     readonly scope: 'replica' | 'caller',
     limit: number,
   ) {
-    super(scope === 'replica' ? `this gateway has its ${limit} live streams open; retry shortly` : `at most ${limit} live streams per caller are open at once; close one or retry shortly`);
+    super(
+      scope === 'replica'
+        ? `this gateway has its ${limit} live streams open; retry shortly`
+        : `at most ${limit} live streams per caller are open at once; close one or retry shortly`,
+    );
     this.name = 'TooManyStreams';
   }
 }

@@ -25,7 +25,7 @@ describe('StreamTickets', () => {
     expect(new StreamTickets('a-stream-ticket-key-0123456789', 1, () => now).verify(ticket, 'session', SESSION.toUpperCase())).toEqual({ caller: 'caller-1' });
   });
 
-  it('opens no other session, and not the group route of the same id (404, as for someone else\'s)', () => {
+  it("opens no other session, and not the group route of the same id (404, as for someone else's)", () => {
     const { ticket } = tickets.mint('session', SESSION, 'c');
     expect(refusal(() => tickets.verify(ticket, 'session', OTHER))).toBe(DomainErrorCode.SESSION_NOT_FOUND);
     expect(refusal(() => tickets.verify(ticket, 'group', SESSION))).toBe(DomainErrorCode.GROUP_NOT_FOUND);
@@ -54,7 +54,11 @@ describe('StreamTickets', () => {
       '',
       'x'.repeat(5000),
     ];
-    for (const t of altered) expect({ t: t.slice(0, 40), code: refusal(() => tickets.verify(t, 'session', SESSION)) }).toEqual({ t: t.slice(0, 40), code: DomainErrorCode.UNAUTHENTICATED });
+    for (const t of altered)
+      expect({ t: t.slice(0, 40), code: refusal(() => tickets.verify(t, 'session', SESSION)) }).toEqual({
+        t: t.slice(0, 40),
+        code: DomainErrorCode.UNAUTHENTICATED,
+      });
   });
 
   it('a process without a configured key signs with its own random one', () => {
@@ -71,6 +75,8 @@ describe('StreamTickets', () => {
     expect(user).not.toContain('alice');
     const token = callerKeyOf({ userId: null, isAdmin: false, uploadToken: 'tok-1' }, '10.0.0.1');
     expect(token).not.toBe(callerKeyOf({ userId: null, isAdmin: false, uploadToken: 'tok-2' }, '10.0.0.1'));
-    expect(callerKeyOf({ userId: null, isAdmin: false, uploadToken: null }, '10.0.0.1')).not.toBe(callerKeyOf({ userId: null, isAdmin: false, uploadToken: null }, '10.0.0.2'));
+    expect(callerKeyOf({ userId: null, isAdmin: false, uploadToken: null }, '10.0.0.1')).not.toBe(
+      callerKeyOf({ userId: null, isAdmin: false, uploadToken: null }, '10.0.0.2'),
+    );
   });
 });

@@ -32,7 +32,7 @@ describe('HitWindow', () => {
 
   it('never lets more than `limit` hits into 59/60 of a window, whatever the timing (seeded random traffic)', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const w = new HitWindow(BUCKET);
     const limit = 20;
     const allowed: number[] = [];

@@ -83,7 +83,8 @@ export class UploadsController {
   @ApiOperation({
     operationId: 'checkUploads',
     summary: 'Which of up to 1,000 files (SHA-256, size) you already hold as COMPLETED uploads of your own',
-    description: 'Only your own uploads are considered (admins too). A match is an upload whose declared checksumSha256 VALIDATION verified; use its id with ifExists "reuse".',
+    description:
+      'Only your own uploads are considered (admins too). A match is an upload whose declared checksumSha256 VALIDATION verified; use its id with ifExists "reuse".',
   })
   @ApiBody({ type: CheckUploadsCommand })
   @ApiOkResponse({ type: CheckUploadsView })

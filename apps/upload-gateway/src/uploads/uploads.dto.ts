@@ -77,7 +77,13 @@ export class PlannedJobView {
 @ApiExtraModels(SingleUploadInstructions, MultipartUploadInstructions, DuplicateUploadInstructions)
 export class CreatedUploadView extends UploadSessionView {
   @ApiProperty({ type: [PlannedJobView] }) jobs!: PlannedJobView[];
-  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(SingleUploadInstructions) }, { $ref: getSchemaPath(MultipartUploadInstructions) }, { $ref: getSchemaPath(DuplicateUploadInstructions) }] })
+  @ApiProperty({
+    oneOf: [
+      { $ref: getSchemaPath(SingleUploadInstructions) },
+      { $ref: getSchemaPath(MultipartUploadInstructions) },
+      { $ref: getSchemaPath(DuplicateUploadInstructions) },
+    ],
+  })
   upload!: SingleUploadInstructions | MultipartUploadInstructions | DuplicateUploadInstructions;
   @ApiPropertyOptional({ description: 'anonymous callers only, shown once: send it as X-Upload-Token on later calls on this upload' }) uploadToken?: string;
 }
@@ -165,8 +171,14 @@ export class GroupView {
   @ApiProperty({ description: 'files added so far (at most totalFiles)' }) fileCount!: number;
   @ApiProperty() completedFiles!: number;
   @ApiProperty() failedFiles!: number;
-  @ApiProperty({ nullable: true, type: String, enum: ['EXPIRED'], description: 'why a FAILED group ended when its files are not the reason; null otherwise' }) error!: string | null;
-  @ApiProperty({ type: String, format: 'date-time', description: 'the group takes no file after it; the reconciler then ends it if it is still waiting for files' }) expiresAt!: string;
+  @ApiProperty({ nullable: true, type: String, enum: ['EXPIRED'], description: 'why a FAILED group ended when its files are not the reason; null otherwise' })
+  error!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    description: 'the group takes no file after it; the reconciler then ends it if it is still waiting for files',
+  })
+  expiresAt!: string;
   @ApiProperty() bytesExpected!: number;
   @ApiProperty() bytesUploaded!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;

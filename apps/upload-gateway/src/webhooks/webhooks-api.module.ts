@@ -11,7 +11,10 @@ export class WebhooksApiModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: WebhooksApiModule,
-      imports: [WebhooksInfraModule.forRoot({ targets: config.webhookTargets }), WebhooksModule.api({ rotationGraceMs: config.webhooks.secretRotationGraceMs })],
+      imports: [
+        WebhooksInfraModule.forRoot({ targets: config.webhookTargets }),
+        WebhooksModule.api({ rotationGraceMs: config.webhooks.secretRotationGraceMs }),
+      ],
       controllers: [WebhooksController, AsyncApiController],
     };
   }

@@ -14,10 +14,12 @@ export class WebhookView {
   @ApiProperty({ type: [String] }) events!: string[];
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
   @ApiProperty() enabled!: boolean;
-  @ApiProperty({ nullable: true, enum: ['GONE', 'FAILING'], description: 'why the platform disabled it (null when its owner did, or it is enabled)' }) disabledReason!: string | null;
+  @ApiProperty({ nullable: true, enum: ['GONE', 'FAILING'], description: 'why the platform disabled it (null when its owner did, or it is enabled)' })
+  disabledReason!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) disabledAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'first failed attempt since the last success' }) failingSince!: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'until then the previous secret signs too' }) previousSecretExpiresAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'until then the previous secret signs too' }) previousSecretExpiresAt!:
+    string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt!: string;
 }
@@ -38,7 +40,8 @@ export class WebhookDeliveryView {
   @ApiProperty({ example: 'session.completed' }) eventType!: string;
   @ApiProperty({ enum: WebhookDeliveryStatus, enumName: 'WebhookDeliveryStatus' }) status!: WebhookDeliveryStatus;
   @ApiProperty({ description: 'attempts made' }) attempts!: number;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'PENDING: next attempt; SENDING: end of the current attempt\'s lease' }) nextAttemptAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "PENDING: next attempt; SENDING: end of the current attempt's lease" })
+  nextAttemptAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastAttemptAt!: string | null;
   @ApiProperty({ nullable: true, type: Number, description: "the receiver's last HTTP status" }) lastStatusCode!: number | null;
   @ApiProperty({ nullable: true, type: Number }) lastLatencyMs!: number | null;

@@ -27,7 +27,11 @@ export function jobsSummary(jobs: Job[] | undefined): string {
 /** A plain text table with a header row; columns as wide as their widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -35,7 +39,10 @@ export function table(header: string[], rows: string[][]): string {
 export function describeError(e: unknown): string {
   if (e instanceof GatewayError) {
     // Each field the gateway named, unless its message already says it.
-    const fields = e.details.filter((d) => !e.body.message.includes(`${d.field}: ${d.message}`)).map((d) => `\n  ${d.field}: ${d.message}`).join('');
+    const fields = e.details
+      .filter((d) => !e.body.message.includes(`${d.field}: ${d.message}`))
+      .map((d) => `\n  ${d.field}: ${d.message}`)
+      .join('');
     return `${e.body.message} [HTTP ${e.statusCode}${e.code ? ` ${e.code}` : ''}]${fields}`;
   }
   return e instanceof Error ? e.message : String(e);

@@ -33,7 +33,12 @@ export class LiveView {
   private onDomainEvent(e: DomainEvent): void {
     const d = e.data;
     if (e.type.startsWith('group.') && d.groupId) {
-      this.show(d.groupId, 'group', `group ${d.status} (${d.completedFiles}/${d.totalFiles} completed${d.failedFiles ? `, ${d.failedFiles} failed` : ''})`, true);
+      this.show(
+        d.groupId,
+        'group',
+        `group ${d.status} (${d.completedFiles}/${d.totalFiles} completed${d.failedFiles ? `, ${d.failedFiles} failed` : ''})`,
+        true,
+      );
     } else if (e.type.startsWith('session.') && d.sessionId) {
       if (!this.names.has(d.sessionId) && typeof d.filename === 'string') this.names.set(d.sessionId, d.filename);
       this.show(d.sessionId, 'status', `${d.status}${d.errorMessage ? ` (${d.errorMessage})` : d.error ? ` (${d.error})` : ''}`);

@@ -70,9 +70,22 @@ async function main(argv: string[]): Promise<number> {
       const partSize = v['part-size'] === undefined ? undefined : positiveInt(v['part-size'], '--part-size');
       const timeout = v.timeout === undefined ? 600 : positiveInt(v.timeout, '--timeout');
       return put({
-        server, token, files: args, group: v.group, jobs: v.jobs ? parseJobs(v.jobs) : undefined, contentType: v['content-type'], partSize, concurrency,
-        resume: v.resume, noResume: v['no-resume'], skipExisting: v['skip-existing'], wait: !v['no-wait'], timeoutMs: timeout * 1000, json: v.json,
-        progress: !v.json && !v['no-progress'] && Boolean(process.stderr.isTTY), state,
+        server,
+        token,
+        files: args,
+        group: v.group,
+        jobs: v.jobs ? parseJobs(v.jobs) : undefined,
+        contentType: v['content-type'],
+        partSize,
+        concurrency,
+        resume: v.resume,
+        noResume: v['no-resume'],
+        skipExisting: v['skip-existing'],
+        wait: !v['no-wait'],
+        timeoutMs: timeout * 1000,
+        json: v.json,
+        progress: !v.json && !v['no-progress'] && Boolean(process.stderr.isTTY),
+        state,
       });
     }
     case 'status': {
@@ -83,13 +96,25 @@ async function main(argv: string[]): Promise<number> {
       const names = new Map<string, string>();
       const live = new LiveView(v.wait && !v.json, names);
       try {
-        const s = v.wait ? await c.waitForSession(id, { onEvent: (e) => live.onEvent(e) }).catch(async (e) => (e instanceof GatewayError ? Promise.reject(e) : c.getSession(id))) : await c.getSession(id);
+        const s = v.wait
+          ? await c
+              .waitForSession(id, { onEvent: (e) => live.onEvent(e) })
+              .catch(async (e) => (e instanceof GatewayError ? Promise.reject(e) : c.getSession(id)))
+          : await c.getSession(id);
         out(s, () =>
           [
             `session ${s.id}  ${s.status}${s.error ? `  ${s.error}: ${s.errorMessage ?? ''}` : ''}`,
             `file     ${s.filename} (${s.contentType}, ${humanBytes(s.size)})${s.groupId ? `  group ${s.groupId}` : ''}`,
             `parts    ${s.totalParts === 0 ? 'none (one PUT)' : s.parts ? `${s.parts.uploaded}/${s.parts.total}` : `${s.completedParts}/${s.totalParts}`}`,
-            table(['JOB', 'STATUS', 'ATTEMPTS', 'RESULT / ERROR'], (s.jobs ?? []).map((j) => [j.type, String(j.status), `${j.attempts ?? 0}/${j.maxAttempts}`, j.error ? String(j.error) : JSON.stringify(j.result ?? null)])),
+            table(
+              ['JOB', 'STATUS', 'ATTEMPTS', 'RESULT / ERROR'],
+              (s.jobs ?? []).map((j) => [
+                j.type,
+                String(j.status),
+                `${j.attempts ?? 0}/${j.maxAttempts}`,
+                j.error ? String(j.error) : JSON.stringify(j.result ?? null),
+              ]),
+            ),
           ].join('\n'),
         );
         return s.status === 'FAILED' ? 1 : 0;
@@ -99,7 +124,10 @@ async function main(argv: string[]): Promise<number> {
         const g = v.wait ? await c.waitForGroup(id, { onEvent: (ev) => live.onEvent(ev) }) : await c.getGroup(id);
         const uploads = await c.listSessions({ groupId: id });
         out({ ...g, uploads: uploads.items }, () =>
-          [`group ${g.id} "${g.name}": ${g.status} (${g.completedFiles}/${g.totalFiles} completed${g.failedFiles ? `, ${g.failedFiles} failed` : ''})`, sessionsTable(uploads.items)].join('\n'),
+          [
+            `group ${g.id} "${g.name}": ${g.status} (${g.completedFiles}/${g.totalFiles} completed${g.failedFiles ? `, ${g.failedFiles} failed` : ''})`,
+            sessionsTable(uploads.items),
+          ].join('\n'),
         );
         return g.status === 'FAILED' || g.status === 'CANCELLED' ? 1 : 0;
       }
@@ -138,7 +166,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function sessionsTable(items: Session[]): string {
-  return table(['SESSION', 'FILE', 'SIZE', 'STATUS', 'JOBS', 'ERROR'], items.map((s) => [s.id, s.filename, humanBytes(s.size), s.status, jobsSummary(s.jobs as never), s.errorMessage ?? s.error ?? '']));
+  return table(
+    ['SESSION', 'FILE', 'SIZE', 'STATUS', 'JOBS', 'ERROR'],
+    items.map((s) => [s.id, s.filename, humanBytes(s.size), s.status, jobsSummary(s.jobs as never), s.errorMessage ?? s.error ?? '']),
+  );
 }
 
 function usage(message: string): number {
@@ -156,10 +187,13 @@ function positiveInt(s: string, name: string): number {
 
 /** `VALIDATION,THUMBNAIL:3` → [{ type: 'VALIDATION' }, { type: 'THUMBNAIL', priority: 3 }] */
 function parseJobs(s: string): JobRequest[] {
-  return s.split(',').filter(Boolean).map((item) => {
-    const [type, priority] = item.split(':');
-    return priority === undefined ? { type: type.toUpperCase() } : { type: type.toUpperCase(), priority: positiveInt(priority, '--jobs priority') };
-  });
+  return s
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const [type, priority] = item.split(':');
+      return priority === undefined ? { type: type.toUpperCase() } : { type: type.toUpperCase(), priority: positiveInt(priority, '--jobs priority') };
+    });
 }
 
 main(process.argv.slice(2)).then(

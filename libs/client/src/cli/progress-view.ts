@@ -12,7 +12,11 @@ export class ProgressView {
   private overall: cliProgress.SingleBar | null = null;
   private readonly started = Date.now();
 
-  constructor(enabled: boolean, private readonly totalBytes: number, private readonly nameWidth: number) {
+  constructor(
+    enabled: boolean,
+    private readonly totalBytes: number,
+    private readonly nameWidth: number,
+  ) {
     this.multi = enabled
       ? new cliProgress.MultiBar(
           { format: FORMAT, hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24, autopadding: true, fps: 10, stream: process.stderr },
@@ -35,14 +39,19 @@ export class ProgressView {
       for (const f of this.pending) this.bars.set(f.key, this.multi.create(f.size, 0, this.payload(f.name, 0, f.size, '0/?', 0, null)));
       if (this.bars.size > 1) this.overall = this.multi.create(this.totalBytes, 0, this.payload('overall', 0, this.totalBytes, '', 0, null));
     }
-    this.bars.get(key)?.update(p.bytesUploaded, this.payload(p.filename, p.bytesUploaded, p.totalBytes, `${p.partsUploaded}/${p.totalParts}`, p.bytesPerSecond, p.etaSeconds));
+    this.bars
+      .get(key)
+      ?.update(p.bytesUploaded, this.payload(p.filename, p.bytesUploaded, p.totalBytes, `${p.partsUploaded}/${p.totalParts}`, p.bytesPerSecond, p.etaSeconds));
     if (this.overall) {
       const done = [...this.files.values()].reduce((n, f) => n + f.bytesUploaded, 0);
       const parts = [...this.files.values()].reduce((n, f) => n + f.partsUploaded, 0);
       const totalParts = [...this.files.values()].reduce((n, f) => n + f.totalParts, 0);
       const secs = (Date.now() - this.started) / 1000;
       const rate = secs > 0 ? done / secs : 0;
-      this.overall.update(done, this.payload('overall', done, this.totalBytes, `${parts}/${totalParts}`, rate, rate > 0 ? (this.totalBytes - done) / rate : null));
+      this.overall.update(
+        done,
+        this.payload('overall', done, this.totalBytes, `${parts}/${totalParts}`, rate, rate > 0 ? (this.totalBytes - done) / rate : null),
+      );
     }
   }
 
@@ -58,6 +67,13 @@ export class ProgressView {
 
   private payload(name: string, done: number, size: number, parts: string, rate: number, eta: number | null) {
     const shown = name.length > this.nameWidth ? `${name.slice(0, this.nameWidth - 1)}…` : name.padEnd(this.nameWidth);
-    return { name: shown, done: humanBytes(done), size: humanBytes(size), parts, rate: humanBytes(Math.round(rate)), left: humanSeconds(eta === null ? null : Math.ceil(eta)) };
+    return {
+      name: shown,
+      done: humanBytes(done),
+      size: humanBytes(size),
+      parts,
+      rate: humanBytes(Math.round(rate)),
+      left: humanSeconds(eta === null ? null : Math.ceil(eta)),
+    };
   }
 }

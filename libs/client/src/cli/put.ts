@@ -78,7 +78,11 @@ export async function put(o: PutOptions): Promise<number> {
   }
 
   const client = new UploadClient({ server: o.server, token: o.token, uploadTokens: o.state.tokens });
-  const view = new ProgressView(o.progress, files.reduce((n, f) => n + f.size, 0), Math.min(30, Math.max(7, ...files.map((f) => f.name.length))));
+  const view = new ProgressView(
+    o.progress,
+    files.reduce((n, f) => n + f.size, 0),
+    Math.min(30, Math.max(7, ...files.map((f) => f.name.length))),
+  );
   files.forEach((f) => view.add(f.key, f.name, f.size));
   const controller = new AbortController();
   // Ctrl-C: stop sending but keep the session open, so the next `upload put` resumes it.
@@ -91,7 +95,18 @@ export async function put(o: PutOptions): Promise<number> {
     ...(o.jobs ? { jobs: o.jobs } : {}),
   };
 
-  const outcomes: FileOutcome[] = files.map((f) => ({ file: f.name, sessionId: null, status: 'NOT_SENT', action: null, duplicateOf: null, resumed: false, partsSent: [], partsSkipped: [], jobs: [], error: null }));
+  const outcomes: FileOutcome[] = files.map((f) => ({
+    file: f.name,
+    sessionId: null,
+    status: 'NOT_SENT',
+    action: null,
+    duplicateOf: null,
+    resumed: false,
+    partsSent: [],
+    partsSkipped: [],
+    jobs: [],
+    error: null,
+  }));
   // --skip-existing: each file's SHA-256 (read from disk a slice at a time), then one check per 1,000 files.
   const content: { checksumSha256: string; ifExists: 'upload' | 'reuse' }[] = [];
   if (o.skipExisting) {
@@ -108,7 +123,8 @@ export async function put(o: PutOptions): Promise<number> {
         answers.forEach((a, k) => (content[at + k] = { checksumSha256: sums[at + k], ifExists: a.exists ? 'reuse' : 'upload' }));
       }
     } catch (e) {
-      if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
+      if (o.json)
+        process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
       else process.stderr.write(`error: ${describeError(e)}\n`);
       return 1;
     }
@@ -157,10 +173,21 @@ export async function put(o: PutOptions): Promise<number> {
           onGroup: (g, uploads) => {
             groupId = g.id;
             o.state.rememberToken(g.id, client.gateway.tokenOf(g.id));
-            uploads.forEach((u, i) => record(i, { sessionId: u.id, uploadToken: client.gateway.tokenOf(u.id), groupId: g.id, partSize: u.upload.strategy === 'MULTIPART' ? u.upload.partSize : null }));
+            uploads.forEach((u, i) =>
+              record(i, {
+                sessionId: u.id,
+                uploadToken: client.gateway.tokenOf(u.id),
+                groupId: g.id,
+                partSize: u.upload.strategy === 'MULTIPART' ? u.upload.partSize : null,
+              }),
+            );
             if (o.wait) {
               groupStream = client
-                .waitForGroup(g.id, { timeoutMs: o.timeoutMs, signal: AbortSignal.any([controller.signal, stopGroupStream.signal]), onEvent: (e) => (live ? live.onEvent(e) : early.push(e)) })
+                .waitForGroup(g.id, {
+                  timeoutMs: o.timeoutMs,
+                  signal: AbortSignal.any([controller.signal, stopGroupStream.signal]),
+                  onEvent: (e) => (live ? live.onEvent(e) : early.push(e)),
+                })
                 .catch((e: unknown) => (controller.signal.aborted || stopGroupStream.signal.aborted ? undefined : groupStreamFailed(e)));
             }
           },
@@ -185,7 +212,8 @@ export async function put(o: PutOptions): Promise<number> {
     view.stop();
     stopGroupStream.abort();
     // Nothing was created (a 400 for the whole group, an unreachable gateway): say why.
-    if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
+    if (o.json)
+      process.stdout.write(`${JSON.stringify({ ok: false, error: describeError(e), details: (e as { details?: unknown }).details ?? [] }, null, 2)}\n`);
     else process.stderr.write(`error: ${describeError(e)}\n`);
     return 1;
   }
@@ -208,7 +236,7 @@ export async function put(o: PutOptions): Promise<number> {
           // A file that finished before the group's stream was open (a small file on a busy machine): its final
           // state, so that every file's lines are shown (a state already shown prints nothing).
           view.onEvent({ kind: 'snapshot', snapshot: s });
-          Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
+          Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : (s.errorMessage ?? s.error ?? null) });
         }),
       );
     } else {
@@ -219,7 +247,7 @@ export async function put(o: PutOptions): Promise<number> {
           if (!out.sessionId || out.error) return;
           try {
             const s = await client.waitForSession(out.sessionId, { timeoutMs: o.timeoutMs, onEvent: (e) => view.onEvent(e) });
-            Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : s.errorMessage ?? s.error ?? null });
+            Object.assign(out, { status: s.status, jobs: s.jobs, error: s.status === 'COMPLETED' ? null : (s.errorMessage ?? s.error ?? null) });
           } catch (e) {
             if (e instanceof SessionStateError) {
               const s = await client.getSession(out.sessionId).catch(() => null);
@@ -238,7 +266,8 @@ export async function put(o: PutOptions): Promise<number> {
       await new Promise((r) => setTimeout(r, 250));
       g = await client.getGroup(groupId).catch(() => g);
     }
-    if (g) groupLine = `group ${g.id} "${g.name}": ${g.status} (${g.completedFiles}/${g.totalFiles} completed${g.failedFiles ? `, ${g.failedFiles} failed` : ''})`;
+    if (g)
+      groupLine = `group ${g.id} "${g.name}": ${g.status} (${g.completedFiles}/${g.totalFiles} completed${g.failedFiles ? `, ${g.failedFiles} failed` : ''})`;
   }
 
   const wanted = o.wait ? ['COMPLETED'] : ['UPLOADED', 'PROCESSING', 'COMPLETED'];
@@ -252,7 +281,14 @@ export async function put(o: PutOptions): Promise<number> {
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ ok, groupId, totals, files: outcomes }, null, 2)}\n`);
   } else {
-    const note = (out: FileOutcome) => (out.action === 'reused' ? `reused (copy of ${out.duplicateOf})` : out.resumed ? `resumed, sent ${out.partsSent.length} parts` : o.skipExisting && out.action ? 'uploaded' : '');
+    const note = (out: FileOutcome) =>
+      out.action === 'reused'
+        ? `reused (copy of ${out.duplicateOf})`
+        : out.resumed
+          ? `resumed, sent ${out.partsSent.length} parts`
+          : o.skipExisting && out.action
+            ? 'uploaded'
+            : '';
     const rows = outcomes.map((out) => [out.file, out.sessionId ?? '-', out.status, jobsSummary(out.jobs), note(out), out.error ?? '']);
     process.stdout.write(`\n${table(['FILE', 'SESSION', 'STATUS', 'JOBS', 'NOTE', 'ERROR'], rows)}\n`);
     if (groupLine) process.stdout.write(`${groupLine}\n`);
@@ -272,12 +308,19 @@ async function uploadOne(
   outcomes: FileOutcome[],
   record: (i: number, s: { sessionId: string; uploadToken?: string; groupId: string | null; partSize: number | null }) => void,
 ): Promise<UploadResult> {
-  const base = { ...common, onProgress: (p: Parameters<typeof view.update>[1]) => view.update(f.key, p), onSession: (s: Parameters<typeof record>[1]) => record(i, s) };
+  const base = {
+    ...common,
+    onProgress: (p: Parameters<typeof view.update>[1]) => view.update(f.key, p),
+    onSession: (s: Parameters<typeof record>[1]) => record(i, s),
+  };
   if (pending) {
     try {
       view.log(`${f.name}: resuming session ${pending.sessionId}`);
       outcomes[i].resumed = true;
-      return await client.uploadFile(f.path, { ...base, resume: { sessionId: pending.sessionId, uploadToken: pending.uploadToken, partSize: pending.partSize ?? undefined } });
+      return await client.uploadFile(f.path, {
+        ...base,
+        resume: { sessionId: pending.sessionId, uploadToken: pending.uploadToken, partSize: pending.partSize ?? undefined },
+      });
     } catch (e) {
       // A session that cannot go on (expired, aborted, single PUT) is replaced by a new one, unless asked for by id.
       if (!(e instanceof SessionStateError) || o.resume) throw e;

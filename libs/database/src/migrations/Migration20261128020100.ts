@@ -10,7 +10,9 @@ export class Migration20261128020100 extends Migration {
     this.addSql(`update "upload_group" g set "file_count" = (select count(*) from "upload_session" s where s."group_id" = g."id");`);
     this.addSql(`alter table "upload_group" alter column "file_count" drop default;`);
     this.addSql(`alter table "upload_group" add constraint "upload_group_file_count_check" check ("file_count" >= 0 and "file_count" <= "total_files");`);
-    this.addSql(`alter table "upload_group" add constraint "upload_group_counters_check" check ("completed_files" >= 0 and "failed_files" >= 0 and "completed_files" + "failed_files" <= "total_files");`);
+    this.addSql(
+      `alter table "upload_group" add constraint "upload_group_counters_check" check ("completed_files" >= 0 and "failed_files" >= 0 and "completed_files" + "failed_files" <= "total_files");`,
+    );
 
     this.addSql(`alter table "upload_session" add column "counted_in_group" boolean not null default false;`);
     this.addSql(`update "upload_session" set "counted_in_group" = true where "group_id" is not null and "status" in ('COMPLETED', 'FAILED', 'DELETED');`);

@@ -6,7 +6,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261201150000 extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create unlogged table "rate_limit_hits" ("key" text not null, "bucket" bigint not null, "hits" int not null, "expires_at" bigint not null, constraint "rate_limit_hits_pkey" primary key ("key", "bucket"));`);
+    this.addSql(
+      `create unlogged table "rate_limit_hits" ("key" text not null, "bucket" bigint not null, "hits" int not null, "expires_at" bigint not null, constraint "rate_limit_hits_pkey" primary key ("key", "bucket"));`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -56,7 +56,9 @@ export class Migration20261201160000 extends Migration {
     this.addSql(`create index "webhook_delivery_subscription_id_created_at_id_index" on "webhook_delivery" ("subscription_id", "created_at", "id");`);
     // The dispatcher's look for due work (and the per-subscription in-flight count) touch only unfinished deliveries.
     this.addSql(`create index "webhook_delivery_due_index" on "webhook_delivery" ("next_attempt_at") where "status" in ('PENDING', 'SENDING');`);
-    this.addSql(`create index "webhook_delivery_unfinished_index" on "webhook_delivery" ("subscription_id", "status", "next_attempt_at") where "status" in ('PENDING', 'SENDING');`);
+    this.addSql(
+      `create index "webhook_delivery_unfinished_index" on "webhook_delivery" ("subscription_id", "status", "next_attempt_at") where "status" in ('PENDING', 'SENDING');`,
+    );
   }
 
   override async down(): Promise<void> {

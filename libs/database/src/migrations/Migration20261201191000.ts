@@ -8,7 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261201191000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "upload_session" add column "object_deleted_at" timestamptz null;`);
-    this.addSql(`create index "upload_session_failed_unpurged_index" on "upload_session" ("updated_at") where "status" = 'FAILED' and "object_deleted_at" is null;`);
+    this.addSql(
+      `create index "upload_session_failed_unpurged_index" on "upload_session" ("updated_at") where "status" = 'FAILED' and "object_deleted_at" is null;`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -7,7 +7,8 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261201200000 extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create index "upload_session_completed_content_index" on "upload_session" ("user_id", "checksum_sha256", "size", "created_at" desc) include ("id")
+    this
+      .addSql(`create index "upload_session_completed_content_index" on "upload_session" ("user_id", "checksum_sha256", "size", "created_at" desc) include ("id")
       where "status" = 'COMPLETED' and "checksum_sha256" is not null and "user_id" is not null;`);
   }
 

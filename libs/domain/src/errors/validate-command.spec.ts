@@ -26,8 +26,12 @@ const problem = (f: () => unknown) => {
 describe('validateCommand', () => {
   it('refuses strings and keys that are not well-formed Unicode (lone surrogates Postgres cannot store), naming where', () => {
     expect(problem(() => validateCommand(Sample, { name: 'a\udfffb' }))).toEqual([{ field: 'name', message: expect.stringContaining('well-formed Unicode') }]);
-    expect(problem(() => validateCommand(Sample, { name: 'x', config: { ['k\ud800']: 'v' } }))).toEqual([{ field: 'config', message: expect.stringContaining('well-formed Unicode') }]);
-    expect(problem(() => validateCommand(Sample, { name: 'x', config: { list: ['ok', '\udc00'] } }))).toEqual([{ field: 'config.list[1]', message: expect.stringContaining('well-formed Unicode') }]);
+    expect(problem(() => validateCommand(Sample, { name: 'x', config: { ['k\ud800']: 'v' } }))).toEqual([
+      { field: 'config', message: expect.stringContaining('well-formed Unicode') },
+    ]);
+    expect(problem(() => validateCommand(Sample, { name: 'x', config: { list: ['ok', '\udc00'] } }))).toEqual([
+      { field: 'config.list[1]', message: expect.stringContaining('well-formed Unicode') },
+    ]);
     // A proper pair is fine.
     expect(validateCommand(Sample, { name: '\ud83d\ude00' }).name).toBe('😀');
   });
@@ -37,7 +41,9 @@ describe('validateCommand', () => {
   });
 
   it.each([MAX_INPUT_DEPTH + 1, 5000, 100_000])('refuses input %i levels deep as a 400 naming the field (no stack overflow)', (depth) => {
-    expect(problem(() => validateCommand(Sample, { name: 'x', config: nested(depth) }))).toEqual([{ field: 'config', message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
+    expect(problem(() => validateCommand(Sample, { name: 'x', config: nested(depth) }))).toEqual([
+      { field: 'config', message: `nests deeper than ${MAX_INPUT_DEPTH} levels` },
+    ]);
   });
 });
 

@@ -28,7 +28,8 @@ function inputProblem(input: unknown, max: number): InputProblem | null {
     if (value === null || typeof value !== 'object') continue;
     if (depth > max) return { path, kind: 'too-deep' };
     for (const k of Object.keys(value)) if (!k.isWellFormed()) return { path: path || 'body', kind: 'ill-formed' };
-    for (const [k, v] of Object.entries(value)) stack.push({ value: v, depth: depth + 1, path: path ? (Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`) : k });
+    for (const [k, v] of Object.entries(value))
+      stack.push({ value: v, depth: depth + 1, path: path ? (Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`) : k });
   }
   return null;
 }
@@ -42,8 +43,10 @@ export function validateCommand<T extends object>(cls: new () => T, input: unkno
     throw DomainError.invalid([{ field: 'body', message: 'must be a JSON object' }]);
   }
   const problem = inputProblem(input, MAX_INPUT_DEPTH);
-  if (problem?.kind === 'too-deep') throw DomainError.invalid([{ field: problem.path.split(/[.[]/)[0], message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
-  if (problem?.kind === 'ill-formed') throw DomainError.invalid([{ field: problem.path, message: 'must be well-formed Unicode (no lone surrogate code units)' }]);
+  if (problem?.kind === 'too-deep')
+    throw DomainError.invalid([{ field: problem.path.split(/[.[]/)[0], message: `nests deeper than ${MAX_INPUT_DEPTH} levels` }]);
+  if (problem?.kind === 'ill-formed')
+    throw DomainError.invalid([{ field: problem.path, message: 'must be well-formed Unicode (no lone surrogate code units)' }]);
   const command = plainToInstance(cls, input, { enableImplicitConversion: false, exposeDefaultValues: true });
   const errors = validateSync(command, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length > 0) throw DomainError.invalid(flatten(errors));

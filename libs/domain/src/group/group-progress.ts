@@ -100,6 +100,10 @@ export class GroupProgress {
       `select id, object_key, status from upload_session where group_id = $1 order by created_at, id`,
       [groupId],
     );
-    return this.outbox.groupEvent(type, toGroupRecord(group), sessions.map((s) => ({ id: s.id, objectKey: s.object_key, status: s.status })));
+    return this.outbox.groupEvent(
+      type,
+      toGroupRecord(group),
+      sessions.map((s) => ({ id: s.id, objectKey: s.object_key, status: s.status })),
+    );
   }
 }

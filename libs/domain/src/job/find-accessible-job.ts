@@ -25,6 +25,9 @@ export async function findAccessibleJob(em: EntityManager, actor: Actor, id: str
 /** A job can only run on a file that is there and valid: not before upload, not on a FAILED or DELETED session. */
 export function assertJobsCanRun(session: UploadSession): void {
   if (!JOB_RUNNABLE_SESSION_STATUSES.includes(session.status)) {
-    throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is ${session.status}: jobs run on UPLOADED, PROCESSING or COMPLETED uploads only`);
+    throw new DomainError(
+      DomainErrorCode.SESSION_STATE_CONFLICT,
+      `Upload ${session.id} is ${session.status}: jobs run on UPLOADED, PROCESSING or COMPLETED uploads only`,
+    );
   }
 }

@@ -53,7 +53,14 @@ export class SessionSettler {
         out.push(this.outbox.sessionEvent(DomainEventType.SessionProcessing, s));
       }
     }
-    const completed = complete.length > 0 ? await stx.moveSessions(complete.map((s) => s.id), FileStatus.COMPLETED, [FileStatus.PROCESSING]) : [];
+    const completed =
+      complete.length > 0
+        ? await stx.moveSessions(
+            complete.map((s) => s.id),
+            FileStatus.COMPLETED,
+            [FileStatus.PROCESSING],
+          )
+        : [];
     const failed = fail.length > 0 ? await stx.failSessions(fail, [...SETTLING]) : [];
     if (completed.length > 0) await stx.sessionsEnded(completed, DomainEventType.SessionCompleted, out);
     if (failed.length > 0) await stx.sessionsEnded(failed, DomainEventType.SessionFailed, out);

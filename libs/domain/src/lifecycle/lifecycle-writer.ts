@@ -152,10 +152,12 @@ export class LifecycleWriter {
    */
   async markFailedObjectsDeleted(tx: Tx, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.of(tx).query<{ id: string }>(
-      `update upload_session s set object_deleted_at = now(), version = s.version + 1 where s.id = any($1::uuid[]) and s.status = $2 and s.object_deleted_at is null returning s.id`,
-      [ids, FileStatus.FAILED],
-    );
+    const rows = await this.db
+      .of(tx)
+      .query<{ id: string }>(
+        `update upload_session s set object_deleted_at = now(), version = s.version + 1 where s.id = any($1::uuid[]) and s.status = $2 and s.object_deleted_at is null returning s.id`,
+        [ids, FileStatus.FAILED],
+      );
     return rows.map((r) => r.id);
   }
 
@@ -181,7 +183,13 @@ export class LifecycleWriter {
       `update upload_session s set status = $4, error = v.error, error_message = v.error_message, updated_at = now(), version = s.version + 1
          from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, error, error_message)
         where s.id = v.id and s.status = any($5::text[]) returning ${SESSION_COLUMNS}`,
-      [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.errorMessage), FileStatus.FAILED, preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, from)],
+      [
+        failures.map((f) => f.id),
+        failures.map((f) => f.error),
+        failures.map((f) => f.errorMessage),
+        FileStatus.FAILED,
+        preconditions(FILE_STATUS_TRANSITIONS, FileStatus.FAILED, from),
+      ],
     );
     const moved = rows.map(toSessionRecord);
     if (moved.length > 0) await this.releaseQuotaOf(sql, moved);
@@ -195,7 +203,10 @@ export class LifecycleWriter {
   private async releaseQuotaOf(sql: Sql, ended: SessionRecord[]): Promise<void> {
     const groupIds = [...new Set(ended.map((s) => s.groupId).filter((g): g is string => g !== null))].sort();
     if (groupIds.length > 0) await sql.query(`select g.id from upload_group g where g.id = any($1::uuid[]) order by g.id for update`, [groupIds]);
-    await releaseQuota(sql, ended.map((s) => s.id));
+    await releaseQuota(
+      sql,
+      ended.map((s) => s.id),
+    );
   }
 
   /**
@@ -213,7 +224,15 @@ export class LifecycleWriter {
               error = 'OBJECT_REPLACED', error_message = v.error_message, updated_at = now(), version = s.version + 1
          from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, etag, error_message)
         where s.id = v.id and s.etag = v.etag and s.status = any($7::text[]) returning ${SESSION_COLUMNS}`,
-      [replaced.map((r) => r.id), replaced.map((r) => r.etag), replaced.map((r) => r.errorMessage), FileStatus.FAILED, failFrom, FileStatus.DELETED, [...failFrom, ...deleteFrom]],
+      [
+        replaced.map((r) => r.id),
+        replaced.map((r) => r.etag),
+        replaced.map((r) => r.errorMessage),
+        FileStatus.FAILED,
+        failFrom,
+        FileStatus.DELETED,
+        [...failFrom, ...deleteFrom],
+      ],
     );
     const moved = rows.map(toSessionRecord);
     if (moved.length > 0) await this.releaseQuotaOf(sql, moved);
@@ -225,10 +244,14 @@ export class LifecycleWriter {
   /** PENDING → UPLOADING for parts whose URL a client asked for; returns how many moved. */
   async markPartsUploading(tx: Tx, sessionId: string, partNumbers: number[]): Promise<number> {
     if (partNumbers.length === 0) return 0;
-    const rows = await this.db.of(tx).query(
-      `update file_part set status = $3 where session_id = $1 and part_number = any($2::int[]) and status = any($4::text[]) returning id`,
-      [sessionId, partNumbers, PartStatus.UPLOADING, preconditions(PART_STATUS_TRANSITIONS, PartStatus.UPLOADING, [PartStatus.PENDING])],
-    );
+    const rows = await this.db
+      .of(tx)
+      .query(`update file_part set status = $3 where session_id = $1 and part_number = any($2::int[]) and status = any($4::text[]) returning id`, [
+        sessionId,
+        partNumbers,
+        PartStatus.UPLOADING,
+        preconditions(PART_STATUS_TRANSITIONS, PartStatus.UPLOADING, [PartStatus.PENDING]),
+      ]);
     return rows.length;
   }
 
@@ -244,11 +267,13 @@ export class LifecycleWriter {
 
   /** PENDING | UPLOADING → FAILED for every unfinished part of a session (abort); returns how many moved. */
   async failUnfinishedParts(tx: Tx, sessionId: string): Promise<number> {
-    const rows = await this.db.of(tx).query(`update file_part set status = $2 where session_id = $1 and status = any($3::text[]) returning id`, [
-      sessionId,
-      PartStatus.FAILED,
-      preconditions(PART_STATUS_TRANSITIONS, PartStatus.FAILED),
-    ]);
+    const rows = await this.db
+      .of(tx)
+      .query(`update file_part set status = $2 where session_id = $1 and status = any($3::text[]) returning id`, [
+        sessionId,
+        PartStatus.FAILED,
+        preconditions(PART_STATUS_TRANSITIONS, PartStatus.FAILED),
+      ]);
     return rows.length;
   }
 
@@ -433,7 +458,12 @@ export class LifecycleWriter {
       `update processing_job j set status = $3, error = v.error, finished_at = now(), locked_until = null, lease_token = null, updated_at = now()
          from unnest($1::uuid[], $2::text[]) as v(id, error)
         where j.id = v.id and j.status = any($4::text[]) returning ${JOB_COLUMNS}`,
-      [cancels.map((c) => c.id), cancels.map((c) => c.error), JobStatus.CANCELLED, preconditions(JOB_STATUS_TRANSITIONS, JobStatus.CANCELLED, [JobStatus.PENDING])],
+      [
+        cancels.map((c) => c.id),
+        cancels.map((c) => c.error),
+        JobStatus.CANCELLED,
+        preconditions(JOB_STATUS_TRANSITIONS, JobStatus.CANCELLED, [JobStatus.PENDING]),
+      ],
     );
     return rows.map(toJobRecord);
   }
@@ -479,19 +509,28 @@ export class LifecycleWriter {
    * holds the group's sessions' rows (the lock order) and ends its waiting sessions in the same transaction.
    */
   async markGroupExpired(tx: Tx, id: string): Promise<GroupRecord | null> {
-    const rows = await this.db.of(tx).query(
-      `update upload_group g set status = $2, error = $3, updated_at = now() where g.id = $1 and g.status = any($4::text[]) and g.expires_at <= now() returning ${GROUP_COLUMNS}`,
-      [id, GroupStatus.FAILED, GROUP_EXPIRED_ERROR, preconditions(GROUP_STATUS_TRANSITIONS, GroupStatus.FAILED, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS])],
-    );
+    const rows = await this.db
+      .of(tx)
+      .query(
+        `update upload_group g set status = $2, error = $3, updated_at = now() where g.id = $1 and g.status = any($4::text[]) and g.expires_at <= now() returning ${GROUP_COLUMNS}`,
+        [
+          id,
+          GroupStatus.FAILED,
+          GROUP_EXPIRED_ERROR,
+          preconditions(GROUP_STATUS_TRANSITIONS, GroupStatus.FAILED, [GroupStatus.PENDING, GroupStatus.IN_PROGRESS]),
+        ],
+      );
     return rows.length === 1 ? toGroupRecord(rows[0]) : null;
   }
 
   async moveGroups(tx: Tx, ids: string[], to: GroupStatus, from?: GroupStatus[]): Promise<GroupRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.of(tx).query(
-      `update upload_group g set status = $2, updated_at = now() where g.id = any($1::uuid[]) and g.status = any($3::text[]) returning ${GROUP_COLUMNS}`,
-      [[...new Set(ids)].sort(), to, preconditions(GROUP_STATUS_TRANSITIONS, to, from)],
-    );
+    const rows = await this.db
+      .of(tx)
+      .query(
+        `update upload_group g set status = $2, updated_at = now() where g.id = any($1::uuid[]) and g.status = any($3::text[]) returning ${GROUP_COLUMNS}`,
+        [[...new Set(ids)].sort(), to, preconditions(GROUP_STATUS_TRANSITIONS, to, from)],
+      );
     return rows.map(toGroupRecord);
   }
 }

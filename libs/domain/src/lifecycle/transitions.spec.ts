@@ -9,25 +9,51 @@ function pairs<S extends string>(all: S[], allowed: [S, S][]): [S, S, boolean][]
 
 const F = FileStatus;
 const fileAllowed: [FileStatus, FileStatus][] = [
-  [F.PENDING_UPLOAD, F.UPLOADING], [F.PENDING_UPLOAD, F.UPLOADED], [F.PENDING_UPLOAD, F.FAILED], [F.PENDING_UPLOAD, F.DELETED],
-  [F.UPLOADING, F.UPLOADED], [F.UPLOADING, F.FAILED], [F.UPLOADING, F.DELETED],
-  [F.UPLOADED, F.PROCESSING], [F.UPLOADED, F.FAILED], [F.UPLOADED, F.DELETED],
-  [F.PROCESSING, F.COMPLETED], [F.PROCESSING, F.FAILED], [F.PROCESSING, F.DELETED],
-  [F.COMPLETED, F.DELETED], [F.FAILED, F.DELETED],
+  [F.PENDING_UPLOAD, F.UPLOADING],
+  [F.PENDING_UPLOAD, F.UPLOADED],
+  [F.PENDING_UPLOAD, F.FAILED],
+  [F.PENDING_UPLOAD, F.DELETED],
+  [F.UPLOADING, F.UPLOADED],
+  [F.UPLOADING, F.FAILED],
+  [F.UPLOADING, F.DELETED],
+  [F.UPLOADED, F.PROCESSING],
+  [F.UPLOADED, F.FAILED],
+  [F.UPLOADED, F.DELETED],
+  [F.PROCESSING, F.COMPLETED],
+  [F.PROCESSING, F.FAILED],
+  [F.PROCESSING, F.DELETED],
+  [F.COMPLETED, F.DELETED],
+  [F.FAILED, F.DELETED],
 ];
 const J = JobStatus;
 const jobAllowed: [JobStatus, JobStatus][] = [
-  [J.PENDING, J.RUNNING], [J.PENDING, J.CANCELLED],
-  [J.RUNNING, J.COMPLETED], [J.RUNNING, J.FAILED], [J.RUNNING, J.CANCELLED], [J.RUNNING, J.PENDING], [J.RUNNING, J.RUNNING],
-  [J.FAILED, J.PENDING], [J.CANCELLED, J.PENDING],
+  [J.PENDING, J.RUNNING],
+  [J.PENDING, J.CANCELLED],
+  [J.RUNNING, J.COMPLETED],
+  [J.RUNNING, J.FAILED],
+  [J.RUNNING, J.CANCELLED],
+  [J.RUNNING, J.PENDING],
+  [J.RUNNING, J.RUNNING],
+  [J.FAILED, J.PENDING],
+  [J.CANCELLED, J.PENDING],
 ];
 const G = GroupStatus;
 const groupAllowed: [GroupStatus, GroupStatus][] = [
-  [G.PENDING, G.IN_PROGRESS], [G.PENDING, G.CANCELLED], [G.PENDING, G.FAILED],
-  [G.IN_PROGRESS, G.COMPLETED], [G.IN_PROGRESS, G.FAILED], [G.IN_PROGRESS, G.CANCELLED],
+  [G.PENDING, G.IN_PROGRESS],
+  [G.PENDING, G.CANCELLED],
+  [G.PENDING, G.FAILED],
+  [G.IN_PROGRESS, G.COMPLETED],
+  [G.IN_PROGRESS, G.FAILED],
+  [G.IN_PROGRESS, G.CANCELLED],
 ];
 const P = PartStatus;
-const partAllowed: [PartStatus, PartStatus][] = [[P.PENDING, P.UPLOADING], [P.PENDING, P.UPLOADED], [P.PENDING, P.FAILED], [P.UPLOADING, P.UPLOADED], [P.UPLOADING, P.FAILED]];
+const partAllowed: [PartStatus, PartStatus][] = [
+  [P.PENDING, P.UPLOADING],
+  [P.PENDING, P.UPLOADED],
+  [P.PENDING, P.FAILED],
+  [P.UPLOADING, P.UPLOADED],
+  [P.UPLOADING, P.FAILED],
+];
 
 describe('FileStatus lifecycle', () => {
   it.each(pairs(Object.values(FileStatus), fileAllowed))('%s → %s allowed: %s', (from, to, allowed) => {
@@ -35,7 +61,11 @@ describe('FileStatus lifecycle', () => {
   });
   it('FAILED is reachable from every non-final state, DELETED from every state but itself', () => {
     expect(sourcesOf(FILE_STATUS_TRANSITIONS, F.FAILED).sort()).toEqual([F.PENDING_UPLOAD, F.PROCESSING, F.UPLOADED, F.UPLOADING].sort());
-    expect(sourcesOf(FILE_STATUS_TRANSITIONS, F.DELETED).sort()).toEqual(Object.values(F).filter((s) => s !== F.DELETED).sort());
+    expect(sourcesOf(FILE_STATUS_TRANSITIONS, F.DELETED).sort()).toEqual(
+      Object.values(F)
+        .filter((s) => s !== F.DELETED)
+        .sort(),
+    );
   });
 });
 

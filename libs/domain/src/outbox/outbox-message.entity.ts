@@ -38,7 +38,14 @@ export class OutboxMessage {
   @Property({ type: 'timestamptz', nullable: true })
   claimedUntil: Date | null = null;
 
-  constructor(props: { exchange: string; routingKey: string; messageId: string; payload: unknown; priority?: number | null; headers?: Record<string, string> | null }) {
+  constructor(props: {
+    exchange: string;
+    routingKey: string;
+    messageId: string;
+    payload: unknown;
+    priority?: number | null;
+    headers?: Record<string, string> | null;
+  }) {
     this.exchange = props.exchange;
     this.routingKey = props.routingKey;
     this.messageId = props.messageId;

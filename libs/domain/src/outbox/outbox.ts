@@ -49,7 +49,10 @@ export const OUTBOX_HOLD_MS = 10_000;
 
 type JobRef = Pick<JobRecord, 'id' | 'sessionId' | 'type' | 'priority'>;
 type JobEventSource = Pick<JobRecord, 'id' | 'type' | 'status' | 'attempts' | 'result' | 'error'>;
-type SessionEventSource = Pick<SessionRecord, 'id' | 'groupId' | 'userId' | 'objectKey' | 'bucket' | 'status' | 'filename' | 'contentType' | 'size' | 'error' | 'errorMessage'>;
+type SessionEventSource = Pick<
+  SessionRecord,
+  'id' | 'groupId' | 'userId' | 'objectKey' | 'bucket' | 'status' | 'filename' | 'contentType' | 'size' | 'error' | 'errorMessage'
+>;
 
 const INSERT_ROWS = `insert into outbox_message (exchange, routing_key, message_id, payload, priority, headers, created_at, claimed_until)
   select r.exchange, r.routing_key, r.message_id, r.payload, r.priority, r.headers, now(), now() + $7 * interval '1 millisecond'

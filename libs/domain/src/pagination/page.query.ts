@@ -5,9 +5,15 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 
 /** `cursor` and `limit` of every keyset-paginated list (query strings: numbers arrive as text). */
 export class PageQuery {
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor must be a cursor returned by a previous page' })
   cursor?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 }

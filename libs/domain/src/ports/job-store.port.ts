@@ -47,7 +47,10 @@ export interface JobStoreTx {
    * The end of attempts, fenced by their lease tokens (one missing from `jobs` lost its lease), with what a
    * completed job adds to its session; returns the jobs written and their sessions as locked.
    */
-  settle(settlements: JobSettlement[], facts: { jobId: string; sha256?: string; md5?: string }[]): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord> }>;
+  settle(
+    settlements: JobSettlement[],
+    facts: { jobId: string; sha256?: string; md5?: string }[],
+  ): Promise<{ jobs: JobRecord[]; sessions: Map<string, SessionRecord> }>;
   /** PENDING jobs of a type due and untouched for `staleMs`: marked as sent again, skipping locked rows. */
   markStalePendingSent(type: JobType, staleMs: number, limit: number): Promise<JobRecord[]>;
   /** Every job of these sessions, for the settle rules. */

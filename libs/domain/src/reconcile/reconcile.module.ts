@@ -7,5 +7,9 @@ import { ReconcileJobsUseCase } from './reconcile-jobs/reconcile-jobs.usecase';
 import { ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 import { Reconciler } from './reconciler';
 
-@Module({ imports: [StorageEventsModule], providers: [ReconcileUploadsUseCase, ReconcileJobsUseCase, ExpireUploadGroupsUseCase, PurgeFailedObjectsUseCase, PruneDedupeUseCase, Reconciler], exports: [Reconciler] })
+@Module({
+  imports: [StorageEventsModule],
+  providers: [ReconcileUploadsUseCase, ReconcileJobsUseCase, ExpireUploadGroupsUseCase, PurgeFailedObjectsUseCase, PruneDedupeUseCase, Reconciler],
+  exports: [Reconciler],
+})
 export class ReconcileModule {}

@@ -8,7 +8,9 @@ import { ReconcileErrors, ReconcileStep } from './reconcile-step';
 import { ReconcileUploadsFigures, ReconcileUploadsSettings, ReconcileUploadsUseCase } from './reconcile-uploads/reconcile-uploads.usecase';
 
 export type ReconcilerSettings = ReconcileUploadsSettings & ReconcileJobsSettings & PurgeFailedObjectsSettings & PruneDedupeSettings;
-export type ReconcilerFigures = ReconcileUploadsFigures & ReconcileJobsFigures & Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures & PruneDedupeFigures>;
+export type ReconcilerFigures = ReconcileUploadsFigures &
+  ReconcileJobsFigures &
+  Partial<ExpireUploadGroupsFigures & PurgeFailedObjectsFigures & PruneDedupeFigures>;
 
 /** What one pass did, and the items (or steps) it could not settle, per step. */
 export interface ReconcilerPass {
@@ -51,7 +53,6 @@ export class Reconciler {
       { name: 'prune-dedupe', run: (settings) => dedupe.execute(settings) },
     ];
   }
-
 
   /** null when another replica holds the lock. */
   async runOnce(settings: ReconcilerSettings): Promise<ReconcilerPass | null> {

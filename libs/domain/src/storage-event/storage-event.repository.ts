@@ -62,8 +62,18 @@ class PgStorageEventRound implements StorageEventRound {
 
   async markReplaced(replaced: { id: string; etag: string; errorMessage: string }[]) {
     const ended = await this.lifecycle.markReplaced(this.tx, replaced);
-    await this.endings.endedMany(this.tx, ended.filter((e) => e.status === FileStatus.FAILED), DomainEventType.SessionFailed, this.out);
-    await this.endings.endedMany(this.tx, ended.filter((e) => e.status === FileStatus.DELETED), DomainEventType.SessionDeleted, this.out);
+    await this.endings.endedMany(
+      this.tx,
+      ended.filter((e) => e.status === FileStatus.FAILED),
+      DomainEventType.SessionFailed,
+      this.out,
+    );
+    await this.endings.endedMany(
+      this.tx,
+      ended.filter((e) => e.status === FileStatus.DELETED),
+      DomainEventType.SessionDeleted,
+      this.out,
+    );
     return ended;
   }
 }

@@ -37,7 +37,22 @@ export type SessionSummary = Pick<
 
 export type JobSummary = Pick<
   ProcessingJob,
-  'id' | 'sessionId' | 'type' | 'status' | 'priority' | 'required' | 'config' | 'result' | 'error' | 'attempts' | 'maxAttempts' | 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'runAfter'
+  | 'id'
+  | 'sessionId'
+  | 'type'
+  | 'status'
+  | 'priority'
+  | 'required'
+  | 'config'
+  | 'result'
+  | 'error'
+  | 'attempts'
+  | 'maxAttempts'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'runAfter'
 >;
 
 export interface SessionDetails {
@@ -132,7 +147,23 @@ interface SessionRow {
   updated_at: string;
 }
 
-type JobTuple = [string, JobType, JobStatus, number, boolean, Record<string, unknown>, Record<string, unknown> | null, string | null, number, number, string, string, string | null, string | null, string | null];
+type JobTuple = [
+  string,
+  JobType,
+  JobStatus,
+  number,
+  boolean,
+  Record<string, unknown>,
+  Record<string, unknown> | null,
+  string | null,
+  number,
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+];
 
 /**
  * Reads of upload sessions on the request path, each one statement shaped for its response, without the

@@ -43,9 +43,11 @@ export class StorageQuota {
   exceeded(bytes: number, held: number | null): DomainError {
     const limit = this.limit;
     const usage = held === null ? '' : `; ${held} of them are held by your unfinished and stored uploads`;
-    return new DomainError(DomainErrorCode.QUOTA_EXCEEDED, `storage quota exceeded: this upload needs ${bytes} bytes and your quota is ${limit} bytes${usage}`, [
-      { field: 'size', message: `exceeds the remaining storage quota (quota ${limit} bytes)` },
-    ]);
+    return new DomainError(
+      DomainErrorCode.QUOTA_EXCEEDED,
+      `storage quota exceeded: this upload needs ${bytes} bytes and your quota is ${limit} bytes${usage}`,
+      [{ field: 'size', message: `exceeds the remaining storage quota (quota ${limit} bytes)` }],
+    );
   }
 }
 

@@ -5,11 +5,22 @@ import { WebhookDeliveryPolicy } from './webhook-delivery-policy';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 /** The default schedule (WEBHOOK_RETRY_SCHEDULE): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
-const policy: WebhookDeliveryPolicy = { retryScheduleMs: [5_000, 5 * MIN, 30 * MIN, 2 * HOUR, 5 * HOUR, 10 * HOUR], disableAfterMs: 5 * 24 * HOUR, leaseMs: 60_000, endpointConcurrency: 4 };
+const policy: WebhookDeliveryPolicy = {
+  retryScheduleMs: [5_000, 5 * MIN, 30 * MIN, 2 * HOUR, 5 * HOUR, 10 * HOUR],
+  disableAfterMs: 5 * 24 * HOUR,
+  leaseMs: 60_000,
+  endpointConcurrency: 4,
+};
 const now = new Date('2026-12-01T12:00:00Z');
-const response = (status: number, retryAfterSeconds: number | null = null): WebhookAttemptResult => ({ kind: 'response', status, latencyMs: 12, retryAfterSeconds });
+const response = (status: number, retryAfterSeconds: number | null = null): WebhookAttemptResult => ({
+  kind: 'response',
+  status,
+  latencyMs: 12,
+  retryAfterSeconds,
+});
 const timeout: WebhookAttemptResult = { kind: 'error', error: 'no answer within 10000 ms', latencyMs: 10_000 };
-const decide = (result: WebhookAttemptResult, runAttempts = 1, failingSince: Date | null = null, random = () => 0.5) => decideAttempt({ result, runAttempts, failingSince, now, policy, random });
+const decide = (result: WebhookAttemptResult, runAttempts = 1, failingSince: Date | null = null, random = () => 0.5) =>
+  decideAttempt({ result, runAttempts, failingSince, now, policy, random });
 
 describe('decideAttempt', () => {
   it.each([200, 201, 202, 204, 299])('%i is delivered', (status) => {

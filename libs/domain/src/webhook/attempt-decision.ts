@@ -12,7 +12,12 @@ export type AttemptDecision =
   | { outcome: 'disabled' };
 
 /** The wait before the next attempt, or null when the schedule is exhausted. `runAttempts` counts the one just made. */
-export function webhookRetryDelayMs(runAttempts: number, policy: Pick<WebhookDeliveryPolicy, 'retryScheduleMs'>, retryAfterSeconds: number | null, random: () => number): number | null {
+export function webhookRetryDelayMs(
+  runAttempts: number,
+  policy: Pick<WebhookDeliveryPolicy, 'retryScheduleMs'>,
+  retryAfterSeconds: number | null,
+  random: () => number,
+): number | null {
   const base = policy.retryScheduleMs[runAttempts - 1];
   if (base === undefined) return null;
   const jittered = Math.round(base * (1 - RETRY_JITTER + 2 * RETRY_JITTER * random()));

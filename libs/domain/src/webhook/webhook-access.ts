@@ -15,6 +15,7 @@ export function webhookOwnerOf(actor: Actor): string {
 export async function findAccessibleSubscription(em: EntityManager, actor: Actor, id: string): Promise<WebhookSubscription> {
   webhookOwnerOf(actor);
   const subscription = UUID.test(id) ? await em.findOne(WebhookSubscription, id) : null;
-  if (!subscription || !(actor.isAdmin || subscription.userId === actor.userId)) throw new DomainError(DomainErrorCode.WEBHOOK_NOT_FOUND, `Webhook ${id} not found`);
+  if (!subscription || !(actor.isAdmin || subscription.userId === actor.userId))
+    throw new DomainError(DomainErrorCode.WEBHOOK_NOT_FOUND, `Webhook ${id} not found`);
   return subscription;
 }

@@ -4,9 +4,15 @@ import { WEBHOOK_DELIVERY_TRANSITIONS, WebhookDeliveryStatus } from './webhook-d
 const D = WebhookDeliveryStatus;
 const allowed = new Set(
   [
-    [D.PENDING, D.SENDING], [D.PENDING, D.FAILED], [D.PENDING, D.PENDING],
-    [D.SENDING, D.DELIVERED], [D.SENDING, D.PENDING], [D.SENDING, D.FAILED], [D.SENDING, D.SENDING],
-    [D.DELIVERED, D.PENDING], [D.FAILED, D.PENDING],
+    [D.PENDING, D.SENDING],
+    [D.PENDING, D.FAILED],
+    [D.PENDING, D.PENDING],
+    [D.SENDING, D.DELIVERED],
+    [D.SENDING, D.PENDING],
+    [D.SENDING, D.FAILED],
+    [D.SENDING, D.SENDING],
+    [D.DELIVERED, D.PENDING],
+    [D.FAILED, D.PENDING],
   ].map(([a, b]) => `${a}>${b}`),
 );
 const all = Object.values(D);

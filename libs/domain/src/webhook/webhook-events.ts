@@ -25,7 +25,14 @@ export class WebhookEvents {
       occurredAt: s.disabledAt.toISOString(),
       version: 1,
       correlationId: s.id,
-      data: { subscriptionId: s.id, userId: s.userId, url: s.url, reason, failingSince: s.failingSince?.toISOString() ?? null, disabledAt: s.disabledAt.toISOString() },
+      data: {
+        subscriptionId: s.id,
+        userId: s.userId,
+        url: s.url,
+        reason,
+        failingSince: s.failingSince?.toISOString() ?? null,
+        disabledAt: s.disabledAt.toISOString(),
+      },
     };
     em.persist(new OutboxMessage({ exchange: this.settings.domainEventsExchange, routingKey: event.type, messageId: event.id, payload: event }));
   }

@@ -80,7 +80,6 @@ export class WebhookSubscription {
     this.scope = props.scope ?? WebhookScope.OWN;
     this.description = props.description ?? null;
   }
-
 }
 
 /** The secrets that sign a delivery at `now`: the current one, and the previous one during its grace period. */

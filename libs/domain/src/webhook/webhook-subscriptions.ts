@@ -42,6 +42,8 @@ export class WebhookSubscriptions {
       [reason, id],
     );
     const r = rows[0];
-    return r ? { id: r.id, userId: r.user_id, url: r.url, failingSince: r.failing_since ? new Date(r.failing_since) : null, disabledAt: new Date(r.disabled_at) } : null;
+    return r
+      ? { id: r.id, userId: r.user_id, url: r.url, failingSince: r.failing_since ? new Date(r.failing_since) : null, disabledAt: new Date(r.disabled_at) }
+      : null;
   }
 }

@@ -23,7 +23,10 @@ export function webhookUrlProblem(value: unknown): string | null {
 
 /** class-validator rule: an absolute http(s) URL without credentials (its address is checked by the target guard). */
 export function IsWebhookUrl(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy({ name: 'isWebhookUrl', validator: { validate: (v) => webhookUrlProblem(v) === null, defaultMessage: (a) => `url ${webhookUrlProblem(a?.value)}` } }, options);
+  return ValidateBy(
+    { name: 'isWebhookUrl', validator: { validate: (v) => webhookUrlProblem(v) === null, defaultMessage: (a) => `url ${webhookUrlProblem(a?.value)}` } },
+    options,
+  );
 }
 
 /** Event types a subscription may name: every routing key of the domain events exchange, or `*`. */

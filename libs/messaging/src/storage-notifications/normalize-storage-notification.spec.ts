@@ -11,13 +11,21 @@ function record(source: string, eventName: string, key: string, extra: Record<st
     awsRegion: 'us-east-1',
     eventTime: '2026-11-28T01:00:00.000Z',
     eventName,
-    s3: { s3SchemaVersion: '1.0', bucket: { name: 'uploads' }, object: { key, size: 1234, eTag: '"d41d8cd98f00b204e9800998ecf8427e"', sequencer: '17A0B1C2D3E4F5' } },
+    s3: {
+      s3SchemaVersion: '1.0',
+      bucket: { name: 'uploads' },
+      object: { key, size: 1234, eTag: '"d41d8cd98f00b204e9800998ecf8427e"', sequencer: '17A0B1C2D3E4F5' },
+    },
     ...extra,
   };
 }
 
 // Shapes as each store sends them (MinIO's AMQP target adds EventName and Key at the top).
-const minio = (eventName: string, key = ENCODED_KEY) => ({ EventName: `s3:${eventName}`, Key: `uploads/${key}`, Records: [record('minio:s3', `s3:${eventName}`, key)] });
+const minio = (eventName: string, key = ENCODED_KEY) => ({
+  EventName: `s3:${eventName}`,
+  Key: `uploads/${key}`,
+  Records: [record('minio:s3', `s3:${eventName}`, key)],
+});
 const aws = (eventName: string, key = ENCODED_KEY) => ({ Records: [record('aws:s3', eventName, key)] });
 const ceph = (eventName: string, key = RAW_KEY) => ({ Records: [record('ceph:s3', eventName, key, { eventId: '1732755600.123.d41d8cd9' })] });
 
@@ -41,7 +49,15 @@ describe('normalizeStorageNotification', () => {
     const { events, ignored } = normalizeStorageNotification(body);
     expect(ignored).toEqual([]);
     expect(events).toEqual([
-      expect.objectContaining({ kind: 'created', source, bucket: 'uploads', key: RAW_KEY, size: 1234, etag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '17A0B1C2D3E4F5' }),
+      expect.objectContaining({
+        kind: 'created',
+        source,
+        bucket: 'uploads',
+        key: RAW_KEY,
+        size: 1234,
+        etag: 'd41d8cd98f00b204e9800998ecf8427e',
+        sequencer: '17A0B1C2D3E4F5',
+      }),
     ]);
   });
 

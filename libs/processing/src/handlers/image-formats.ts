@@ -1,7 +1,15 @@
 import { THUMBNAILS_PREFIX } from '@app/domain';
 
 /** Types the image handlers decode (sniffed types, as file-type names them). */
-export const DECODABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);
+export const DECODABLE_IMAGE_TYPES: ReadonlySet<string> = new Set([
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/gif',
+  'image/tiff',
+  'image/avif',
+  'image/heif',
+]);
 
 /** Bytes the sniffer needs to recognise every format it knows. */
 export const SNIFF_BYTES = 4100;

@@ -2,7 +2,18 @@ import { Inject, Injectable } from '@nestjs/common';
 import { fromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { JobType } from '@app/contracts';
-import { ContentJobHandler, JOB_HANDLER_SETTINGS, JobContext, JobFailure, JobHandlerSettings, OBJECT_STORAGE, ObjectDigest, ObjectNeeds, ObjectStorage, runAlone } from '@app/domain';
+import {
+  ContentJobHandler,
+  JOB_HANDLER_SETTINGS,
+  JobContext,
+  JobFailure,
+  JobHandlerSettings,
+  OBJECT_STORAGE,
+  ObjectDigest,
+  ObjectNeeds,
+  ObjectStorage,
+  runAlone,
+} from '@app/domain';
 import { DECODABLE_IMAGE_TYPES, IMAGE_HEADER_BYTES, SNIFF_BYTES } from './image-formats';
 
 /**

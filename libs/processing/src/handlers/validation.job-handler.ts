@@ -28,7 +28,12 @@ export class ValidationJobHandler implements ContentJobHandler {
     if (digest.size !== session.size) throw JobFailure.permanent(`size mismatch: stored ${digest.size} bytes, declared ${session.size}`);
     const detected = await fromBuffer(digest.head.subarray(0, SNIFF_BYTES));
     const compat = isDeclaredTypeCompatible(session.contentType, detected?.mime, mimeTypes as ReadonlySet<string>);
-    const result: Record<string, unknown> = { size: digest.size, declaredType: session.contentType, detectedType: detected?.mime ?? null, detectedExtension: detected?.ext ?? null };
+    const result: Record<string, unknown> = {
+      size: digest.size,
+      declaredType: session.contentType,
+      detectedType: detected?.mime ?? null,
+      detectedExtension: detected?.ext ?? null,
+    };
     if (!compat.ok) throw JobFailure.permanent(`type mismatch: ${compat.reason}`, result);
     if (session.checksumSha256 !== null && digest.sha256) {
       const actual = digest.sha256.toString('base64');

@@ -21,7 +21,11 @@ describe('CreateUploadGroupCommand', () => {
     ['a valid group with files', { name: 'g', files: [file(), file()] }, []],
     ['a valid group without files', { name: 'g', totalFiles: 3 }, []],
     ['a bad size in the third file', { name: 'g', files: [file(), file(), file({ size: -1 })] }, ['files[2].size']],
-    ['several bad files', { name: 'g', files: [file({ filename: 'a/b' }), file(), file({ contentType: 'x', extra: 1 })] }, ['files[0].filename', 'files[2].contentType', 'files[2].extra']],
+    [
+      'several bad files',
+      { name: 'g', files: [file({ filename: 'a/b' }), file(), file({ contentType: 'x', extra: 1 })] },
+      ['files[0].filename', 'files[2].contentType', 'files[2].extra'],
+    ],
     ['totalFiles 0', { name: 'g', totalFiles: 0, files: [] }, ['totalFiles']],
     ['totalFiles as text', { name: 'g', totalFiles: '3' }, ['totalFiles']],
     ['files not a list', { name: 'g', files: 'a.txt' }, ['files']],

@@ -13,17 +13,23 @@ export class CreateUploadGroupCommand {
   @Matches(/^[^\x00-\x1f\x7f]+$/, { message: 'name must not contain control characters' })
   name!: string;
 
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
   description?: string;
 
   /** files the group will hold; default: the number of `files` */
-  @IsOptional() @IsInt() @Min(1)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
   totalFiles?: number;
 
   /**
    * seconds the group has to receive all its files (default GROUP_EXPIRY_SECONDS, at most GROUP_MAX_EXPIRY_SECONDS). Past it, a group still short of files or waiting for bytes ends FAILED with error EXPIRED (one group.failed): its files still waiting for bytes end FAILED (EXPIRED) and what they left in storage is removed; files already uploaded finish normally
    */
-  @IsOptional() @IsInt() @Min(60)
+  @IsOptional()
+  @IsInt()
+  @Min(60)
   expiresInSeconds?: number;
 
   /** sessions created with the group, in one transaction; each as the body of POST /v1/uploads (without groupId) */

@@ -66,19 +66,26 @@ export class CreateUploadGroupUseCase {
         this.uploads.checkPolicy(file, actor);
       } catch (e) {
         if (!(e instanceof DomainError)) throw e;
-        problems.push(...(e.details ?? [{ field: '', message: e.message }]).map((d) => ({ field: `files[${i}]${d.field ? `.${d.field}` : ''}`, message: d.message })));
+        problems.push(
+          ...(e.details ?? [{ field: '', message: e.message }]).map((d) => ({ field: `files[${i}]${d.field ? `.${d.field}` : ''}`, message: d.message })),
+        );
       }
     });
     if (problems.length > 0) throw DomainError.invalid(problems);
     // Bounded work per request (issue 16, MEDIUM 4): each multipart file is a CreateMultipartUpload round trip to the
     // store and a FilePart row per part, all in this one request and one transaction.
-    const work = files.reduce((sum, f) => {
-      const w = this.uploads.workOf(f);
-      return { multipartUploads: sum.multipartUploads + w.multipartUploads, parts: sum.parts + w.parts };
-    }, { multipartUploads: 0, parts: 0 });
+    const work = files.reduce(
+      (sum, f) => {
+        const w = this.uploads.workOf(f);
+        return { multipartUploads: sum.multipartUploads + w.multipartUploads, parts: sum.parts + w.parts };
+      },
+      { multipartUploads: 0, parts: 0 },
+    );
     const later = 'create the group with totalFiles and add the large files with POST /v1/groups/:id/uploads';
     if (work.multipartUploads > MAX_MULTIPART_FILES_PER_REQUEST) {
-      throw DomainError.invalid([{ field: 'files', message: `would start ${work.multipartUploads} multipart uploads; at most ${MAX_MULTIPART_FILES_PER_REQUEST} per request: ${later}` }]);
+      throw DomainError.invalid([
+        { field: 'files', message: `would start ${work.multipartUploads} multipart uploads; at most ${MAX_MULTIPART_FILES_PER_REQUEST} per request: ${later}` },
+      ]);
     }
     if (work.parts > MAX_PARTS_PER_REQUEST) {
       throw DomainError.invalid([{ field: 'files', message: `would plan ${work.parts} parts; at most ${MAX_PARTS_PER_REQUEST} per request: ${later}` }]);
@@ -86,7 +93,14 @@ export class CreateUploadGroupUseCase {
 
     const token = actor.userId === null ? newUploadToken() : null;
     const expiresAt = new Date(Date.now() + (cmd.expiresInSeconds ?? this.policy.groupExpirySeconds) * 1000);
-    const group = new UploadGroup({ name: cmd.name, description: cmd.description ?? null, totalFiles, expiresAt, userId: actor.userId, fileCount: files.length });
+    const group = new UploadGroup({
+      name: cmd.name,
+      description: cmd.description ?? null,
+      totalFiles,
+      expiresAt,
+      userId: actor.userId,
+      fileCount: files.length,
+    });
     group.uploadTokenHash = token?.hash ?? null;
     const owner = { userId: group.userId, uploadTokenHash: group.uploadTokenHash };
     // The store's part first (URLs, multipart uploads), outside any transaction; then one transaction stores everything.

@@ -4,6 +4,7 @@ import { PageQuery } from '../../pagination/page.query';
 
 /** Query of GET /v1/groups/:id/uploads. */
 export class ListGroupUploadsQuery extends PageQuery {
-  @IsOptional() @IsEnum(FileStatus)
+  @IsOptional()
+  @IsEnum(FileStatus)
   status?: FileStatus;
 }

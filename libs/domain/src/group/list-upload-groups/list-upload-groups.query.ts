@@ -4,6 +4,7 @@ import { PageQuery } from '../../pagination/page.query';
 
 /** Query of GET /v1/groups. */
 export class ListUploadGroupsQuery extends PageQuery {
-  @IsOptional() @IsEnum(GroupStatus)
+  @IsOptional()
+  @IsEnum(GroupStatus)
   status?: GroupStatus;
 }

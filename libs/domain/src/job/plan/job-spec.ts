@@ -27,7 +27,10 @@ export function jobRequestProblems(isAdmin: boolean, job: { priority?: number; m
   if (isAdmin) return [];
   const problems: { field: string; message: string }[] = [];
   if (job.priority !== undefined && job.priority < CALLER_MIN_JOB_PRIORITY) {
-    problems.push({ field: `${prefix}priority`, message: `must be at least ${CALLER_MIN_JOB_PRIORITY}: priorities 1-${CALLER_MIN_JOB_PRIORITY - 1} are for admins` });
+    problems.push({
+      field: `${prefix}priority`,
+      message: `must be at least ${CALLER_MIN_JOB_PRIORITY}: priorities 1-${CALLER_MIN_JOB_PRIORITY - 1} are for admins`,
+    });
   }
   if (job.maxAttempts !== undefined && job.maxAttempts > CALLER_MAX_ATTEMPTS) {
     problems.push({ field: `${prefix}maxAttempts`, message: `must not exceed ${CALLER_MAX_ATTEMPTS}` });

@@ -17,7 +17,11 @@ describe('decideSessionOutcome', () => {
   });
 
   it('names the failed job and its error', () => {
-    expect(decideSessionOutcome([job(JobStatus.FAILED, true, 'VALIDATION', 'type mismatch')])).toEqual({ kind: 'fail', failedJobType: 'VALIDATION', error: 'type mismatch' });
+    expect(decideSessionOutcome([job(JobStatus.FAILED, true, 'VALIDATION', 'type mismatch')])).toEqual({
+      kind: 'fail',
+      failedJobType: 'VALIDATION',
+      error: 'type mismatch',
+    });
   });
 });
 

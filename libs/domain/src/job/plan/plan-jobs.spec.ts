@@ -28,7 +28,14 @@ describe('planJobs', () => {
   });
 
   it("uses the client's list, always with VALIDATION first and required", () => {
-    const plan = planJobs('image/png', [{ type: JobType.CHECKSUM, priority: 1 }, { type: JobType.VALIDATION, priority: 2, required: false }], defaults);
+    const plan = planJobs(
+      'image/png',
+      [
+        { type: JobType.CHECKSUM, priority: 1 },
+        { type: JobType.VALIDATION, priority: 2, required: false },
+      ],
+      defaults,
+    );
     expect(plan).toEqual([
       { type: JobType.VALIDATION, priority: 2, maxAttempts: 3, required: true, config: {} },
       { type: JobType.CHECKSUM, priority: 1, maxAttempts: 3, required: false, config: {} },

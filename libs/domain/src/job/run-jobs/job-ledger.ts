@@ -70,7 +70,11 @@ export class JobLedger {
    */
   claim(jobIds: string[], opts: { leaseMs: number; siblingTypes?: JobType[] }): Promise<ClaimResult> {
     return this.store.transaction(async (tx) => {
-      const { jobs: claimedJobs, sessions, started } = await tx.claim({
+      const {
+        jobs: claimedJobs,
+        sessions,
+        started,
+      } = await tx.claim({
         ids: jobIds,
         siblingTypes: opts.siblingTypes,
         leaseMs: opts.leaseMs,
@@ -165,7 +169,11 @@ export class JobLedger {
           out.push(this.outbox.runJob(job, a.settlement.release ? undefined : a.settlement.delayMs));
         }
       }
-      await this.settler.settleIn(tx, [...finalSessions].map((id) => sessions.get(id)!), out);
+      await this.settler.settleIn(
+        tx,
+        [...finalSessions].map((id) => sessions.get(id)!),
+        out,
+      );
       await tx.writeOutbox(out);
       return new Map(attempts.map((a) => [a.job.id, written.get(a.job.id) ?? null]));
     });
@@ -213,6 +221,10 @@ export class JobLedger {
       out.push(this.outbox.jobEvent(DomainEventType.JobFailed, job, sessions.get(job.sessionId)!));
       out.push(this.outbox.deadJob(job, `gave up after ${job.attempts} of ${job.maxAttempts} attempts: ${job.error}`));
     }
-    await this.settler.settleIn(tx, [...new Set(failed.map((j) => j.sessionId))].map((id) => sessions.get(id)!), out);
+    await this.settler.settleIn(
+      tx,
+      [...new Set(failed.map((j) => j.sessionId))].map((id) => sessions.get(id)!),
+      out,
+    );
   }
 }

@@ -94,7 +94,13 @@ class FakeLedger {
   }
 }
 
-const SETTINGS: JobRunSettings = { leaseMs: 60_000, leaseRenewalMs: 20, releaseAfterMs: 10, timeoutMs: 60_000, consumedTypes: [JobType.VALIDATION, JobType.CHECKSUM] };
+const SETTINGS: JobRunSettings = {
+  leaseMs: 60_000,
+  leaseRenewalMs: 20,
+  releaseAfterMs: 10,
+  timeoutMs: 60_000,
+  consumedTypes: [JobType.VALIDATION, JobType.CHECKSUM],
+};
 
 function runner(ledger: FakeLedger, storage: FakeStorage, settings: Partial<JobRunSettings> = {}): JobRunner {
   const port = storage as unknown as ObjectStorage;
@@ -123,7 +129,10 @@ describe('JobRunner (in-memory ledger and store)', () => {
     expect(storage.reads).toBe(1);
     expect(ledger.jobs.get(validation.id)!.result).toMatchObject({ size: BYTES.length, declaredType: 'text/plain' });
     expect(ledger.jobs.get(checksum.id)!.result).toMatchObject({ md5: createHash('md5').update(BYTES).digest('hex') });
-    expect(ledger.settled.find((a) => a.job.id === checksum.id)!.facts).toEqual({ sha256: createHash('sha256').update(BYTES).digest('hex'), md5: createHash('md5').update(BYTES).digest('hex') });
+    expect(ledger.settled.find((a) => a.job.id === checksum.id)!.facts).toEqual({
+      sha256: createHash('sha256').update(BYTES).digest('hex'),
+      md5: createHash('md5').update(BYTES).digest('hex'),
+    });
   });
 
   it('a sibling claimed with its session’s other job: its own message waits for that outcome, no second claim', async () => {
@@ -183,7 +192,10 @@ describe('JobRunner (in-memory ledger and store)', () => {
     const wrongSize = ledger.add(JobType.VALIDATION);
     ledger.session.size = BYTES.length + 1;
     expect(await r.run({ jobId: wrongSize.id })).toBe('failed');
-    expect(ledger.settled.find((a) => a.job.id === wrongSize.id)).toMatchObject({ permanent: true, settlement: { to: JobStatus.FAILED, error: expect.stringContaining('size mismatch') } });
+    expect(ledger.settled.find((a) => a.job.id === wrongSize.id)).toMatchObject({
+      permanent: true,
+      settlement: { to: JobStatus.FAILED, error: expect.stringContaining('size mismatch') },
+    });
     ledger.session.size = BYTES.length;
   });
 

@@ -45,7 +45,10 @@ export class OutcomeNotRecorded extends Error {
 
 /** Why a running job was stopped. */
 class Stop extends Error {
-  constructor(readonly kind: 'shutdown' | 'lease-expired' | 'not-held' | 'timeout', message: string) {
+  constructor(
+    readonly kind: 'shutdown' | 'lease-expired' | 'not-held' | 'timeout',
+    message: string,
+  ) {
     super(message);
     this.name = 'JobStopped';
   }
@@ -204,7 +207,14 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     const { claimed, decided } = await this.ledger.claim([...toClaim.keys()], { leaseMs: this.settings.leaseMs, siblingTypes: this.siblingTypes });
     for (const [id, decision] of decided) for (const w of toClaim.get(id) ?? []) w.resolve(decision);
     const started = claimed.map(({ job, session }) => {
-      const r: Running = { job, session, abort: new AbortController(), leaseUntil: t0 + this.settings.leaseMs - this.safetyMs, waiters: toClaim.get(job.id) ?? [], startedAt: Date.now() };
+      const r: Running = {
+        job,
+        session,
+        abort: new AbortController(),
+        leaseUntil: t0 + this.settings.leaseMs - this.safetyMs,
+        waiters: toClaim.get(job.id) ?? [],
+        startedAt: Date.now(),
+      };
       this.running.set(job.id, r);
       return r;
     });
@@ -220,7 +230,10 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const r of started) bySession.set(r.session.id, [...(bySession.get(r.session.id) ?? []), r]);
     for (const group of bySession.values()) {
       for (const r of group) {
-        r.timer = setTimeout(() => r.abort.abort(new Stop('timeout', `timed out after ${this.settings.timeoutMs / 1000} s (JOB_TIMEOUT_SECONDS)`)), this.settings.timeoutMs);
+        r.timer = setTimeout(
+          () => r.abort.abort(new Stop('timeout', `timed out after ${this.settings.timeoutMs / 1000} s (JOB_TIMEOUT_SECONDS)`)),
+          this.settings.timeoutMs,
+        );
       }
       const content = group.filter((r) => isContentJobHandler(this.handlerOf(r)));
       if (content.length > 0) void this.runContent(content);
@@ -296,7 +309,9 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
   private loseLease(r: Running, why: 'expired' | 'not-held'): void {
     if (r.lost) return;
     r.lost = why;
-    r.abort.abort(new Stop(why === 'expired' ? 'lease-expired' : 'not-held', why === 'expired' ? 'lease ran out without a renewal' : 'job cancelled or taken over'));
+    r.abort.abort(
+      new Stop(why === 'expired' ? 'lease-expired' : 'not-held', why === 'expired' ? 'lease ran out without a renewal' : 'job cancelled or taken over'),
+    );
   }
 
   // ---- recording outcomes

@@ -181,13 +181,21 @@ class InMemoryJobStore implements JobStore {
         return ids.flatMap((id) => {
           const j = store.jobs.get(id);
           if (!j || !expired(j) || j.attempts < j.maxAttempts) return [];
-          return [store.moveJob(j, JobStatus.FAILED, { error: `lease expired on attempt ${j.attempts} of ${j.maxAttempts}: its processor stopped`, lockedUntil: null, leaseToken: null })];
+          return [
+            store.moveJob(j, JobStatus.FAILED, {
+              error: `lease expired on attempt ${j.attempts} of ${j.maxAttempts}: its processor stopped`,
+              lockedUntil: null,
+              leaseToken: null,
+            }),
+          ];
         });
       },
       async requeueAbandoned(ids) {
         return ids.flatMap((id) => {
           const j = store.jobs.get(id);
-          return j && expired(j) && j.attempts < j.maxAttempts ? [store.moveJob(j, JobStatus.PENDING, { error: 'lease expired: its processor stopped', runAfter: null, lockedUntil: null, leaseToken: null })] : [];
+          return j && expired(j) && j.attempts < j.maxAttempts
+            ? [store.moveJob(j, JobStatus.PENDING, { error: 'lease expired: its processor stopped', runAfter: null, lockedUntil: null, leaseToken: null })]
+            : [];
         });
       },
       async renewLeases(held, leaseMs) {
@@ -222,10 +230,14 @@ class InMemoryJobStore implements JobStore {
         return { jobs, sessions };
       },
       async markStalePendingSent(type, staleMs, limit) {
-        return [...store.jobs.values()].filter((j) => j.status === JobStatus.PENDING && j.type === type && (j.runAfter?.getTime() ?? 0) < now() - staleMs).slice(0, limit);
+        return [...store.jobs.values()]
+          .filter((j) => j.status === JobStatus.PENDING && j.type === type && (j.runAfter?.getTime() ?? 0) < now() - staleMs)
+          .slice(0, limit);
       },
       async jobsOfSessions(ids): Promise<SettleJobRow[]> {
-        return [...store.jobs.values()].filter((j) => ids.includes(j.sessionId)).map((j) => ({ session_id: j.sessionId, type: j.type, status: j.status, required: j.required, error: j.error }));
+        return [...store.jobs.values()]
+          .filter((j) => ids.includes(j.sessionId))
+          .map((j) => ({ session_id: j.sessionId, type: j.type, status: j.status, required: j.required, error: j.error }));
       },
       async moveSessions(ids, to, from) {
         return ids.flatMap((id) => {
@@ -249,7 +261,13 @@ class InMemoryJobStore implements JobStore {
   }
 }
 
-const SETTINGS: JobRunSettings = { leaseMs: 60_000, leaseRenewalMs: 60_000, releaseAfterMs: 10, timeoutMs: 60_000, consumedTypes: [JobType.VALIDATION, JobType.CHECKSUM] };
+const SETTINGS: JobRunSettings = {
+  leaseMs: 60_000,
+  leaseRenewalMs: 60_000,
+  releaseAfterMs: 10,
+  timeoutMs: 60_000,
+  consumedTypes: [JobType.VALIDATION, JobType.CHECKSUM],
+};
 
 /** One processor; `shared` puts it on another's database and store (processors racing for the same jobs). */
 function world(settings: Partial<JobRunSettings> = {}, shared?: { store: InMemoryJobStore; storage: FakeStorage }) {
@@ -289,10 +307,20 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       expect(await Promise.all([runner.run({ jobId: v.id }), runner.run({ jobId: c.id })])).toEqual(['completed', 'completed']);
       expect(storage.reads).toBe(1);
       expect(store.commits).toBe(2);
-      expect(store.jobs.get(v.id)).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1, leaseToken: null, result: expect.objectContaining({ size: BYTES.length }) });
+      expect(store.jobs.get(v.id)).toMatchObject({
+        status: JobStatus.COMPLETED,
+        attempts: 1,
+        leaseToken: null,
+        result: expect.objectContaining({ size: BYTES.length }),
+      });
       expect(store.jobs.get(c.id)).toMatchObject({ status: JobStatus.COMPLETED, result: expect.objectContaining({ md5: expect.any(String) }) });
       expect(store.sessions.get(s.id)!.status).toBe(FileStatus.COMPLETED);
-      expect(store.events().map((e) => e.routingKey)).toEqual([DomainEventType.SessionProcessing, DomainEventType.JobCompleted, DomainEventType.JobCompleted, DomainEventType.SessionCompleted]);
+      expect(store.events().map((e) => e.routingKey)).toEqual([
+        DomainEventType.SessionProcessing,
+        DomainEventType.JobCompleted,
+        DomainEventType.JobCompleted,
+        DomainEventType.SessionCompleted,
+      ]);
     });
 
     it('duplicate: a replayed message of a final job changes nothing and sends nothing', async () => {
@@ -345,7 +373,13 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
     it('failed: redelivered after its processor died in the last attempt, the job fails, is dead-lettered, and fails its session', async () => {
       const { store, storage, runner } = make();
       const s = store.session({ status: FileStatus.PROCESSING });
-      const j = store.job(s, JobType.VALIDATION, { status: JobStatus.RUNNING, attempts: 3, maxAttempts: 3, lockedUntil: new Date(Date.now() - 1), leaseToken: randomUUID() });
+      const j = store.job(s, JobType.VALIDATION, {
+        status: JobStatus.RUNNING,
+        attempts: 3,
+        maxAttempts: 3,
+        lockedUntil: new Date(Date.now() - 1),
+        leaseToken: randomUUID(),
+      });
       expect(await runner.run({ jobId: j.id })).toBe('failed');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.FAILED, error: 'lease expired on attempt 3 of 3: its processor stopped' });
       expect(store.sessions.get(s.id)).toMatchObject({ status: FileStatus.FAILED, error: 'VALIDATION_FAILED' });
@@ -386,7 +420,8 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const { store, storage, runner } = make({ consumedTypes: [JobType.VALIDATION] });
       const s = store.session();
       const j = store.job(s, JobType.VALIDATION);
-      store.beforeClaim = () => Object.assign(store.jobs.get(j.id)!, { status: JobStatus.RUNNING, attempts: 1, lockedUntil: new Date(Date.now() + 60_000), leaseToken: randomUUID() });
+      store.beforeClaim = () =>
+        Object.assign(store.jobs.get(j.id)!, { status: JobStatus.RUNNING, attempts: 1, lockedUntil: new Date(Date.now() + 60_000), leaseToken: randomUUID() });
       expect(await runner.run({ jobId: j.id })).toBe('running-elsewhere');
       expect(store.jobs.get(j.id)!.attempts).toBe(1);
       expect(storage.reads).toBe(0);
@@ -416,7 +451,9 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       expect(await runner.run({ jobId: j.id })).toBe('failed');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.FAILED, attempts: 2 });
       expect(store.messages.filter((m) => m.exchange === Topology.deadLetterExchange)).toEqual([
-        expect.objectContaining({ headers: expect.objectContaining({ 'x-attempts': '2', 'x-dead-letter-reason': expect.stringContaining('gave up after 2 of 2 attempts') }) }),
+        expect.objectContaining({
+          headers: expect.objectContaining({ 'x-attempts': '2', 'x-dead-letter-reason': expect.stringContaining('gave up after 2 of 2 attempts') }),
+        }),
       ]);
       expect(store.sessions.get(s.id)).toMatchObject({ status: FileStatus.FAILED, error: 'CHECKSUM_FAILED' });
     });
@@ -471,7 +508,11 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const v = store.job(s, JobType.VALIDATION);
       store.job(s, JobType.THUMBNAIL);
       expect(await runner.run({ jobId: v.id })).toBe('failed');
-      expect(store.sessions.get(s.id)).toMatchObject({ status: FileStatus.FAILED, error: 'VALIDATION_FAILED', errorMessage: expect.stringContaining('size mismatch') });
+      expect(store.sessions.get(s.id)).toMatchObject({
+        status: FileStatus.FAILED,
+        error: 'VALIDATION_FAILED',
+        errorMessage: expect.stringContaining('size mismatch'),
+      });
       expect(store.events(DomainEventType.SessionFailed)).toHaveLength(1);
     });
 
@@ -482,7 +523,12 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const c = store.job(s, JobType.CHECKSUM);
       expect(await Promise.all([runner.run({ jobId: v.id }), runner.run({ jobId: c.id })])).toEqual(['failed', 'completed']);
       expect(store.sessions.get(s.id)!.status).toBe(FileStatus.COMPLETED);
-      expect(store.events().map((e) => e.routingKey)).toEqual([DomainEventType.SessionProcessing, DomainEventType.JobFailed, DomainEventType.JobCompleted, DomainEventType.SessionCompleted]);
+      expect(store.events().map((e) => e.routingKey)).toEqual([
+        DomainEventType.SessionProcessing,
+        DomainEventType.JobFailed,
+        DomainEventType.JobCompleted,
+        DomainEventType.SessionCompleted,
+      ]);
     });
 
     it('a session already settled does not move again: a job retried by hand on a COMPLETED session records only its own outcome', async () => {
@@ -499,12 +545,19 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
     it('requeues abandoned jobs with attempts left and fails those without, settling their sessions', async () => {
       const { store, ledger } = make();
       const past = new Date(Date.now() - 1);
-      const left = store.job(store.session({ status: FileStatus.PROCESSING }), JobType.VALIDATION, { status: JobStatus.RUNNING, attempts: 1, lockedUntil: past, leaseToken: randomUUID() });
+      const left = store.job(store.session({ status: FileStatus.PROCESSING }), JobType.VALIDATION, {
+        status: JobStatus.RUNNING,
+        attempts: 1,
+        lockedUntil: past,
+        leaseToken: randomUUID(),
+      });
       const lost = store.session({ status: FileStatus.PROCESSING });
       const last = store.job(lost, JobType.VALIDATION, { status: JobStatus.RUNNING, attempts: 3, lockedUntil: past, leaseToken: randomUUID() });
       expect(await ledger.recoverAbandoned([left.id, last.id])).toEqual({ requeued: 1, failed: 1 });
       expect(store.jobs.get(left.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 1 });
-      expect(store.messages.filter((m) => m.exchange === Topology.jobsExchange)).toEqual([expect.objectContaining({ payload: expect.objectContaining({ jobId: left.id }) })]);
+      expect(store.messages.filter((m) => m.exchange === Topology.jobsExchange)).toEqual([
+        expect.objectContaining({ payload: expect.objectContaining({ jobId: left.id }) }),
+      ]);
       expect(store.sessions.get(lost.id)!.status).toBe(FileStatus.FAILED);
     });
   });

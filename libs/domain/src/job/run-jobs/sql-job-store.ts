@@ -72,7 +72,9 @@ class SqlJobStoreTx implements JobStoreTx {
     if (sessionIds.length === 0) return [];
     return this.db
       .of(this.tx)
-      .query<SettleJobRow>(`select session_id, type, status, required, error from processing_job where session_id = any($1::uuid[]) order by created_at, id`, [sessionIds]);
+      .query<SettleJobRow>(`select session_id, type, status, required, error from processing_job where session_id = any($1::uuid[]) order by created_at, id`, [
+        sessionIds,
+      ]);
   }
 
   moveSessions(ids: string[], to: FileStatus, from: FileStatus[]): Promise<SessionRecord[]> {

@@ -76,7 +76,10 @@ export class ExpireUploadGroupsUseCase {
       const group = await this.lifecycle.markGroupExpired(tx, groupId);
       if (!group) return null;
       // Read after the group row is ours: a session added just before (its slot taken) is seen too; none comes after.
-      const waiting = await sql.query<{ id: string }>(`select id from upload_session where group_id = $1 and status = any($2::text[]) order by id`, [groupId, WAITING]);
+      const waiting = await sql.query<{ id: string }>(`select id from upload_session where group_id = $1 and status = any($2::text[]) order by id`, [
+        groupId,
+        WAITING,
+      ]);
       const expired = await this.lifecycle.failSessions(
         tx,
         waiting.map((s) => ({ id: s.id, error: GROUP_EXPIRED_ERROR, errorMessage: 'its upload group expired before every file arrived' })),

@@ -30,7 +30,12 @@ describe('PruneDedupeUseCase', () => {
     ['an empty backlog: one statement', 0, 1, 0],
     ['fewer than a batch: one statement', 40, 1, 40],
     ['exactly two batches: a third statement finds nothing', 200, 3, 200],
-    ['a backlog far above a pass: stops after the pass cap, the rest waits for the next pass', 100 * PRUNE_BATCHES_PER_PASS + 50, PRUNE_BATCHES_PER_PASS, 100 * PRUNE_BATCHES_PER_PASS],
+    [
+      'a backlog far above a pass: stops after the pass cap, the rest waits for the next pass',
+      100 * PRUNE_BATCHES_PER_PASS + 50,
+      PRUNE_BATCHES_PER_PASS,
+      100 * PRUNE_BATCHES_PER_PASS,
+    ],
   ])('%s', async (_, old, statements, pruned) => {
     const fake = fakeDb(old);
     const figures = await new PruneDedupeUseCase(fake.db).execute({ dedupeRetentionMs: 1000 }, 100);

@@ -38,7 +38,15 @@ describe('PurgeFailedObjectsUseCase', () => {
     expect(await useCase.execute({ batchSize: 10, failedObjectRetentionMs: 0 })).toEqual({ failedObjectsDeleted: 3 });
     expect(recorded).toEqual([['a', 'b', 'c']]);
     expect(calls.sort()).toEqual(
-      ['abort uploads/b/y.bin mpu-b', 'delete uploads/a/x.txt', 'delete uploads/b/y.bin', 'delete uploads/c/z.txt', 'deletePrefix thumbnails/a/', 'deletePrefix thumbnails/b/', 'deletePrefix thumbnails/c/'].sort(),
+      [
+        'abort uploads/b/y.bin mpu-b',
+        'delete uploads/a/x.txt',
+        'delete uploads/b/y.bin',
+        'delete uploads/c/z.txt',
+        'deletePrefix thumbnails/a/',
+        'deletePrefix thumbnails/b/',
+        'deletePrefix thumbnails/c/',
+      ].sort(),
     );
   });
 

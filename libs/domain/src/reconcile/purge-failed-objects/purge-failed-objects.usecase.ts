@@ -57,7 +57,11 @@ export class PurgeFailedObjectsUseCase {
           await this.storage.deletePrefix(`${THUMBNAILS_PREFIX}${s.id}/`);
           deleted.push(s.id);
         } catch (e) {
-          this.logger.warn({ msg: 'could not delete the bytes of a failed upload; next pass retries', sessionId: s.id, err: e instanceof Error ? e.message : String(e) });
+          this.logger.warn({
+            msg: 'could not delete the bytes of a failed upload; next pass retries',
+            sessionId: s.id,
+            err: e instanceof Error ? e.message : String(e),
+          });
         }
       }
     };

@@ -15,7 +15,16 @@ describe('expiry', () => {
   });
 
   function multipart(status: FileStatus, expiresInMs: number): UploadSession {
-    const s = new UploadSession({ id: 'a1b2c3d4-0000-4000-8000-000000000001', bucket: 'b', objectKey: 'uploads/a1b2c3d4-0000-4000-8000-000000000001/f', filename: 'f', contentType: 'text/plain', size: 1, expiresAt: new Date(Date.now() + expiresInMs), jobPlan: [] });
+    const s = new UploadSession({
+      id: 'a1b2c3d4-0000-4000-8000-000000000001',
+      bucket: 'b',
+      objectKey: 'uploads/a1b2c3d4-0000-4000-8000-000000000001/f',
+      filename: 'f',
+      contentType: 'text/plain',
+      size: 1,
+      expiresAt: new Date(Date.now() + expiresInMs),
+      jobPlan: [],
+    });
     s.status = status;
     s.uploadId = 'mp';
     return s;
@@ -25,7 +34,9 @@ describe('expiry', () => {
     expect(() => assertTakingParts(multipart(FileStatus.UPLOADING, 60_000))).not.toThrow();
     const expired = multipart(FileStatus.UPLOADING, -1);
     expect(isExpired(expired)).toBe(true);
-    expect(() => assertTakingParts(expired)).toThrow(expect.objectContaining({ code: DomainErrorCode.UPLOAD_EXPIRED, message: expect.stringContaining(expired.id) }));
+    expect(() => assertTakingParts(expired)).toThrow(
+      expect.objectContaining({ code: DomainErrorCode.UPLOAD_EXPIRED, message: expect.stringContaining(expired.id) }),
+    );
     // An ended session keeps its 409 (its status says more than its expiry).
     expect(() => assertTakingParts(multipart(FileStatus.FAILED, -1))).toThrow(expect.objectContaining({ code: DomainErrorCode.SESSION_STATE_CONFLICT }));
   });

@@ -16,7 +16,14 @@ const stored = { size: 3, etag: '"abc"', contentType: 'text/plain' };
 
 describe('reconciledEvent', () => {
   it('is the creation the store would have announced, with what HEAD says', () => {
-    expect(reconciledEvent(session, stored)).toMatchObject({ kind: 'created', bucket: 'uploads', key: session.objectKey, size: 3, etag: '"abc"', source: 'reconciler' });
+    expect(reconciledEvent(session, stored)).toMatchObject({
+      kind: 'created',
+      bucket: 'uploads',
+      key: session.objectKey,
+      size: 3,
+      etag: '"abc"',
+      source: 'reconciler',
+    });
   });
 
   it.each<[string, Partial<StorageObjectEvent>]>([

@@ -72,7 +72,12 @@ class InMemoryStorageEvents implements StorageEventStore {
           const s = sessions.get(r.id);
           if (!s || s.etag !== r.etag) return [];
           const to = s.status === FileStatus.COMPLETED ? FileStatus.DELETED : FileStatus.FAILED;
-          const ended = move([r.id], to, [FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.COMPLETED], (x) => ((x.error = OBJECT_REPLACED), (x.errorMessage = r.errorMessage), true));
+          const ended = move(
+            [r.id],
+            to,
+            [FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.COMPLETED],
+            (x) => ((x.error = OBJECT_REPLACED), (x.errorMessage = r.errorMessage), true),
+          );
           out.push(...ended.map((e) => `${to === FileStatus.FAILED ? DomainEventType.SessionFailed : DomainEventType.SessionDeleted} ${e.id}`));
           return ended;
         }),
@@ -115,7 +120,21 @@ class InMemoryStorageEvents implements StorageEventStore {
 }
 
 function aJob(sessionId: string, type: JobType): JobRecord {
-  return { id: randomUUID(), sessionId, type, status: JobStatus.PENDING, priority: 5, required: true, config: {}, result: null, error: null, attempts: 0, maxAttempts: 3, lockedUntil: null, runAfter: null } as JobRecord;
+  return {
+    id: randomUUID(),
+    sessionId,
+    type,
+    status: JobStatus.PENDING,
+    priority: 5,
+    required: true,
+    config: {},
+    result: null,
+    error: null,
+    attempts: 0,
+    maxAttempts: 3,
+    lockedUntil: null,
+    runAfter: null,
+  } as JobRecord;
 }
 
 /** The store: what HEAD answers, and what was deleted. */
@@ -137,7 +156,19 @@ class InMemoryObjects {
 }
 
 function created(s: Pick<SessionRecord, 'objectKey'>, props: Partial<StorageObjectEvent> = {}): StorageObjectEvent {
-  return { kind: 'created', eventName: 'ObjectCreated:Put', source: 'ceph', bucket: BUCKET, key: s.objectKey, size: 4096, etag: 'e1', sequencer: randomUUID(), eventId: null, eventTime: null, ...props };
+  return {
+    kind: 'created',
+    eventName: 'ObjectCreated:Put',
+    source: 'ceph',
+    bucket: BUCKET,
+    key: s.objectKey,
+    size: 4096,
+    etag: 'e1',
+    sequencer: randomUUID(),
+    eventId: null,
+    eventTime: null,
+    ...props,
+  };
 }
 function removed(s: Pick<SessionRecord, 'objectKey'>, props: Partial<StorageObjectEvent> = {}): StorageObjectEvent {
   return created(s, { kind: 'removed', eventName: 'ObjectRemoved:Delete', size: null, etag: null, ...props });
@@ -264,13 +295,20 @@ describe('ApplyStorageEventUseCase', () => {
 
   it('ignored: removals of objects no stored session holds, and thumbnails', async () => {
     const waiting = books.add();
-    expect(await apply(removed(waiting), removed({ objectKey: 'uploads/unknown.bin' }), created({ objectKey: 'thumbnails/x.jpg' }))).toEqual(['ignored', 'ignored', 'ignored']);
+    expect(await apply(removed(waiting), removed({ objectKey: 'uploads/unknown.bin' }), created({ objectKey: 'thumbnails/x.jpg' }))).toEqual([
+      'ignored',
+      'ignored',
+      'ignored',
+    ]);
     expect(books.status(waiting)).toBe(FileStatus.PENDING_UPLOAD);
   });
 
   it('unknown-object: a creation no session knows (or in another bucket); execute makes it an UNKNOWN_OBJECT error', async () => {
     const s = books.add();
-    expect(await apply(created({ objectKey: buildObjectKey(randomUUID(), 'x') }), created(s, { bucket: 'other' }))).toEqual(['unknown-object', 'unknown-object']);
+    expect(await apply(created({ objectKey: buildObjectKey(randomUUID(), 'x') }), created(s, { bucket: 'other' }))).toEqual([
+      'unknown-object',
+      'unknown-object',
+    ]);
     const error = await useCase.execute(created({ objectKey: 'uploads/nobody' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe(DomainErrorCode.UNKNOWN_OBJECT);

@@ -89,7 +89,12 @@ export class ApplyStorageEventUseCase {
   private async applyRounds(events: StorageObjectEvent[], indices: number[], probes: Map<number, Probe>, outcomes: Outcome[]): Promise<void> {
     // A key twice in one batch (a creation and its removal, a replay): applied in order, one round each.
     for (const round of rounds(indices, (i) => events[i].key)) {
-      const { results, deletions } = await this.store.round((tx) => this.applyRound(tx, round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} }))));
+      const { results, deletions } = await this.store.round((tx) =>
+        this.applyRound(
+          tx,
+          round.map((i) => ({ event: events[i], probe: probes.get(i) ?? {} })),
+        ),
+      );
       round.forEach((i, k) => (outcomes[i] = results[k]));
       // After the commit: an object of an ended session must not stay. A replay after a crash here finds its
       // identity applied and deletes again (idempotent).
@@ -112,7 +117,10 @@ export class ApplyStorageEventUseCase {
     return probes;
   }
 
-  private async applyRound(round: StorageEventRound, items: { event: StorageObjectEvent; probe: Probe }[]): Promise<{ results: Outcome[]; deletions: string[] }> {
+  private async applyRound(
+    round: StorageEventRound,
+    items: { event: StorageObjectEvent; probe: Probe }[],
+  ): Promise<{ results: Outcome[]; deletions: string[] }> {
     const identities = items.map((it) => storageEventIdentity(it.event));
     const opened = await round.open(
       identities,
@@ -191,12 +199,19 @@ export class ApplyStorageEventUseCase {
     for (const f of failed) deletions.push(f.objectKey);
 
     // Deleted before it finished: its group counts it as failed (a COMPLETED one was counted already).
-    const deleted = await round.markDeleted(removals.map((r) => r.session.id), [...STORED]);
+    const deleted = await round.markDeleted(
+      removals.map((r) => r.session.id),
+      [...STORED],
+    );
     for (const r of removals) results[r.index] = deleted.some((d) => d.id === r.session.id) ? 'deleted' : 'already-applied';
 
     // Replaced after it was announced: never served or announced as validated. Its object goes (after the commit).
     const ended = await round.markReplaced(
-      replaced.map((r) => ({ id: r.session.id, etag: r.session.etag!, errorMessage: `${OBJECT_REPLACED}: the stored object (ETag ${r.etag}) is not the one announced (ETag ${r.session.etag}); it was removed` })),
+      replaced.map((r) => ({
+        id: r.session.id,
+        etag: r.session.etag!,
+        errorMessage: `${OBJECT_REPLACED}: the stored object (ETag ${r.etag}) is not the one announced (ETag ${r.session.etag}); it was removed`,
+      })),
     );
     for (const r of replaced) results[r.index] = ended.some((e) => e.id === r.session.id) ? 'replaced' : 'already-applied';
     for (const e of ended) deletions.push(e.objectKey);
@@ -204,7 +219,8 @@ export class ApplyStorageEventUseCase {
     for (const s of uploaded) {
       this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
     }
-    for (const s of ended) this.logger.warn({ msg: 'stored object replaced: session ended', correlationId: s.id, sessionId: s.id, status: s.status, error: OBJECT_REPLACED });
+    for (const s of ended)
+      this.logger.warn({ msg: 'stored object replaced: session ended', correlationId: s.id, sessionId: s.id, status: s.status, error: OBJECT_REPLACED });
     return { results, deletions };
   }
 }

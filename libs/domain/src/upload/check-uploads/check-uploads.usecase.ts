@@ -28,7 +28,10 @@ export class CheckUploadsUseCase {
   async execute(actor: Actor, input: unknown): Promise<CheckedFileAnswer[]> {
     const cmd = validateCommand(CheckUploadsCommand, input);
     if (actor.userId === null) {
-      throw new DomainError(DomainErrorCode.UNAUTHENTICATED, 'Checking for stored files needs an authenticated caller: anonymous uploads have no owner to match');
+      throw new DomainError(
+        DomainErrorCode.UNAUTHENTICATED,
+        'Checking for stored files needs an authenticated caller: anonymous uploads have no owner to match',
+      );
     }
     const held = await this.queries.held(actor.userId, cmd.files);
     return cmd.files.map((f, i) => ({ checksumSha256: f.checksumSha256, size: f.size, exists: held[i] !== null, duplicateOf: held[i] }));

@@ -3,11 +3,14 @@ import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min, V
 import { MAX_PARTS } from '../multipart/part-plan';
 
 export class CompletedPartInput {
-  @IsInt() @Min(1) @Max(MAX_PARTS)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PARTS)
   partNumber!: number;
 
   /** As the store answered the part's PUT (quotes optional). */
-  @IsString() @Length(1, 200)
+  @IsString()
+  @Length(1, 200)
   etag!: string;
 }
 

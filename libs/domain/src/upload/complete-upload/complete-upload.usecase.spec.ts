@@ -169,13 +169,16 @@ function world() {
 
 describe('CompleteUploadUseCase (in-memory fakes of the store and the database)', () => {
   describe('whatever the kind of upload', () => {
-    it.each([FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.COMPLETED])('a session already %s is returned as it is: nothing asked of the store', async (status) => {
-      const w = world();
-      const s = w.db.add(aSession().multipart(2).inStatus(status).build());
-      await expect(w.complete(s)).resolves.toMatchObject({ id: s.id, status });
-      expect(w.db.seen).toEqual([]);
-      expect(w.db.reconciled).toEqual([]);
-    });
+    it.each([FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.COMPLETED])(
+      'a session already %s is returned as it is: nothing asked of the store',
+      async (status) => {
+        const w = world();
+        const s = w.db.add(aSession().multipart(2).inStatus(status).build());
+        await expect(w.complete(s)).resolves.toMatchObject({ id: s.id, status });
+        expect(w.db.seen).toEqual([]);
+        expect(w.db.reconciled).toEqual([]);
+      },
+    );
 
     it.each([
       [FileStatus.FAILED, 'ABORTED'],
@@ -209,7 +212,11 @@ describe('CompleteUploadUseCase (in-memory fakes of the store and the database)'
 
     it("Uppy's reference (upload id and key) finds the session too", async () => {
       const w = world();
-      const s = w.db.add(aSession().multipart(1, 5 * MiB).build());
+      const s = w.db.add(
+        aSession()
+          .multipart(1, 5 * MiB)
+          .build(),
+      );
       w.store.holdsParts(s, [part(1)]);
       await expect(w.useCase.execute(ALICE, { uploadId: s.uploadId!, key: s.objectKey }, {})).resolves.toMatchObject({ status: FileStatus.UPLOADED });
       expect((await w.useCase.execute(ALICE, { uploadId: s.uploadId!, key: 'uploads/other' }, {}).catch((e: DomainError) => e)) as DomainError).toMatchObject({
@@ -283,16 +290,31 @@ describe('CompleteUploadUseCase (in-memory fakes of the store and the database)'
 
     it('parts holding other than the declared size: 409 naming parts with both sizes', async () => {
       const w = world();
-      const s = w.db.add(aSession().multipart(2, 10 * MiB).build());
+      const s = w.db.add(
+        aSession()
+          .multipart(2, 10 * MiB)
+          .build(),
+      );
       w.store.holdsParts(s, [part(1), part(2, 1)]);
       const e = await w.refusal(s);
-      expect(e).toMatchObject({ code: DomainErrorCode.SESSION_STATE_CONFLICT, details: [{ field: 'parts', message: `hold ${5 * MiB + 1} bytes; ${10 * MiB} were declared` }] });
+      expect(e).toMatchObject({
+        code: DomainErrorCode.SESSION_STATE_CONFLICT,
+        details: [{ field: 'parts', message: `hold ${5 * MiB + 1} bytes; ${10 * MiB} were declared` }],
+      });
       expect(w.store.completedWith).toBeNull();
     });
 
     it.each([
       ['a part number beyond the plan', [{ partNumber: 3, etag: 'etag-3' }], 'parts[0].partNumber', 'must be within 1..2'],
-      ['a part the store does not hold', [{ partNumber: 1, etag: 'etag-1' }, { partNumber: 2, etag: 'etag-2' }], 'parts[1].partNumber', 'part 2 is not in storage'],
+      [
+        'a part the store does not hold',
+        [
+          { partNumber: 1, etag: 'etag-1' },
+          { partNumber: 2, etag: 'etag-2' },
+        ],
+        'parts[1].partNumber',
+        'part 2 is not in storage',
+      ],
       ['an ETag that is not the stored one', [{ partNumber: 1, etag: '"other"' }], 'parts[0].etag', 'does not match the stored part 1'],
     ])('a client list is checked against the store, never trusted: %s is a 400 naming it', async (_what, parts, field, message) => {
       const w = world();
@@ -307,7 +329,14 @@ describe('CompleteUploadUseCase (in-memory fakes of the store and the database)'
       const w = world();
       const s = w.db.add(aSession().multipart(2).build());
       w.store.holdsParts(s, [part(1), part(2)]);
-      await expect(w.complete(s, { parts: [{ partNumber: 2, etag: '"etag-2"' }, { partNumber: 1, etag: 'etag-1' }] })).resolves.toMatchObject({ status: FileStatus.UPLOADED });
+      await expect(
+        w.complete(s, {
+          parts: [
+            { partNumber: 2, etag: '"etag-2"' },
+            { partNumber: 1, etag: 'etag-1' },
+          ],
+        }),
+      ).resolves.toMatchObject({ status: FileStatus.UPLOADED });
       expect(w.store.completedWith?.map((p) => p.partNumber)).toEqual([1, 2]);
     });
 
@@ -368,14 +397,23 @@ describe('CompleteUploadUseCase (in-memory fakes of the store and the database)'
       const w = world();
       const s = w.db.add(aSession().multipart(0, null).build());
       w.store.holdsParts(s, [part(1)]);
-      expect(await w.refusal(s)).toMatchObject({ code: DomainErrorCode.INVALID_INPUT, details: [{ field: 'parts', message: 'must list the parts to complete with' }] });
+      expect(await w.refusal(s)).toMatchObject({
+        code: DomainErrorCode.INVALID_INPUT,
+        details: [{ field: 'parts', message: 'must list the parts to complete with' }],
+      });
     });
 
     it('completes with the listed parts (each once, in order); size and part count are recorded first', async () => {
       const w = world();
       const s = w.db.add(aSession().multipart(0, null).build());
       w.store.holdsParts(s, [part(1), part(2, 3), part(3)]);
-      const body = { parts: [{ partNumber: 2, etag: 'etag-2' }, { partNumber: 1, etag: 'etag-1' }, { partNumber: 2, etag: 'etag-2' }] };
+      const body = {
+        parts: [
+          { partNumber: 2, etag: 'etag-2' },
+          { partNumber: 1, etag: 'etag-1' },
+          { partNumber: 2, etag: 'etag-2' },
+        ],
+      };
       await expect(w.complete(s, body)).resolves.toMatchObject({ status: FileStatus.UPLOADED, size: 5 * MiB + 3, totalParts: 2 });
       expect(w.store.completedWith?.map((p) => p.partNumber)).toEqual([1, 2]);
     });
@@ -386,7 +424,10 @@ describe('CompleteUploadUseCase (in-memory fakes of the store and the database)'
       const big = Array.from({ length: 21 }, (_, i) => part(i + 1));
       w.store.holdsParts(s, big);
       const e = await w.refusal(s, { parts: big.map((p) => ({ partNumber: p.partNumber, etag: p.etag })) });
-      expect(e).toMatchObject({ code: DomainErrorCode.FILE_TOO_LARGE, details: [{ field: 'parts', message: `hold ${21 * 5 * MiB} bytes; at most ${100 * MiB} are allowed` }] });
+      expect(e).toMatchObject({
+        code: DomainErrorCode.FILE_TOO_LARGE,
+        details: [{ field: 'parts', message: `hold ${21 * 5 * MiB} bytes; at most ${100 * MiB} are allowed` }],
+      });
       expect(w.store.completedWith).toBeNull();
       expect(s.size).toBeNull();
     });

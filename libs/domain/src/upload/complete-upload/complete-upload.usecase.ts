@@ -40,7 +40,10 @@ export class CompleteUploadUseCase {
         return session;
       case FileStatus.FAILED:
       case FileStatus.DELETED:
-        throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''} and cannot be completed`);
+        throw new DomainError(
+          DomainErrorCode.SESSION_STATE_CONFLICT,
+          `Upload ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''} and cannot be completed`,
+        );
       case FileStatus.PENDING_UPLOAD:
       case FileStatus.UPLOADING:
         break;
@@ -87,7 +90,11 @@ export class CompleteUploadUseCase {
       await this.completions.recordPartPlan(session.id, total, chosen.length);
     }
     const object =
-      (await this.storage.completeMultipartUpload(session.objectKey, session.uploadId, chosen.map((p) => ({ partNumber: p.partNumber, etag: p.etag })))) ??
+      (await this.storage.completeMultipartUpload(
+        session.objectKey,
+        session.uploadId,
+        chosen.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+      )) ??
       // A concurrent call completed it first.
       (await this.storage.head(session.objectKey));
     if (!object) throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id}: the store knows no multipart upload ${session.uploadId}`);

@@ -64,19 +64,27 @@ export class JobRequestInput implements JobRequest {
   type!: JobType;
 
   /** 1 is most urgent; default from the job type */
-  @IsOptional() @IsInt() @Min(1) @Max(10)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10)
   priority?: number;
 
   /** the attempt budget of each run (default 3): attempts made before the job is FAILED; a manual retry grants it again */
-  @IsOptional() @IsInt() @Min(1) @Max(20)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(20)
   maxAttempts?: number;
 
   /** a required job that fails fails the upload (VALIDATION is always required) */
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   required?: boolean;
 
   /** handler-specific settings */
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   config?: Record<string, unknown>;
 }
 
@@ -86,14 +94,18 @@ export class GenerateFileUploadUrlCommand {
    * no control characters or path separators
    * @example 'photo.png'
    */
-  @IsString() @Length(1, MAX_FILENAME_LENGTH) @Matches(UPLOAD_FILENAME, UPLOAD_FILENAME_RULE)
+  @IsString()
+  @Length(1, MAX_FILENAME_LENGTH)
+  @Matches(UPLOAD_FILENAME, UPLOAD_FILENAME_RULE)
   filename!: string;
 
   /**
    * type/subtype, within ALLOWED_CONTENT_TYPES
    * @example 'image/png'
    */
-  @IsString() @MaxLength(MAX_MEDIA_TYPE_LENGTH) @Matches(MEDIA_TYPE, mediaTypeRule('contentType'))
+  @IsString()
+  @MaxLength(MAX_MEDIA_TYPE_LENGTH)
+  @Matches(MEDIA_TYPE, mediaTypeRule('contentType'))
   contentType!: string;
 
   /**
@@ -109,19 +121,25 @@ export class GenerateFileUploadUrlCommand {
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'checksumSha256 must be a base64 SHA-256 digest (44 characters)' })
   checksumSha256?: string;
 
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   groupId?: string;
 
   /** "reuse" (needs checksumSha256): when you hold a COMPLETED upload of this content, the store copies it server-side and `upload` is `{ strategy: "NONE", reason: "DUPLICATE", duplicateOf }`; otherwise the usual instructions */
-  @IsOptional() @IsIn(IF_EXISTS)
+  @IsOptional()
+  @IsIn(IF_EXISTS)
   ifExists?: IfExists = 'upload';
 
   /** default: size above MULTIPART_THRESHOLD_BYTES */
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   multipart?: boolean;
 
   /** multipart part size; at most 10,000 parts */
-  @IsOptional() @IsInt() @Min(MIN_PART_SIZE) @Max(MAX_PART_SIZE)
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_PART_SIZE)
+  @Max(MAX_PART_SIZE)
   partSize?: number;
 
   /** default: DEFAULT_JOBS for the content type */
@@ -133,7 +151,8 @@ export class GenerateFileUploadUrlCommand {
   jobs?: JobRequestInput[];
 
   /** up to 20 keys [a-z0-9_-], printable ASCII values, 2 KiB in all */
-  @IsOptional() @IsS3Metadata()
+  @IsOptional()
+  @IsS3Metadata()
   metadata?: Record<string, string>;
 }
 

@@ -148,7 +148,8 @@ export class GenerateFileUploadUrlUseCase {
     // Only the caller's own uploads are ever copied from: never a group owner's on an admin's behalf, never anyone's for an anonymous caller.
     if (cmd.ifExists === 'reuse' && cmd.checksumSha256 !== undefined && owner.userId !== null && actor?.userId === owner.userId) {
       const held = await this.queries.heldCopies(owner.userId, { checksumSha256: cmd.checksumSha256, size: cmd.size });
-      if (held.length > 0) return { session, parts: [], command: cmd, copyFrom: held, upload: { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: held[0].id } };
+      if (held.length > 0)
+        return { session, parts: [], command: cmd, copyFrom: held, upload: { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: held[0].id } };
     }
     return { session, command: cmd, ...(await this.instructions(session, cmd)) };
   }
@@ -168,7 +169,11 @@ export class GenerateFileUploadUrlUseCase {
   private async copyOrUpload(p: PreparedUpload): Promise<void> {
     const { session } = p;
     for (const source of p.copyFrom ?? []) {
-      const outcome = await this.storage.copy(source.objectKey, session.objectKey, { size: session.size!, contentType: session.contentType, ifMatch: source.etag });
+      const outcome = await this.storage.copy(source.objectKey, session.objectKey, {
+        size: session.size!,
+        contentType: session.contentType,
+        ifMatch: source.etag,
+      });
       if (outcome === 'copied') {
         p.upload = { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: source.id };
         return;
@@ -200,10 +205,18 @@ export class GenerateFileUploadUrlUseCase {
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
-    const parts = Array.from({ length: plan.totalParts }, (_, i) => new FilePart({ sessionId: session.id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }));
+    const parts = Array.from(
+      { length: plan.totalParts },
+      (_, i) => new FilePart({ sessionId: session.id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }),
+    );
     const first = parts.slice(0, FIRST_PART_URLS);
     const urls = await Promise.all(
-      first.map((p) => this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, { expiresInSeconds: this.policy.presignedUrlTtlSeconds, contentLength: p.size })),
+      first.map((p) =>
+        this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, {
+          expiresInSeconds: this.policy.presignedUrlTtlSeconds,
+          contentLength: p.size,
+        }),
+      ),
     ).catch(async (e: unknown) => {
       await this.storage.abortMultipartUpload(session.objectKey, uploadId).catch(() => undefined);
       throw e;
@@ -234,7 +247,9 @@ export class GenerateFileUploadUrlUseCase {
   /** Aborts the store's multipart uploads of prepared uploads that will not be stored (best effort). */
   async abandon(prepared: PreparedUpload[]): Promise<void> {
     await Promise.all(
-      prepared.filter((p) => p.session.uploadId !== null).map((p) => this.storage.abortMultipartUpload(p.session.objectKey, p.session.uploadId!).catch(() => undefined)),
+      prepared
+        .filter((p) => p.session.uploadId !== null)
+        .map((p) => this.storage.abortMultipartUpload(p.session.objectKey, p.session.uploadId!).catch(() => undefined)),
     );
   }
 

@@ -14,7 +14,9 @@ import { UploadSession } from '../upload-session.entity';
 import { GetDownloadUrlQuery } from './get-download-url.query';
 
 /** The thumbnail a session has, from its latest completed THUMBNAIL job; null when it has none. */
-export function thumbnailOf(jobs: Pick<ProcessingJob, 'type' | 'status' | 'result' | 'finishedAt'>[]): { key: string; size: number; width: number; height: number; contentType: string } | null {
+export function thumbnailOf(
+  jobs: Pick<ProcessingJob, 'type' | 'status' | 'result' | 'finishedAt'>[],
+): { key: string; size: number; width: number; height: number; contentType: string } | null {
   const done = jobs
     .filter((j) => j.type === JobType.THUMBNAIL && j.status === JobStatus.COMPLETED && typeof j.result?.key === 'string')
     .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0];
@@ -65,7 +67,10 @@ export class GetDownloadUrlUseCase {
         eventId: `download:${stored.etag ?? ''}`,
         eventTime: null,
       });
-      throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${id}: ${OBJECT_REPLACED}: the stored object is not the one that was uploaded and validated`);
+      throw new DomainError(
+        DomainErrorCode.SESSION_STATE_CONFLICT,
+        `Upload ${id}: ${OBJECT_REPLACED}: the stored object is not the one that was uploaded and validated`,
+      );
     }
     return { variant: 'original', ...(await this.storage.presignGet(session.objectKey, { expiresInSeconds, filename: session.filename })) };
   }

@@ -32,16 +32,27 @@ export class ListUploadPartsUseCase {
 
   async execute(actor: Actor, ref: SessionRef): Promise<UploadParts> {
     const session = await resolveSession(this.em, actor, ref);
-    if (session.uploadId === null) throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is a single-PUT upload; it has no parts`);
+    if (session.uploadId === null)
+      throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is a single-PUT upload; it has no parts`);
     if (session.status === FileStatus.FAILED || session.status === FileStatus.DELETED) {
-      throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `Upload ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''}; the store holds no parts of it`);
+      throw new DomainError(
+        DomainErrorCode.SESSION_STATE_CONFLICT,
+        `Upload ${session.id} is ${session.status}${session.error ? ` (${session.error})` : ''}; the store holds no parts of it`,
+      );
     }
-    const stored = session.status === FileStatus.PENDING_UPLOAD || session.status === FileStatus.UPLOADING ? await this.storage.listParts(session.objectKey, session.uploadId) : null;
+    const stored =
+      session.status === FileStatus.PENDING_UPLOAD || session.status === FileStatus.UPLOADING
+        ? await this.storage.listParts(session.objectKey, session.uploadId)
+        : null;
     if (stored === null) {
       // Completed (or completing): the store has one object now, the rows keep the parts.
       const rows = await this.em.find(FilePart, { sessionId: session.id, status: PartStatus.UPLOADED }, { orderBy: { partNumber: 'asc' } });
       const fresh = await this.em.findOneOrFail(UploadSession, session.id, { refresh: true });
-      return { session: fresh, parts: rows.map((r) => ({ partNumber: r.partNumber, etag: r.etag ?? '', size: r.size, lastModified: r.uploadedAt })), missingPartNumbers: [] };
+      return {
+        session: fresh,
+        parts: rows.map((r) => ({ partNumber: r.partNumber, etag: r.etag ?? '', size: r.size, lastModified: r.uploadedAt })),
+        missingPartNumbers: [],
+      };
     }
     await this.multipart.reconcile(this.em, session, stored);
     const fresh = await this.em.findOneOrFail(UploadSession, session.id, { refresh: true });

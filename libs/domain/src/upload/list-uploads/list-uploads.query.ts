@@ -4,9 +4,11 @@ import { PageQuery } from '../../pagination/page.query';
 
 /** Query of GET /v1/uploads. */
 export class ListUploadsQuery extends PageQuery {
-  @IsOptional() @IsEnum(FileStatus)
+  @IsOptional()
+  @IsEnum(FileStatus)
   status?: FileStatus;
 
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   groupId?: string;
 }

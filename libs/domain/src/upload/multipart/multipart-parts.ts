@@ -80,7 +80,8 @@ export class MultipartParts {
         if (!row) continue;
         if (row.status === PartStatus.UPLOADED) {
           // Re-sent part: not a status change, only what the store now holds.
-          if (row.etag !== p.etag || row.size !== p.size) await tx.nativeUpdate(FilePart, { id: row.id }, { etag: p.etag, size: p.size, uploadedAt: p.lastModified ?? new Date() });
+          if (row.etag !== p.etag || row.size !== p.size)
+            await tx.nativeUpdate(FilePart, { id: row.id }, { etag: p.etag, size: p.size, uploadedAt: p.lastModified ?? new Date() });
         } else {
           await this.lifecycle.markPartUploaded(tx, session.id, p.partNumber, { etag: p.etag, size: p.size, uploadedAt: p.lastModified });
         }

@@ -53,7 +53,12 @@ describe('partLength', () => {
     expect([1, 2, 3].map((n) => partLength(size, plan, n))).toEqual([5 * MiB, 5 * MiB, 2 * MiB + 7]);
   });
   it('adds up to the file size for any plan', () => {
-    for (const [s, p] of [[100 * MiB, 5 * MiB], [7, undefined], [5 * GiB, undefined], [123456789, 6 * MiB]] as const) {
+    for (const [s, p] of [
+      [100 * MiB, 5 * MiB],
+      [7, undefined],
+      [5 * GiB, undefined],
+      [123456789, 6 * MiB],
+    ] as const) {
       const pl = planParts(s, p, 8 * MiB);
       let sum = 0;
       for (let n = 1; n <= pl.totalParts; n++) sum += partLength(s, pl, n);

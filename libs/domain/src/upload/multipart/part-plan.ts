@@ -25,7 +25,10 @@ export function planParts(size: number, requestedPartSize: number | undefined, d
     const totalParts = Math.ceil(size / requestedPartSize);
     if (totalParts > MAX_PARTS) {
       throw DomainError.invalid([
-        { field: 'partSize', message: `${requestedPartSize} bytes makes ${totalParts} parts; at most ${MAX_PARTS} are allowed: use at least ${Math.ceil(size / MAX_PARTS)} bytes` },
+        {
+          field: 'partSize',
+          message: `${requestedPartSize} bytes makes ${totalParts} parts; at most ${MAX_PARTS} are allowed: use at least ${Math.ceil(size / MAX_PARTS)} bytes`,
+        },
       ]);
     }
     return { partSize: requestedPartSize, totalParts };
@@ -37,6 +40,7 @@ export function planParts(size: number, requestedPartSize: number | undefined, d
 
 /** The exact byte count of part `partNumber` (1-based): `partSize`, except the last, which holds the rest. */
 export function partLength(size: number, plan: PartPlan, partNumber: number): number {
-  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > plan.totalParts) throw new RangeError(`part ${partNumber} is outside 1..${plan.totalParts}`);
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > plan.totalParts)
+    throw new RangeError(`part ${partNumber} is outside 1..${plan.totalParts}`);
   return partNumber < plan.totalParts ? plan.partSize : size - plan.partSize * (plan.totalParts - 1);
 }

@@ -8,7 +8,16 @@ const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const policy = (maxFileSize: number, userQuotaBytes: number) => ({ maxFileSize, userQuotaBytes }) as UploadPolicy;
 const session = (props: { userId: string | null; size: number | null; totalParts?: number }) => {
-  const s = new UploadSession({ id: 'abc', bucket: 'b', objectKey: 'uploads/abc/x', filename: 'x', contentType: 'a/b', expiresAt: new Date(), jobPlan: [], ...props });
+  const s = new UploadSession({
+    id: 'abc',
+    bucket: 'b',
+    objectKey: 'uploads/abc/x',
+    filename: 'x',
+    contentType: 'a/b',
+    expiresAt: new Date(),
+    jobPlan: [],
+    ...props,
+  });
   s.totalParts = props.totalParts ?? 0;
   return s;
 };

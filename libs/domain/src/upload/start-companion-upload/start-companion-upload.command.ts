@@ -6,13 +6,18 @@ import { MAX_FILENAME_LENGTH, MAX_MEDIA_TYPE_LENGTH, MEDIA_TYPE, mediaTypeRule, 
  * `GET /s3/params` as a query. It declares no size: the store's size is taken, within the policy.
  */
 export class StartCompanionUploadCommand {
-  @IsString() @Length(1, MAX_FILENAME_LENGTH) @Matches(UPLOAD_FILENAME, UPLOAD_FILENAME_RULE)
+  @IsString()
+  @Length(1, MAX_FILENAME_LENGTH)
+  @Matches(UPLOAD_FILENAME, UPLOAD_FILENAME_RULE)
   filename!: string;
 
-  @IsString() @MaxLength(MAX_MEDIA_TYPE_LENGTH) @Matches(MEDIA_TYPE, mediaTypeRule('type'))
+  @IsString()
+  @MaxLength(MAX_MEDIA_TYPE_LENGTH)
+  @Matches(MEDIA_TYPE, mediaTypeRule('type'))
   type!: string;
 
   /** Uppy's file meta; entries S3 can carry as metadata are kept, the rest (name, type, relativePath...) dropped. */
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }

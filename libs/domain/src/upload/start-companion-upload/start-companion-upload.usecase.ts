@@ -17,8 +17,7 @@ const STRONG_TOKEN = /^[A-Za-z0-9_-]{32,200}$/;
 const UPPY_META_SKIPPED = new Set(['name', 'type', 'relativepath']);
 
 export type StartedCompanionUpload =
-  | { strategy: 'SINGLE'; session: UploadSession; post: PresignedPost }
-  | { strategy: 'MULTIPART'; session: UploadSession; uploadId: string };
+  { strategy: 'SINGLE'; session: UploadSession; post: PresignedPost } | { strategy: 'MULTIPART'; session: UploadSession; uploadId: string };
 
 /**
  * Starts an upload the way Uppy's S3 plugin asks (Companion's S3 contract): a session like any other, with
@@ -52,7 +51,12 @@ export class StartCompanionUploadUseCase {
       assertWithinPolicy(this.policy, { contentType });
     } catch (e) {
       // Uppy calls the field `type`.
-      if (e instanceof DomainError) throw new DomainError(e.code, e.message.replace(/^contentType/, 'type'), e.details?.map((d) => ({ ...d, field: 'type' })));
+      if (e instanceof DomainError)
+        throw new DomainError(
+          e.code,
+          e.message.replace(/^contentType/, 'type'),
+          e.details?.map((d) => ({ ...d, field: 'type' })),
+        );
       throw e;
     }
 

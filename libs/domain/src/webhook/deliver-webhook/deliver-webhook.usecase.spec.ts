@@ -12,13 +12,26 @@ import { DeliverWebhookUseCase } from './deliver-webhook.usecase';
 
 /** In-memory stand-ins for the use case's Postgres classes: one subscription, its deliveries, the events written. */
 class World {
-  subscription = { id: 'sub-1', userId: 'alice', url: 'https://hooks.example.com/x', enabled: true, failingSince: null as Date | null, disabledReason: null as WebhookDisabledReason | null };
+  subscription = {
+    id: 'sub-1',
+    userId: 'alice',
+    url: 'https://hooks.example.com/x',
+    enabled: true,
+    failingSince: null as Date | null,
+    disabledReason: null as WebhookDisabledReason | null,
+  };
   deliveries = new Map<string, { status: WebhookDeliveryStatus; attempts: number; record?: AttemptRecord; next?: Date | null }>();
   events: { reason: WebhookDisabledReason; s: DisabledSubscription }[] = [];
   sent: WebhookRequest[] = [];
 
   readonly store = {
-    recordAttempt: async (_em: unknown, claimed: Pick<ClaimedDelivery, 'id' | 'attempts'>, to: WebhookDeliveryStatus, record: AttemptRecord, next: Date | null) => {
+    recordAttempt: async (
+      _em: unknown,
+      claimed: Pick<ClaimedDelivery, 'id' | 'attempts'>,
+      to: WebhookDeliveryStatus,
+      record: AttemptRecord,
+      next: Date | null,
+    ) => {
       const d = this.deliveries.get(claimed.id);
       if (!d || d.status !== WebhookDeliveryStatus.SENDING || d.attempts !== claimed.attempts) return false;
       Object.assign(d, { status: to, record, next });
@@ -26,7 +39,9 @@ class World {
     },
     failWaiting: async (_em: unknown, _id: string, reason: string) => {
       let n = 0;
-      for (const d of this.deliveries.values()) if (d.status === WebhookDeliveryStatus.PENDING) Object.assign(d, { status: WebhookDeliveryStatus.FAILED, record: { statusCode: null, latencyMs: 0, error: reason } }) && n++;
+      for (const d of this.deliveries.values())
+        if (d.status === WebhookDeliveryStatus.PENDING)
+          Object.assign(d, { status: WebhookDeliveryStatus.FAILED, record: { statusCode: null, latencyMs: 0, error: reason } }) && n++;
       return n;
     },
   } as unknown as WebhookDeliveries;
@@ -38,11 +53,19 @@ class World {
     disable: async (_em: unknown, _id: string, reason: WebhookDisabledReason): Promise<DisabledSubscription | null> => {
       if (!this.subscription.enabled) return null;
       Object.assign(this.subscription, { enabled: false, disabledReason: reason });
-      return { id: this.subscription.id, userId: this.subscription.userId, url: this.subscription.url, failingSince: this.subscription.failingSince, disabledAt: new Date() };
+      return {
+        id: this.subscription.id,
+        userId: this.subscription.userId,
+        url: this.subscription.url,
+        failingSince: this.subscription.failingSince,
+        disabledAt: new Date(),
+      };
     },
   } as unknown as WebhookSubscriptions;
 
-  readonly webhookEvents = { disabled: (_em: unknown, s: DisabledSubscription, reason: WebhookDisabledReason) => void this.events.push({ s, reason }) } as unknown as WebhookEvents;
+  readonly webhookEvents = {
+    disabled: (_em: unknown, s: DisabledSubscription, reason: WebhookDisabledReason) => void this.events.push({ s, reason }),
+  } as unknown as WebhookEvents;
   readonly uow = { run: <T>(work: (em: EntityManager) => Promise<T>) => work({} as EntityManager) } as unknown as UnitOfWork;
 
   sender(answer: (req: WebhookRequest) => WebhookAttemptResult): WebhookSender {
@@ -116,7 +139,9 @@ describe('DeliverWebhookUseCase (in-memory fakes of its stores)', () => {
   it('failing for longer than the policy allows disables the subscription (FAILING)', async () => {
     const w = new World();
     w.subscription.failingSince = new Date(Date.now() - policy.disableAfterMs - 1);
-    expect(await useCase(w, () => ({ kind: 'error', error: 'no answer within 10000 ms', latencyMs: 10_000 })).attempt(w.claimed('d1'))).toMatchObject({ outcome: 'disabled' });
+    expect(await useCase(w, () => ({ kind: 'error', error: 'no answer within 10000 ms', latencyMs: 10_000 })).attempt(w.claimed('d1'))).toMatchObject({
+      outcome: 'disabled',
+    });
     expect(w.events).toEqual([{ reason: 'FAILING', s: expect.objectContaining({ id: 'sub-1', userId: 'alice' }) }]);
     expect(w.deliveries.get('d1')).toMatchObject({ status: 'FAILED', record: { error: 'no answer within 10000 ms' } });
   });

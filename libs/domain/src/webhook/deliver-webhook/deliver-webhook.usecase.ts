@@ -78,7 +78,16 @@ export class DeliverWebhookUseCase {
         error = `${error}; subscription disabled meanwhile`;
       }
       const next = decision.outcome === 'retry' ? decision.nextAttemptAt : null;
-      if (!(await this.deliveries.recordAttempt(em, claimed, STATUS_AFTER[decision.outcome], { statusCode: described.statusCode, error, latencyMs: result.latencyMs }, next))) return false;
+      if (
+        !(await this.deliveries.recordAttempt(
+          em,
+          claimed,
+          STATUS_AFTER[decision.outcome],
+          { statusCode: described.statusCode, error, latencyMs: result.latencyMs },
+          next,
+        ))
+      )
+        return false;
       if (decision.outcome === 'delivered') await this.subscriptions.markHealthy(em, claimed.subscriptionId);
       else await this.subscriptions.markFailing(em, claimed.subscriptionId);
       if (decision.outcome === 'gone') await this.disable(em, claimed.subscriptionId, 'GONE', 'the receiver answered 410 Gone');

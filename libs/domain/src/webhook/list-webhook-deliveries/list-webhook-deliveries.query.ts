@@ -4,6 +4,7 @@ import { WebhookDeliveryStatus } from '../webhook-delivery-status';
 
 /** Query of GET /v1/webhooks/:id/deliveries. */
 export class ListWebhookDeliveriesQuery extends PageQuery {
-  @IsOptional() @IsEnum(WebhookDeliveryStatus)
+  @IsOptional()
+  @IsEnum(WebhookDeliveryStatus)
   status?: WebhookDeliveryStatus;
 }

@@ -36,7 +36,9 @@ export class ListWebhookDeliveriesUseCase {
 
 /** One delivery of a subscription (with its body), or WEBHOOK_DELIVERY_NOT_FOUND. */
 export async function findDelivery(em: EntityManager, subscriptionId: string, deliveryId: string): Promise<WebhookDelivery> {
-  const delivery = UUID.test(deliveryId) ? await em.findOne(WebhookDelivery, { id: deliveryId, subscriptionId }, { populate: ['payload'], refresh: true }) : null;
+  const delivery = UUID.test(deliveryId)
+    ? await em.findOne(WebhookDelivery, { id: deliveryId, subscriptionId }, { populate: ['payload'], refresh: true })
+    : null;
   if (!delivery) throw new DomainError(DomainErrorCode.WEBHOOK_DELIVERY_NOT_FOUND, `Delivery ${deliveryId} of webhook ${subscriptionId} not found`);
   return delivery;
 }

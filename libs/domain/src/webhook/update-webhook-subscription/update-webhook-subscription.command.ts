@@ -5,17 +5,28 @@ import { IsWebhookUrl, MAX_WEBHOOK_URL_LENGTH, SUBSCRIBABLE_EVENTS } from '../we
 /** Body of PATCH /v1/webhooks/:id: the fields to change. */
 export class UpdateWebhookSubscriptionCommand {
   /** checked like at creation */
-  @IsOptional() @MaxLength(MAX_WEBHOOK_URL_LENGTH) @IsWebhookUrl()
+  @IsOptional()
+  @MaxLength(MAX_WEBHOOK_URL_LENGTH)
+  @IsWebhookUrl()
   url?: string;
 
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(SUBSCRIBABLE_EVENTS.length) @ArrayUnique() @IsIn(SUBSCRIBABLE_EVENTS, { each: true, message: EVENTS_MESSAGE })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(SUBSCRIBABLE_EVENTS.length)
+  @ArrayUnique()
+  @IsIn(SUBSCRIBABLE_EVENTS, { each: true, message: EVENTS_MESSAGE })
   events?: string[];
 
   /** false stops deliveries (waiting ones fail, replayable); true resumes, also after the platform disabled it */
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   enabled?: boolean;
 
   /** null clears it. */
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(500)
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MaxLength(500)
   description?: string | null;
 }

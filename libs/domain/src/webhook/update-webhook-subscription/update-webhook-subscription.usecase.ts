@@ -27,7 +27,8 @@ export class UpdateWebhookSubscriptionUseCase {
   async execute(actor: Actor, id: string, input: unknown): Promise<WebhookSubscription> {
     const c = validateCommand(UpdateWebhookSubscriptionCommand, input);
     const subscription = await findAccessibleSubscription(this.em, actor, id);
-    if (Object.values(c).every((v) => v === undefined)) throw DomainError.invalid([{ field: 'body', message: 'name at least one of url, events, enabled, description' }]);
+    if (Object.values(c).every((v) => v === undefined))
+      throw DomainError.invalid([{ field: 'body', message: 'name at least one of url, events, enabled, description' }]);
     if (c.url !== undefined) await assertAcceptableTarget(this.guard, c.url);
     return this.uow.run(async (em) => {
       const s = em.merge(subscription);
