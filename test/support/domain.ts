@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { PgSqlDatabase } from '@app/database';
+import { AmqpMessageAddressing } from '@app/messaging';
 import { GroupProgress, JobLedger, LifecycleWriter, Outbox, SessionEndings, SessionSettler, SqlJobStore } from '@app/domain';
 import { testEnv } from './test-env';
 
@@ -10,7 +11,7 @@ export const QUIET_RELAY = { kick: (): void => undefined, committed: (): void =>
 export function domainServices(orm: MikroORM) {
   const db = new PgSqlDatabase(orm);
   const lifecycle = new LifecycleWriter(db);
-  const outbox = new Outbox({ domainEventsExchange: testEnv().DOMAIN_EVENTS_EXCHANGE }, QUIET_RELAY);
+  const outbox = new Outbox(new AmqpMessageAddressing(testEnv().DOMAIN_EVENTS_EXCHANGE), QUIET_RELAY);
   const progress = new GroupProgress(lifecycle, outbox, db);
   const endings = new SessionEndings(outbox, progress, db);
   const jobStore = new SqlJobStore(db, lifecycle, outbox, endings);

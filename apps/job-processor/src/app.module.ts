@@ -5,7 +5,7 @@ import { DatabaseModule } from '@app/database';
 import { DomainCoreModule } from '@app/domain';
 import { JobsModule } from '@app/processing';
 import { HealthController, HealthModule } from '@app/health';
-import { MessagingModule } from '@app/messaging';
+import { AmqpMessageAddressing, MessagingModule } from '@app/messaging';
 import { MetricsController, ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { JobsConsumer } from './jobs.consumer';
@@ -25,7 +25,7 @@ export class AppModule {
         }),
         StorageModule.forRoot(config.s3),
         HealthModule,
-        DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        DomainCoreModule.forRoot(new AmqpMessageAddressing(config.amqp.domainEventsExchange)),
         // Jobs still running a third into the shutdown deadline are released to other processors.
         JobsModule.forRoot({
           leaseMs: config.leaseMs,

@@ -4,7 +4,7 @@ import { Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, ReconcileModule, StorageEventsModule } from '@app/domain';
 import { HealthController, HealthModule } from '@app/health';
-import { MessagingModule } from '@app/messaging';
+import { AmqpMessageAddressing, MessagingModule } from '@app/messaging';
 import { MetricsController, ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { ReconcilerScheduler } from './reconciler.scheduler';
@@ -28,7 +28,7 @@ export class AppModule {
         }),
         StorageModule.forRoot(config.s3),
         HealthModule,
-        DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        DomainCoreModule.forRoot(new AmqpMessageAddressing(config.amqp.domainEventsExchange)),
         StorageEventsModule,
         ReconcileModule,
         WebhookDeliveryModule.forRoot(config),

@@ -4,7 +4,7 @@ import { AppConfigModule, GatewayConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule, JobOperationsModule, UploadsModule } from '@app/domain';
 import { HealthModule } from '@app/health';
-import { MessagingModule } from '@app/messaging';
+import { AmqpMessageAddressing, MessagingModule } from '@app/messaging';
 import { ObservabilityModule } from '@app/observability';
 import { StorageModule } from '@app/storage';
 import { S3CompanionController } from './companion/s3-companion.controller';
@@ -37,7 +37,7 @@ export class AppModule {
         MessagingModule.forRoot(config.amqp),
         StorageModule.forRoot(config.s3),
         HealthModule,
-        DomainCoreModule.forRoot({ domainEventsExchange: config.amqp.domainEventsExchange }),
+        DomainCoreModule.forRoot(new AmqpMessageAddressing(config.amqp.domainEventsExchange)),
         UploadsModule.forRoot(config.uploads),
         JobOperationsModule,
         WebhooksApiModule.forRoot(config),

@@ -6,7 +6,8 @@ import { JOB_STORE } from './ports/job-store.port';
 import { SessionSettler } from './job/session-settler';
 import { SessionEndings } from './upload/session-endings';
 import { LifecycleWriter } from './lifecycle/lifecycle-writer';
-import { Outbox, OUTBOX_SETTINGS, OutboxSettings } from './outbox/outbox';
+import { Outbox } from './outbox/outbox';
+import { MESSAGE_ADDRESSING, MessageAddressing } from './ports/message-addressing.port';
 import { UnitOfWork } from './outbox/unit-of-work';
 
 /**
@@ -16,13 +17,14 @@ import { UnitOfWork } from './outbox/unit-of-work';
 @Global()
 @Module({})
 export class DomainCoreModule {
-  static forRoot(settings: OutboxSettings): DynamicModule {
+  /** `addressing`: how the outbox's intents become broker addresses (libs/messaging's AmqpMessageAddressing). */
+  static forRoot(addressing: MessageAddressing): DynamicModule {
     const providers = [LifecycleWriter, Outbox, UnitOfWork, GroupProgress, SessionEndings, SessionSettler, JobLedger];
     const jobStore = { provide: JOB_STORE, useClass: SqlJobStore };
     return {
       module: DomainCoreModule,
-      providers: [{ provide: OUTBOX_SETTINGS, useValue: settings }, jobStore, ...providers],
-      exports: [...providers, JOB_STORE],
+      providers: [{ provide: MESSAGE_ADDRESSING, useValue: addressing }, jobStore, ...providers],
+      exports: [...providers, JOB_STORE, MESSAGE_ADDRESSING],
     };
   }
 }

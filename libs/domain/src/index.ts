@@ -15,6 +15,7 @@ export * from './ports/object-storage.port';
 export * from './ports/outbox-trigger.port';
 export * from './ports/sql.port';
 export * from './ports/job-queues.port';
+export * from './ports/message-addressing.port';
 export * from './pagination/cursor';
 export * from './pagination/page.query';
 export * from './user/user.entity';

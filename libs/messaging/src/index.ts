@@ -13,3 +13,4 @@ export * from './live-events';
 export * from './queue-type';
 export * from './priority-gate';
 export * from './ack-batcher';
+export * from './message-addressing';

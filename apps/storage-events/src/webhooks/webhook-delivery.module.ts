@@ -46,7 +46,6 @@ export class WebhookDeliveryModule {
           disableAfterMs: w.disableAfterMs,
           leaseMs: w.leaseMs,
           endpointConcurrency: w.endpointConcurrency,
-          domainEventsExchange: config.amqp.domainEventsExchange,
         }),
       ],
       controllers: [WebhookEventsConsumer],

@@ -1,27 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import {
-  amqpPriorityOf,
-  DomainEventV1,
-  GroupEventType,
-  jobDelayRoutingKey,
-  jobDelayStage,
-  JobEventType,
-  jobQueue,
-  jobRoutingKey,
-  RunJobV1,
-  SessionEventType,
-  Topology,
-} from '@app/contracts';
+import { DomainEventV1, GroupEventType, JobEventType, RunJobV1, SessionEventType } from '@app/contracts';
 import { GroupRecord, JobRecord, SessionRecord, toDate } from '../lifecycle/records';
+import { MESSAGE_ADDRESSING, MessageAddressing, MessageIntent } from '../ports/message-addressing.port';
 import { OUTBOX_TRIGGER, OutboxTrigger } from '../ports/outbox-trigger.port';
 import { isEntityManager, Tx } from '../ports/sql.port';
 import { OutboxMessage } from './outbox-message.entity';
-
-export interface OutboxSettings {
-  domainEventsExchange: string;
-}
-export const OUTBOX_SETTINGS = Symbol('OutboxSettings');
 
 /** A message to publish, as the outbox stores it. */
 export interface OutboxRow {
@@ -61,14 +45,16 @@ const INSERT_ROWS = `insert into outbox_message (exchange, routing_key, message_
 
 /**
  * The messages a state change causes, written in the caller's transaction: no event without the change, no
- * change without the event. Builders make the rows (the one place that knows their shape); `write` stores them,
+ * change without the event. Builders make the rows from what the message is for (a MessageIntent: run a job,
+ * a dead job, a domain event); the MessageAddressing port (libs/messaging) turns the intent into the exchange,
+ * routing key, priority and headers, so the domain never names the broker's topology. `write` stores them,
  * as one multi-row insert on the SQL paths (handed to the relay once the transaction commits) or as entities
  * in a MikroORM transaction (the relay is kicked by UnitOfWork and polls them).
  */
 @Injectable()
 export class Outbox {
   constructor(
-    @Inject(OUTBOX_SETTINGS) private readonly settings: OutboxSettings,
+    @Inject(MESSAGE_ADDRESSING) private readonly addressing: MessageAddressing,
     @Inject(OUTBOX_TRIGGER) private readonly trigger: OutboxTrigger,
   ) {}
 
@@ -162,15 +148,7 @@ export class Outbox {
 
   /** A job's message: run it now, or after `delayMs` through the delay queues. */
   runJob(job: JobRef, delayMs?: number): OutboxRow {
-    const delayed = delayMs !== undefined && delayMs > 0;
-    return {
-      exchange: delayed ? Topology.jobsDelayExchange : Topology.jobsExchange,
-      routingKey: delayed ? jobDelayRoutingKey(jobDelayStage(delayMs), job.type, job.priority) : jobRoutingKey(job.type, job.priority),
-      messageId: randomUUID(),
-      payload: this.runJobBody(job),
-      priority: amqpPriorityOf(job.priority),
-      headers: null,
-    };
+    return this.row({ kind: 'run-job', jobType: job.type, priority: job.priority, delayMs }, randomUUID(), this.runJobBody(job));
   }
 
   /**
@@ -178,14 +156,7 @@ export class Outbox {
    * Operators inspect or replay from there (POST /v1/jobs/:id/retry re-queues it).
    */
   deadJob(job: JobRef & Pick<JobRecord, 'attempts'>, reason: string): OutboxRow {
-    return {
-      exchange: Topology.deadLetterExchange,
-      routingKey: Topology.jobsDeadQueue,
-      messageId: randomUUID(),
-      payload: this.runJobBody(job),
-      priority: null,
-      headers: { 'x-dead-letter-reason': reason.slice(0, 1000), 'x-original-queue': jobQueue(job.type), 'x-attempts': String(job.attempts) },
-    };
+    return this.row({ kind: 'dead-job', jobType: job.type, attempts: job.attempts, reason }, randomUUID(), this.runJobBody(job));
   }
 
   private runJobBody(job: JobRef): RunJobV1 {
@@ -193,6 +164,10 @@ export class Outbox {
   }
 
   private domainEvent(event: DomainEventV1): OutboxRow {
-    return { exchange: this.settings.domainEventsExchange, routingKey: event.type, messageId: event.id, payload: event, priority: null, headers: null };
+    return this.row({ kind: 'domain-event', eventType: event.type }, event.id, event);
+  }
+
+  private row(intent: MessageIntent, messageId: string, payload: unknown): OutboxRow {
+    return { ...this.addressing.addressOf(intent), messageId, payload };
   }
 }

@@ -3,12 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainEventType, WebhookDisabledReason, WebhookEventV1 } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '../outbox/outbox-message.entity';
+import { MESSAGE_ADDRESSING, MessageAddressing } from '../ports/message-addressing.port';
 import { DisabledSubscription } from './webhook-subscriptions';
-
-export interface WebhookEventSettings {
-  domainEventsExchange: string;
-}
-export const WEBHOOK_EVENT_SETTINGS = Symbol('WebhookEventSettings');
 
 /**
  * The domain events webhooks cause, written to the outbox in the caller's transaction (beside the
@@ -16,7 +12,7 @@ export const WEBHOOK_EVENT_SETTINGS = Symbol('WebhookEventSettings');
  */
 @Injectable()
 export class WebhookEvents {
-  constructor(@Inject(WEBHOOK_EVENT_SETTINGS) private readonly settings: WebhookEventSettings) {}
+  constructor(@Inject(MESSAGE_ADDRESSING) private readonly addressing: MessageAddressing) {}
 
   disabled(em: EntityManager, s: DisabledSubscription, reason: WebhookDisabledReason): void {
     const event: WebhookEventV1 = {
@@ -34,6 +30,6 @@ export class WebhookEvents {
         disabledAt: s.disabledAt.toISOString(),
       },
     };
-    em.persist(new OutboxMessage({ exchange: this.settings.domainEventsExchange, routingKey: event.type, messageId: event.id, payload: event }));
+    em.persist(new OutboxMessage({ ...this.addressing.addressOf({ kind: 'domain-event', eventType: event.type }), messageId: event.id, payload: event }));
   }
 }

@@ -11,7 +11,7 @@ import { RotateWebhookSecretUseCase, WEBHOOK_SECRET_SETTINGS, WebhookSecretSetti
 import { UpdateWebhookSubscriptionUseCase } from './update-webhook-subscription/update-webhook-subscription.usecase';
 import { WebhookDeliveries } from './webhook-deliveries';
 import { WEBHOOK_DELIVERY_POLICY, WebhookDeliveryPolicy } from './webhook-delivery-policy';
-import { WEBHOOK_EVENT_SETTINGS, WebhookEvents, WebhookEventSettings } from './webhook-events';
+import { WebhookEvents } from './webhook-events';
 import { WebhookSubscriptions } from './webhook-subscriptions';
 
 /**
@@ -36,18 +36,11 @@ export class WebhooksModule {
   }
 
   /** Recording events as deliveries, and delivering them (the delivering app). */
-  static delivery(settings: WebhookDeliveryPolicy & WebhookEventSettings): DynamicModule {
+  static delivery(settings: WebhookDeliveryPolicy): DynamicModule {
     const useCases = [RecordWebhookEventUseCase, DeliverWebhookUseCase];
     return {
       module: WebhooksModule,
-      providers: [
-        { provide: WEBHOOK_DELIVERY_POLICY, useValue: settings },
-        { provide: WEBHOOK_EVENT_SETTINGS, useValue: { domainEventsExchange: settings.domainEventsExchange } },
-        WebhookDeliveries,
-        WebhookSubscriptions,
-        WebhookEvents,
-        ...useCases,
-      ],
+      providers: [{ provide: WEBHOOK_DELIVERY_POLICY, useValue: settings }, WebhookDeliveries, WebhookSubscriptions, WebhookEvents, ...useCases],
       exports: [...useCases, WebhookDeliveries],
     };
   }

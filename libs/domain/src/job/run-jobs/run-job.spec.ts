@@ -1,13 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DomainEventType, FileStatus, JobStatus, JobType, SessionEventType, Topology } from '@app/contracts';
+import { DomainEventType, FileStatus, JobStatus, JobType, SessionEventType } from '@app/contracts';
 import { ChecksumJobHandler, ValidationJobHandler } from '@app/processing';
 import type { JobSettlement } from '../../lifecycle/lifecycle-writer';
 import { JobRecord, SessionRecord } from '../../lifecycle/records';
 import { canTransition, FILE_STATUS_TRANSITIONS, JOB_STATUS_TRANSITIONS } from '../../lifecycle/transitions';
 import { Outbox, OutboxRow } from '../../outbox/outbox';
 import { JobStore, JobStoreTx, SettleJobRow } from '../../ports/job-store.port';
+import type { MessageAddressing } from '../../ports/message-addressing.port';
 import { ObjectRead, ObjectStorage } from '../../ports/object-storage.port';
 import { JobHandlerRegistry } from '../handlers/job-handler-registry';
 import { SessionSettler } from '../session-settler';
@@ -95,7 +96,7 @@ class InMemoryJobStore implements JobStore {
   }
 
   events(type?: string): OutboxRow[] {
-    return this.messages.filter((m) => m.exchange === 'events' && (type === undefined || m.routingKey === type));
+    return this.messages.filter((m) => m.exchange === 'domain-event' && (type === undefined || m.routingKey === type));
   }
 
   async transaction<T>(work: (tx: JobStoreTx) => Promise<T>): Promise<T> {
@@ -271,7 +272,17 @@ const SETTINGS: JobRunSettings = {
 
 /** One processor; `shared` puts it on another's database and store (processors racing for the same jobs). */
 function world(settings: Partial<JobRunSettings> = {}, shared?: { store: InMemoryJobStore; storage: FakeStorage }) {
-  const outbox = new Outbox({ domainEventsExchange: 'events' }, { kick: () => undefined, committed: () => undefined });
+  // Intents as addresses: the exchange names the intent (a delayed run says so), the routing key its event or job
+  // type, a dead job's headers its attempts and reason (the broker's mapping has its own test in libs/messaging).
+  const addressing: MessageAddressing = {
+    addressOf: (i) => ({
+      exchange: i.kind === 'run-job' && (i.delayMs ?? 0) > 0 ? 'run-job-delayed' : i.kind,
+      routingKey: i.kind === 'domain-event' ? i.eventType : i.jobType,
+      priority: null,
+      headers: i.kind === 'dead-job' ? { 'x-attempts': String(i.attempts), 'x-dead-letter-reason': i.reason } : null,
+    }),
+  };
+  const outbox = new Outbox(addressing, { kick: () => undefined, committed: () => undefined });
   const store = shared?.store ?? new InMemoryJobStore(outbox);
   const storage = shared?.storage ?? new FakeStorage();
   const ledger = new JobLedger(store, outbox, new SessionSettler(outbox, store));
@@ -356,7 +367,7 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       expect(await runner.run({ jobId: j.id })).toBe('running-elsewhere');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.RUNNING, attempts: 1, lockedUntil });
       expect(store.messages).toHaveLength(1);
-      expect(store.messages[0]).toMatchObject({ exchange: Topology.jobsDelayExchange, payload: expect.objectContaining({ jobId: j.id }) });
+      expect(store.messages[0]).toMatchObject({ exchange: 'run-job-delayed', payload: expect.objectContaining({ jobId: j.id }) });
       expect(storage.reads).toBe(0);
     });
 
@@ -366,7 +377,7 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const j = store.job(s, JobType.VALIDATION, { attempts: 1, runAfter: new Date(Date.now() + 10_000) });
       expect(await runner.run({ jobId: j.id })).toBe('not-due');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 1 });
-      expect(store.messages).toEqual([expect.objectContaining({ exchange: Topology.jobsDelayExchange, payload: expect.objectContaining({ jobId: j.id }) })]);
+      expect(store.messages).toEqual([expect.objectContaining({ exchange: 'run-job-delayed', payload: expect.objectContaining({ jobId: j.id }) })]);
       expect(storage.reads).toBe(0);
     });
 
@@ -383,7 +394,7 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       expect(await runner.run({ jobId: j.id })).toBe('failed');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.FAILED, error: 'lease expired on attempt 3 of 3: its processor stopped' });
       expect(store.sessions.get(s.id)).toMatchObject({ status: FileStatus.FAILED, error: 'VALIDATION_FAILED' });
-      expect(store.messages.filter((m) => m.exchange === Topology.deadLetterExchange)).toHaveLength(1);
+      expect(store.messages.filter((m) => m.exchange === 'dead-job')).toHaveLength(1);
       expect(store.events().map((e) => e.routingKey)).toEqual([DomainEventType.JobFailed, DomainEventType.SessionFailed]);
       expect(storage.reads).toBe(0);
     });
@@ -445,12 +456,12 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       expect(await runner.run({ jobId: j.id })).toBe('retry-scheduled');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 1, error: expect.stringContaining('not in storage') });
       expect(store.jobs.get(j.id)!.runAfter!.getTime()).toBeGreaterThan(Date.now());
-      expect(store.messages.at(-1)).toMatchObject({ exchange: Topology.jobsDelayExchange, payload: expect.objectContaining({ jobId: j.id }) });
+      expect(store.messages.at(-1)).toMatchObject({ exchange: 'run-job-delayed', payload: expect.objectContaining({ jobId: j.id }) });
       // Its delayed message comes back once due.
       store.jobs.get(j.id)!.runAfter = new Date(Date.now() - 1);
       expect(await runner.run({ jobId: j.id })).toBe('failed');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.FAILED, attempts: 2 });
-      expect(store.messages.filter((m) => m.exchange === Topology.deadLetterExchange)).toEqual([
+      expect(store.messages.filter((m) => m.exchange === 'dead-job')).toEqual([
         expect.objectContaining({
           headers: expect.objectContaining({ 'x-attempts': '2', 'x-dead-letter-reason': expect.stringContaining('gave up after 2 of 2 attempts') }),
         }),
@@ -464,7 +475,7 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const j = store.job(s, JobType.VALIDATION, { maxAttempts: 5 });
       expect(await runner.run({ jobId: j.id })).toBe('failed');
       expect(store.jobs.get(j.id)).toMatchObject({ status: JobStatus.FAILED, attempts: 1, error: expect.stringContaining('size mismatch') });
-      expect(store.messages.filter((m) => m.exchange === Topology.deadLetterExchange)).toEqual([]);
+      expect(store.messages.filter((m) => m.exchange === 'dead-job')).toEqual([]);
       expect(store.events(DomainEventType.SessionFailed)).toHaveLength(1);
     });
 
@@ -555,7 +566,7 @@ describe('RunJob: a job message → its outcome, with an in-memory JobStore', ()
       const last = store.job(lost, JobType.VALIDATION, { status: JobStatus.RUNNING, attempts: 3, lockedUntil: past, leaseToken: randomUUID() });
       expect(await ledger.recoverAbandoned([left.id, last.id])).toEqual({ requeued: 1, failed: 1 });
       expect(store.jobs.get(left.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 1 });
-      expect(store.messages.filter((m) => m.exchange === Topology.jobsExchange)).toEqual([
+      expect(store.messages.filter((m) => m.exchange === 'run-job')).toEqual([
         expect.objectContaining({ payload: expect.objectContaining({ jobId: left.id }) }),
       ]);
       expect(store.sessions.get(lost.id)!.status).toBe(FileStatus.FAILED);
