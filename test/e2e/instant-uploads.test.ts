@@ -121,6 +121,9 @@ describe('instant uploads (e2e)', () => {
       expect(parted.body.upload).toMatchObject({ strategy: 'MULTIPART', totalParts: 1 });
       const details = await getUpload(parted.id, owner);
       expect(details).toMatchObject({ uploadId: parted.body.upload.uploadId, totalParts: 1, parts: { total: 1 } });
+      // Its part plan was stored with it (no part rows): a fresh URL signs the part's exact length.
+      const signed = await api('POST', `/v1/uploads/${parted.id}/parts`, { body: { partNumbers: [1] }, token: owner.token });
+      expect([signed.status, signed.body.parts]).toEqual([200, [{ partNumber: 1, size: other.length, url: expect.any(String) }]]);
       const aborted = await api('POST', `/v1/uploads/${parted.id}/abort`, { body: {}, token: owner.token });
       expect([aborted.status, aborted.body]).toEqual([200, expect.objectContaining({ status: 'FAILED', error: 'ABORTED' })]);
     });

@@ -20,8 +20,11 @@ describe('multipart parts (Postgres)', () => {
   });
   afterAll(() => orm?.close(true));
 
-  /** A multipart session; with `totalParts` its FilePart rows exist (our API), without it the client picks its parts (Uppy). */
-  async function aMultipartSession(totalParts = 0): Promise<UploadSession> {
+  /**
+   * A multipart session: with `totalParts` our part plan (in parts of 5 MiB; `eagerRows`: with a FilePart row per part,
+   * as sessions created before rows were lazy have), without it the client picks its parts (Uppy).
+   */
+  async function aMultipartSession(totalParts = 0, eagerRows = true): Promise<UploadSession> {
     const id = randomUUID();
     const s = new UploadSession({
       id,
@@ -35,9 +38,10 @@ describe('multipart parts (Postgres)', () => {
     });
     s.uploadId = `upload-${id}`;
     s.totalParts = totalParts;
+    s.partSize = totalParts > 0 ? 5 * MiB : 0;
     const em = orm.em.fork();
     em.persist(s);
-    for (let n = 1; n <= totalParts; n++) em.persist(new FilePart({ sessionId: id, partNumber: n, size: 5 * MiB }));
+    for (let n = 1; n <= (eagerRows ? totalParts : 0); n++) em.persist(new FilePart({ sessionId: id, partNumber: n, size: 5 * MiB }));
     await em.flush();
     return s;
   }
@@ -58,6 +62,22 @@ describe('multipart parts (Postgres)', () => {
     const after = await orm.em.fork().findOneOrFail(UploadSession, s.id);
     // Created, counted once, moved to UPLOADING once: nothing written twice.
     expect(after).toMatchObject({ status: FileStatus.UPLOADING, completedParts: 3, version: 3 });
+  });
+
+  it('our plan, rows made lazily: concurrent reconciliations make one row per stored part only, parts beyond totalParts none', async () => {
+    const s = await aMultipartSession(1000, false);
+    expect(await rows(s.id)).toEqual([]);
+    await race(Array.from({ length: 8 }, () => () => parts.reconcile(orm.em.fork(), s, stored([2, 5, 1001]))));
+    expect((await rows(s.id)).map((r) => [r.partNumber, r.status, r.etag, r.size])).toEqual([
+      [2, PartStatus.UPLOADED, 'e2', 5 * MiB],
+      [5, PartStatus.UPLOADED, 'e5', 5 * MiB],
+    ]);
+    expect(await orm.em.fork().findOneOrFail(UploadSession, s.id)).toMatchObject({ status: FileStatus.UPLOADING, completedParts: 2, version: 3 });
+    // Abort fails what has a row and is unfinished: nothing here (the store's parts were all reported).
+    await orm.em.fork().transactional(async (em) => {
+      expect(await writer.markAborted(em, s.id, 'gone')).toBe(true);
+      expect(await writer.failUnfinishedParts(em, s.id)).toBe(0);
+    });
   });
 
   it('a re-sent part updates its etag without a status change; parts beyond totalParts are ignored', async () => {

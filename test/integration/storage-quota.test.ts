@@ -82,9 +82,9 @@ describe('storage quota (integration, Postgres)', () => {
     });
   }
 
-  async function insert(s: UploadSession, parts: FilePart[] = []): Promise<'ok' | 'over'> {
+  async function insert(s: UploadSession): Promise<'ok' | 'over'> {
     try {
-      await sessions.insertNew([{ session: s, parts }]);
+      await sessions.insertNew([{ session: s }]);
       return 'ok';
     } catch (e) {
       if (e instanceof DomainError && e.code === DomainErrorCode.QUOTA_EXCEEDED) return 'over';
@@ -184,31 +184,24 @@ describe('storage quota (integration, Postgres)', () => {
   it('a new user is created by their first charge; sessions of one owner are charged together, all or none', async () => {
     const user = `group-${randomUUID()}`;
     const three = [session(user, 4 * MiB), session(user, 4 * MiB), session(user, 4 * MiB)];
-    await expect(sessions.insertNew(three.map((s) => ({ session: s, parts: [] })))).rejects.toMatchObject({ code: DomainErrorCode.QUOTA_EXCEEDED });
+    await expect(sessions.insertNew(three.map((s) => ({ session: s })))).rejects.toMatchObject({ code: DomainErrorCode.QUOTA_EXCEEDED });
     expect(await orm.em.fork().count(UploadSession, { userId: user })).toBe(0);
-    await sessions.insertNew(three.slice(0, 2).map((s) => ({ session: s, parts: [] })));
+    await sessions.insertNew(three.slice(0, 2).map((s) => ({ session: s })));
     expect(await held(user)).toBe(8 * MiB);
     expect(await orm.em.fork().count(UploadSession, { userId: user })).toBe(2);
   });
 
-  it('a refused multipart session leaves neither its row nor its parts; an accepted one stores every part', async () => {
+  it('a refused multipart session leaves no row; an accepted one stores its part plan and no part rows (they come as parts arrive)', async () => {
     const user = `parts-${randomUUID()}`;
-    const big = session(user, 12 * MiB);
-    expect(
-      await insert(
-        big,
-        [1, 2].map((n) => new FilePart({ sessionId: big.id, partNumber: n, size: 6 * MiB })),
-      ),
-    ).toBe('over');
-    const fits = session(user, 10 * MiB);
-    expect(
-      await insert(
-        fits,
-        [1, 2].map((n) => new FilePart({ sessionId: fits.id, partNumber: n, size: 5 * MiB })),
-      ),
-    ).toBe('ok');
-    expect(await orm.em.fork().count(FilePart, { sessionId: { $in: [big.id, fits.id] } })).toBe(2);
+    const multipart = (size: number, partSize: number) =>
+      Object.assign(session(user, size), { uploadId: `up-${randomUUID()}`, partSize, totalParts: Math.ceil(size / partSize) });
+    const big = multipart(12 * MiB, 6 * MiB);
+    expect(await insert(big)).toBe('over');
+    const fits = multipart(10 * MiB, 5 * MiB);
+    expect(await insert(fits)).toBe('ok');
     expect(await orm.em.fork().count(UploadSession, { id: big.id })).toBe(0);
+    expect(await orm.em.fork().findOneOrFail(UploadSession, fits.id)).toMatchObject({ totalParts: 2, partSize: 5 * MiB, completedParts: 0 });
+    expect(await orm.em.fork().count(FilePart, { sessionId: { $in: [big.id, fits.id] } })).toBe(0);
   });
 
   it('a session persisted through the unit of work instead is refused (it would skip the quota)', async () => {

@@ -13,6 +13,7 @@ import { Migration20261201191000 } from './Migration20261201191000';
 import { Migration20261201192000 } from './Migration20261201192000';
 import { Migration20261201193000 } from './Migration20261201193000';
 import { Migration20261201200000 } from './Migration20261201200000';
+import { Migration20261202060000 } from './Migration20261202060000';
 
 /** Every migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201192000', class: Migration20261201192000 },
   { name: 'Migration20261201193000', class: Migration20261201193000 },
   { name: 'Migration20261201200000', class: Migration20261201200000 },
+  { name: 'Migration20261202060000', class: Migration20261202060000 },
 ];

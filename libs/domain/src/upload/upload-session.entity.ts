@@ -83,6 +83,14 @@ export class UploadSession {
   @Property({ type: 'integer' })
   totalParts: number = 0;
 
+  /**
+   * The size of every part but the last, where the part plan is ours (partLength gives each part's exact length);
+   * 0 for a single PUT and while the client chooses its parts (Uppy). Parts need no row to be known: a `file_part`
+   * row appears only once the store reports the part.
+   */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  partSize: number = 0;
+
   @Property({ type: 'integer' })
   completedParts: number = 0;
 

@@ -3,19 +3,20 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { Sql, SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
 import { StorageQuota } from '../user/storage-quota';
-import { FilePart } from './file-part.entity';
 import { UploadSession } from './upload-session.entity';
 
-/** A session about to be stored, with the FilePart rows of its multipart upload (none for a single PUT). */
+/**
+ * A session about to be stored. A multipart one carries its part plan (`totalParts`, `partSize`), not rows: its
+ * `file_part` rows appear only as the store reports its parts (MultipartParts.reconcile).
+ */
 export interface NewSession {
   session: UploadSession;
-  parts: FilePart[];
 }
 
 /**
  * One statement, all or nothing: charge the owner's quota (a compare-and-set on `app_user.reserved_bytes`:
  * concurrent statements for one user queue on its row and each sees the sum the previous ones left), then
- * insert the sessions and their parts only if the charge went through. Arrays carry any number of rows,
+ * insert the sessions only if the charge went through. Arrays carry any number of rows,
  * so one prepared statement serves a single PUT, a multipart upload and a whole group.
  * $1 owner (null: anonymous), $2 bytes to reserve (0: none), $3 quota (0: unlimited), $4 bucket, $5 upload token hash.
  */
@@ -29,19 +30,14 @@ const INSERT_NEW = `with charge as (
      select 1 where $2::bigint = 0 or exists (select 1 from charge)
    ), sessions as (
      insert into upload_session (id, group_id, user_id, bucket, object_key, upload_id, status, filename, content_type, size, checksum_sha256,
-                                 metadata, job_plan, quota_bytes, total_parts, completed_parts, counted_in_group, upload_token_hash,
+                                 metadata, job_plan, quota_bytes, total_parts, part_size, completed_parts, counted_in_group, upload_token_hash,
                                  expires_at, created_at, updated_at, version)
      select s.id, s.group_id, $1::text, $4::text, s.object_key, s.upload_id, 'PENDING_UPLOAD', s.filename, s.content_type, s.size, s.checksum_sha256,
-            s.metadata, s.job_plan, s.quota_bytes, s.total_parts, 0, false, $5::text, s.expires_at, s.created_at, s.created_at, 1
+            s.metadata, s.job_plan, s.quota_bytes, s.total_parts, s.part_size, 0, false, $5::text, s.expires_at, s.created_at, s.created_at, 1
        from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::jsonb[], $15::jsonb[],
-                   $16::bigint[], $17::int[], $18::timestamptz[], $19::timestamptz[])
-            as s(id, group_id, object_key, upload_id, filename, content_type, size, checksum_sha256, metadata, job_plan, quota_bytes, total_parts, expires_at, created_at)
-      where exists (select 1 from allowed)
-     returning 1
-   ), parts as (
-     insert into file_part (id, session_id, part_number, size, status)
-     select p.id, p.session_id, p.part_number, p.size, 'PENDING'
-       from unnest($20::uuid[], $21::uuid[], $22::int[], $23::bigint[]) as p(id, session_id, part_number, size)
+                   $16::bigint[], $17::int[], $18::bigint[], $19::timestamptz[], $20::timestamptz[])
+            as s(id, group_id, object_key, upload_id, filename, content_type, size, checksum_sha256, metadata, job_plan, quota_bytes, total_parts, part_size,
+                 expires_at, created_at)
       where exists (select 1 from allowed)
      returning 1
    )
@@ -49,7 +45,7 @@ const INSERT_NEW = `with charge as (
 
 const RESERVED = 'select reserved_bytes from app_user where id = $1';
 
-/** Creations stored by one group-commit statement at most (its arrays, parts included, stay a few hundred rows). */
+/** Creations stored by one group-commit statement at most (its arrays stay a few hundred rows). */
 const MAX_BATCH = 32;
 
 /** A creation waiting for its owner's next statement. */
@@ -60,21 +56,11 @@ interface Creation {
 }
 
 /**
- * A stored session still waiting for its bytes becomes a multipart upload: its store upload id and part count, and
- * its FilePart rows, in one statement; nothing when it has moved on (or is multipart already).
+ * A stored session still waiting for its bytes becomes a multipart upload: its store upload id and part plan;
+ * nothing when it has moved on (or is multipart already).
  */
-const START_MULTIPART = `with s as (
-     update upload_session set upload_id = $2, total_parts = $3, updated_at = now(), version = version + 1
-      where id = $1 and status = 'PENDING_UPLOAD' and upload_id is null
-     returning 1
-   ), parts as (
-     insert into file_part (id, session_id, part_number, size, status)
-     select p.id, $1, p.part_number, p.size, 'PENDING'
-       from unnest($4::uuid[], $5::int[], $6::bigint[]) as p(id, part_number, size)
-      where exists (select 1 from s)
-     returning 1
-   )
-   select count(*)::int as updated from s`;
+const START_MULTIPART = `update upload_session set upload_id = $2, total_parts = $3, part_size = $4, updated_at = now(), version = version + 1
+      where id = $1 and status = 'PENDING_UPLOAD' and upload_id is null returning 1`;
 
 /**
  * A session whose client chose its parts (Uppy) learns its size and part count at completion; what it reserved
@@ -112,7 +98,7 @@ export class UploadSessionRepository {
   }
 
   /**
-   * The one way new sessions are stored: sessions of one owner and their parts, their declared sizes
+   * The one way new sessions are stored: sessions of one owner, their declared sizes
    * reserved from the owner's storage quota in the same statement, or nothing at all (QUOTA_EXCEEDED).
    * In `em`'s transaction when given one (a group's slot is taken there too), else a statement of its own,
    * shared with the owner's other creations waiting at that moment (group commit, see `enqueue`).
@@ -200,7 +186,6 @@ export class UploadSessionRepository {
     const bytes = this.quota.reserve(items.map((i) => i.session));
     const sessions = items.map((i) => i.session);
     for (const s of sessions) s.updatedAt = s.createdAt;
-    const parts = items.flatMap((i) => i.parts);
     const [{ inserted }] = await sql.query<{ inserted: number }>(INSERT_NEW, [
       first.userId,
       bytes,
@@ -219,12 +204,9 @@ export class UploadSessionRepository {
       sessions.map((s) => JSON.stringify(s.jobPlan)),
       sessions.map((s) => s.quotaBytes),
       sessions.map((s) => s.totalParts),
+      sessions.map((s) => s.partSize),
       sessions.map((s) => s.expiresAt),
       sessions.map((s) => s.createdAt),
-      parts.map((p) => p.id),
-      parts.map((p) => p.sessionId),
-      parts.map((p) => p.partNumber),
-      parts.map((p) => p.size),
     ]);
     return inserted === sessions.length;
   }
@@ -236,18 +218,11 @@ export class UploadSessionRepository {
 
   /**
    * A reuse that found no copy left turns into a multipart upload: whether the stored session (still
-   * PENDING_UPLOAD, no store upload yet) became the multipart upload of `session.uploadId` with these parts.
+   * PENDING_UPLOAD, no store upload yet) became the multipart upload of `session.uploadId` with its part plan.
    */
-  async startMultipartInstead(session: UploadSession, parts: FilePart[]): Promise<boolean> {
-    const [{ updated }] = await this.db.query<{ updated: number }>(START_MULTIPART, [
-      session.id,
-      session.uploadId,
-      session.totalParts,
-      parts.map((p) => p.id),
-      parts.map((p) => p.partNumber),
-      parts.map((p) => p.size),
-    ]);
-    return updated === 1;
+  async startMultipartInstead(session: UploadSession): Promise<boolean> {
+    const updated = await this.db.query(START_MULTIPART, [session.id, session.uploadId, session.totalParts, session.partSize]);
+    return updated.length === 1;
   }
 }
 

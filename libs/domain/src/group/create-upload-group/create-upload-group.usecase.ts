@@ -22,7 +22,7 @@ export interface CreatedGroup {
 
 /** Multipart files one POST /v1/groups may start (each a round trip to the store before the transaction). */
 export const MAX_MULTIPART_FILES_PER_REQUEST = 50;
-/** FilePart rows one POST /v1/groups may create (5 GiB in 8 MiB parts is 640). */
+/** Parts one POST /v1/groups may plan (5 GiB in 8 MiB parts is 640); planned parts cost no rows, their URLs do cost signing. */
 export const MAX_PARTS_PER_REQUEST = 10_000;
 
 /**
@@ -73,7 +73,7 @@ export class CreateUploadGroupUseCase {
     });
     if (problems.length > 0) throw DomainError.invalid(problems);
     // Bounded work per request (issue 16, MEDIUM 4): each multipart file is a CreateMultipartUpload round trip to the
-    // store and a FilePart row per part, all in this one request and one transaction.
+    // store and up to FIRST_PART_URLS signatures, all in this one request (part rows come later, as parts arrive).
     const work = files.reduce(
       (sum, f) => {
         const w = this.uploads.workOf(f);

@@ -8,7 +8,6 @@ import { Actor, newUploadToken } from '../../identity/actor';
 import { jobRequestProblems } from '../../job/plan/job-spec';
 import { planJobs } from '../../job/plan/plan-jobs';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
-import { FilePart } from '../file-part.entity';
 import { partLength, PartPlan, planParts } from '../multipart/part-plan';
 import { buildObjectKey } from '../object-key';
 import { assertMayUpload, assertWithinPolicy } from '../upload-rules';
@@ -118,7 +117,7 @@ export class GenerateFileUploadUrlUseCase {
   }
 
   /**
-   * The session (and for multipart, the store's multipart upload and the FilePart rows) with its upload
+   * The session (and for multipart, the store's multipart upload and the part plan) with its upload
    * instructions, not stored yet. For a command that passed checkPolicy. Talks to the store: call it
    * outside any transaction, then store the result with UploadSessionRepository.insertNew, and `abandon` it
    * if that fails; then `copyDuplicates`.
@@ -148,8 +147,7 @@ export class GenerateFileUploadUrlUseCase {
     // Only the caller's own uploads are ever copied from: never a group owner's on an admin's behalf, never anyone's for an anonymous caller.
     if (cmd.ifExists === 'reuse' && cmd.checksumSha256 !== undefined && owner.userId !== null && actor?.userId === owner.userId) {
       const held = await this.queries.heldCopies(owner.userId, { checksumSha256: cmd.checksumSha256, size: cmd.size });
-      if (held.length > 0)
-        return { session, parts: [], command: cmd, copyFrom: held, upload: { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: held[0].id } };
+      if (held.length > 0) return { session, command: cmd, copyFrom: held, upload: { strategy: 'NONE', reason: 'DUPLICATE', duplicateOf: held[0].id } };
     }
     return { session, command: cmd, ...(await this.instructions(session, cmd)) };
   }
@@ -179,18 +177,17 @@ export class GenerateFileUploadUrlUseCase {
         return;
       }
     }
-    const { parts, upload } = await this.instructions(session, p.command);
-    if (session.uploadId !== null && !(await this.sessions.startMultipartInstead(session, parts))) {
+    const { upload } = await this.instructions(session, p.command);
+    if (session.uploadId !== null && !(await this.sessions.startMultipartInstead(session))) {
       await this.storage.abortMultipartUpload(session.objectKey, session.uploadId).catch(() => undefined);
       throw new DomainError(DomainErrorCode.SESSION_STATE_CONFLICT, `upload ${session.id} ended before its bytes could be asked for`);
     }
-    p.parts = parts;
     p.upload = upload;
     delete p.copyFrom;
   }
 
   /** How the client sends the bytes of a new session: a signed PUT, or a multipart upload created in the store. */
-  private async instructions(session: UploadSession, cmd: GenerateFileUploadUrlCommand): Promise<{ parts: FilePart[]; upload: UploadInstructions }> {
+  private async instructions(session: UploadSession, cmd: GenerateFileUploadUrlCommand): Promise<{ upload: UploadInstructions }> {
     const plan = this.partPlan(cmd);
     if (!plan) {
       const put = await this.storage.presignPut(session.objectKey, {
@@ -198,18 +195,19 @@ export class GenerateFileUploadUrlUseCase {
         contentLength: cmd.size,
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      return { parts: [], upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
+      return { upload: { strategy: 'SINGLE', method: 'PUT', url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() } };
     }
 
-    // A multipart upload (multipartUploadInitSchema): the store's multipart upload, its FilePart rows, the first batch of part URLs.
+    // A multipart upload (multipartUploadInitSchema): the store's multipart upload, its part plan, the first batch of
+    // part URLs. No part rows: each appears once the store reports the part (issue 16, MEDIUM 4).
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType: session.contentType });
     session.uploadId = uploadId;
     session.totalParts = plan.totalParts;
-    const parts = Array.from(
-      { length: plan.totalParts },
-      (_, i) => new FilePart({ sessionId: session.id, partNumber: i + 1, size: partLength(cmd.size, plan, i + 1) }),
-    );
-    const first = parts.slice(0, FIRST_PART_URLS);
+    session.partSize = plan.partSize;
+    const first = Array.from({ length: Math.min(plan.totalParts, FIRST_PART_URLS) }, (_, i) => ({
+      partNumber: i + 1,
+      size: partLength(cmd.size, plan, i + 1),
+    }));
     const urls = await Promise.all(
       first.map((p) =>
         this.storage.presignUploadPart(session.objectKey, uploadId, p.partNumber, {
@@ -222,7 +220,6 @@ export class GenerateFileUploadUrlUseCase {
       throw e;
     });
     return {
-      parts,
       upload: {
         strategy: 'MULTIPART',
         uploadId,
@@ -253,7 +250,7 @@ export class GenerateFileUploadUrlUseCase {
     );
   }
 
-  /** The store round trips and part rows creating this upload costs (for a command that passed checkPolicy). */
+  /** The store round trips and parts (planned, not stored) creating this upload costs (for a command that passed checkPolicy). */
   workOf(cmd: GenerateFileUploadUrlCommand): { multipartUploads: number; parts: number } {
     const plan = this.partPlan(cmd);
     return { multipartUploads: plan ? 1 : 0, parts: plan?.totalParts ?? 0 };

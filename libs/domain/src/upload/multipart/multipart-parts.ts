@@ -8,7 +8,7 @@ import { FilePart } from '../file-part.entity';
 import { UploadPolicy } from '../upload-policy';
 import { unsizedCeiling } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
-import { MAX_PARTS, MIN_PART_SIZE } from './part-plan';
+import { MAX_PARTS, MIN_PART_SIZE, partLength } from './part-plan';
 
 /** The part numbers a session accepts: 1..totalParts, or S3's 1..10,000 while the client decides (Uppy). */
 export function partRange(session: UploadSession): number {
@@ -24,6 +24,15 @@ export function partRange(session: UploadSession): number {
 export function signableParts(session: UploadSession, policy: Pick<UploadPolicy, 'maxFileSize' | 'userQuotaBytes'>): number {
   if (session.totalParts > 0) return session.totalParts;
   return Math.min(MAX_PARTS, Math.max(1, Math.ceil(unsizedCeiling(policy, session.userId) / MIN_PART_SIZE)));
+}
+
+/**
+ * The exact length part `partNumber` must have where the part plan is ours (from the session's size, part size and
+ * part count: no row needed); undefined while the client chooses its parts (Uppy).
+ */
+export function plannedPartLength(session: Pick<UploadSession, 'size' | 'partSize' | 'totalParts'>, partNumber: number): number | undefined {
+  if (session.partSize <= 0 || session.totalParts <= 0 || session.size === null) return undefined;
+  return partLength(session.size, { partSize: session.partSize, totalParts: session.totalParts }, partNumber);
 }
 
 /** A multipart session still taking parts, or a 409 saying why not (a 410 once it has expired). */
@@ -53,10 +62,10 @@ export function uploadExpired(session: Pick<UploadSession, 'id' | 'expiresAt'>):
 }
 
 /**
- * Brings FilePart rows and the session's counters in line with what the store holds. Parts the store
- * holds become UPLOADED (a re-sent part updates its etag and size); the session becomes UPLOADING once
- * the first part is seen. Safe to run concurrently: inserts ignore existing rows, status writes are
- * compare-and-set.
+ * Brings FilePart rows and the session's counters in line with what the store holds. A part gets its row here,
+ * when the store first reports it (rows are never created up front: issue 16, MEDIUM 4), and becomes UPLOADED (a
+ * re-sent part updates its etag and size); the session becomes UPLOADING once the first part is seen. Safe to run
+ * concurrently: inserts ignore existing rows, status writes are compare-and-set.
  */
 @Injectable()
 export class MultipartParts {
@@ -66,7 +75,7 @@ export class MultipartParts {
     const inRange = stored.filter((p) => p.partNumber >= 1 && p.partNumber <= partRange(session));
     await em.transactional(async (tx) => {
       if (inRange.length > 0) {
-        // Sessions whose client picks its own part size (Uppy) get their rows as parts appear.
+        // Born PENDING, then moved by the writer like any row (sessions created before lazy rows still have theirs).
         const values = inRange.map(() => '(gen_random_uuid(), ?, ?, ?, ?)').join(', ');
         await tx.execute(
           `insert into file_part (id, session_id, part_number, size, status) values ${values} on conflict (session_id, part_number) do nothing`,

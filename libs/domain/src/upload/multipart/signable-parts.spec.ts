@@ -2,7 +2,8 @@ import { StorageQuota } from '../../user/storage-quota';
 import { UploadPolicy } from '../upload-policy';
 import { unsizedCeiling } from '../upload-rules';
 import { UploadSession } from '../upload-session.entity';
-import { signableParts } from './multipart-parts';
+import { plannedPartLength, signableParts } from './multipart-parts';
+import { partLength, planParts } from './part-plan';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -53,5 +54,35 @@ describe('uploads without a declared size (issue 16, MEDIUM 3)', () => {
     const sessions = [session({ userId: 'u', size: null }), session({ userId: null, size: null }), session({ userId: 'u', size: 1000 })];
     expect(quota.reserve(sessions)).toBe(12 * MiB + 1000);
     expect(sessions.map((s) => s.quotaBytes)).toEqual([12 * MiB, 0, 1000]);
+  });
+});
+
+describe('part lengths without part rows (issue 16, MEDIUM 4)', () => {
+  const planned = (size: number, partSize: number) => Object.assign(session({ userId: 'u', size }), planParts(size, partSize, 8 * MiB));
+
+  it.each([
+    // size, part size, part number, its exact length
+    [100 * MiB + 1, 8 * MiB, 1, 8 * MiB],
+    [100 * MiB + 1, 8 * MiB, 12, 8 * MiB],
+    [100 * MiB + 1, 8 * MiB, 13, 4 * MiB + 1],
+    [5 * MiB, 5 * MiB, 1, 5 * MiB],
+    [5 * GiB, 5 * MiB, 1024, 5 * MiB],
+  ])('%d bytes in parts of %d: part %d holds %d bytes', (size, partSize, n, length) => {
+    expect(plannedPartLength(planned(size, partSize), n)).toBe(length);
+  });
+
+  it('matches the plan the parts were cut by, every part of it, and sums to the size', () => {
+    const size = 47 * MiB + 123;
+    const plan = planParts(size, 6 * MiB, 8 * MiB);
+    const s = planned(size, 6 * MiB);
+    const lengths = Array.from({ length: plan.totalParts }, (_, i) => plannedPartLength(s, i + 1));
+    expect(lengths).toEqual(Array.from({ length: plan.totalParts }, (_, i) => partLength(size, plan, i + 1)));
+    expect(lengths.reduce((a, b) => a! + b!, 0)).toBe(size);
+  });
+
+  it('none while the client chooses its parts (Uppy: no size, no plan) or for a single PUT', () => {
+    expect(plannedPartLength(session({ userId: 'u', size: null }), 1)).toBeUndefined();
+    expect(plannedPartLength(session({ userId: 'u', size: 10 * MiB, totalParts: 2 }), 1)).toBeUndefined();
+    expect(plannedPartLength(session({ userId: 'u', size: 10 * MiB }), 1)).toBeUndefined();
   });
 });

@@ -5,8 +5,7 @@ import { validateCommand } from '../../errors/validate-command';
 import { Actor } from '../../identity/actor';
 import { LifecycleWriter } from '../../lifecycle/lifecycle-writer';
 import { OBJECT_STORAGE, ObjectStorage } from '../../ports/object-storage.port';
-import { FilePart } from '../file-part.entity';
-import { assertTakingParts, signableParts } from '../multipart/multipart-parts';
+import { assertTakingParts, plannedPartLength, signableParts } from '../multipart/multipart-parts';
 import { resolveSession, SessionRef } from '../session-ref';
 import { UPLOAD_POLICY, UploadPolicy } from '../upload-policy';
 import { SignUploadPartsCommand } from './sign-upload-parts.command';
@@ -20,8 +19,10 @@ export interface SignedParts {
 
 /**
  * Fresh pre-signed UploadPart URLs for any parts of a multipart session still taking parts (resume after a
- * reload, expired URLs). Where the part size was negotiated, each URL signs the part's exact length, so the
- * store refuses a part of another size. The parts asked for become UPLOADING.
+ * reload, expired URLs). Where the part size was negotiated, each URL signs the part's exact length (computed from
+ * the session's part plan, no row read), so the store refuses a part of another size. Signing creates no part rows
+ * (they appear once the store reports the part); rows that already exist and wait (sessions created before part
+ * rows were lazy) become UPLOADING.
  */
 @Injectable()
 export class SignUploadPartsUseCase {
@@ -40,12 +41,10 @@ export class SignUploadPartsUseCase {
     const outside = cmd.partNumbers.filter((n) => n > last);
     if (outside.length > 0) throw DomainError.invalid([{ field: 'partNumbers', message: `must be within 1..${last}; got ${outside.join(', ')}` }]);
 
-    const rows = await this.em.find(FilePart, { sessionId: session.id, partNumber: { $in: cmd.partNumbers } });
-    const sizeOf = new Map(rows.map((r) => [r.partNumber, r.size]));
     const ttl = this.policy.presignedUrlTtlSeconds;
     const parts = await Promise.all(
       cmd.partNumbers.map(async (partNumber) => {
-        const size = session.totalParts > 0 ? sizeOf.get(partNumber) : undefined;
+        const size = plannedPartLength(session, partNumber);
         const signed = await this.storage.presignUploadPart(session.objectKey, session.uploadId, partNumber, { expiresInSeconds: ttl, contentLength: size });
         return { partNumber, url: signed.url, ...(size !== undefined ? { size } : {}) };
       }),

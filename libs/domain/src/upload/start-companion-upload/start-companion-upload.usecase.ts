@@ -83,12 +83,12 @@ export class StartCompanionUploadUseCase {
         maxBytes: Math.min(unsizedCeiling(this.policy, actor.userId), 5 * 1024 ** 3),
         expiresInSeconds: this.policy.presignedUrlTtlSeconds,
       });
-      await this.sessions.insertNew([{ session, parts: [] }]);
+      await this.sessions.insertNew([{ session }]);
       return { strategy, session, post };
     }
     const { uploadId } = await this.storage.createMultipartUpload(session.objectKey, { contentType });
     session.uploadId = uploadId;
-    await this.sessions.insertNew([{ session, parts: [] }]).catch(async (e: unknown) => {
+    await this.sessions.insertNew([{ session }]).catch(async (e: unknown) => {
       await this.storage.abortMultipartUpload(session.objectKey, uploadId).catch(() => undefined);
       throw e;
     });
