@@ -13,7 +13,7 @@ import { sleep, waitFor } from '../support/poll';
 import { Counted, jobOutcome } from '../support/outcomes';
 import { PORT_BASE, testEnv } from '../support/test-env';
 import { LoadDriver, TrackedUpload } from './support/load';
-import { EventLedger, report, sessionStates, sql, waitAllFinal } from './support/ledger';
+import { EventLedger, report, sessionStates, sql, waitAllFinal, offCleanProfile } from './support/ledger';
 import { infra, PRIVATE, provisionNamespace, provisionStore, usePrivateInfra } from './support/private-infra';
 
 jest.setTimeout(240_000);
@@ -30,7 +30,6 @@ const APP_ENV = {
   JOB_TYPES: 'VALIDATION',
 };
 const NAMES: AppName[] = ['upload-gateway', 'storage-events', 'job-processor'];
-const CLEAN_PROFILE = { 'session.uploaded': 1, 'session.processing': 1, 'session.completed': 1, 'job.completed': 1 };
 
 /**
  * Nothing lost, nothing duplicated: a load of small uploads through the three apps (as processes) on a
@@ -67,16 +66,7 @@ describe('faults', () => {
     const duplicateJobs = [...states.values()].filter((s) => s.jobs !== 1).length;
     const attemptsAbove1 = [...states.values()].filter((s) => s.attempts > 1).length;
     const redelivered = [...events.values()].reduce((n, c) => n + Object.values(c).reduce((m, [deliveries, distinct]) => m + deliveries - distinct, 0), 0);
-    const off = ids.filter(
-      (id) =>
-        JSON.stringify(
-          Object.fromEntries(
-            Object.entries(events.get(id)!)
-              .map(([t, [, distinct]]) => [t, distinct])
-              .sort(),
-          ),
-        ) !== JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())),
-    );
+    const off = offCleanProfile(ids, events);
     report(
       `${what}: ${ids.length} uploads → ${JSON.stringify(byStatus)}; final ${settledMs} ms after the load; sessions with ≠1 job: ${duplicateJobs}; ` +
         `jobs retried after a crash: ${attemptsAbove1}; sessions whose events differ from a clean run: ${off.length}; events delivered twice (same id): ${redelivered}` +

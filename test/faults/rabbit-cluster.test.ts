@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { JobType, jobQueuesOf } from '@app/contracts';
@@ -9,7 +9,8 @@ import { waitFor } from '../support/poll';
 import { priorityOrder } from '../support/priority-order';
 import { NS, PORT_BASE, ROOT, testEnv } from '../support/test-env';
 import { LoadDriver } from './support/load';
-import { EventLedger, report, waitAllFinal } from './support/ledger';
+import { freshDatabase, run } from './support/private-infra';
+import { EventLedger, report, waitAllFinal, offCleanProfile } from './support/ledger';
 
 jest.setTimeout(300_000);
 
@@ -36,7 +37,6 @@ const APP_ENV = {
   JOB_TYPES: 'VALIDATION',
 };
 const NAMES: AppName[] = ['upload-gateway', 'storage-events', 'job-processor'];
-const CLEAN_PROFILE = { 'session.uploaded': 1, 'session.processing': 1, 'session.completed': 1, 'job.completed': 1 };
 
 /** scripts/faults/rabbit-cluster.sh with this suite's name and ports. */
 function cluster(...args: string[]): Promise<string> {
@@ -51,12 +51,6 @@ function cluster(...args: string[]): Promise<string> {
       code === 0 ? resolve(out.trim()) : reject(new Error(`rabbit-cluster.sh ${args.join(' ')} failed (${code}):\n${out.slice(-2000)}`)),
     );
   });
-}
-
-function run(cmd: string, args: string[], env: Record<string, string>, what: string): string {
-  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
 }
 
 /** Ready messages over the VALIDATION bands, asked of any live node. */
@@ -97,27 +91,7 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
     const up = await cluster('up');
     // This namespace's database anew, and its bucket's notifications pushed to node 3 of the cluster.
     const env = testEnv();
-    const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
-    run(
-      'psql',
-      [
-        '-h',
-        '127.0.0.1',
-        '-U',
-        'postgres',
-        '-d',
-        'postgres',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        `drop database if exists "${dbName}" with (force)`,
-        '-c',
-        `create database "${dbName}"`,
-      ],
-      {},
-      'creating the database',
-    );
-    run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], env, 'migrating (is the build current?)');
+    freshDatabase(env, 5432);
     const provisioned = run(process.execPath, [join(ROOT, 'scripts/provision-store.mjs')], { ...env, AMQP_URL: nodeUrl(3) }, 'provisioning the store');
     report(`${up.split('\n').slice(-1)[0]} (${Date.now() - t0} ms); ${provisioned.slice(0, 160)}`);
     await ledger.bind();
@@ -160,16 +134,7 @@ describe('RabbitMQ cluster: a node lost under load (quorum mode)', () => {
     const duplicateJobs = [...states.values()].filter((s) => s.jobs !== 1).length;
     const attemptsAbove1 = [...states.values()].filter((s) => s.attempts > 1).length;
     const completed = ids.filter((id) => events.get(id)!['session.completed']?.[1] === 1).length;
-    const off = ids.filter(
-      (id) =>
-        JSON.stringify(
-          Object.fromEntries(
-            Object.entries(events.get(id)!)
-              .map(([t, [, distinct]]) => [t, distinct])
-              .sort(),
-          ),
-        ) !== JSON.stringify(Object.fromEntries(Object.entries(CLEAN_PROFILE).sort())),
-    );
+    const off = offCleanProfile(ids, events);
     report(
       `node ${nodeName(victim)} killed: ${ids.length} uploads → ${JSON.stringify(byStatus)}, all final ${Date.now() - killedAt} ms after the kill; ` +
         `sessions with ≠1 job: ${duplicateJobs}; jobs retried: ${attemptsAbove1}; one session.completed: ${completed}; events off a clean run: ${off.length}; ` +

@@ -175,6 +175,22 @@ export class EventLedger {
 }
 
 /** Prints a figure line, outside Jest's console decoration. */
+/** The distinct domain events of one session in a run without faults (one job: VALIDATION). */
+export const CLEAN_PROFILE: Record<string, number> = { 'session.uploaded': 1, 'session.processing': 1, 'session.completed': 1, 'job.completed': 1 };
+
+/** The sessions whose distinct events (from EventLedger.settle) differ from a clean run's. */
+export function offCleanProfile(ids: string[], events: Map<string, Record<string, [number, number]>>): string[] {
+  const clean = JSON.stringify(Object.entries(CLEAN_PROFILE).sort());
+  return ids.filter(
+    (id) =>
+      JSON.stringify(
+        Object.entries(events.get(id) ?? {})
+          .map(([type, [, distinct]]) => [type, distinct])
+          .sort(),
+      ) !== clean,
+  );
+}
+
 export function report(line: string): void {
   process.stdout.write(`[faults] ${line}\n`);
 }

@@ -46,42 +46,27 @@ export function usePrivateInfra(): void {
   process.env.TEST_S3_ENDPOINT = `http://127.0.0.1:${PRIVATE.rgwPort}`;
 }
 
-function run(cmd: string, args: string[], env: Record<string, string | undefined>, what: string): string {
+/** Runs a command to its end; its stdout, or an error naming `what` with its output. */
+export function run(cmd: string, args: string[], env: Record<string, string | undefined>, what: string): string {
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}\n${r.stderr}`);
   return r.stdout.trim();
 }
 
+/** Drops and creates the namespace's database (env.DATABASE_URL) on the Postgres at `pgPort`, then migrates it. */
+export function freshDatabase(env: Record<string, string>, pgPort: number): void {
+  const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
+  const psql = ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'];
+  run('psql', [...psql, '-c', `drop database if exists "${dbName}" with (force)`, '-c', `create database "${dbName}"`], {}, 'creating the database');
+  run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], env, 'migrating (is the build current?)');
+}
+
 /** Fresh database (migrated), bucket, exchanges and RGW notification topic for this namespace on the private instances. */
 export function provisionNamespace(overrides: Record<string, string> = {}): string {
-  const env = testEnv(overrides);
-  const dbName = new URL(env.DATABASE_URL).pathname.slice(1);
-  run(
-    'psql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(PRIVATE.pgPort),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      `drop database if exists "${dbName}" with (force)`,
-      '-c',
-      `create database "${dbName}"`,
-    ],
-    {},
-    'creating the database',
-  );
-  run(process.execPath, [join(ROOT, 'dist/libs/database/src/migrate.js')], env, 'migrating (is the build current?)');
+  freshDatabase(testEnv(overrides), PRIVATE.pgPort);
   return provisionStore(overrides);
 }
 
-/** scripts/provision-store.mjs against the private instances (also used to re-point the RGW topic). */
 export function provisionStore(overrides: Record<string, string> = {}): string {
   return run(process.execPath, [join(ROOT, 'scripts/provision-store.mjs')], testEnv(overrides), 'provisioning the store');
 }
