@@ -51,9 +51,10 @@ describe('MicroBatcher', () => {
     expect(out).toEqual([['A'], ['B'], ['C']]);
     expect(batches).toEqual([['a', 'b', 'c']]);
 
-    const lingering = aBatcher({ lingerMs: 20, maxItems: 100 });
+    // A later turn of the event loop (a batch with lingerMs 0 would have gone by then) still joins the lingering one.
+    const lingering = aBatcher({ lingerMs: 200, maxItems: 100 });
     const p = lingering.batcher.submit(['x']);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
     const q = lingering.batcher.submit(['y']);
     expect(await Promise.all([p, q])).toEqual([['X'], ['Y']]);
     expect(lingering.batches).toEqual([['x', 'y']]);
