@@ -1,4 +1,4 @@
-import amqp, { ChannelModel } from 'amqplib';
+import amqp, { Channel, ChannelModel } from 'amqplib';
 import { DomainEventType } from '@app/contracts';
 import { benchEnv } from './env';
 import { BenchFailure } from './report';
@@ -8,6 +8,11 @@ export interface SessionTimes {
   completedAt?: number;
   /** When the session.completed (or .failed) event reached this listener (its clock). */
   heardAt?: number;
+  /**
+   * When the store's ObjectCreated notification for the session's object reached this listener (its clock), while
+   * `hearNotifications` is on: a bystander queue on the storage events exchange gets the same message as storage-events.
+   */
+  notifiedAt?: number;
   failed?: string;
 }
 
@@ -19,6 +24,8 @@ export interface SessionTimes {
 export class SessionWatch {
   readonly times = new Map<string, SessionTimes>();
   private waiters = new Map<string, (() => void)[]>();
+
+  private notifications: { ch: Channel; queue: string } | null = null;
 
   private constructor(private readonly conn: ChannelModel) {}
 
@@ -32,6 +39,47 @@ export class SessionWatch {
     const watch = new SessionWatch(conn);
     await ch.consume(queue, (m) => m && watch.onEvent(m.fields.routingKey, JSON.parse(m.content.toString('utf8'))), { noAck: true });
     return watch;
+  }
+
+  /**
+   * Hears the store's notifications as they reach the broker, through a queue of its own bound to the storage
+   * events exchange (one more delivery per file, counted in RabbitMQ's and the load generator's CPU while on).
+   * The store decides when it sends them: Ceph RGW 16.2's AMQP sender sleeps 100 ms whenever a pass of its loop
+   * found nothing to send, so a notification leaves 0–100 ms after its PUT was answered.
+   */
+  async hearNotifications(on: boolean): Promise<void> {
+    if (!on) {
+      const n = this.notifications;
+      this.notifications = null;
+      if (n) await n.ch.close().catch(() => undefined);
+      return;
+    }
+    if (this.notifications) return;
+    const env = benchEnv();
+    const ch = await this.conn.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(queue, env.STORAGE_EVENTS_EXCHANGE ?? 'storage.events', '#');
+    await ch.consume(queue, (m) => m && this.onNotification(m.content), { noAck: true });
+    this.notifications = { ch, queue };
+  }
+
+  private onNotification(content: Buffer): void {
+    const at = Date.now();
+    let records: { eventName?: string; s3?: { object?: { key?: string } } }[];
+    try {
+      records = (JSON.parse(content.toString('utf8')) as { Records?: typeof records }).Records ?? [];
+    } catch {
+      return;
+    }
+    for (const r of records) {
+      if (!r.eventName?.includes('ObjectCreated')) continue;
+      // Object keys start with the session id (S3 event keys are URL-encoded; the id has nothing to encode).
+      const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(r.s3?.object?.key ?? '')?.[0];
+      if (!id) continue;
+      const t = this.times.get(id) ?? {};
+      t.notifiedAt ??= at;
+      this.times.set(id, t);
+    }
   }
 
   private onEvent(type: string, body: { occurredAt: string; data: { sessionId: string; error?: string } }): void {

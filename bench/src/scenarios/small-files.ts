@@ -38,7 +38,7 @@ const STAGES: Stage[] = ['create', 'put', 'putToUploaded', 'uploadedToCompleted'
 const STAGE_NAMES: Record<Stage, string> = {
   create: 'create (POST /v1/uploads)',
   put: 'upload (pre-signed PUT)',
-  putToUploaded: 'notification → UPLOADED',
+  putToUploaded: 'PUT answered → UPLOADED (with the store’s 0–100 ms notification sending)',
   uploadedToCompleted: 'UPLOADED → COMPLETED (jobs)',
   completedToHeard: 'COMPLETED → event heard (relay, broker)',
   total: 'create → COMPLETED',
