@@ -50,15 +50,16 @@ describe('SIGTERM under a backlog (e2e)', () => {
     const seeded = await db.seedUploadedJobs(JOBS, { type: JobType.CHECKSUM, priority: 5, size: 5 });
     for (const s of seeded) await store.put(s.objectKey, Buffer.from('hello'));
     const ids = seeded.map((s) => s.jobId);
+    // The prefetch (twice the concurrency) is claimed; JOB_CONCURRENCY of them run, the others wait for a slot.
     await waitFor(
       async () => (await db.jobs(ids)).filter((j) => j.status === 'RUNNING').length,
-      (n) => n === CONCURRENCY,
-      { timeoutMs: 30_000, what: 'a full prefetch of running jobs' },
+      (n) => n === 2 * CONCURRENCY,
+      { timeoutMs: 30_000, what: 'a full prefetch of claimed jobs' },
     );
     await waitFor(
       async () => proxy.heldGets,
       (n) => n === CONCURRENCY,
-      { what: 'their reads held' },
+      { what: 'the reads of the running ones held' },
     );
 
     const signalledAt = Date.now();

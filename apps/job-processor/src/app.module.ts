@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, JobProcessorConfig } from '@app/config';
-import { jobQueuesOf, Topology } from '@app/contracts';
+import { jobQueuesOf, JobType, Topology } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { DomainCoreModule } from '@app/domain';
 import { JobsModule } from '@app/processing';
@@ -19,7 +19,8 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
-        DatabaseModule.forRoot(config.database.url),
+        // Its statements are the job path's few, called thousands of times a minute: planned once per connection.
+        DatabaseModule.forRoot(config.database.url, { genericPlans: true }),
         MessagingModule.forRoot(config.amqp, {
           consumedQueues: [...config.jobTypes.flatMap((t) => jobQueuesOf(t, config.amqp.queueMode)), Topology.jobsDeadQueue],
         }),
@@ -35,6 +36,7 @@ export class AppModule {
           thumbnailSize: config.thumbnailSize,
           maxImagePixels: config.maxImagePixels,
           consumedTypes: config.jobTypes,
+          concurrency: Object.fromEntries(config.jobTypes.map((t) => [t, t === JobType.THUMBNAIL ? config.thumbnailConcurrency : config.concurrency])),
         }),
       ],
       controllers: [JobsConsumer, HealthController, MetricsController],

@@ -19,7 +19,9 @@ async function bootstrap(): Promise<void> {
   const jobSubscriptions = (type: JobType, mode: typeof config.amqp.queueMode): Subscription[] => {
     const prefetch = type === JobType.THUMBNAIL ? config.thumbnailConcurrency : config.concurrency;
     const queues = jobQueuesOf(type, mode);
-    if (queues.length === 1) return [{ queue: queues[0], pattern: MessagePattern.RunJob, prefetch, deadLetterQueue: Topology.jobsDeadQueue }];
+    // One queue: twice the type's concurrency in hand; JobRunner runs at most `prefetch` handlers of the type at once,
+    // so the claim, settle and ack of the others overlap the running handlers instead of holding their slots.
+    if (queues.length === 1) return [{ queue: queues[0], pattern: MessagePattern.RunJob, prefetch: prefetch * 2, deadLetterQueue: Topology.jobsDeadQueue }];
     // Bands: `prefetch` jobs run at once; each band holds as many more in hand, so that a freed slot finds the next
     // message of a higher band already here (not on its way from the broker, while a lower band's message waits).
     const gate = new PriorityGate(prefetch, queues.length);

@@ -306,9 +306,9 @@ export class JobProcessorEnv extends BaseEnv {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) JOB_PROCESSOR_PORT: number = 3002;
   @Matches(/^\s*(\*|[A-Z_]+(\s*,\s*[A-Z_]+)*)\s*$/, { message: 'JOB_TYPES must be * or a comma-separated list of job types' })
   JOB_TYPES: string = '*';
-  /** Messages in flight per consumed queue (THUMBNAIL's queue: THUMBNAIL_CONCURRENCY): jobs claimed, run and recorded in batches. */
+  /** Handlers of a type running at once (THUMBNAIL: THUMBNAIL_CONCURRENCY); a queue's consumer holds twice as many messages. */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
-  /** Messages in flight on the THUMBNAIL queue: each decodes an image (memory up to IMAGE_MAX_PIXELS × 8 bytes). */
+  /** THUMBNAIL handlers running at once: each decodes an image (memory up to IMAGE_MAX_PIXELS × 8 bytes). */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
   /**
    * Longest a job may run before it is stopped and retried. Keep it below the broker's consumer acknowledgement

@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { DynamicModule, Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { SQL_DATABASE } from '@app/domain';
-import { ormConfig } from './orm-config';
+import { ormConfig, PoolOptions } from './orm-config';
 import { RequestContextMiddleware } from './request-context.middleware';
 import { PgSqlDatabase } from './sql-database';
 
@@ -13,7 +13,7 @@ import { PgSqlDatabase } from './sql-database';
 @Global()
 @Module({})
 export class DatabaseModule implements NestModule {
-  static forRoot(url: string, opts: { poolMax?: number } = {}): DynamicModule {
+  static forRoot(url: string, opts: PoolOptions = {}): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [MikroOrmModule.forRoot({ ...ormConfig(url, opts), registerRequestContext: false })],

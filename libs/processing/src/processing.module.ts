@@ -21,6 +21,7 @@ export class JobsModule {
       releaseAfterMs: settings.releaseAfterMs,
       timeoutMs: settings.timeoutMs,
       consumedTypes: settings.consumedTypes,
+      concurrency: settings.concurrency,
     };
     const handlers: JobHandlerSettings = { thumbnailSize: settings.thumbnailSize, maxImagePixels: settings.maxImagePixels };
     return {

@@ -14,9 +14,11 @@ const BYTES = Buffer.from('hello, jobs');
 /** The store, in memory: counts the reads; `gate` holds every read until opened. */
 class FakeStorage {
   reads = 0;
+  readKeys: string[] = [];
   gate: Promise<void> = Promise.resolve();
-  async read(_key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectRead | null> {
+  async read(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectRead | null> {
     this.reads++;
+    this.readKeys.push(key);
     await Promise.race([this.gate, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason), { once: true }))]);
     return { size: BYTES.length, etag: 'e', body: Readable.from([BYTES]) };
   }
@@ -45,13 +47,19 @@ class FakeLedger {
     errorMessage: null,
   };
 
-  add(type: JobType, maxAttempts = 3): JobRecord {
+  /** Sessions of their own (`add(type, 3, { sessionId })`); the rest share `session`. */
+  readonly sessions = new Map<string, SessionRecord>();
+
+  add(type: JobType, maxAttempts = 3, opts: { sessionId?: string; priority?: number } = {}): JobRecord {
+    if (opts.sessionId && !this.sessions.has(opts.sessionId)) {
+      this.sessions.set(opts.sessionId, { ...this.session, id: opts.sessionId, objectKey: `uploads/${opts.sessionId}/a.txt` });
+    }
     const job: JobRecord = {
       id: randomUUID(),
-      sessionId: this.session.id,
+      sessionId: opts.sessionId ?? this.session.id,
       type,
       status: JobStatus.PENDING,
-      priority: 5,
+      priority: opts.priority ?? 5,
       required: true,
       config: {},
       result: null,
@@ -71,7 +79,7 @@ class FakeLedger {
     const claimed = [...this.jobs.values()].filter((j) => j.status === JobStatus.PENDING && (ids.includes(j.id) || opts.siblingTypes?.includes(j.type)));
     for (const j of claimed) Object.assign(j, { status: JobStatus.RUNNING, attempts: j.attempts + 1, leaseToken: randomUUID() });
     const decided = new Map(ids.filter((id) => !claimed.some((j) => j.id === id)).map((id) => [id, 'duplicate' as const]));
-    return { claimed: claimed.map((job) => ({ job: { ...job }, session: this.session })), decided };
+    return { claimed: claimed.map((job) => ({ job: { ...job }, session: this.sessions.get(job.sessionId) ?? this.session })), decided };
   }
 
   async settle(attempts: FinishedAttempt[]): Promise<Map<string, JobRecord | null>> {
@@ -150,6 +158,45 @@ describe('JobRunner (in-memory ledger and store)', () => {
     expect(await Promise.all([first, sibling])).toEqual(['completed', 'completed']);
     expect(ledger.claims).toEqual([[validation.id]]);
     expect(storage.reads).toBe(1);
+  });
+
+  it('runs at most its type’s concurrency of handlers at once; claimed jobs wait for a slot, the most urgent first', async () => {
+    const ledger = new FakeLedger();
+    const storage = new FakeStorage();
+    let open!: () => void;
+    storage.gate = new Promise((resolve) => (open = resolve));
+    r = runner(ledger, storage, { consumedTypes: [JobType.VALIDATION], concurrency: { [JobType.VALIDATION]: 1 } });
+    const routine = [1, 2, 3].map(() => ledger.add(JobType.VALIDATION, 3, { sessionId: randomUUID() }));
+    const urgent = ledger.add(JobType.VALIDATION, 3, { sessionId: randomUUID(), priority: 1 });
+    const outcomes = Promise.all([...routine, urgent].map((j) => r!.run({ jobId: j.id })));
+    while (storage.reads === 0) await new Promise((x) => setImmediate(x));
+    for (let i = 0; i < 20; i++) await new Promise((x) => setImmediate(x));
+    // All four claimed in one transaction, one handler running: the urgent one.
+    expect(ledger.claims).toHaveLength(1);
+    expect(storage.readKeys).toEqual([`uploads/${urgent.sessionId}/a.txt`]);
+    open();
+    expect(await outcomes).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(storage.readKeys).toEqual([urgent, ...routine].map((j) => `uploads/${j.sessionId}/a.txt`));
+  });
+
+  it('at the signal, claimed jobs still waiting for a slot are given back without running', async () => {
+    const ledger = new FakeLedger();
+    const storage = new FakeStorage();
+    storage.gate = new Promise(() => undefined);
+    r = runner(ledger, storage, { consumedTypes: [JobType.VALIDATION], concurrency: { [JobType.VALIDATION]: 1 }, releaseAfterMs: 200 });
+    const [running, waiting] = [1, 2].map(() => ledger.add(JobType.VALIDATION, 3, { sessionId: randomUUID() }));
+    void r.run({ jobId: running.id }).catch(() => undefined);
+    const waited = r.run({ jobId: waiting.id });
+    while (storage.reads === 0) await new Promise((x) => setImmediate(x));
+    r.beforeApplicationShutdown();
+    expect(await waited).toBe('released');
+    expect(storage.reads).toBe(1);
+    expect(ledger.settled.map((a) => a.job.id)).toEqual([waiting.id]);
+    expect(ledger.settled[0].settlement).toMatchObject({ to: JobStatus.PENDING, release: true });
+    // The running one goes back after releaseAfterMs.
+    await r.idle();
+    expect(ledger.settled.map((a) => a.job.id)).toEqual([waiting.id, running.id]);
+    r = undefined;
   });
 
   it('a job whose lease is no longer held (cancelled, taken over) is stopped and writes nothing', async () => {

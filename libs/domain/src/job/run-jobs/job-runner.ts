@@ -19,6 +19,11 @@ export interface JobRunSettings {
   timeoutMs: number;
   /** The job types this processor consumes. */
   consumedTypes: readonly JobType[];
+  /**
+   * Most handlers of a type running at once (none: no limit). The consumer takes more messages than this, so that
+   * claims, settles and acks overlap the handlers instead of holding their slots.
+   */
+  concurrency?: Partial<Record<JobType, number>>;
 }
 export const JOB_RUN_SETTINGS = Symbol('JobRunSettings');
 
@@ -71,6 +76,8 @@ interface Running {
   waiters: Waiter[];
   startedAt: number;
   timer?: NodeJS.Timeout;
+  /** Holds a handler slot of its type (given back when its attempt finishes). */
+  slotted?: boolean;
   /** Set when the lease is gone: nothing more of this attempt may be written. */
   lost?: 'expired' | 'not-held';
 }
@@ -110,6 +117,11 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly queued: { jobId: string; waiter: Waiter }[] = [];
   private readonly running = new Map<string, Running>();
   private readonly finished: FinishedAttempt[] = [];
+  /** Claimed sessions' jobs waiting for handler slots, most urgent first (then in claim order). */
+  private readonly ready: { priority: number; group: Running[] }[] = [];
+  /** Free handler slots per type (a type without an entry is not limited); below zero while one session holds more than all. */
+  private readonly free = new Map<JobType, number>();
+  private readonly slots = new Map<JobType, number>();
   /** Since when each outcome has been refused by the database. */
   private readonly settleFailures = new Map<string, number>();
   private claiming = false;
@@ -133,6 +145,10 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     this.siblingTypes = content.length > 1 ? content : [];
     this.safetyMs = Math.min(1_000, settings.leaseMs / 10);
+    for (const [type, n] of Object.entries(settings.concurrency ?? {}) as [JobType, number][]) {
+      this.free.set(type, n);
+      this.slots.set(type, n);
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -161,6 +177,9 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
   beforeApplicationShutdown(): void {
     this.stopping = true;
     for (const q of this.queued.splice(0)) q.waiter.reject(new ProcessorStopping());
+    // Claimed but not started: given back at once.
+    for (const { group } of this.ready) for (const r of group) r.abort.abort(new Stop('shutdown', 'process shutting down'));
+    this.pump();
     setTimeout(() => {
       for (const r of this.running.values()) r.abort.abort(new Stop('shutdown', 'process shutting down'));
     }, this.settings.releaseAfterMs).unref();
@@ -225,20 +244,54 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
 
   // ---- running
 
+  /** Claimed jobs wait, by session, for handler slots of their types; the most urgent session goes first. */
   private start(started: Running[]): void {
     const bySession = new Map<string, Running[]>();
     for (const r of started) bySession.set(r.session.id, [...(bySession.get(r.session.id) ?? []), r]);
     for (const group of bySession.values()) {
-      for (const r of group) {
-        r.timer = setTimeout(
-          () => r.abort.abort(new Stop('timeout', `timed out after ${this.settings.timeoutMs / 1000} s (JOB_TIMEOUT_SECONDS)`)),
-          this.settings.timeoutMs,
-        );
-      }
-      const content = group.filter((r) => isContentJobHandler(this.handlerOf(r)));
-      if (content.length > 0) void this.runContent(content);
-      for (const r of group.filter((x) => !content.includes(x))) void this.runAlone(r);
+      const priority = Math.min(...group.map((r) => r.job.priority));
+      const at = this.ready.findIndex((w) => w.priority > priority);
+      this.ready.splice(at === -1 ? this.ready.length : at, 0, { priority, group });
     }
+    this.pump();
+  }
+
+  /**
+   * Starts every waiting session whose jobs all find a free slot of their type (a stopped one starts at once: it
+   * only records that it was stopped). A session that does not fit lets the next ones of other types go.
+   */
+  private pump(): void {
+    for (let i = 0; i < this.ready.length;) {
+      const { group } = this.ready[i];
+      const stopped = group.every((r) => r.abort.signal.aborted);
+      const need = new Map<JobType, number>();
+      for (const r of group) need.set(r.job.type, (need.get(r.job.type) ?? 0) + 1);
+      // A session with more jobs of a type than it has slots waits until they are all free.
+      const fits = ([type, n]: [JobType, number]) => !this.free.has(type) || this.free.get(type)! >= Math.min(n, this.slots.get(type)!);
+      if (!stopped && ![...need].every(fits)) {
+        i++;
+        continue;
+      }
+      this.ready.splice(i, 1);
+      for (const r of group) {
+        if (stopped || !this.free.has(r.job.type)) continue;
+        this.free.set(r.job.type, this.free.get(r.job.type)! - 1);
+        r.slotted = true;
+      }
+      this.launch(group);
+    }
+  }
+
+  private launch(group: Running[]): void {
+    for (const r of group) {
+      r.timer = setTimeout(
+        () => r.abort.abort(new Stop('timeout', `timed out after ${this.settings.timeoutMs / 1000} s (JOB_TIMEOUT_SECONDS)`)),
+        this.settings.timeoutMs,
+      );
+    }
+    const content = group.filter((r) => isContentJobHandler(this.handlerOf(r)));
+    if (content.length > 0) void this.runContent(content);
+    for (const r of group.filter((x) => !content.includes(x))) void this.runAlone(r);
   }
 
   private handlerOf(r: Running): JobHandler {
@@ -318,6 +371,11 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private finish(r: Running, attempt: Attempt): void {
     clearTimeout(r.timer);
+    if (r.slotted) {
+      r.slotted = false;
+      this.free.set(r.job.type, this.free.get(r.job.type)! + 1);
+      this.pump();
+    }
     if (Date.now() > r.leaseUntil) this.loseLease(r, 'expired');
     const stop = abortedBy(r.abort.signal);
     if (r.lost) return this.done(r, null);
@@ -427,6 +485,8 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
   private renewLeases(): void {
     const now = Date.now();
     for (const r of this.running.values()) if (now > r.leaseUntil) this.loseLease(r, 'expired');
+    // A waiting job whose lease ran out starts, only to record nothing.
+    this.pump();
     const held = [...this.running.values()].filter((r) => !r.lost);
     if (held.length === 0 || this.renewing) return;
     this.renewing = true;
@@ -440,6 +500,7 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
           if (still.has(r.job.id)) r.leaseUntil = now + this.settings.leaseMs - this.safetyMs;
           else this.loseLease(r, 'not-held');
         }
+        this.pump();
       })
       .catch((e: unknown) => this.logger.warn({ msg: 'lease renewal failed', jobs: held.length, err: e instanceof Error ? e.message : String(e) }))
       .finally(() => (this.renewing = false));
