@@ -5,6 +5,7 @@ import { DomainEventType, FileStatus, SessionEventType } from '@app/contracts';
 import { ormConfig, PgSqlDatabase } from '@app/database';
 import { Outbox, WebhookScope, WebhookSubscription } from '@app/domain';
 import { AmqpConnection, AmqpMessageAddressing, DEFAULT_OUTBOX_RELAY_SETTINGS, OutboxRelay } from '@app/messaging';
+import { Metrics } from '@app/observability';
 import { Capture } from '../support/broker';
 import { waitFor } from '../support/poll';
 import { testEnv } from '../support/test-env';
@@ -102,6 +103,7 @@ describe('outbox relay records webhook deliveries (Postgres + RabbitMQ)', () => 
     const aliceUploaded = await subscribe(alice, { events: [DomainEventType.SessionUploaded] });
     const forAlice = sessionEvent(alice);
     const forNobody = sessionEvent(nobody);
+    const recordedBefore = (await Metrics.webhookDeliveriesRecorded.get()).values[0]?.value ?? 0;
     await db.transaction((tx) => outbox.write(tx, [forAlice, forNobody]));
     await retired([forAlice.messageId, forNobody.messageId]);
 
@@ -109,6 +111,7 @@ describe('outbox relay records webhook deliveries (Postgres + RabbitMQ)', () => 
     expect(recorded.map((d) => d.subscription_id)).toEqual([aliceAll]);
     expect(recorded.map((d) => d.subscription_id)).not.toContain(aliceUploaded);
     expect(await deliveriesOf(forNobody.messageId)).toEqual([]);
+    expect((await Metrics.webhookDeliveriesRecorded.get()).values[0].value - recordedBefore).toBe(1);
     // The body a receiver gets is the one RabbitMQ carried, byte for byte.
     await capture.fence();
     const published = capture.messages.find((m) => m.properties.messageId === forAlice.messageId);

@@ -1,6 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { CommittedOutboxRow, OutboxTrigger, RecordedEvent } from '@app/domain';
 import { OUTBOX_HOLD_MS, toRecordedEvent, WebhookDeliveries } from '@app/domain';
+import { Metrics } from '@app/observability';
 import type { PgSqlDatabase, SqlListener } from '@app/database';
 import { AmqpConnection } from './amqp-connection';
 
@@ -250,7 +251,9 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
     this.deleting = this.deleting.then(() =>
       this.deliveries
         .retirePublished(this.db, ids, events)
-        .then(() => undefined)
+        .then((recorded) => {
+          if (recorded > 0) Metrics.webhookDeliveriesRecorded.inc(recorded);
+        })
         .catch((e: unknown) => {
           // Published but not deleted (nor recorded as webhooks): published and retired again once their hold runs out (consumers deduplicate).
           this.logger.warn(`could not delete ${ids.length} published outbox rows: ${e instanceof Error ? e.message : String(e)}`);
