@@ -255,7 +255,8 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
           if (recorded > 0) Metrics.webhookDeliveriesRecorded.inc(recorded);
         })
         .catch((e: unknown) => {
-          // Published but not deleted (nor recorded as webhooks): published and retired again once their hold runs out (consumers deduplicate).
+          // Published but neither deleted nor recorded as webhooks: published and retired again once their hold
+          // runs out (consumers deduplicate; a delivery is recorded once per subscription and event).
           this.logger.warn(`could not delete ${ids.length} published outbox rows: ${e instanceof Error ? e.message : String(e)}`);
         }),
     );

@@ -9,8 +9,9 @@ import { WebhookMetrics } from '@app/webhooks';
  * Keeps up to WEBHOOK_CONCURRENCY attempts in flight: claims due deliveries (the claim enforces
  * WEBHOOK_ENDPOINT_CONCURRENCY per subscription over every process, so one slow receiver holds at most that
  * many slots) whenever a slot frees, new deliveries are recorded (a NOTIFY on WEBHOOK_DELIVERY_CHANNEL from
- * whichever process's outbox relay recorded them), or every WEBHOOK_POLL_INTERVAL_MS for retries that came due. On shutdown it stops claiming and lets attempts in flight finish; a killed process's attempts
- * are taken over by another once their lease ends.
+ * whichever process's outbox relay recorded them), or every WEBHOOK_POLL_INTERVAL_MS for retries that came due.
+ * On shutdown it stops claiming and lets attempts in flight finish; a killed process's attempts are taken over
+ * by another once their lease ends.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
