@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainEventType, FileStatus, SessionEventV1 } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
-import { publishRaw } from '../support/broker';
+import { TestDb } from '../support/db';
 import { api, jwtFor } from '../support/http';
 import { waitFor } from '../support/poll';
 import { PORT_BASE, testEnv } from '../support/test-env';
@@ -20,7 +20,7 @@ const BURST = 200;
 
 /**
  * kill -9 of the delivering app (storage-events) in the middle of a burst of 200 domain events: another
- * instance finishes the work from what Postgres and RabbitMQ hold, and every event reaches the receiver at
+ * instance finishes the work from what Postgres holds, and every event reaches the receiver at
  * least once (counted by webhook-id), with a valid signature set and the same body.
  */
 describe('webhook delivery survives kill -9 (e2e)', () => {
@@ -73,12 +73,9 @@ describe('webhook delivery survives kill -9 (e2e)', () => {
         },
       };
     });
-    // As the outbox relay publishes them: persistent, on the domain events exchange, routing key = type.
-    await publishRaw(
-      testEnv().DOMAIN_EVENTS_EXCHANGE,
-      DomainEventType.SessionCompleted,
-      events.map((e) => JSON.stringify(e)),
-    );
+    // As the pipeline writes them: outbox rows, which the gateway's relay publishes and records as deliveries.
+    const db = new TestDb();
+    await db.outboxDomainEvents(events).finally(() => db.close());
 
     await waitFor(
       async () => receiver.ids('/burst').size,
@@ -97,7 +94,7 @@ describe('webhook delivery survives kill -9 (e2e)', () => {
       { timeoutMs: 90_000, what: `all ${BURST} events at the receiver` },
     );
     expect([...ids].sort()).toEqual(events.map((e) => e.id).sort());
-    // Each one as published, signed, whichever process sent it.
+    // Each one as written, signed, whichever process sent it.
     const byId = new Map(events.map((e) => [e.id, JSON.stringify(e)]));
     for (const hook of receiver.at('/burst')) expect(JSON.parse(hook.raw)).toEqual(JSON.parse(byId.get(hook.webhookId)!));
 

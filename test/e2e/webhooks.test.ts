@@ -350,11 +350,36 @@ describe('outgoing webhooks (e2e)', () => {
     expect((await api('GET', `/v1/webhooks/${sub.id}`, alice)).status).toBe(404);
   });
 
-  it('a message on the domain events exchange that is no domain event is dead-lettered with its reason; delivery goes on', async () => {
+  it('messages earlier versions left in webhooks.events are still delivered or dead-lettered with their reason; garbage on the exchange reaches no one', async () => {
     const marker = `garbage-${run}`;
-    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, 'session.completed', [
+    const sub = await subscribe(alice, { url: receiver.on('/after-garbage', () => ({ status: 200 })), events: [DomainEventType.SessionUploaded] });
+    // On the domain events exchange, where only the relay publishes: no queue of the webhooks takes them.
+    await publishRaw(testEnv().DOMAIN_EVENTS_EXCHANGE, 'session.uploaded', [`not json ${marker}`]);
+    // Left in the former queue of every domain event by a version that routed them there.
+    const left = {
+      id: randomUUID(),
+      type: DomainEventType.SessionUploaded,
+      occurredAt: new Date().toISOString(),
+      version: 1,
+      correlationId: marker,
+      data: {
+        sessionId: randomUUID(),
+        groupId: null,
+        userId: `alice-${run}`,
+        objectKey: `uploads/${marker}/left.txt`,
+        bucket: testEnv().S3_BUCKET,
+        status: 'UPLOADED',
+        filename: 'left.txt',
+        contentType: 'text/plain',
+        size: 1,
+        error: null,
+        errorMessage: null,
+      },
+    };
+    await publishRaw('', WebhookTopology.eventsQueue, [
       `not json ${marker}`,
       JSON.stringify({ id: marker, type: 'session.completed', version: 1, data: {} }),
+      JSON.stringify(left),
     ]);
     const dead = await waitFor(
       async () => (await peekQueue(WebhookTopology.eventsDeadQueue)).filter((m) => m.body.includes(marker)),
@@ -365,14 +390,15 @@ describe('outgoing webhooks (e2e)', () => {
       'MALFORMED_MESSAGE: not a domain event: id must be a uuid',
       'body is not valid JSON',
     ]);
-    const sub = await subscribe(alice, { url: receiver.on('/after-garbage', () => ({ status: 200 })), events: [DomainEventType.SessionUploaded] });
-    await upload(alice);
-    await waitFor(
-      async () => receiver.at('/after-garbage').length,
-      (n) => n === 1,
-      { what: 'a delivery after the garbage' },
+    const uploaded = await upload(alice);
+    const hooks = await waitFor(
+      async () => receiver.at('/after-garbage'),
+      (l) => l.length === 2,
+      { what: 'the left event and the new upload delivered' },
     );
-    await verifyBoth(sub.secret, receiver.at('/after-garbage')[0]);
+    const bodies = await Promise.all(hooks.map((h) => verifyBoth(sub.secret, h)));
+    expect(bodies.map((b) => b.data.sessionId).sort()).toEqual([left.data.sessionId, uploaded].sort());
+    expect(receiver.at('/after-garbage').some((h) => h.raw.includes(`not json ${marker}`))).toBe(false);
   });
 
   it('/docs/asyncapi.json parses with the AsyncAPI parser, names every routing key seen on the exchange, and every delivered body matches its schema', async () => {

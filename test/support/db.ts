@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { amqpPriorityOf, jobRoutingKey, JobType, RunJobV1, Topology } from '@app/contracts';
+import { amqpPriorityOf, DomainEventV1, jobRoutingKey, JobType, RunJobV1, Topology } from '@app/contracts';
 import { testEnv } from './test-env';
 
 export interface SeededJob {
@@ -74,6 +74,22 @@ export class TestDb {
   async session(id: string): Promise<{ id: string; status: string; sha256: string | null; md5: string | null } & Record<string, unknown>> {
     const r = await this.pool.query('select * from upload_session where id = $1', [id]);
     return r.rows[0];
+  }
+
+  /**
+   * Domain events as outbox rows nobody holds yet, as a writer that committed them (and then died) leaves them:
+   * a running app's relay publishes them, and records them as webhook deliveries when it retires the rows.
+   */
+  async outboxDomainEvents(events: DomainEventV1[]): Promise<void> {
+    await this.pool.query(
+      `with rows as (
+         insert into outbox_message (exchange, routing_key, message_id, payload, priority, created_at)
+         select $1, p->>'type', (p->>'id')::uuid, p, null, now() from unnest($2::jsonb[]) as p
+         returning 1
+       )
+       select pg_notify('outbox_message', count(*)::text) from rows`,
+      [testEnv().DOMAIN_EVENTS_EXCHANGE, events.map((e) => JSON.stringify(e))],
+    );
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,10 @@
  * renaming one needs a migration plan (declare the new, drain the old, then delete it).
  */
 export const WebhookTopology = Object.freeze({
-  /** Every domain event (bound to the domain events exchange with '#'); the delivery records who gets it. */
+  /**
+   * Where versions before the outbox relay recorded deliveries itself sent every domain event (bound with '#',
+   * a binding the topology now removes); the delivering app drains what they left.
+   */
   eventsQueue: 'webhooks.events',
   /** Messages of `webhooks.events` that are not domain events end here, with their reason. */
   eventsDeadQueue: 'webhooks.events.dead',

@@ -29,7 +29,8 @@ export class MessagingModule {
         {
           provide: OutboxRelay,
           inject: [SQL_DATABASE, AmqpConnection],
-          useFactory: (db: PgSqlDatabase, amqp: AmqpConnection) => new OutboxRelay(db, amqp, DEFAULT_OUTBOX_RELAY_SETTINGS),
+          useFactory: (db: PgSqlDatabase, amqp: AmqpConnection) =>
+            new OutboxRelay(db, amqp, { ...DEFAULT_OUTBOX_RELAY_SETTINGS, domainEventsExchange: settings.domainEventsExchange }),
         },
         { provide: OUTBOX_TRIGGER, useExisting: OutboxRelay },
         {

@@ -1,6 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { CommittedOutboxRow, OutboxTrigger } from '@app/domain';
-import { OUTBOX_HOLD_MS } from '@app/domain';
+import type { CommittedOutboxRow, OutboxTrigger, RecordedEvent } from '@app/domain';
+import { OUTBOX_HOLD_MS, toRecordedEvent, WebhookDeliveries } from '@app/domain';
+import { Metrics } from '@app/observability';
 import type { PgSqlDatabase, SqlListener } from '@app/database';
 import { AmqpConnection } from './amqp-connection';
 
@@ -13,6 +14,11 @@ export interface OutboxRelaySettings {
   deleteAfterMs: number;
   /** A row the connected broker refused is tried again after this long. */
   retryAfterMs: number;
+  /**
+   * The domain events exchange: rows published there are domain events, recorded as webhook deliveries by the
+   * statement that deletes them (none recorded without it).
+   */
+  domainEventsExchange?: string;
 }
 
 export const DEFAULT_OUTBOX_RELAY_SETTINGS: OutboxRelaySettings = { batch: 500, pollMs: 2_000, deleteAfterMs: 200, retryAfterMs: 5_000 };
@@ -53,6 +59,11 @@ const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.
  *
  * A crash between a confirm and the delete publishes again: consumers deduplicate by message id and are
  * idempotent anyway.
+ *
+ * Outgoing webhooks are recorded here too: the statement that deletes published rows also records the domain
+ * events among them, body exactly as published, as a delivery per subscription that wants them
+ * (`WebhookDeliveries.retirePublished`). No broker message, consumer or statement of its own per event, and
+ * nothing at all written for events nobody subscribed to.
  */
 export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
@@ -63,6 +74,9 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
   private timer?: NodeJS.Timeout;
   private listener?: SqlListener;
   private published: string[] = [];
+  /** The domain events among `published`, as webhook deliveries record them. */
+  private publishedEvents: RecordedEvent[] = [];
+  private readonly deliveries = new WebhookDeliveries();
   private deleteTimer?: NodeJS.Timeout;
   private deleting: Promise<void> = Promise.resolve();
 
@@ -158,9 +172,10 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
 
   /** Publishes held rows (in id order, confirms awaited together); the published are deleted, the others given back. */
   private async publish(rows: OutboxRow[]): Promise<void> {
+    const bodies = rows.map((r) => JSON.stringify(r.payload));
     const results = await Promise.allSettled(
-      rows.map((r) =>
-        this.amqp.publish(r.exchange, r.routing_key, Buffer.from(JSON.stringify(r.payload)), {
+      rows.map((r, i) =>
+        this.amqp.publish(r.exchange, r.routing_key, Buffer.from(bodies[i]), {
           messageId: r.message_id,
           priority: r.priority ?? undefined,
           headers: r.headers ?? undefined,
@@ -171,7 +186,14 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
       ),
     );
     const failed: string[] = [];
-    results.forEach((result, i) => (result.status === 'fulfilled' ? this.published.push(rows[i].id) : failed.push(rows[i].id)));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') {
+        failed.push(rows[i].id);
+        return;
+      }
+      this.published.push(rows[i].id);
+      if (rows[i].exchange === this.settings.domainEventsExchange) this.recordAsWebhookEvent(rows[i], bodies[i]);
+    });
     this.scheduleDelete();
     if (failed.length > 0) {
       const reason = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -201,6 +223,17 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
       .catch((e: unknown) => this.logger.warn(`could not give back outbox rows (their hold runs out instead): ${e instanceof Error ? e.message : String(e)}`));
   }
 
+  private recordAsWebhookEvent(row: OutboxRow, body: string): void {
+    try {
+      this.publishedEvents.push(toRecordedEvent(row.payload, body));
+    } catch (e) {
+      // The domain writes every envelope, so this is a bug, not input: said loudly, and the row still retires.
+      this.logger.error(
+        `outbox row ${row.id} on the domain events exchange is no domain event, no webhook recorded: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
   private scheduleDelete(): void {
     if (this.published.length >= DELETE_BATCH) {
       void this.deleteNow();
@@ -213,13 +246,17 @@ export class OutboxRelay implements OutboxTrigger, OnApplicationBootstrap, OnApp
     clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     const ids = this.published.splice(0);
+    const events = this.publishedEvents.splice(0);
     if (ids.length === 0) return this.deleting;
     this.deleting = this.deleting.then(() =>
-      this.db
-        .query(`delete from outbox_message where id = any($1::bigint[])`, [ids])
-        .then(() => undefined)
+      this.deliveries
+        .retirePublished(this.db, ids, events)
+        .then((recorded) => {
+          if (recorded > 0) Metrics.webhookDeliveriesRecorded.inc(recorded);
+        })
         .catch((e: unknown) => {
-          // Published but not deleted: published again once their hold runs out (consumers deduplicate).
+          // Published but neither deleted nor recorded as webhooks: published and retired again once their hold
+          // runs out (consumers deduplicate; a delivery is recorded once per subscription and event).
           this.logger.warn(`could not delete ${ids.length} published outbox rows: ${e instanceof Error ? e.message : String(e)}`);
         }),
     );

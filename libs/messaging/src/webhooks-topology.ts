@@ -4,9 +4,11 @@ import { queueTypeArgs } from './queue-type';
 import type { TopologySettings } from './topology';
 
 /**
- * The webhook delivery's own queue: every domain event ('#'), consumed by the delivering app, with its
- * dead-letter queue. Declared with the rest of the topology by every app (so no event published before the
- * delivering app first starts is lost to it).
+ * The webhook delivery's former queue and its dead-letter queue. Domain events no longer go there: the outbox
+ * relay records them as deliveries in Postgres when it retires their rows (WebhookDeliveries.retirePublished), so
+ * an event nobody subscribed to costs no broker delivery. Versions before that bound the queue to every domain
+ * event ('#'): the binding is removed here, and the delivering app still consumes what those versions left in
+ * the queue (recording is idempotent).
  */
 export async function declareWebhookTopology(ch: Channel, names: TopologySettings): Promise<void> {
   const typed = queueTypeArgs(names.queueMode);
@@ -16,5 +18,6 @@ export async function declareWebhookTopology(ch: Channel, names: TopologySetting
     durable: true,
     arguments: { ...typed, 'x-dead-letter-exchange': Topology.deadLetterExchange, 'x-dead-letter-routing-key': WebhookTopology.eventsDeadQueue },
   });
-  await ch.bindQueue(WebhookTopology.eventsQueue, names.domainEventsExchange, '#');
+  // Idempotent: RabbitMQ answers unbind-ok for a binding that does not exist.
+  await ch.unbindQueue(WebhookTopology.eventsQueue, names.domainEventsExchange, '#');
 }

@@ -33,6 +33,10 @@ export const Metrics = Object.freeze({
     help: 'Job messages handled, by job type and outcome (completed, failed, retry-scheduled, cancelled, duplicate, running-elsewhere, gone, error)',
     labelNames: ['type', 'outcome'] as const,
   }),
+  webhookDeliveriesRecorded: new Counter({
+    name: 'webhook_deliveries_recorded_total',
+    help: 'Webhook deliveries the outbox relay recorded while retiring the domain events it published (one per event and interested subscription)',
+  }),
   jobDuration: new Histogram({
     name: 'job_duration_seconds',
     help: 'Time to handle one job message (claim, run, record), by job type and outcome',

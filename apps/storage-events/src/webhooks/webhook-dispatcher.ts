@@ -1,15 +1,17 @@
 import { CreateRequestContext, MikroORM } from '@mikro-orm/postgresql';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, StorageEventsConfig } from '@app/config';
-import { ClaimedDelivery, DeliveryAttemptOutcome, DeliverWebhookUseCase } from '@app/domain';
+import type { PgSqlDatabase, SqlListener } from '@app/database';
+import { ClaimedDelivery, DeliveryAttemptOutcome, DeliverWebhookUseCase, SQL_DATABASE, WEBHOOK_DELIVERY_CHANNEL } from '@app/domain';
 import { WebhookMetrics } from '@app/webhooks';
 
 /**
  * Keeps up to WEBHOOK_CONCURRENCY attempts in flight: claims due deliveries (the claim enforces
  * WEBHOOK_ENDPOINT_CONCURRENCY per subscription over every process, so one slow receiver holds at most that
- * many slots) whenever a slot frees, an event arrives, or every WEBHOOK_POLL_INTERVAL_MS for retries that
- * came due. On shutdown it stops claiming and lets attempts in flight finish; a killed process's attempts
- * are taken over by another once their lease ends.
+ * many slots) whenever a slot frees, new deliveries are recorded (a NOTIFY on WEBHOOK_DELIVERY_CHANNEL from
+ * whichever process's outbox relay recorded them), or every WEBHOOK_POLL_INTERVAL_MS for retries that came due.
+ * On shutdown it stops claiming and lets attempts in flight finish; a killed process's attempts are taken over
+ * by another once their lease ends.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -19,22 +21,31 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private filling = false;
   private again = false;
   private stopping = false;
+  private listener?: SqlListener;
 
   constructor(
     // Used by @CreateRequestContext: every claim and every attempt gets its own EntityManager context.
     private readonly orm: MikroORM,
     private readonly deliver: DeliverWebhookUseCase,
     @Inject(APP_CONFIG) private readonly config: StorageEventsConfig,
+    @Inject(SQL_DATABASE) private readonly db: PgSqlDatabase,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.timer = setInterval(() => this.kick(), this.config.webhooks.pollMs);
+    this.listener = await this.db
+      .listen(WEBHOOK_DELIVERY_CHANNEL, () => this.kick())
+      .catch((e: unknown) => {
+        this.logger.warn(`cannot LISTEN for new deliveries (the timer stays): ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
     this.kick();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    await this.listener?.stop();
     await Promise.allSettled([...this.inFlight]);
   }
 

@@ -19,6 +19,8 @@ const RECORD_LINGER_MS = 10;
 /**
  * Domain events from the `webhooks.events` queue → one delivery row per interested subscription. Events that
  * arrive together are recorded in one statement; each message is acked after the commit that recorded it.
+ * Nothing routes new events to this queue any more (the outbox relay records them when it retires their rows):
+ * it drains what earlier versions left there, and dead-letters whatever is no domain event.
  */
 @Controller()
 @UseFilters(PassThroughRpcExceptions)

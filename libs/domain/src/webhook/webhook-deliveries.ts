@@ -59,6 +59,41 @@ interface ClaimedRow {
   failing_since: Date | null;
 }
 
+/** WARNING: the Postgres channel on which new deliveries wake the delivering processes; every version listens to it. */
+export const WEBHOOK_DELIVERY_CHANNEL = 'webhook_delivery';
+
+/** The same event twice (a redelivery, or a row published twice) is one event. */
+function distinct(events: readonly RecordedEvent[]): RecordedEvent[] {
+  return [...new Map(events.map((e) => [e.id, e])).values()];
+}
+
+/** The four arrays recordDeliveries reads (ids, types, bodies, owners). */
+function eventColumns(events: readonly RecordedEvent[]): unknown[] {
+  return [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.payload), events.map((e) => e.userId)];
+}
+
+/**
+ * recordDeliveries: one row per (enabled subscription that wants it, event), the events given as four arrays
+ * from parameter $first on: for each event its owner's subscriptions (none for an anonymous upload) and every
+ * `all` subscription, whose events name the type or `*`. A redelivered event adds nothing. A subscription
+ * disabled meanwhile gets nothing (the share lock waits for its disabling to commit). With no subscription
+ * the statement reads an empty index and writes nothing.
+ */
+function recordDeliveries(first: number): string {
+  const [ids, types, payloads, users] = [first, first + 1, first + 2, first + 3].map((n) => `$${n}`);
+  return `insert into webhook_delivery (id, subscription_id, event_id, event_type, payload, status, attempts, run_attempts, next_attempt_at, created_at, updated_at)
+       -- Milliseconds, like every timestamp JavaScript writes: keyset pages compare created_at with a cursor in ms.
+       select gen_random_uuid(), s.id, e.id, e.type, e.payload, '${D.PENDING}', 0, 0, now(), date_trunc('milliseconds', now()), now()
+         from unnest(${ids}::uuid[], ${types}::text[], ${payloads}::text[], ${users}::text[]) as e(id, type, payload, user_id)
+         join webhook_subscription s
+           on s.enabled
+          and (s.scope = 'all' or s.user_id = e.user_id)
+          and (s.events @> array[e.type]::text[] or s.events @> array['*']::text[])
+          -- Waits for a subscription being disabled to commit, then skips it: no delivery slips in after its waiting ones were failed.
+          for share of s
+       on conflict (subscription_id, event_id) do nothing`;
+}
+
 /**
  * Every SQL statement of webhook deliveries, in one place. Status writes are compare-and-set from the
  * statuses WEBHOOK_DELIVERY_TRANSITIONS allows; an attempt's result is written only if the delivery is
@@ -68,34 +103,40 @@ interface ClaimedRow {
 export class WebhookDeliveries {
   /**
    * Records events for every enabled subscription that wants them, in one statement (one transaction, whatever
-   * the number of events): for each event its owner's subscriptions (none for an anonymous upload) and every
-   * `all` subscription, whose events name the type or `*`. One row per (subscription, event): a redelivered
-   * event adds nothing, also twice in one call. Returns how many deliveries each event id created (absent: none).
-   * A subscription disabled meanwhile gets nothing (the share lock waits for its disabling to commit). With no
-   * subscription the statement reads an empty index and writes nothing.
+   * the number of events): see recordDeliveries. Returns how many deliveries each event id created (absent: none).
+   * Used for events taken from the `webhooks.events` queue (published there by earlier versions).
    */
   async recordEvents(sql: Sql, events: readonly RecordedEvent[]): Promise<Map<string, number>> {
     const created = new Map<string, number>();
-    // The same event twice (a redelivery within one batch) is one event.
-    events = [...new Map(events.map((e) => [e.id, e])).values()];
+    events = distinct(events);
     if (events.length === 0) return created;
-    const rows = await sql.query<{ event_id: string }>(
-      `insert into webhook_delivery (id, subscription_id, event_id, event_type, payload, status, attempts, run_attempts, next_attempt_at, created_at, updated_at)
-       -- Milliseconds, like every timestamp JavaScript writes: keyset pages compare created_at with a cursor in ms.
-       select gen_random_uuid(), s.id, e.id, e.type, e.payload, '${D.PENDING}', 0, 0, now(), date_trunc('milliseconds', now()), now()
-         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as e(id, type, payload, user_id)
-         join webhook_subscription s
-           on s.enabled
-          and (s.scope = 'all' or s.user_id = e.user_id)
-          and (s.events @> array[e.type]::text[] or s.events @> array['*']::text[])
-          -- Waits for a subscription being disabled to commit, then skips it: no delivery slips in after its waiting ones were failed.
-          for share of s
-       on conflict (subscription_id, event_id) do nothing
-       returning event_id`,
-      [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.payload), events.map((e) => e.userId)],
-    );
+    const rows = await sql.query<{ event_id: string }>(`${recordDeliveries(1)} returning event_id`, eventColumns(events));
     for (const r of rows) created.set(r.event_id, (created.get(r.event_id) ?? 0) + 1);
     return created;
+  }
+
+  /**
+   * The outbox relay's last word on rows it has published: deletes them and, in the same statement, records
+   * the domain events among them (their bodies exactly as published) as deliveries for every subscription that
+   * wants them (recordDeliveries), waking the delivering processes (NOTIFY on WEBHOOK_DELIVERY_CHANNEL) when it
+   * created any. The relay publishes only what its writer has committed, so the recording reads every
+   * subscription committed before the event was: a subscription gets every event committed after its own
+   * creation (or enabling) committed. With no subscription at all, the recording joins an empty table: events
+   * nobody subscribed to cost no message, no consumer and no statement of their own. Returns the deliveries created.
+   */
+  async retirePublished(sql: Sql, outboxIds: readonly string[], events: readonly RecordedEvent[]): Promise<number> {
+    events = distinct(events);
+    if (events.length === 0) {
+      if (outboxIds.length > 0) await sql.query('delete from outbox_message where id = any($1::bigint[])', [outboxIds]);
+      return 0;
+    }
+    const [row] = await sql.query<{ created: string }>(
+      `with retired as (delete from outbox_message where id = any($1::bigint[])),
+            recorded as (${recordDeliveries(2)} returning 1)
+       select count(*) as created, case when count(*) > 0 then pg_notify($6, count(*)::text) end as woken from recorded`,
+      [outboxIds, ...eventColumns(events), WEBHOOK_DELIVERY_CHANNEL],
+    );
+    return Number(row.created);
   }
 
   /**

@@ -216,8 +216,9 @@ export class ApplyStorageEventUseCase {
     for (const r of replaced) results[r.index] = ended.some((e) => e.id === r.session.id) ? 'replaced' : 'already-applied';
     for (const e of ended) deletions.push(e.objectKey);
 
+    // Debug: the intake's 'storage event applied' line (outcome uploaded) already says it at info, once per notification.
     for (const s of uploaded) {
-      this.logger.log({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
+      this.logger.debug({ msg: 'session uploaded', correlationId: s.id, sessionId: s.id, jobs: jobs.filter((j) => j.sessionId === s.id).map((j) => j.type) });
     }
     for (const s of ended)
       this.logger.warn({ msg: 'stored object replaced: session ended', correlationId: s.id, sessionId: s.id, status: s.status, error: OBJECT_REPLACED });
