@@ -120,6 +120,14 @@ describe('outbox relay records webhook deliveries (Postgres + RabbitMQ)', () => 
     expect(JSON.parse(recorded[0].payload)).toEqual(forAlice.payload);
   });
 
+  /** The event's outbox row, held by no relay: as a writer that died after its commit, or a relay that died before its delete, leaves it. */
+  const unheldRow = (event: { exchange: string; routingKey: string; messageId: string; payload: unknown }) =>
+    db.query(
+      `insert into outbox_message (exchange, routing_key, message_id, payload, priority, headers, created_at, claimed_until)
+       values ($1, $2, $3, $4::jsonb, null, null, now(), null)`,
+      [event.exchange, event.routingKey, event.messageId, JSON.stringify(event.payload)],
+    );
+
   it('a subscription created while an event’s transaction is open gets the event, which commits after it', async () => {
     const bob = await aUser();
     const event = sessionEvent(bob);
@@ -138,11 +146,7 @@ describe('outbox relay records webhook deliveries (Postgres + RabbitMQ)', () => 
     const subscription = await subscribe(carol);
     const event = sessionEvent(carol);
     // As a writer whose process died after its commit: the row waits, held by nobody, for a poll.
-    await db.query(
-      `insert into outbox_message (exchange, routing_key, message_id, payload, priority, headers, created_at, claimed_until)
-       values ($1, $2, $3, $4::jsonb, null, null, now(), null)`,
-      [event.exchange, event.routingKey, event.messageId, JSON.stringify(event.payload)],
-    );
+    await unheldRow(event);
     relay.kick();
     await retired([event.messageId]);
     expect((await deliveriesOf(event.messageId)).map((d) => [d.subscription_id, d.status])).toEqual([[subscription, 'PENDING']]);
@@ -155,11 +159,7 @@ describe('outbox relay records webhook deliveries (Postgres + RabbitMQ)', () => 
     await db.transaction((tx) => outbox.write(tx, [event]));
     await retired([event.messageId]);
     // The same row again, as a relay that died before its delete would leave it.
-    await db.query(
-      `insert into outbox_message (exchange, routing_key, message_id, payload, priority, headers, created_at, claimed_until)
-       values ($1, $2, $3, $4::jsonb, null, null, now(), null)`,
-      [event.exchange, event.routingKey, event.messageId, JSON.stringify(event.payload)],
-    );
+    await unheldRow(event);
     relay.kick();
     await retired([event.messageId]);
     expect((await deliveriesOf(event.messageId)).map((d) => d.subscription_id)).toEqual([subscription]);
