@@ -1,14 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import {
-  Actor,
-  findAccessibleGroup,
-  findAccessibleSession,
-  FINAL_FILE_STATUSES,
-  FINAL_GROUP_STATUSES,
-  GetUploadGroupUseCase,
-  GetUploadUseCase,
-} from '@app/domain';
+import { Actor, findAccessibleGroup, FINAL_FILE_STATUSES, FINAL_GROUP_STATUSES, GetUploadGroupUseCase, GetUploadUseCase } from '@app/domain';
 import { presentGroup } from '../groups/group.presenter';
 import { presentDetails } from '../uploads/upload.presenter';
 import { LiveStream, StreamHub } from './stream-hub';
@@ -67,10 +59,10 @@ export class LiveStreams {
   }
 
   private async findAccessible(kind: StreamKind, id: string, actor: Actor): Promise<void> {
+    // A session's owner is one indexed read, no entity (every watched file opens a stream).
+    if (kind === 'session') return this.getUpload.assertAccess(actor, id);
     // A fork: the snapshot, read later, must come from the database, not from this read in the identity map.
-    const em = this.em.fork();
-    if (kind === 'session') await findAccessibleSession(em, actor, id);
-    else await findAccessibleGroup(em, actor, id);
+    await findAccessibleGroup(this.em.fork(), actor, id);
   }
 
   /** The same JSON as the resource's GET, and whether it is final already. */

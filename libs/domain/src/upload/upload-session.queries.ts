@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FileStatus, JobStatus, JobType, PartStatus } from '@app/contracts';
 import type { ProcessingJob } from '../job/processing-job.entity';
+import type { OwnedResource } from '../identity/actor';
 import { Position } from '../pagination/cursor';
 import { SQL_DATABASE, SqlDatabase } from '../ports/sql.port';
 import type { UploadSession } from './upload-session.entity';
@@ -186,6 +187,15 @@ export class UploadSessionQueries {
       jobs: row.jobs.map((j) => toJob(session.id, j)),
       parts: { total: session.totalParts, uploaded: Number(row.parts[0]), uploadedBytes: Number(row.parts[1]) },
     };
+  }
+
+  /** Who may see the session (its owner, or its upload token's hash), by its primary key alone; null when there is none. */
+  async owner(id: string): Promise<OwnedResource | null> {
+    const [row] = await this.sql.query<Pick<SessionRow, 'user_id' | 'upload_token_hash'>>(
+      'select s.user_id, s.upload_token_hash from upload_session s where s.id = $1',
+      [id],
+    );
+    return row ? { userId: row.user_id, uploadTokenHash: row.upload_token_hash } : null;
   }
 
   /** For each file, the id of the owner's COMPLETED session with that content, or null; in the files' order. */

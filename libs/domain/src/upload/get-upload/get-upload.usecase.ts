@@ -10,10 +10,12 @@ export type UploadDetails = SessionDetails;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const notFound = (id: string) => new DomainError(DomainErrorCode.SESSION_NOT_FOUND, `Upload ${id} not found`);
+
 /** Loads a session the actor may see, or fails with SESSION_NOT_FOUND (also for other people's sessions). */
 export async function findAccessibleSession(em: EntityManager, actor: Actor, id: string): Promise<UploadSession> {
   const session = UUID.test(id) ? await em.findOne(UploadSession, id) : null;
-  if (!session || !canAccess(actor, session)) throw new DomainError(DomainErrorCode.SESSION_NOT_FOUND, `Upload ${id} not found`);
+  if (!session || !canAccess(actor, session)) throw notFound(id);
   return session;
 }
 
@@ -24,7 +26,13 @@ export class GetUploadUseCase {
 
   async execute(actor: Actor, id: string): Promise<UploadDetails> {
     const details = UUID.test(id) ? await this.queries.details(id) : null;
-    if (!details || !canAccess(actor, details.session)) throw new DomainError(DomainErrorCode.SESSION_NOT_FOUND, `Upload ${id} not found`);
+    if (!details || !canAccess(actor, details.session)) throw notFound(id);
     return details;
+  }
+
+  /** Fails exactly as `execute` does when the actor may not see the session, reading nothing but its owner. */
+  async assertAccess(actor: Actor, id: string): Promise<void> {
+    const owner = UUID.test(id) ? await this.queries.owner(id) : null;
+    if (!owner || !canAccess(actor, owner)) throw notFound(id);
   }
 }
