@@ -20,7 +20,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'job-processor', logLevel: config.logLevel }),
         // Its statements are the job path's few, called thousands of times a minute: planned once per connection.
-        DatabaseModule.forRoot(config.database.url, { genericPlans: true }),
+        DatabaseModule.forRoot(config.database.url, { genericPlans: true, keyedOnly: true }),
         MessagingModule.forRoot(config.amqp, {
           consumedQueues: [...config.jobTypes.flatMap((t) => jobQueuesOf(t, config.amqp.queueMode)), Topology.jobsDeadQueue],
         }),

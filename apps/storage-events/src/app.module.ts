@@ -22,7 +22,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ app: 'storage-events', logLevel: config.logLevel }),
-        DatabaseModule.forRoot(config.database.url),
+        DatabaseModule.forRoot(config.database.url, { keyedOnly: true }),
         MessagingModule.forRoot(config.amqp, {
           consumedQueues: [Topology.storageNotificationsQueue, Topology.storageNotificationsDeadQueue, ...webhookQueues(config)],
         }),
