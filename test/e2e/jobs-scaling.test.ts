@@ -1,4 +1,5 @@
 import amqp from 'amqplib';
+import { getPriority } from 'node:os';
 import { JOB_TYPES, jobQueue, JobType } from '@app/contracts';
 import { RunningApp, startApp, stopApp } from '../support/apps';
 import { anUpload, pngBytes } from '../support/builders';
@@ -37,11 +38,14 @@ describe('processors per job type (e2e)', () => {
   });
 
   it('two processors limited to different job types each consume only their own queues', async () => {
-    const validation = await startApp('job-processor', { JOB_TYPES: 'VALIDATION' }, { port: PORT_BASE + 3 });
+    const validation = await startApp('job-processor', { JOB_TYPES: 'VALIDATION', JOB_NICE: '7' }, { port: PORT_BASE + 3 });
     apps.push(validation);
-    const images = await startApp('job-processor', { JOB_TYPES: 'METADATA,THUMBNAIL' }, { port: PORT_BASE + 4 });
+    const images = await startApp('job-processor', { JOB_TYPES: 'METADATA,THUMBNAIL', JOB_NICE: '0' }, { port: PORT_BASE + 4 });
     apps.push(images);
     await expectConsumers({ 'jobs.validation': 1, 'jobs.checksum': 0, 'jobs.metadata': 1, 'jobs.thumbnail': 1 });
+    // Each runs at the CPU priority it was given (JOB_NICE; 0 leaves the one it was started with).
+    expect(getPriority(validation.process.pid!)).toBe(7);
+    expect(getPriority(images.process.pid!)).toBe(getPriority());
 
     // With the image processor stopped, VALIDATION completes and THUMBNAIL waits in its queue for a processor of its type.
     await stopApp(images);

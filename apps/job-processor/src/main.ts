@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getPriority, setPriority } from 'node:os';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { JobType, jobQueuesOf, MessagePattern, Topology } from '@app/contracts';
@@ -7,10 +8,26 @@ import { AmqpConnection, AmqpServer, exitOnTopologyMismatch, PriorityGate, Subsc
 import { serveOpenApi } from '@app/observability';
 import { AppModule } from './app.module';
 
+/**
+ * Lowers this process's CPU priority to `nice` (never raises it: that needs privileges). Jobs are throughput work;
+ * where the processor shares a host's cores, the gateway's requests and the notification path should not queue
+ * behind hashing and decoding. A refusal is logged, not fatal.
+ */
+function yieldCpu(nice: number, log: (m: string) => void): void {
+  if (nice === 0 || getPriority() >= nice) return;
+  try {
+    setPriority(nice);
+    log(`CPU priority lowered to nice ${nice} (JOB_NICE)`);
+  } catch (e) {
+    log(`could not lower the CPU priority to nice ${nice} (JOB_NICE): ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(JobProcessorEnv, jobProcessorConfig);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  yieldCpu(config.nice, (m) => app.get(Logger).log(m, 'JobProcessor'));
   /**
    * A job type's queues: one (classic, AMQP priorities), or one per priority band (quorum). Bands share the type's
    * concurrency through a PriorityGate: each band's consumer has its own prefetch (a higher band's message arrives

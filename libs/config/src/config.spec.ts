@@ -24,6 +24,16 @@ describe('jobProcessorConfig', () => {
     [{ JOB_LEASE_SECONDS: '5', JOB_LEASE_RENEWAL_MS: '9000' }, 2_500],
   ])('%j renews the lease every %i ms', (env, ms) => expect(processor(env).leaseRenewalMs).toBe(ms));
 
+  it.each([
+    [{}, 10],
+    [{ JOB_NICE: '0' }, 0],
+    [{ JOB_NICE: '19' }, 19],
+  ])('%j runs the processor at nice %i', (env, nice) => expect(processor(env).nice).toBe(nice));
+
+  it.each(['-1', '20', 'low'])('refuses JOB_NICE=%s, naming it', (value) => {
+    expect(() => processor({ JOB_NICE: value })).toThrow(/JOB_NICE/);
+  });
+
   it('names a bad thumbnail size', () => {
     expect(() => processor({ THUMBNAIL_SIZE: '4' })).toThrow(/THUMBNAIL_SIZE/);
   });

@@ -97,6 +97,8 @@ export interface JobProcessorConfig extends CommonConfig {
   /** Prefetch of each consumed queue but THUMBNAIL's. */
   concurrency: number;
   thumbnailConcurrency: number;
+  /** CPU priority the process gives itself at start (JOB_NICE; 0: unchanged). */
+  nice: number;
   timeoutMs: number;
   leaseMs: number;
   leaseRenewalMs: number;
@@ -276,6 +278,7 @@ export function jobProcessorConfig(env: JobProcessorEnv): JobProcessorConfig {
     jobTypes: env.JOB_TYPES.trim() === '*' ? [...JOB_TYPES] : parseJobTypes(env.JOB_TYPES, 'JOB_TYPES'),
     concurrency: env.JOB_CONCURRENCY,
     thumbnailConcurrency: env.THUMBNAIL_CONCURRENCY,
+    nice: env.JOB_NICE,
     timeoutMs: env.JOB_TIMEOUT_SECONDS * 1000,
     leaseMs: env.JOB_LEASE_SECONDS * 1000,
     leaseRenewalMs: Math.min(env.JOB_LEASE_RENEWAL_MS ?? (env.JOB_LEASE_SECONDS * 1000) / 3, (env.JOB_LEASE_SECONDS * 1000) / 2),

@@ -308,6 +308,11 @@ export class JobProcessorEnv extends BaseEnv {
   JOB_TYPES: string = '*';
   /** Handlers of a type running at once (THUMBNAIL: THUMBNAIL_CONCURRENCY); a queue's consumer holds twice as many messages. */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) JOB_CONCURRENCY: number = 32;
+  /**
+   * The processor's CPU priority (nice, 0–19; 0 leaves it as started): jobs are throughput work, so on a host they
+   * share with the gateway, storage-events, Postgres or RabbitMQ, the request and notification paths run first.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(19) JOB_NICE: number = 10;
   /** THUMBNAIL handlers running at once: each decodes an image (memory up to IMAGE_MAX_PIXELS × 8 bytes). */
   @Transform(toInt) @IsInt() @Min(1) @Max(256) THUMBNAIL_CONCURRENCY: number = 4;
   /**
