@@ -5,6 +5,8 @@ import { BenchFailure } from './report';
 
 export interface SessionTimes {
   uploadedAt?: number;
+  /** When the session.uploaded event reached this listener (its clock). */
+  uploadedHeardAt?: number;
   completedAt?: number;
   /** When the session.completed (or .failed) event reached this listener (its clock). */
   heardAt?: number;
@@ -86,8 +88,10 @@ export class SessionWatch {
     const id = body.data.sessionId;
     const t = this.times.get(id) ?? {};
     const at = Date.parse(body.occurredAt);
-    if (type === DomainEventType.SessionUploaded) t.uploadedAt = at;
-    else if (type === DomainEventType.SessionCompleted) t.completedAt = at;
+    if (type === DomainEventType.SessionUploaded) {
+      t.uploadedAt = at;
+      t.uploadedHeardAt ??= Date.now();
+    } else if (type === DomainEventType.SessionCompleted) t.completedAt = at;
     else if (type === DomainEventType.SessionFailed) t.failed = body.data.error ?? 'FAILED';
     this.times.set(id, t);
     if (this.isSettled(id)) {

@@ -122,7 +122,7 @@ function settings(appEnv: Record<string, string>): string[] {
   ]);
   for (const [k, v] of Object.entries(appEnv))
     if (!(k in BENCH_SETTINGS)) rows.push([`\`${k}\``, `\`${example[k] ?? ''}\``, `\`${v}\``, '**forced with --app-env**']);
-  const kept = ['LOG_LEVEL', 'DEFAULT_JOBS', 'JOB_CONCURRENCY', 'USER_QUOTA_BYTES'].map((k) => `\`${k}=${benchEnv()[k]}\``).join(', ');
+  const kept = ['LOG_LEVEL', 'DEFAULT_JOBS', 'JOB_CONCURRENCY', 'JOB_NICE', 'USER_QUOTA_BYTES'].map((k) => `\`${k}=${benchEnv()[k]}\``).join(', ');
   return [
     ...table(['setting', '.env.example', 'bench', 'why'], rows),
     '',

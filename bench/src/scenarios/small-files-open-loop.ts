@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuTable, CpuMeter, CpuWindow, IdleRates, ProcessGroup, sleep } from '../accounting';
 import { System } from '../apps';
-import { call, GATEWAY, putObject, tokenFor } from '../client';
+import { call, GATEWAY, openEventStream, putObject, tokenFor } from '../client';
 import { parseEventStream } from '../../../libs/client/src/event-stream';
 import { SessionWatch } from '../events';
 import { Target, table, thresholdTarget } from '../report';
@@ -38,11 +38,8 @@ interface LiveWatch {
 
 async function watchLive(id: string, token: string): Promise<LiveWatch> {
   const controller = new AbortController();
-  const res = await fetch(`${GATEWAY}/v1/uploads/${id}/events`, {
-    headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    signal: controller.signal,
-  });
-  if (res.status !== 200 || !res.body) throw new Error(`GET /v1/uploads/${id}/events answered ${res.status}: ${await res.text()}`);
+  const res = await openEventStream(`${GATEWAY}/v1/uploads/${id}/events`, { accept: 'text/event-stream', authorization: `Bearer ${token}` }, controller.signal);
+  if (!res.body) throw new Error(`GET /v1/uploads/${id}/events answered ${res.status}: ${res.text}`);
   let snapshotSeen!: () => void;
   const w: LiveWatch = { snapshot: new Promise<void>((r) => (snapshotSeen = r)), close: () => controller.abort() };
   void (async () => {
@@ -83,6 +80,10 @@ export interface OpenLoopResult {
     notificationToSeen: { p50: number; p99: number };
     putToSeen: { p50: number; p99: number };
     committedToSeen: { p50: number; p99: number };
+    /** UPLOADED committed → session.uploaded heard on the bus by this process (the outbox relay and the broker). */
+    committedToBus: { p50: number; p99: number };
+    /** session.uploaded heard on the bus → seen on the live stream (the gateway's fan-out and the HTTP response). */
+    busToSeen: { p50: number; p99: number };
     completedSeen: { p50: number; p99: number };
     n: number;
     watched: number;
@@ -226,6 +227,9 @@ export async function openLoop(opts: {
       .filter((f) => opts.watch.times.get(f.id!)!.notifiedAt !== undefined)
       .map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.notifiedAt!);
     const committedToSeen = seen.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
+    const onBus = seen.filter((f) => opts.watch.times.get(f.id!)!.uploadedHeardAt !== undefined);
+    const committedToBus = onBus.map((f) => opts.watch.times.get(f.id!)!.uploadedHeardAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
+    const busToSeen = onBus.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedHeardAt!);
     const completedSeen = watched
       .filter((f) => f.live!.completedAt !== undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined)
       .map((f) => f.live!.completedAt! - opts.watch.times.get(f.id!)!.completedAt!);
@@ -264,6 +268,8 @@ export async function openLoop(opts: {
         notificationToSeen: pq(notificationToSeen),
         putToSeen: pq(putToSeen),
         committedToSeen: pq(committedToSeen),
+        committedToBus: pq(committedToBus),
+        busToSeen: pq(busToSeen),
         completedSeen: pq(completedSeen),
         n: seen.length,
         watched: watched.length,
@@ -328,6 +334,8 @@ export function openLoopLines(r: OpenLoopResult, idle: IdleRates | null, cores: 
         ],
         ['PUT answered → session.uploaded seen on the live stream', ms(r.live.putToSeen.p50), ms(r.live.putToSeen.p99)],
         ['UPLOADED committed → seen on the live stream', ms(r.live.committedToSeen.p50), ms(r.live.committedToSeen.p99)],
+        ['… of which committed → session.uploaded heard on the bus (outbox relay, broker)', ms(r.live.committedToBus.p50), ms(r.live.committedToBus.p99)],
+        ['… of which heard on the bus → seen on the live stream (gateway fan-out, HTTP)', ms(r.live.busToSeen.p50), ms(r.live.busToSeen.p99)],
         ['COMPLETED committed → session.completed seen on the live stream', ms(r.live.completedSeen.p50), ms(r.live.completedSeen.p99)],
         ['UPLOADED → COMPLETED', ms(r.uploadedToCompleted.p50), ms(r.uploadedToCompleted.p99)],
         ['create → COMPLETED (not completed = never)', ms(r.createToCompleted.p50), ms(r.createToCompleted.p99)],
