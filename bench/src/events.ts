@@ -27,7 +27,8 @@ export class SessionWatch {
   readonly times = new Map<string, SessionTimes>();
   private waiters = new Map<string, (() => void)[]>();
 
-  private notifications: { ch: Channel; queue: string } | null = null;
+  /** The bystander queue's channel while `hearNotifications` is on. */
+  private notifications: Channel | null = null;
 
   private constructor(private readonly conn: ChannelModel) {}
 
@@ -51,9 +52,9 @@ export class SessionWatch {
    */
   async hearNotifications(on: boolean): Promise<void> {
     if (!on) {
-      const n = this.notifications;
+      const ch = this.notifications;
       this.notifications = null;
-      if (n) await n.ch.close().catch(() => undefined);
+      await ch?.close().catch(() => undefined);
       return;
     }
     if (this.notifications) return;
@@ -62,7 +63,7 @@ export class SessionWatch {
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(queue, env.STORAGE_EVENTS_EXCHANGE ?? 'storage.events', '#');
     await ch.consume(queue, (m) => m && this.onNotification(m.content), { noAck: true });
-    this.notifications = { ch, queue };
+    this.notifications = ch;
   }
 
   private onNotification(content: Buffer): void {

@@ -221,18 +221,18 @@ export async function openLoop(opts: {
     const total = times.map((f) => (f.ev?.completedAt !== undefined ? f.ev.completedAt - f.t0! : Infinity));
     const offeredTotal = times.map((f) => (f.ev?.completedAt !== undefined ? f.ev.completedAt - f.offeredAt : Infinity));
     const jobs = done.filter((f) => f.ev!.uploadedAt !== undefined).map((f) => f.ev!.completedAt! - f.ev!.uploadedAt!);
-    const seen = watched.filter((f) => f.live!.uploadedAt !== undefined && opts.watch.times.get(f.id!)?.uploadedAt !== undefined);
-    const putToSeen = seen.map((f) => f.live!.uploadedAt! - f.t2!);
-    const notificationToSeen = seen
-      .filter((f) => opts.watch.times.get(f.id!)!.notifiedAt !== undefined)
-      .map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.notifiedAt!);
-    const committedToSeen = seen.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
-    const onBus = seen.filter((f) => opts.watch.times.get(f.id!)!.uploadedHeardAt !== undefined);
-    const committedToBus = onBus.map((f) => opts.watch.times.get(f.id!)!.uploadedHeardAt! - opts.watch.times.get(f.id!)!.uploadedAt!);
-    const busToSeen = onBus.map((f) => f.live!.uploadedAt! - opts.watch.times.get(f.id!)!.uploadedHeardAt!);
-    const completedSeen = watched
-      .filter((f) => f.live!.completedAt !== undefined && opts.watch.times.get(f.id!)?.completedAt !== undefined)
-      .map((f) => f.live!.completedAt! - opts.watch.times.get(f.id!)!.completedAt!);
+    // Each watched file's times on its stream (live) beside those on the bus (ev).
+    const streams = times.filter((f) => f.live && f.ev).map((f) => ({ put: f.t2!, live: f.live!, ev: f.ev! }));
+    const seen = streams.filter((s) => s.live.uploadedAt !== undefined && s.ev.uploadedAt !== undefined);
+    const putToSeen = seen.map((s) => s.live.uploadedAt! - s.put);
+    const notificationToSeen = seen.filter((s) => s.ev.notifiedAt !== undefined).map((s) => s.live.uploadedAt! - s.ev.notifiedAt!);
+    const committedToSeen = seen.map((s) => s.live.uploadedAt! - s.ev.uploadedAt!);
+    const onBus = seen.filter((s) => s.ev.uploadedHeardAt !== undefined);
+    const committedToBus = onBus.map((s) => s.ev.uploadedHeardAt! - s.ev.uploadedAt!);
+    const busToSeen = onBus.map((s) => s.live.uploadedAt! - s.ev.uploadedHeardAt!);
+    const completedSeen = streams
+      .filter((s) => s.live.completedAt !== undefined && s.ev.completedAt !== undefined)
+      .map((s) => s.live.completedAt! - s.ev.completedAt!);
     const firstT0 = Math.min(...times.map((f) => f.offeredAt));
     const inOffer = done.filter((f) => f.ev!.completedAt! - firstT0 <= offerEnd * 1000).length;
     const lastPut = Math.max(...times.map((f) => f.t2!));
